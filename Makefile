@@ -1,0 +1,40 @@
+# Bootstrap and everyday commands. Needs only Python 3.11+, pip and make: the first target that
+# needs the environment installs uv (pinned) into .tools/, then `uv sync --locked` builds .venv
+# from uv.lock (experta's stale pins are overridden in pyproject.toml [tool.uv]).
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PATIENT ?= examples/V16.yaml
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: consult test lint format bench clean env
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')"
+	@touch $@
+
+env: $(VENV)/.synced ## create or update .venv from uv.lock
+
+consult: $(VENV)/.synced ## consult the knowledge base about PATIENT (default examples/V16.yaml)
+	$(VENV)/bin/cramp-expert consult $(PATIENT)
+
+test: $(VENV)/.synced ## the whole test suite (derandomized hypothesis profile when CI is set)
+	$(VENV)/bin/python -m pytest
+
+lint: $(VENV)/.synced ## ruff (lint and format check) and mypy
+	$(VENV)/bin/ruff check cramp_expert tests
+	$(VENV)/bin/ruff format --check cramp_expert tests
+	$(VENV)/bin/mypy
+
+format: $(VENV)/.synced
+	$(VENV)/bin/ruff format cramp_expert tests
+	$(VENV)/bin/ruff check --fix cramp_expert tests
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""cramp-expert."""

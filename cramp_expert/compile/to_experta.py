@@ -1,0 +1,120 @@
+"""Turn validated rules into experta rules and an engine class.
+
+A patient is ONE experta fact, `Patient`, whose fields are fact ids (`labs.potassium`); a fact
+that is unknown is simply absent, so a pattern on it cannot match. (One fact with many fields was
+about 4x faster than one fact per finding, and it needs no joins.) Conclusions that rules assert
+for other rules are `Derived` facts. Each YAML condition maps to one experta construct:
+
+- fact conditions of an `all` group  -> one `Patient(...)` pattern, one field test per fact
+- `known: false`                      -> `NOT(Patient(<fact>=W()))`
+- `concluded: X`                      -> `Derived(id=X)`
+- `all` / `any` / `none`              -> `AND` / `OR` / `AND(NOT(...), ...)`
+
+Salience comes from the loader's chaining strata and priority tiers, so a rule that tests a
+conclusion fires only after every rule that could conclude it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# NOTE: `import experta` calls logging.basicConfig(), which would make every later warning of
+# any library print to stderr. Installing a handler on the root logger first makes that call a
+# no-op; the NullHandler keeps the root logger silent as it was.
+if not logging.getLogger().handlers:
+    logging.getLogger().addHandler(logging.NullHandler())
+
+from experta import AND, NOT, OR, Fact, KnowledgeEngine, P, Rule, W  # noqa: E402
+
+from cramp_expert.compile.predicates import predicate  # noqa: E402
+from cramp_expert.kb.loader import KnowledgeBase  # noqa: E402
+from cramp_expert.kb.model import ConcludedCondition, Condition, ConditionGroup, FactCondition  # noqa: E402
+from cramp_expert.kb.model import Rule as RuleSpec  # noqa: E402
+
+
+class Patient(Fact):  # type: ignore[misc]
+    """The patient: one fact whose fields are the known fact ids."""
+
+
+class Derived(Fact):  # type: ignore[misc]
+    """A conclusion asserted by a rule, visible to the rules that test `concluded: <id>`."""
+
+
+@dataclass(frozen=True)
+class CompiledKnowledgeBase:
+    """A knowledge base compiled for experta: the rule objects and the specs they came from."""
+
+    kb: KnowledgeBase
+    rules: tuple[Any, ...]
+    """experta `Rule` objects, one per YAML rule, each carrying `rule_id`."""
+
+
+def _combine(predicates: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    if len(predicates) == 1:
+        return predicates[0]
+    return lambda value, tests=tuple(predicates): all(test(value) for test in tests)
+
+
+def _compile_group(group: ConditionGroup) -> Any:
+    """Compile a group into one experta conditional element."""
+    if group.kind == "any":
+        return OR(*[_compile_condition(item) for item in group.items])
+    if group.kind == "none":
+        return AND(*[NOT(_compile_condition(item)) for item in group.items])
+    elements: list[Any] = []
+    tests: dict[str, list[Callable[[Any], bool]]] = {}
+    for item in group.items:
+        if isinstance(item, FactCondition) and item.op == "known":
+            pattern = Patient(**{item.fact: W()})
+            elements.append(pattern if item.value else NOT(pattern))
+        elif isinstance(item, FactCondition):
+            tests.setdefault(item.fact, []).append(predicate(item))
+        else:
+            elements.append(_compile_condition(item))
+    if tests:
+        elements.insert(0, Patient(**{fact: P(_combine(preds)) for fact, preds in sorted(tests.items())}))
+    if len(elements) == 1:
+        return elements[0]
+    return AND(*elements)
+
+
+def _compile_condition(condition: Condition) -> Any:
+    if isinstance(condition, ConditionGroup):
+        return _compile_group(condition)
+    if isinstance(condition, ConcludedCondition):
+        return Derived(id=condition.conclusion)
+    return _compile_group(ConditionGroup("all", (condition,), condition.location))
+
+
+def _action(spec: RuleSpec, kinds: dict[str, str]) -> Callable[..., None]:
+    derived = [(conclusion, kinds[conclusion]) for conclusion in spec.then.conclude]
+
+    def fire(engine: Any, **_bindings: Any) -> None:
+        # Conclusions become facts for the rules that test them; experta drops duplicates, so a
+        # conclusion reached by several rules is one fact. Certainties are combined afterwards
+        # from the trace (engine.session), where every contributing rule is known.
+        for conclusion, kind in derived:
+            engine.declare(Derived(id=conclusion, kind=kind))
+
+    fire.__name__ = spec.id
+    fire.__qualname__ = spec.id
+    fire.rule_id = spec.id  # type: ignore[attr-defined]
+    return fire
+
+
+def compile_rule(spec: RuleSpec, salience: int, kinds: dict[str, str]) -> Any:
+    """Compile one rule into an experta `Rule` (the RHS declares its conclusions)."""
+    return Rule(_compile_group(spec.when), salience=salience)(_action(spec, kinds))
+
+
+def compile_knowledge_base(kb: KnowledgeBase) -> CompiledKnowledgeBase:
+    """Compile every rule of `kb`."""
+    kinds = {cid: c.kind for cid, c in kb.knowledge.conclusions.items()}
+    rules = tuple(compile_rule(spec, kb.salience[spec.id], kinds) for spec in kb.rules)
+    return CompiledKnowledgeBase(kb, rules)
+
+
+__all__ = ["CompiledKnowledgeBase", "Derived", "KnowledgeEngine", "Patient", "compile_knowledge_base", "compile_rule"]

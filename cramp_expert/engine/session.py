@@ -1,0 +1,150 @@
+"""The engine session: declare a patient, run experta, return the firings in order.
+
+One `Engine` wraps one experta engine. Create one per thread or process: experta engines are not
+thread-safe (a shared engine gives silently wrong results). Between patients the engine is
+`reset()`, not rebuilt, which keeps the compiled network.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from experta import KnowledgeEngine
+from experta.agenda import Agenda
+from experta.matchers.rete import ReteMatcher
+from experta.strategies import DepthStrategy
+
+from cramp_expert.compile.to_experta import CompiledKnowledgeBase, Derived, Patient
+from cramp_expert.errors import CrampExpertError
+
+
+class EngineError(CrampExpertError):
+    """The engine could not finish (a runaway chain of firings)."""
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One rule firing: which rule, and the facts experta matched for it."""
+
+    rule_id: str
+    matched_patient: bool
+    """True when the `Patient` fact was among the matched facts."""
+    matched_conclusions: tuple[str, ...]
+    """Ids of the `Derived` facts (other rules' conclusions) matched."""
+
+
+class DeterministicDepthStrategy(DepthStrategy):  # type: ignore[misc]
+    """experta's depth strategy with a total order and a correct removal.
+
+    experta orders equal-salience activations by fact ids only, so the order among rules that
+    match the same facts follows `PYTHONHASHSEED`; the rule id breaks the tie here. Its removal
+    of a cancelled activation looks only at three positions around the insertion point, so with
+    several equal keys a stale activation can survive and fire on a retracted fact (upstream
+    issue #3); this scans the whole range of equal keys.
+    """
+
+    def get_key(self, activation: Any) -> tuple[Any, ...]:
+        facts = tuple(sorted((f["__factid__"] for f in activation.facts), reverse=True))
+        return (activation.rule.salience, facts, getattr(activation.rule, "rule_id", ""))
+
+    def _update_agenda(self, agenda: Any, added: Any, removed: Any) -> None:
+        for activation in removed:
+            activation.key = self.get_key(activation)
+            low = bisect.bisect_left(agenda.activations, activation)
+            high = bisect.bisect_right(agenda.activations, activation)
+            for index in range(low, high):
+                if agenda.activations[index] == activation:
+                    del agenda.activations[index]
+                    break
+        for activation in added:
+            activation.key = self.get_key(activation)
+            bisect.insort(agenda.activations, activation)
+
+
+class PerEngineReteMatcher(ReteMatcher):  # type: ignore[misc]
+    """ReteMatcher whose conflict-set cache belongs to the engine, not the class.
+
+    experta caches `_get_conflict_set_nodes` with a class-level `lru_cache(maxsize=1)`, so two
+    engines in one process evict each other's cache on every call and re-walk the network.
+    """
+
+    def __init__(self, engine: Any):
+        self._conflict_set_nodes: list[Any] | None = None
+        super().__init__(engine)
+
+    def _get_conflict_set_nodes(self) -> list[Any]:
+        if self._conflict_set_nodes is None:
+            self._conflict_set_nodes = ReteMatcher._get_conflict_set_nodes.__wrapped__(self)
+        return self._conflict_set_nodes
+
+
+class TracingAgenda(Agenda):  # type: ignore[misc]
+    """An agenda that records every activation it hands to the engine, in firing order."""
+
+    def __init__(self, sink: list[Firing]):
+        super().__init__()
+        self.sink = sink
+
+    def get_next(self) -> Any:
+        activation = super().get_next()
+        if activation is not None:
+            derived = sorted(f["id"] for f in activation.facts if isinstance(f, Derived))
+            self.sink.append(
+                Firing(
+                    rule_id=getattr(activation.rule, "rule_id", activation.rule.__name__),
+                    matched_patient=any(isinstance(f, Patient) for f in activation.facts),
+                    matched_conclusions=tuple(derived),
+                )
+            )
+        return activation
+
+
+class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
+    __strategy__ = DeterministicDepthStrategy
+    __matcher__ = PerEngineReteMatcher
+
+    def __init__(self, rules: tuple[Any, ...]):
+        self._compiled_rules = rules
+        self.firings: list[Firing] = []
+        super().__init__()
+
+    def get_rules(self) -> list[Any]:
+        return list(self._compiled_rules)
+
+    def get_deffacts(self) -> list[Any]:
+        return []  # no DefFacts; skips an inspect.getmembers() walk on every reset()
+
+    def reset(self, **kwargs: Any) -> None:
+        super().reset(**kwargs)
+        self.firings = []
+        traced = TracingAgenda(self.firings)
+        # reset() may already have queued activations (rules made only of NOT/none conditions)
+        traced.activations = self.agenda.activations
+        self.agenda = traced
+
+
+class Engine:
+    """A reusable experta engine for one compiled knowledge base (one per thread or process)."""
+
+    def __init__(self, compiled: CompiledKnowledgeBase):
+        self.compiled = compiled
+        self._engine = _CrampEngine(compiled.rules)
+        # Every rule can fire at most once per distinct set of matched facts; an OR fires once per
+        # branch. Far more firings than that means a runaway chain.
+        self.max_firings = 20 * max(1, len(compiled.rules))
+
+    def run(self, facts: Mapping[str, Any]) -> list[Firing]:
+        """Declare one patient's facts, run to quiescence and return the firings in order."""
+        engine = self._engine
+        engine.reset()
+        engine.declare(Patient(**dict(sorted(facts.items()))))
+        engine.run(steps=self.max_firings)
+        if engine.agenda.activations:
+            raise EngineError(f"the rules did not settle within {self.max_firings} firings")
+        return list(engine.firings)
+
+
+__all__ = ["Engine", "EngineError", "Firing"]

@@ -1,0 +1,103 @@
+"""Problems with a location, and the exceptions that carry them.
+
+Every problem found in a patient file, a rule file or a knowledge file is a `Problem`: a code, a
+message, where it is (file, line, column, key path) and, where one can be derived, a hint such as
+"did you mean 'potassium'?". Loaders collect every problem they find before raising, so one run
+reports them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a value sits in a source file. Line and column are 1-based; 0 means unknown."""
+
+    path: str
+    line: int = 0
+    column: int = 0
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if self.line < 0 or self.column < 0:
+            raise ValueError("line and column are 1-based (0 = unknown)")
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line:
+            where += f":{self.line}:{self.column or 1}"
+        return where
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about an input: a stable code, a message, a location and an optional hint."""
+
+    code: str
+    message: str
+    location: Location
+    hint: str = ""
+
+    def render(self) -> str:
+        """Return `file:line:col: message (key) hint`, the one-line form used on stderr."""
+        key = f" [{self.location.key}]" if self.location.key else ""
+        hint = f"; {self.hint}" if self.hint else ""
+        return f"{self.location}: {self.code} {self.message}{key}{hint}"
+
+
+@dataclass
+class ProblemCollector:
+    """Accumulates problems so that a loader can report all of them at once."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, code: str, message: str, location: Location, hint: str = "") -> None:
+        """Record one problem."""
+        self.problems.append(Problem(code, message, location, hint))
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+
+class CrampExpertError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InputError(CrampExpertError):
+    """Bad input: a patient file, a rule file or a knowledge file that cannot be used.
+
+    Carries every problem that was found, each with its location.
+    """
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+
+class KnowledgeBaseError(InputError):
+    """The knowledge base (rules/ or knowledge/) is invalid; nothing can be concluded from it."""
+
+
+class PatientFileError(InputError):
+    """The patient file is invalid; the consultation does not run on a half-read patient."""
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Return a "did you mean ...?" hint naming the closest candidates, or "" if none is close."""
+    pool = sorted(set(candidates))
+    matches = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
+    if not matches:
+        lowered = {c.lower(): c for c in pool}
+        matches = [lowered[m] for m in difflib.get_close_matches(name.lower(), lowered, n=3)]
+    if not matches:
+        return ""
+    return "did you mean " + " or ".join(f"'{m}'" for m in matches) + "?"
+
+
+def allowed(values: Iterable[object]) -> str:
+    """Return an "allowed: a, b, c" hint."""
+    return "allowed: " + ", ".join(str(v) for v in values)

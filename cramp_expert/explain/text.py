@@ -1,0 +1,166 @@
+"""The clinician's text report of a consultation result.
+
+Red flags always come first, with their urgency and action. Then causes ranked by certainty with
+their evidence grade and "because"; causes excluded by a measurement; differentials;
+recommendations and investigations with their reasons; how each medication and lab was read;
+warnings; and the references cited. `explain=True` adds, for every conclusion, the chain of
+rules that fired, the facts each one matched (as given and as normalised) and its references.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable
+from typing import Any
+
+from cramp_expert.kb.loader import KnowledgeBase
+
+WIDTH = 96
+URGENCY_TEXT = {
+    "emergency": "EMERGENCY",
+    "urgent": "URGENT (same day)",
+    "soon": "SOON",
+    "routine": "ROUTINE review",
+}
+NATURE_NOTE = {"risk_modifier": " (risk modifier, not a treatable cause)"}
+
+
+def _wrap(text: str, indent: str = "    ") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent) if text else []
+
+
+def _heading(title: str) -> list[str]:
+    return ["", title, "-" * len(title)]
+
+
+def _because(ids: Iterable[str]) -> str:
+    return ", ".join(ids)
+
+
+def render_text(result: dict[str, Any], kb: KnowledgeBase, explain: bool = False) -> str:
+    """Render a result as the clinician's report."""
+    lines: list[str] = []
+    who = result.get("patient_id") or "patient"
+    lines.append(f"cramp-expert consultation: {who}")
+    meta = result["knowledge_base"]
+    lines.append(f"knowledge base {meta['version']} ({meta['rules']} rules, {meta['digest'][:19]}...), {meta['engine']}")
+
+    lines += _heading("RED FLAGS")
+    if not result["red_flags"]:
+        lines.append("  None found among the findings given. (Findings not assessed are unknown, not absent.)")
+    for flag in result["red_flags"]:
+        lines.append(f"  !! {URGENCY_TEXT.get(flag['urgency'], flag['urgency'])}: {flag['label']} [{flag['id']}]")
+        lines += _wrap("Action: " + flag["action"])
+        if flag.get("reason"):
+            lines += _wrap("Because: " + flag["reason"])
+        lines += _wrap(f"Rules: {_because(flag['because'])}  Evidence: {flag['evidence']}  Refs: {', '.join(flag['references'])}")
+
+    lines += _heading("LIKELY CAUSES (ranked by certainty)")
+    if not result["causes"]:
+        lines.append("  No cause concluded from the facts given.")
+    for rank, cause in enumerate(result["causes"], 1):
+        note = NATURE_NOTE.get(cause.get("nature", ""), "")
+        lines.append(f"  {rank}. {cause['label']} [{cause['id']}]{note}")
+        lines += _wrap(f"certainty {cause['certainty']:.2f}, evidence {cause['evidence']}; because: {_because(cause['because'])}")
+        if cause.get("reason"):
+            lines += _wrap(cause["reason"])
+        if cause["id"].startswith("med_") or cause["id"] == "medication":
+            lines += _wrap("May be contributing (temporal association); never stop a medicine without the prescriber.")
+
+    if result["excluded"]:
+        lines += _heading("EXCLUDED BY A MEASUREMENT")
+        for item in result["excluded"]:
+            lines.append(f"  - {item['label']} [{item['id']}]: {item['reason']}")
+
+    if result["differentials"]:
+        lines += _heading("DIFFERENTIAL DIAGNOSES (mimics to consider)")
+        for item in result["differentials"]:
+            lines.append(f"  - {item['label']} [{item['id']}]")
+            lines += _wrap(item.get("reason") or "", "      ")
+            lines += _wrap(item.get("action") or "", "      ")
+
+    lines += _heading("RECOMMENDATIONS")
+    if not result["recommendations"]:
+        lines.append("  None.")
+    for item in result["recommendations"]:
+        lines.append(f"  - {item['label']} [{item['id']}]  (evidence {item['evidence']})")
+        lines += _wrap(item["text"], "      ")
+        if item.get("reason"):
+            lines += _wrap("Because: " + item["reason"], "      ")
+
+    lines += _heading("INVESTIGATIONS")
+    if not result["investigations"]:
+        lines.append("  None indicated by the facts given.")
+    for item in result["investigations"]:
+        lines.append(f"  - {item['label']} [{item['id']}]")
+        lines += _wrap("Because: " + item["reason"], "      ")
+
+    interpreted = result["interpreted"]
+    if interpreted["medications"] or interpreted["labs"]:
+        lines += _heading("HOW THE INPUT WAS READ")
+        for med in interpreted["medications"]:
+            if med["match"] == "unknown":
+                lines.append(f"  - '{med['input']}': not recognised")
+                continue
+            classes = ", ".join(med["classes"]) or "no cramp-related class"
+            confirm = "  (please confirm)" if med["match"] == "fuzzy" else ""
+            lines.append(f"  - '{med['input']}' -> {med['drug']} [{classes}]{confirm}")
+        for name, lab in interpreted["labs"].items():
+            lines.append(f"  - {name}: {lab['input']} -> {lab['value']:g} {lab['unit']}")
+
+    if result["warnings"]:
+        lines += _heading("WARNINGS")
+        for warning in result["warnings"]:
+            lines += _wrap(f"{warning['code']} {warning['where']}: {warning['message']}", "  ")
+
+    if explain:
+        lines += _explanations(result, kb)
+
+    cited = list(dict.fromkeys(_cited(result)))
+    if cited:
+        lines += _heading("REFERENCES")
+        references = kb.knowledge.references
+        for key in cited:
+            if key in references:
+                lines += textwrap.wrap(f"[{key}] {references[key].citation}", WIDTH, initial_indent="  ", subsequent_indent="      ")
+    return "\n".join(lines) + "\n"
+
+
+def _cited(result: dict[str, Any]) -> Iterable[str]:
+    for section in ("red_flags", "causes", "differentials", "recommendations", "investigations"):
+        for item in result[section]:
+            yield from item.get("references", [])
+    for entry in result["trace"]:
+        yield from entry["references"]
+
+
+def _explanations(result: dict[str, Any], kb: KnowledgeBase) -> list[str]:
+    """HOW: every conclusion, the rules that fired for it, and the facts each matched."""
+    lines = _heading("HOW EACH CONCLUSION WAS REACHED")
+    trace = {entry["rule"]: entry for entry in result["trace"]}
+    for section in ("red_flags", "causes", "differentials", "recommendations", "investigations", "excluded"):
+        for item in result[section]:
+            lines.append(f"  {item['id']}:")
+            for rule_id in item["because"]:
+                lines += _explain_rule(rule_id, trace, kb, depth=2, seen=set())
+    return lines
+
+
+def _explain_rule(rule_id: str, trace: dict[str, Any], kb: KnowledgeBase, depth: int, seen: set[str]) -> list[str]:
+    indent = "  " * depth
+    entry = trace.get(rule_id)
+    rule = kb.rule(rule_id)
+    if entry is None or rule is None:
+        return [f"{indent}- {rule_id} (did not fire)"]
+    lines = [f"{indent}- rule {rule_id}: {rule.title} (certainty {rule.then.certainty:g}, evidence {rule.evidence}, refs {', '.join(rule.references)})"]
+    lines += textwrap.wrap(rule.rationale, WIDTH, initial_indent=indent + "    ", subsequent_indent=indent + "    ")
+    lines.append(f"{indent}    source: {rule.path}")
+    for fact in entry["facts"]:
+        lines.append(f"{indent}    * {fact['text']}")
+        concluded = fact.get("concluded")
+        if concluded and not fact.get("negated") and concluded not in seen:
+            seen.add(concluded)
+            for producer in kb.producers(concluded):
+                if producer.id in trace and concluded in producer.then.conclude:
+                    lines += _explain_rule(producer.id, trace, kb, depth + 3, seen)
+    return lines

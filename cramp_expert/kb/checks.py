@@ -1,0 +1,108 @@
+"""Small validators over `Document` data: types, known keys, allowed values; each reports a Problem."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cramp_expert.errors import ProblemCollector, allowed, did_you_mean
+from cramp_expert.source import Document, KeyPath
+
+
+class Checker:
+    """Validates parts of one document and collects problems located at the offending key."""
+
+    def __init__(self, document: Document, problems: ProblemCollector, code_prefix: str = "E"):
+        self.document = document
+        self.problems = problems
+        self.prefix = code_prefix
+
+    def fail(self, code: str, message: str, path: KeyPath, hint: str = "") -> None:
+        """Record a problem at `path`."""
+        self.problems.add(self.prefix + code, message, self.document.location(path), hint)
+
+    def mapping(self, value: Any, path: KeyPath, what: str) -> dict[str, Any] | None:
+        """Return `value` if it is a mapping, else record a type problem."""
+        if isinstance(value, dict):
+            return value
+        self.fail("201", f"{what} must be a mapping, not {describe(value)}", path)
+        return None
+
+    def keys(
+        self,
+        value: dict[str, Any],
+        path: KeyPath,
+        known: Iterable[str],
+        required: Iterable[str] = (),
+        what: str = "key",
+    ) -> None:
+        """Report unknown keys (with the nearest valid one) and missing required keys."""
+        known_set = set(known)
+        for key in value:
+            if key not in known_set:
+                self.fail("202", f"unknown {what} '{key}'", (*path, key), did_you_mean(key, known_set) or allowed(sorted(known_set)))
+        for key in required:
+            if key not in value:
+                self.fail("203", f"missing required key '{key}'", path)
+
+    def string(self, value: Any, path: KeyPath, what: str) -> str | None:
+        """Return a non-empty string or record a problem."""
+        if isinstance(value, str) and value.strip():
+            return value
+        self.fail("201", f"{what} must be a non-empty text, not {describe(value)}", path)
+        return None
+
+    def number(self, value: Any, path: KeyPath, what: str, bounds: tuple[float, float] | None = None) -> float | None:
+        """Return a finite number (bools are not numbers) within `bounds`, or record a problem."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail("201", f"{what} must be a number, not {describe(value)}", path)
+            return None
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+            self.fail("204", f"{what} {value:g} is out of range", path, f"allowed: {bounds[0]:g} to {bounds[1]:g}")
+            return None
+        return float(value)
+
+    def boolean(self, value: Any, path: KeyPath, what: str) -> bool | None:
+        """Return a bool or record a problem."""
+        if isinstance(value, bool):
+            return value
+        self.fail("201", f"{what} must be true or false, not {describe(value)}", path)
+        return None
+
+    def choice(self, value: Any, path: KeyPath, what: str, values: Iterable[str]) -> str | None:
+        """Return one of `values` or record a problem with the nearest."""
+        options = list(values)
+        if isinstance(value, str) and value in options:
+            return value
+        if isinstance(value, str):
+            self.fail("204", f"{what} '{value}' is not allowed", path, did_you_mean(value, options) or allowed(options))
+        else:
+            self.fail("201", f"{what} must be one of {', '.join(options)}, not {describe(value)}", path)
+        return None
+
+    def string_list(self, value: Any, path: KeyPath, what: str) -> list[str] | None:
+        """Return a list of strings (a lone string counts as a list of one) or record a problem."""
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        self.fail("201", f"{what} must be a list of texts, not {describe(value)}", path)
+        return None
+
+
+def describe(value: Any) -> str:
+    """Describe a value's type for an error message ("the text 'abc'", "a list")."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value:g}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the text '{shown}'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

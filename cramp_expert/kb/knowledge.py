@@ -1,0 +1,492 @@
+"""Load knowledge/: facts, conclusions, states, medications, conditions, units, references, settings.
+
+Everything is validated (types, known keys, cross references) and every problem is collected with
+its `file:line:col` before one `KnowledgeBaseError` is raised. The result is a `Knowledge` value
+that the rule loader, the patient normaliser, the compiler and the renderers share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cramp_expert.errors import InputError, KnowledgeBaseError, ProblemCollector, did_you_mean
+from cramp_expert.kb.checks import Checker
+from cramp_expert.kb.model import EVIDENCE_GRADES
+from cramp_expert.source import Document, load_file
+
+KNOWLEDGE_FILES = (
+    "settings.yaml",
+    "facts.yaml",
+    "units.yaml",
+    "conclusions.yaml",
+    "states.yaml",
+    "medications.yaml",
+    "conditions.yaml",
+    "references.yaml",
+)
+
+CONCLUSION_SECTIONS = {
+    "causes": "cause",
+    "red_flags": "red_flag",
+    "differentials": "differential",
+    "recommendations": "recommendation",
+    "investigations": "investigation",
+}
+"""Sections of conclusions.yaml and the kind of conclusion each holds (the result's lists)."""
+
+URGENCIES = ("emergency", "urgent", "soon", "routine")
+"""Red-flag urgencies, most urgent first."""
+
+FACT_TYPES = ("number", "bool", "choice", "list")
+
+
+@dataclass(frozen=True)
+class FactDef:
+    """One input fact: id, type, domain, unit and the text shown to a clinician."""
+
+    id: str
+    type: str
+    label: str
+    unit: str = ""
+    range: tuple[float, float] | None = None
+    values: tuple[str, ...] = ()
+    question: str = ""
+    help: str = ""
+    references: tuple[str, ...] = ()
+    derived: bool = False
+
+
+@dataclass(frozen=True)
+class ConclusionDef:
+    """One conclusion a rule may reach: a cause, red flag, differential, advice, test or state."""
+
+    id: str
+    kind: str
+    label: str
+    description: str = ""
+    evidence: str = ""
+    evidence_note: str = ""
+    references: tuple[str, ...] = ()
+    nature: str = ""
+    urgency: str = ""
+    action: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class UnitDef:
+    """A unit of one analyte: default-unit value = (value - offset) x factor."""
+
+    name: str
+    factor: float
+    offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class Analyte:
+    """A lab analyte: its default unit, accepted units and the plausible range of a bare number."""
+
+    name: str
+    unit: str
+    units: tuple[UnitDef, ...]
+    plausible: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class DrugClass:
+    """A drug class of the medication dictionary; `cause` classes are also cause ids."""
+
+    id: str
+    label: str
+    cause: bool
+    hazard: bool
+    atc: tuple[str, ...]
+    references: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Drug:
+    """A generic drug with its classes, ATC code, brands and aliases."""
+
+    name: str
+    classes: tuple[str, ...]
+    atc: str
+    brands: tuple[str, ...]
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A bibliography entry (clinical brief section 6)."""
+
+    key: str
+    citation: str
+    kind: str = ""
+    year: int | None = None
+    pmid: str = ""
+    doi: str = ""
+    note: str = ""
+
+
+@dataclass
+class Knowledge:
+    """Everything under knowledge/, validated and indexed."""
+
+    root: Path
+    version: str
+    digest: str
+    certainty_threshold: float
+    tiers: dict[str, int]
+    facts: dict[str, FactDef]
+    conclusions: dict[str, ConclusionDef]
+    analytes: dict[str, Analyte]
+    unit_aliases: dict[str, str]
+    drug_classes: dict[str, DrugClass]
+    drugs: dict[str, Drug]
+    combinations: dict[str, tuple[str, ...]]
+    conditions: dict[str, ConclusionDef]
+    condition_synonyms: dict[str, str]
+    references: dict[str, Reference]
+    drug_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Normalised name (generic, brand, alias, combination) -> generic drug names it stands for."""
+
+    def fact(self, fact_id: str) -> FactDef | None:
+        """Return a fact's definition, derived families included, or None."""
+        return self.facts.get(fact_id)
+
+    def conclusions_of(self, kind: str) -> list[ConclusionDef]:
+        """Every conclusion of one kind, in file order."""
+        return [c for c in self.conclusions.values() if c.kind == kind]
+
+
+def normalise_name(text: str) -> str:
+    """Fold a typed name for lookup: lower case, no accents, punctuation and spaces collapsed."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    folded = re.sub(r"[’'`]", "", folded)
+    return re.sub(r"[^a-z0-9%+/.-]+", " ", folded).strip()
+
+
+def normalise_unit(text: str) -> str:
+    """Fold a unit for comparison: `µmol/l`, `umol/L` and `micromol / L` are one unit."""
+    folded = text.replace("µ", "u").replace("μ", "u").replace("²", "2").replace("×", "x").replace("micro", "u")
+    return re.sub(r"\s+", "", folded).lower()
+
+
+def load_knowledge(root: Path) -> Knowledge:
+    """Read and validate every file in `root` (the knowledge/ folder)."""
+    problems = ProblemCollector()
+    documents: dict[str, Document] = {}
+    digest = hashlib.sha256()
+    for name in KNOWLEDGE_FILES:
+        path = root / name
+        try:
+            documents[name] = load_file(path)
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+        except InputError as exc:
+            problems.problems.extend(exc.problems)
+    if problems:
+        raise KnowledgeBaseError(problems.problems)
+    builder = _KnowledgeBuilder(root, documents, problems)
+    knowledge = builder.build(digest)
+    if problems:
+        raise KnowledgeBaseError(problems.problems)
+    return knowledge
+
+
+class _KnowledgeBuilder:
+    def __init__(self, root: Path, documents: dict[str, Document], problems: ProblemCollector):
+        self.root = root
+        self.documents = documents
+        self.problems = problems
+
+    def checker(self, name: str) -> Checker:
+        return Checker(self.documents[name], self.problems, "K")
+
+    def section(self, name: str, key: str) -> dict[str, Any]:
+        check = self.checker(name)
+        data = check.mapping(self.documents[name].data, (), name)
+        if data is None:
+            return {}
+        value = data.get(key)
+        if value is None:
+            check.fail("203", f"missing required key '{key}'", ())
+            return {}
+        return check.mapping(value, (key,), key) or {}
+
+    def build(self, digest: Any) -> Knowledge:
+        settings = self.documents["settings.yaml"].data
+        check = self.checker("settings.yaml")
+        settings = check.mapping(settings, (), "settings") or {}
+        check.keys(settings, (), ["version", "certainty_threshold", "tiers"], ["version", "certainty_threshold", "tiers"])
+        threshold = check.number(settings.get("certainty_threshold"), ("certainty_threshold",), "certainty_threshold", (0, 1))
+        tiers_raw = check.mapping(settings.get("tiers"), ("tiers",), "tiers") or {}
+        tiers = {str(k): int(v) for k, v in tiers_raw.items() if isinstance(v, int) and not isinstance(v, bool)}
+        references = self._references()
+        analytes, unit_aliases = self._units()
+        classes, drugs, combinations, drug_names = self._medications(references)
+        conditions, synonyms = self._conditions(references)
+        conclusions = self._conclusions(references)
+        facts = self._facts(references, classes, conditions)
+        return Knowledge(
+            root=self.root,
+            version=str(settings.get("version", "")),
+            digest="sha256:" + digest.hexdigest(),
+            certainty_threshold=threshold or 0.0,
+            tiers=tiers,
+            facts=facts,
+            conclusions=conclusions,
+            analytes=analytes,
+            unit_aliases=unit_aliases,
+            drug_classes=classes,
+            drugs=drugs,
+            combinations=combinations,
+            conditions=conditions,
+            condition_synonyms=synonyms,
+            references=references,
+            drug_names=drug_names,
+        )
+
+    # --- references -------------------------------------------------------------------------
+    def _references(self) -> dict[str, Reference]:
+        check = self.checker("references.yaml")
+        out: dict[str, Reference] = {}
+        for key, entry in self.section("references.yaml", "references").items():
+            path = ("references", key)
+            entry = check.mapping(entry, path, f"reference {key}")
+            if entry is None:
+                continue
+            check.keys(entry, path, ["citation", "kind", "year", "pmid", "doi", "note"], ["citation"])
+            year = entry.get("year")
+            out[key] = Reference(
+                key=key,
+                citation=str(entry.get("citation", "")),
+                kind=str(entry.get("kind", "")),
+                year=year if isinstance(year, int) else None,
+                pmid=str(entry.get("pmid", "") or ""),
+                doi=str(entry.get("doi", "") or ""),
+                note=str(entry.get("note", "") or ""),
+            )
+        return out
+
+    def _check_refs(self, check: Checker, value: Any, path: tuple[Any, ...], references: dict[str, Reference]) -> tuple[str, ...]:
+        refs = check.string_list(value if value is not None else [], path, "references") or []
+        for index, ref in enumerate(refs):
+            if ref not in references:
+                check.fail("301", f"unknown reference '{ref}'", (*path, index), did_you_mean(ref, references))
+        return tuple(refs)
+
+    # --- units ------------------------------------------------------------------------------
+    def _units(self) -> tuple[dict[str, Analyte], dict[str, str]]:
+        check = self.checker("units.yaml")
+        analytes: dict[str, Analyte] = {}
+        for name, entry in self.section("units.yaml", "analytes").items():
+            path = ("analytes", name)
+            entry = check.mapping(entry, path, f"analyte {name}")
+            if entry is None:
+                continue
+            check.keys(entry, path, ["unit", "units", "plausible"], ["unit", "units", "plausible"])
+            units: list[UnitDef] = []
+            for unit, conversion in (check.mapping(entry.get("units"), (*path, "units"), "units") or {}).items():
+                if isinstance(conversion, dict):
+                    units.append(UnitDef(unit, float(conversion.get("factor", 1)), float(conversion.get("offset", 0))))
+                elif check.number(conversion, (*path, "units", unit), f"factor of {unit}") is not None:
+                    units.append(UnitDef(unit, float(conversion)))
+            plausible = entry.get("plausible")
+            if not (isinstance(plausible, list) and len(plausible) == 2):
+                check.fail("201", "plausible must be [low, high]", (*path, "plausible"))
+                plausible = [0, float("inf")]
+            if str(entry.get("unit")) not in {u.name for u in units}:
+                check.fail("302", f"default unit {entry.get('unit')} is not among the units", (*path, "unit"))
+            analytes[name] = Analyte(name, str(entry.get("unit")), tuple(units), (float(plausible[0]), float(plausible[1])))
+        aliases: dict[str, str] = {}
+        data = self.documents["units.yaml"].data
+        for unit, spellings in (data.get("unit_aliases") or {}).items():
+            for spelling in [unit, *(spellings or [])]:
+                aliases[normalise_unit(str(spelling))] = str(unit)
+        return analytes, aliases
+
+    # --- medications ------------------------------------------------------------------------
+    def _medications(
+        self, references: dict[str, Reference]
+    ) -> tuple[dict[str, DrugClass], dict[str, Drug], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+        name = "medications.yaml"
+        check = self.checker(name)
+        classes: dict[str, DrugClass] = {}
+        for class_id, entry in self.section(name, "classes").items():
+            path = ("classes", class_id)
+            entry = check.mapping(entry, path, f"class {class_id}")
+            if entry is None:
+                continue
+            check.keys(entry, path, ["label", "cause", "hazard", "atc", "references", "note"], ["label"])
+            classes[class_id] = DrugClass(
+                id=class_id,
+                label=str(entry.get("label", class_id)),
+                cause=bool(entry.get("cause", False)),
+                hazard=bool(entry.get("hazard", False)),
+                atc=tuple(str(a) for a in (entry.get("atc") or [])),
+                references=self._check_refs(check, entry.get("references"), (*path, "references"), references),
+            )
+        drugs: dict[str, Drug] = {}
+        names: dict[str, tuple[str, ...]] = {}
+        origin: dict[str, tuple[str, ...]] = {}
+
+        def claim(spelling: str, target: tuple[str, ...], path: tuple[Any, ...]) -> None:
+            key = normalise_name(spelling)
+            if key in names and names[key] != target:
+                check.fail("303", f"name '{spelling}' already stands for {', '.join(names[key])}", path)
+                return
+            names[key] = target
+            origin[key] = path
+
+        for drug_name, entry in self.section(name, "drugs").items():
+            path = ("drugs", drug_name)
+            entry = check.mapping(entry, path, f"drug {drug_name}")
+            if entry is None:
+                continue
+            check.keys(entry, path, ["classes", "atc", "brands", "aliases", "note"], ["classes"])
+            drug_classes = tuple(check.string_list(entry.get("classes"), (*path, "classes"), "classes") or [])
+            for index, class_id in enumerate(drug_classes):
+                if class_id not in classes:
+                    check.fail("301", f"unknown drug class '{class_id}'", (*path, "classes", index), did_you_mean(class_id, classes))
+            drug = Drug(
+                name=drug_name,
+                classes=drug_classes,
+                atc=str(entry.get("atc", "") or ""),
+                brands=tuple(str(b) for b in entry.get("brands") or []),
+                aliases=tuple(str(a) for a in entry.get("aliases") or []),
+            )
+            drugs[drug_name] = drug
+            for spelling in (drug_name, *drug.brands, *drug.aliases):
+                claim(spelling, (drug_name,), path)
+        combinations: dict[str, tuple[str, ...]] = {}
+        for combo, parts in self.section(name, "combinations").items():
+            path = ("combinations", combo)
+            components = tuple(check.string_list(parts, path, "components") or [])
+            for index, part in enumerate(components):
+                if part not in drugs:
+                    check.fail("301", f"unknown component '{part}'", (*path, index), did_you_mean(part, drugs))
+            combinations[combo] = components
+            claim(combo, components, path)
+        return classes, drugs, combinations, names
+
+    # --- conditions -------------------------------------------------------------------------
+    def _conditions(self, references: dict[str, Reference]) -> tuple[dict[str, ConclusionDef], dict[str, str]]:
+        name = "conditions.yaml"
+        check = self.checker(name)
+        conditions: dict[str, ConclusionDef] = {}
+        synonyms: dict[str, str] = {}
+        for condition_id, entry in self.section(name, "conditions").items():
+            path = ("conditions", condition_id)
+            entry = check.mapping(entry, path, f"condition {condition_id}")
+            if entry is None:
+                continue
+            check.keys(entry, path, ["label", "synonyms", "references", "note"], ["label", "synonyms"])
+            conditions[condition_id] = ConclusionDef(
+                id=condition_id,
+                kind="condition",
+                label=str(entry.get("label", condition_id)),
+                references=self._check_refs(check, entry.get("references"), (*path, "references"), references),
+            )
+            for index, synonym in enumerate([condition_id.replace("_", " "), *(entry.get("synonyms") or [])]):
+                key = normalise_name(str(synonym))
+                if key in synonyms and synonyms[key] != condition_id:
+                    check.fail("303", f"synonym '{synonym}' already stands for {synonyms[key]}", (*path, "synonyms", index))
+                synonyms[key] = condition_id
+        return conditions, synonyms
+
+    # --- conclusions and states -------------------------------------------------------------
+    def _conclusions(self, references: dict[str, Reference]) -> dict[str, ConclusionDef]:
+        out: dict[str, ConclusionDef] = {}
+        fields = ["label", "description", "evidence", "evidence_note", "references", "nature", "urgency", "action", "text"]
+        sources = [("conclusions.yaml", section, kind) for section, kind in CONCLUSION_SECTIONS.items()]
+        sources.append(("states.yaml", "states", "state"))
+        for file_name, section, kind in sources:
+            check = self.checker(file_name)
+            for conclusion_id, entry in self.section(file_name, section).items():
+                path = (section, conclusion_id)
+                entry = check.mapping(entry, path, f"{kind} {conclusion_id}")
+                if entry is None:
+                    continue
+                check.keys(entry, path, fields, ["label"])
+                if conclusion_id in out:
+                    check.fail("304", f"id '{conclusion_id}' is defined twice", path)
+                evidence = str(entry.get("evidence", "") or "")
+                if kind != "state":
+                    check.choice(evidence, (*path, "evidence"), "evidence", EVIDENCE_GRADES)
+                urgency = str(entry.get("urgency", "") or "")
+                if kind == "red_flag":
+                    check.choice(urgency, (*path, "urgency"), "urgency", URGENCIES)
+                    check.string(entry.get("action"), (*path, "action"), "action")
+                out[conclusion_id] = ConclusionDef(
+                    id=conclusion_id,
+                    kind=kind,
+                    label=str(entry.get("label", "")),
+                    description=_text(entry.get("description")),
+                    evidence=evidence,
+                    evidence_note=_text(entry.get("evidence_note")),
+                    references=self._check_refs(check, entry.get("references"), (*path, "references"), references),
+                    nature=str(entry.get("nature", "") or ""),
+                    urgency=urgency,
+                    action=_text(entry.get("action")),
+                    text=_text(entry.get("text")),
+                )
+        return out
+
+    # --- facts ------------------------------------------------------------------------------
+    def _facts(
+        self, references: dict[str, Reference], classes: dict[str, DrugClass], conditions: dict[str, ConclusionDef]
+    ) -> dict[str, FactDef]:
+        name = "facts.yaml"
+        check = self.checker(name)
+        data = self.documents[name].data
+        facts: dict[str, FactDef] = {}
+        known = ["type", "unit", "range", "values", "label", "question", "help", "references"]
+        for section, derived in (("facts", False), ("derived", True)):
+            for fact_id, entry in self.section(name, section).items():
+                path = (section, fact_id)
+                entry = check.mapping(entry, path, f"fact {fact_id}")
+                if entry is None:
+                    continue
+                check.keys(entry, path, known, ["type", "label"])
+                fact_type = check.choice(entry.get("type"), (*path, "type"), "type", FACT_TYPES) or "bool"
+                bounds = entry.get("range")
+                facts[fact_id] = FactDef(
+                    id=fact_id,
+                    type=fact_type,
+                    label=str(entry.get("label", fact_id)),
+                    unit=str(entry.get("unit", "") or ""),
+                    range=(float(bounds[0]), float(bounds[1])) if isinstance(bounds, list) and len(bounds) == 2 else None,
+                    values=tuple(str(v) for v in entry.get("values") or []),
+                    question=str(entry.get("question", "") or ""),
+                    help=_text(entry.get("help")),
+                    references=self._check_refs(check, entry.get("references"), (*path, "references"), references),
+                    derived=derived,
+                )
+        if "families" not in data:
+            check.fail("203", "missing required key 'families'", ())
+        for class_id, drug_class in classes.items():
+            facts[f"meds.{class_id}"] = FactDef(
+                id=f"meds.{class_id}", type="bool", label=f"On {drug_class.label.lower()}", references=drug_class.references, derived=True
+            )
+            facts[f"meds.{class_id}.started_months_ago"] = FactDef(
+                id=f"meds.{class_id}.started_months_ago",
+                type="number",
+                label=f"Months since {drug_class.label.lower()} was started",
+                unit="months",
+                range=(0, 1200),
+                derived=True,
+            )
+        for condition_id, condition in conditions.items():
+            facts[f"conditions.{condition_id}"] = FactDef(
+                id=f"conditions.{condition_id}", type="bool", label=condition.label, references=condition.references, derived=True
+            )
+        return facts
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value).split()) if value else ""

@@ -1,0 +1,393 @@
+"""Load rules/ into validated `Rule` objects and assemble the `KnowledgeBase`.
+
+One rule per file; the file stem is the rule id and the folder is its topic. Every file is read
+and checked before anything is raised, so one run reports every problem in the rule base with its
+`file:line:col`. The loader also orders rules into chaining strata: a rule that tests a
+conclusion (positively or under `none`) always fires after every rule that can produce it, so no
+conclusion depends on the order in which rules happen to fire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cramp_expert.errors import (
+    InputError,
+    KnowledgeBaseError,
+    Location,
+    ProblemCollector,
+    allowed,
+    did_you_mean,
+)
+from cramp_expert.kb.checks import Checker, describe
+from cramp_expert.kb.knowledge import Knowledge, load_knowledge
+from cramp_expert.kb.model import (
+    EVIDENCE_GRADES,
+    OPERATORS,
+    OPERATORS_BY_TYPE,
+    Action,
+    ConcludedCondition,
+    Condition,
+    ConditionGroup,
+    Example,
+    FactCondition,
+    Rule,
+)
+from cramp_expert.source import Document, KeyPath, load_file
+
+RULE_KEYS = ("id", "title", "tier", "rationale", "evidence", "references", "when", "then", "examples")
+RULE_REQUIRED = ("id", "title", "tier", "rationale", "evidence", "references", "when", "then")
+THEN_KEYS = ("conclude", "exclude", "certainty", "reason")
+EXAMPLE_KEYS = ("name", "given", "patient", "expect", "expect_not", "expect_excluded", "fires")
+GROUP_KEYS = ("all", "any", "none")
+RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
+@dataclass
+class KnowledgeBase:
+    """A validated knowledge base: knowledge/, the rules, and how rules are ordered."""
+
+    knowledge: Knowledge
+    rules: tuple[Rule, ...]
+    strata: dict[str, int]
+    """Rule id -> chaining stratum (0 fires first)."""
+    salience: dict[str, int]
+    """Rule id -> experta salience (higher fires first)."""
+    version: str
+    digest: str
+
+    def rule(self, rule_id: str) -> Rule | None:
+        """Return a rule by id, or None."""
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def producers(self, conclusion_id: str) -> list[Rule]:
+        """The rules that conclude or exclude `conclusion_id`."""
+        return [r for r in self.rules if conclusion_id in r.produced()]
+
+
+def default_root() -> Path:
+    """The folder holding rules/ and knowledge/: the repository (or the installed package's data)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent.parent, here.parent / "data"):
+        if (candidate / "rules").is_dir() and (candidate / "knowledge").is_dir():
+            return candidate
+    return here.parent.parent
+
+
+def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
+    """Load knowledge/ and rules/ under `root`; raise KnowledgeBaseError listing every problem."""
+    root = root or default_root()
+    knowledge = load_knowledge(root / "knowledge")
+    problems = ProblemCollector()
+    rules: list[Rule] = []
+    digest = hashlib.sha256(knowledge.digest.encode())
+    rules_root = root / "rules"
+    paths = sorted(p for p in rules_root.rglob("*.yaml") if not p.name.startswith("_"))
+    if not paths:
+        problems.add("R100", "no rule files found", Location(str(rules_root)))
+    for path in paths:
+        display = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        try:
+            document = load_file(path)
+        except InputError as exc:
+            problems.problems.extend(exc.problems)
+            continue
+        document.path = display
+        digest.update(display.encode() + b"\0" + path.read_bytes() + b"\0")
+        rule = _RuleReader(document, knowledge, problems, topic=path.parent.name, stem=path.stem).read()
+        if rule is not None:
+            rules.append(rule)
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.id in seen:
+            problems.add("R204", f"rule id '{rule.id}' is also used by {seen[rule.id].path}", rule.location)
+        seen[rule.id] = rule
+    strata = _stratify(rules, problems)
+    if problems:
+        raise KnowledgeBaseError(problems.problems)
+    top = max(strata.values(), default=0)
+    salience = {r.id: (top - strata[r.id]) * 1000 + knowledge.tiers.get(r.tier, 0) for r in rules}
+    return KnowledgeBase(
+        knowledge=knowledge,
+        rules=tuple(sorted(rules, key=lambda r: r.id)),
+        strata=strata,
+        salience=salience,
+        version=knowledge.version,
+        digest="sha256:" + digest.hexdigest(),
+    )
+
+
+def _stratify(rules: list[Rule], problems: ProblemCollector) -> dict[str, int]:
+    """Give each rule a stratum: one more than the highest stratum of any rule it depends on.
+
+    Rule B depends on rule A when B tests a conclusion that A concludes. A cycle is an error: a
+    rule base with a cycle has no order in which every test sees final conclusions.
+    """
+    producers: dict[str, list[Rule]] = {}
+    for rule in rules:
+        for produced in rule.produced():
+            producers.setdefault(produced, []).append(rule)
+    strata: dict[str, int] = {}
+    visiting: list[str] = []
+
+    def visit(rule: Rule) -> int:
+        if rule.id in strata:
+            return strata[rule.id]
+        if rule.id in visiting:
+            cycle = " -> ".join([*visiting[visiting.index(rule.id) :], rule.id])
+            problems.add("R401", f"rules chain in a cycle: {cycle}", rule.location)
+            return 0
+        visiting.append(rule.id)
+        level = 0
+        for consumed in sorted(rule.consumed()):
+            for producer in producers.get(consumed, []):
+                if producer.id != rule.id:
+                    level = max(level, visit(producer) + 1)
+                else:
+                    problems.add("R401", f"rule tests '{consumed}', which it concludes itself", rule.location)
+        visiting.pop()
+        strata[rule.id] = level
+        return level
+
+    for rule in sorted(rules, key=lambda r: r.id):
+        visit(rule)
+    return strata
+
+
+class _RuleReader:
+    """Validates one rule document and builds the `Rule`."""
+
+    def __init__(self, document: Document, knowledge: Knowledge, problems: ProblemCollector, topic: str, stem: str):
+        self.doc = document
+        self.knowledge = knowledge
+        self.check = Checker(document, problems, "R")
+        self.problems = problems
+        self.topic = topic
+        self.stem = stem
+
+    def loc(self, path: KeyPath) -> Location:
+        return self.doc.location(path)
+
+    def read(self) -> Rule | None:
+        data = self.check.mapping(self.doc.data, (), "a rule file")
+        if data is None:
+            return None
+        before = len(self.problems.problems)
+        self.check.keys(data, (), RULE_KEYS, RULE_REQUIRED)
+        rule_id = self.check.string(data.get("id"), ("id",), "id") or self.stem
+        if not RULE_ID.match(rule_id):
+            self.check.fail("205", f"rule id '{rule_id}' must be kebab-case (a-z, 0-9, '-')", ("id",))
+        elif rule_id != self.stem:
+            self.check.fail("206", f"rule id '{rule_id}' differs from the file name '{self.stem}'", ("id",), f"rename the file to {rule_id}.yaml")
+        tier = data.get("tier")
+        self.check.choice(tier, ("tier",), "tier", list(self.knowledge.tiers))
+        self.check.string(data.get("title"), ("title",), "title")
+        self.check.string(data.get("rationale"), ("rationale",), "rationale")
+        self.check.choice(data.get("evidence"), ("evidence",), "evidence", EVIDENCE_GRADES)
+        references = self.references(data.get("references"), ("references",))
+        if not references and "references" in data:
+            self.check.fail("207", "a rule needs at least one reference", ("references",))
+        when = self.group("all", data.get("when"), ("when",)) if "when" in data else None
+        then = self.action(data.get("then"), ("then",)) if "then" in data else None
+        examples = self.examples(data.get("examples"), ("examples",))
+        if len(self.problems.problems) > before or when is None or then is None:
+            return None
+        return Rule(
+            id=rule_id,
+            title=" ".join(str(data["title"]).split()),
+            topic=self.topic,
+            tier=str(tier),
+            rationale=" ".join(str(data["rationale"]).split()),
+            evidence=str(data["evidence"]),
+            references=references,
+            when=when,
+            then=then,
+            examples=examples,
+            path=self.doc.path,
+            location=self.loc(()),
+        )
+
+    def references(self, value: Any, path: KeyPath) -> tuple[str, ...]:
+        refs = self.check.string_list(value, path, "references") or []
+        for index, ref in enumerate(refs):
+            if ref not in self.knowledge.references:
+                self.check.fail("301", f"unknown reference '{ref}'", (*path, index), did_you_mean(ref, self.knowledge.references))
+        return tuple(refs)
+
+    # --- conditions ---------------------------------------------------------------------------
+    def group(self, kind: str, value: Any, path: KeyPath) -> ConditionGroup | None:
+        """`when:` and every nested group: a mapping of all/any/none, or a list (read as `all`)."""
+        if isinstance(value, list):
+            items = [self.condition(item, (*path, i)) for i, item in enumerate(value)]
+            if not value:
+                self.check.fail("208", f"'{kind}' needs at least one condition", path)
+            return ConditionGroup(kind, tuple(i for i in items if i is not None), self.loc(path))  # type: ignore[arg-type]
+        mapping = self.check.mapping(value, path, "a condition block")
+        if mapping is None:
+            return None
+        self.check.keys(mapping, path, GROUP_KEYS, what="condition block key")
+        parts: list[Condition] = []
+        for key in GROUP_KEYS:
+            if key in mapping:
+                sub = self.group(key, mapping[key], (*path, key))
+                if sub is not None:
+                    parts.append(sub)
+        if not any(key in mapping for key in GROUP_KEYS):
+            self.check.fail("208", "a condition block needs 'all', 'any' or 'none'", path)
+        if kind == "all" and len(parts) == 1 and isinstance(parts[0], ConditionGroup) and parts[0].kind == "all":
+            return parts[0]
+        return ConditionGroup(kind, tuple(parts), self.loc(path))  # type: ignore[arg-type]
+
+    def condition(self, value: Any, path: KeyPath) -> Condition | None:
+        mapping = self.check.mapping(value, path, "a condition")
+        if mapping is None:
+            return None
+        if any(key in mapping for key in GROUP_KEYS):
+            return self.group("all", mapping, path)
+        if "concluded" in mapping:
+            self.check.keys(mapping, path, ["concluded"], what="key of a 'concluded' condition")
+            target = mapping["concluded"]
+            if not isinstance(target, str) or target not in self.knowledge.conclusions:
+                self.check.fail(
+                    "302",
+                    f"unknown conclusion {describe(target)}",
+                    (*path, "concluded"),
+                    did_you_mean(str(target), self.knowledge.conclusions),
+                )
+                return None
+            return ConcludedCondition(target, self.loc(path))
+        if "fact" not in mapping:
+            self.check.fail("208", "a condition needs 'fact', 'concluded', 'all', 'any' or 'none'", path, did_you_mean(next(iter(mapping), ""), ["fact", "concluded"]))
+            return None
+        fact_id = mapping["fact"]
+        fact = self.knowledge.fact(fact_id) if isinstance(fact_id, str) else None
+        if fact is None:
+            self.check.fail("303", f"unknown fact {describe(fact_id)}", (*path, "fact"), did_you_mean(str(fact_id), self.knowledge.facts))
+            return None
+        ops = [key for key in mapping if key != "fact"]
+        if len(ops) != 1:
+            self.check.fail("208", f"a fact condition needs exactly one operator, found {len(ops)}", path, allowed(OPERATORS))
+            return None
+        op = ops[0]
+        if op not in OPERATORS:
+            self.check.fail("202", f"unknown operator '{op}'", (*path, op), did_you_mean(op, OPERATORS) or allowed(OPERATORS))
+            return None
+        if op not in OPERATORS_BY_TYPE[fact.type]:
+            self.check.fail("304", f"operator '{op}' does not fit {fact.type} fact '{fact.id}'", (*path, op), allowed(OPERATORS_BY_TYPE[fact.type]))
+            return None
+        operand = self.operand(fact.type, fact.values, op, mapping[op], (*path, op), fact.id)
+        if operand is None:
+            return None
+        return FactCondition(fact.id, op, operand, self.loc(path))
+
+    def operand(self, fact_type: str, values: tuple[str, ...], op: str, raw: Any, path: KeyPath, fact_id: str) -> Any:
+        check = self.check
+        if op == "known":
+            return check.boolean(raw, path, "'known'")
+        if op in ("lt", "le", "gt", "ge"):
+            return check.number(raw, path, f"'{op}'")
+        if op == "between":
+            if isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw) and raw[0] <= raw[1]:
+                return (float(raw[0]), float(raw[1]))
+            check.fail("305", "'between' needs [low, high] with low <= high", path)
+            return None
+        if op == "is":
+            if fact_type == "number":
+                return check.number(raw, path, "'is'")
+            if fact_type == "bool":
+                return check.boolean(raw, path, f"'is' on yes/no fact {fact_id}")
+            return check.choice(raw, path, f"value of {fact_id}", values)
+        members = check.string_list(raw, path, f"'{op}'")
+        if members is None:
+            return None
+        for index, member in enumerate(members):
+            if member not in values:
+                check.fail("305", f"'{member}' is not a value of {fact_id}", (*path, index), did_you_mean(member, values) or allowed(values))
+                return None
+        return frozenset(members) if op in ("includes", "only") else tuple(members)
+
+    # --- actions ------------------------------------------------------------------------------
+    def action(self, value: Any, path: KeyPath) -> Action | None:
+        mapping = self.check.mapping(value, path, "'then'")
+        if mapping is None:
+            return None
+        self.check.keys(mapping, path, THEN_KEYS)
+        conclude = self.conclusion_ids(mapping.get("conclude", []), (*path, "conclude"))
+        exclude = self.conclusion_ids(mapping.get("exclude", []), (*path, "exclude"))
+        for index, excluded in enumerate(exclude):
+            kind = self.knowledge.conclusions[excluded].kind if excluded in self.knowledge.conclusions else ""
+            if kind != "cause":
+                self.check.fail("306", f"only causes can be excluded; '{excluded}' is a {kind}", (*path, "exclude", index))
+        if not conclude and not exclude:
+            self.check.fail("208", "'then' needs 'conclude' or 'exclude'", path)
+        certainty = 1.0
+        if "certainty" in mapping:
+            certainty = self.check.number(mapping["certainty"], (*path, "certainty"), "certainty", (0.01, 1.0)) or 1.0
+        reason = ""
+        if "reason" in mapping:
+            reason = " ".join((self.check.string(mapping["reason"], (*path, "reason"), "reason") or "").split())
+            for name in PLACEHOLDER.findall(reason):
+                if self.knowledge.fact(name) is None:
+                    self.check.fail("303", f"reason names unknown fact '{{{name}}}'", (*path, "reason"), did_you_mean(name, self.knowledge.facts))
+        if exclude and not reason:
+            self.check.fail("307", "an exclusion needs a 'reason' that names the measurement", path)
+        return Action(conclude, exclude, certainty, reason)
+
+    def conclusion_ids(self, value: Any, path: KeyPath) -> tuple[str, ...]:
+        ids = self.check.string_list(value, path, "conclusion ids") or []
+        for index, conclusion_id in enumerate(ids):
+            if conclusion_id not in self.knowledge.conclusions:
+                self.check.fail("302", f"unknown conclusion '{conclusion_id}'", (*path, index), did_you_mean(conclusion_id, self.knowledge.conclusions))
+        return tuple(ids)
+
+    # --- examples -----------------------------------------------------------------------------
+    def examples(self, value: Any, path: KeyPath) -> tuple[Example, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.check.fail("201", f"examples must be a list, not {describe(value)}", path)
+            return ()
+        out: list[Example] = []
+        names: set[str] = set()
+        for index, raw in enumerate(value):
+            here = (*path, index)
+            mapping = self.check.mapping(raw, here, "an example")
+            if mapping is None:
+                continue
+            self.check.keys(mapping, here, EXAMPLE_KEYS, ["name"])
+            name = self.check.string(mapping.get("name"), (*here, "name"), "example name") or f"example {index + 1}"
+            if name in names:
+                self.check.fail("209", f"two examples are named '{name}'", (*here, "name"))
+            names.add(name)
+            given = self.check.mapping(mapping.get("given", {}), (*here, "given"), "given") or {}
+            for fact_id in given:
+                if self.knowledge.fact(fact_id) is None:
+                    self.check.fail("303", f"example gives unknown fact '{fact_id}'", (*here, "given", fact_id), did_you_mean(fact_id, self.knowledge.facts))
+            patient = mapping.get("patient")
+            if patient is not None and not isinstance(patient, dict):
+                self.check.fail("201", "patient must be a mapping (a patient file)", (*here, "patient"))
+                patient = None
+            if not given and patient is None:
+                self.check.fail("208", "an example needs 'given' facts or a 'patient'", here)
+            fires = mapping.get("fires")
+            if fires is not None and not isinstance(fires, bool):
+                self.check.fail("201", "fires must be true or false", (*here, "fires"))
+                fires = None
+            out.append(
+                Example(
+                    name=name,
+                    given=dict(given),
+                    patient=patient,
+                    expect=self.conclusion_ids(mapping.get("expect", []), (*here, "expect")),
+                    expect_not=self.conclusion_ids(mapping.get("expect_not", []), (*here, "expect_not")),
+                    expect_excluded=self.conclusion_ids(mapping.get("expect_excluded", []), (*here, "expect_excluded")),
+                    fires=fires,
+                    location=self.loc(here),
+                )
+            )
+        return tuple(out)

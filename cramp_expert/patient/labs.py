@@ -1,0 +1,92 @@
+"""Read lab values in any common unit and convert them to the analyte's default unit.
+
+Accepted forms: `"1.4 mg/dL"`, a bare number in the default unit, or a mapping
+`{value: 420, unit: U/L, uln: 200}`. A bare number is read in the default unit only when that
+reading is plausible (knowledge/units.yaml); otherwise the unit is asked for. Nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from cramp_expert.kb.knowledge import Analyte, Knowledge, UnitDef, normalise_unit
+
+_VALUE_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+
+
+class LabError(ValueError):
+    """A lab value that cannot be read; the message says why and the hint what to write."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class LabReading:
+    """One lab value as given and as normalised."""
+
+    analyte: str
+    input: str
+    value: float
+    unit: str
+    given_value: float
+    given_unit: str
+
+    def show(self) -> str:
+        """`1.4 mg/dL (0.58 mmol/L)`, or `3.1 mmol/L` when given in the default unit."""
+        normalised = f"{_fmt(self.value)} {self.unit}"
+        if normalise_unit(self.given_unit) == normalise_unit(self.unit):
+            return normalised
+        return f"{_fmt(self.given_value)} {self.given_unit} = {normalised}"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def find_unit(analyte: Analyte, text: str, knowledge: Knowledge) -> UnitDef | None:
+    """Return the analyte's unit that `text` spells, or None."""
+    folded = normalise_unit(text)
+    canonical = knowledge.unit_aliases.get(folded)
+    for unit in analyte.units:
+        name = normalise_unit(unit.name)
+        if folded == name or (canonical is not None and normalise_unit(canonical) == name):
+            return unit
+    return None
+
+
+def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
+    """Parse and convert one lab value; raise LabError with a hint on anything doubtful."""
+    accepted = ", ".join(u.name for u in analyte.units)
+    if isinstance(raw, bool) or raw is None:
+        raise LabError("must be a number with its unit", f"e.g. '{analyte.plausible[0]:g} {analyte.unit}'")
+    if isinstance(raw, int | float):
+        number, unit_text, shown = float(raw), "", f"{raw:g}"
+    elif isinstance(raw, str):
+        match = _VALUE_UNIT.match(raw)
+        if not match:
+            raise LabError(f"cannot read '{raw}' as a number with a unit", f"write it as '<number> <unit>'; accepted units: {accepted}")
+        number, unit_text, shown = float(match.group(1)), match.group(2), raw.strip()
+    else:
+        raise LabError("must be a number, a text like '3.4 mmol/L', or a mapping {value, unit}")
+    if not unit_text:
+        if not analyte.plausible[0] <= number <= analyte.plausible[1]:
+            other = [u.name for u in analyte.units if u.name != analyte.unit and _plausible_in(analyte, u, number)]
+            hint = f"give the unit: '{number:g} {other[0]}'?" if other else f"give the unit; accepted units: {accepted}"
+            raise LabError(f"a bare {number:g} is not plausible in {analyte.unit}", hint)
+        unit = next(u for u in analyte.units if u.name == analyte.unit)
+    else:
+        found = find_unit(analyte, unit_text, knowledge)
+        if found is None:
+            raise LabError(f"unknown unit '{unit_text}' for {analyte.name}", f"accepted units: {accepted}")
+        unit = found
+    value = (number - unit.offset) * unit.factor
+    return LabReading(analyte.name, shown, round(value, 4), analyte.unit, number, unit.name)
+
+
+def _plausible_in(analyte: Analyte, unit: UnitDef, number: float) -> bool:
+    value = (number - unit.offset) * unit.factor
+    return analyte.plausible[0] <= value <= analyte.plausible[1]

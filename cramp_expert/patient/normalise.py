@@ -1,0 +1,326 @@
+"""Validate a patient file against knowledge/facts.yaml and flatten it into fact ids.
+
+Every problem in the file is collected (unknown keys with the nearest valid key, wrong types,
+values out of range, unknown or implausible units), each with its line, column and key, and one
+`PatientFileError` is raised so that a consultation never runs on a half-read patient.
+Unrecognised medications and conditions are warnings in the result, not errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cramp_expert.errors import InputError, Location, PatientFileError, Problem, ProblemCollector, did_you_mean
+from cramp_expert.kb.checks import Checker
+from cramp_expert.kb.knowledge import FactDef, Knowledge
+from cramp_expert.patient.labs import LabError, LabReading, read_lab
+from cramp_expert.patient.medications import match_condition, match_medication
+from cramp_expert.source import Document, KeyPath, format_path
+
+TOP_LEVEL = ("id", "age", "sex", "pregnant", "gestation_weeks", "dialysis", "cramps", "medications", "conditions", "findings", "labs", "lifestyle")
+SECTIONS = ("cramps", "findings", "lifestyle")
+MEDICATION_KEYS = ("name", "started_months_ago", "dose", "note")
+LAB_KEYS = ("value", "unit", "uln")
+DEFAULT_CK_ULN = 200.0
+
+
+@dataclass(frozen=True)
+class Warning_:
+    """A non-fatal remark about the input (unrecognised medicine, fuzzy match)."""
+
+    code: str
+    message: str
+    where: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The contract's warning shape."""
+        return {"code": self.code, "message": self.message, "where": self.where}
+
+
+@dataclass
+class PatientFacts:
+    """A patient as the rules see it: fact id -> normalised value, plus how each was read."""
+
+    patient_id: str | None
+    values: dict[str, Any]
+    shown: dict[str, str] = field(default_factory=dict)
+    """Fact id -> the value for a clinician, as given and as normalised (`1.4 mg/dL = 0.58 mmol/L`)."""
+    medications: list[dict[str, Any]] = field(default_factory=list)
+    labs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[Warning_] = field(default_factory=list)
+
+    def show(self, fact_id: str) -> str:
+        """The value of a fact for a clinician, or `unknown`."""
+        if fact_id in self.shown:
+            return self.shown[fact_id]
+        if fact_id not in self.values:
+            return "unknown"
+        return format_value(self.values[fact_id])
+
+
+def format_value(value: Any, unit: str = "") -> str:
+    """Render a fact value: `true`, `3.1 mmol/L`, `[calf, foot]`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float | int):
+        text = f"{value:g}"
+    elif isinstance(value, frozenset | set | list | tuple):
+        text = ", ".join(sorted(str(v) for v in value))
+    else:
+        text = str(value)
+    return f"{text} {unit}".strip()
+
+
+def read_patient(document: Document, knowledge: Knowledge) -> PatientFacts:
+    """Validate and normalise a parsed patient file; raise PatientFileError listing every problem."""
+    problems = ProblemCollector()
+    facts = _Normaliser(document, knowledge, problems).run()
+    if problems:
+        raise PatientFileError(problems.problems)
+    return facts
+
+
+def normalise_patient(data: dict[str, Any], knowledge: Knowledge, name: str = "<patient>") -> PatientFacts:
+    """Normalise patient data held in memory (an example's `patient:` block, a test's dict)."""
+    return read_patient(Document(name, data, {}), knowledge)
+
+
+class _Normaliser:
+    def __init__(self, document: Document, knowledge: Knowledge, problems: ProblemCollector):
+        self.doc = document
+        self.k = knowledge
+        self.check = Checker(document, problems, "P")
+        self.values: dict[str, Any] = {}
+        self.shown: dict[str, str] = {}
+        self.result = PatientFacts(None, self.values, self.shown)
+
+    def run(self) -> PatientFacts:
+        data = self.doc.data
+        if isinstance(data, list):
+            self.check.fail("201", "the top level of a patient file must be a mapping of keys (age, sex, ...), not a list", ())
+            return self.result
+        data = self.check.mapping(data, (), "the top level of a patient file")
+        if data is None:
+            return self.result
+        self.check.keys(data, (), TOP_LEVEL, what="top-level key")
+        if "id" in data and data["id"] is not None:
+            if isinstance(data["id"], str | int) and not isinstance(data["id"], bool):
+                self.result.patient_id = str(data["id"])
+            else:
+                self.check.fail("201", "id must be a text or a number", ("id",))
+        for key in ("age", "sex", "pregnant", "gestation_weeks", "dialysis"):
+            if data.get(key) is not None:
+                self.fact(self.k.facts[key], data[key], (key,))
+        for section in SECTIONS:
+            if data.get(section) is not None:
+                self.section(section, data[section])
+        if data.get("labs") is not None:
+            self.labs(data["labs"])
+        if "medications" in data:
+            self.medications(data["medications"])
+        if data.get("conditions") is not None:
+            self.conditions(data["conditions"])
+        self.consistency()
+        return self.result
+
+    # --- plain facts --------------------------------------------------------------------------
+    def fact(self, fact: FactDef, raw: Any, path: KeyPath) -> None:
+        value = coerce(fact, raw, self.check, path)
+        if value is not None:
+            self.values[fact.id] = value
+            if fact.unit and fact.type == "number":
+                self.shown[fact.id] = format_value(value, fact.unit)
+
+    def section(self, section: str, raw: Any) -> None:
+        mapping = self.check.mapping(raw, (section,), section)
+        if mapping is None:
+            return
+        known = [f.removeprefix(section + ".") for f in self.k.facts if f.startswith(section + ".") and not self.k.facts[f].derived]
+        self.check.keys(mapping, (section,), known, what=f"key of {section}")
+        for key, value in mapping.items():
+            fact = self.k.facts.get(f"{section}.{key}")
+            if fact is not None and value is not None:
+                self.fact(fact, value, (section, key))
+
+    # --- labs ---------------------------------------------------------------------------------
+    def labs(self, raw: Any) -> None:
+        mapping = self.check.mapping(raw, ("labs",), "labs")
+        if mapping is None:
+            return
+        self.check.keys(mapping, ("labs",), list(self.k.analytes), what="lab")
+        for name, value in mapping.items():
+            analyte = self.k.analytes.get(name)
+            if analyte is None or value is None:
+                continue
+            path: KeyPath = ("labs", name)
+            uln = None
+            if isinstance(value, dict):
+                self.check.keys(value, path, LAB_KEYS if name == "ck" else LAB_KEYS[:2], ["value"], what=f"key of labs.{name}")
+                if "uln" in value and name == "ck":
+                    uln = self.check.number(value["uln"], (*path, "uln"), "uln", (1, 100000))
+                if "value" not in value:
+                    continue
+                number = value["value"]
+                if isinstance(number, bool) or not isinstance(number, int | float):
+                    self.check.fail("201", f"labs.{name}.value must be a number", (*path, "value"))
+                    continue
+                raw_value: Any = f"{number} {value['unit']}" if value.get("unit") else number
+            else:
+                raw_value = value
+            try:
+                reading = read_lab(analyte, raw_value, self.k)
+            except LabError as exc:
+                self.check.fail("205", f"labs.{name}: {exc}", path, exc.hint)
+                continue
+            fact = self.k.facts[f"labs.{name}"]
+            if fact.range and not fact.range[0] <= reading.value <= fact.range[1]:
+                self.check.fail(
+                    "204",
+                    f"labs.{name} {reading.value:g} {reading.unit} is out of range",
+                    path,
+                    f"allowed: {fact.range[0]:g} to {fact.range[1]:g} {fact.unit}",
+                )
+                continue
+            self.store_lab(reading, value)
+            if name == "ck":
+                limit = uln or DEFAULT_CK_ULN
+                self.values["labs.ck_xuln"] = round(reading.value / limit, 3)
+                self.shown["labs.ck_xuln"] = f"{reading.value / limit:.3g} x ULN (ULN {limit:g} U/L)"
+        self.corrected_calcium()
+
+    def store_lab(self, reading: LabReading, raw: Any) -> None:
+        fact_id = f"labs.{reading.analyte}"
+        self.values[fact_id] = reading.value
+        self.shown[fact_id] = reading.show()
+        shown_input = raw if isinstance(raw, str) else (f"{raw.get('value')} {raw.get('unit', '')}".strip() if isinstance(raw, dict) else f"{raw:g}")
+        self.result.labs[reading.analyte] = {"input": shown_input, "value": reading.value, "unit": reading.unit}
+
+    def corrected_calcium(self) -> None:
+        calcium, albumin = self.values.get("labs.calcium"), self.values.get("labs.albumin")
+        if calcium is None or albumin is None:
+            return
+        corrected = round(calcium + 0.02 * (40.0 - albumin), 3)
+        self.values["labs.calcium_corrected"] = corrected
+        self.shown["labs.calcium_corrected"] = f"{corrected:.3g} mmol/L (calcium {calcium:.3g} mmol/L, albumin {albumin:g} g/L)"
+        self.result.labs["calcium_corrected"] = {"input": "calculated", "value": corrected, "unit": "mmol/L"}
+
+    # --- medications --------------------------------------------------------------------------
+    def medications(self, raw: Any) -> None:
+        if raw is None:
+            raw = []
+        if not isinstance(raw, list):
+            self.check.fail("201", "medications must be a list", ("medications",))
+            return
+        found: dict[str, list[float | None]] = {}
+        unrecognised = False
+        for index, entry in enumerate(raw):
+            path: KeyPath = ("medications", index)
+            started: float | None = None
+            if isinstance(entry, dict):
+                self.check.keys(entry, path, MEDICATION_KEYS, ["name"], what="key of a medication")
+                name = self.check.string(entry.get("name"), (*path, "name"), "medication name")
+                if entry.get("started_months_ago") is not None:
+                    started = self.check.number(entry["started_months_ago"], (*path, "started_months_ago"), "started_months_ago", (0, 1200))
+                if name is None:
+                    continue
+            elif isinstance(entry, str) and entry.strip():
+                name = entry
+            else:
+                self.check.fail("201", "a medication must be a text ('furosemide 40 mg') or a mapping {name, started_months_ago}", path)
+                continue
+            match = match_medication(name, self.k)
+            where = format_path(path)
+            item: dict[str, Any] = {"input": name, "drug": match.matched_name and " + ".join(match.drugs) or None, "classes": list(match.classes)}
+            if len(match.drugs) > 1:
+                item["components"] = list(match.drugs)
+            item["match"] = match.matched
+            if started is not None:
+                item["started_months_ago"] = started
+            self.result.medications.append(item)
+            if match.matched == "unknown":
+                unrecognised = True
+                hint = f"; closest known: {', '.join(match.suggestions)}" if match.suggestions else ""
+                self.result.warnings.append(
+                    Warning_("W001", f"medication '{name}' was not recognised, so its drug class is unknown{hint}", where)
+                )
+                continue
+            if match.matched == "fuzzy":
+                self.result.warnings.append(
+                    Warning_("W002", f"medication '{name}' was read as {match.matched_name} ({' + '.join(match.drugs)}); please confirm", where)
+                )
+            for class_id in match.classes:
+                found.setdefault(class_id, []).append(started)
+        self.values["medications.count"] = float(len(raw))
+        for class_id in self.k.drug_classes:
+            if class_id in found:
+                self.values[f"meds.{class_id}"] = True
+                months = [m for m in found[class_id] if m is not None]
+                # NOTE: the start of a class is only known when every medicine of it gives one;
+                # otherwise a recent start could hide behind an undated entry.
+                if months and len(months) == len(found[class_id]):
+                    self.values[f"meds.{class_id}.started_months_ago"] = min(months)
+            elif not unrecognised:
+                # A medication list is read as complete: a class not on it is absent. With an
+                # unrecognised entry the class stays unknown (the entry may belong to it).
+                self.values[f"meds.{class_id}"] = False
+
+    # --- conditions ---------------------------------------------------------------------------
+    def conditions(self, raw: Any) -> None:
+        entries = self.check.string_list(raw, ("conditions",), "conditions")
+        for index, text in enumerate(entries or []):
+            condition_id, how, suggestions = match_condition(text, self.k)
+            where = format_path(("conditions", index))
+            if condition_id is None:
+                hint = f"; closest known: {', '.join(suggestions)}" if suggestions else ""
+                self.result.warnings.append(Warning_("W003", f"condition '{text}' was not recognised{hint}", where))
+                continue
+            if how == "fuzzy":
+                self.result.warnings.append(Warning_("W004", f"condition '{text}' was read as {condition_id}; please confirm", where))
+            self.values[f"conditions.{condition_id}"] = True
+
+    def consistency(self) -> None:
+        if self.values.get("pregnant") is True and self.values.get("sex") == "male":
+            self.check.fail("206", "pregnant is true but sex is male", ("pregnant",))
+        if "gestation_weeks" in self.values and self.values.get("pregnant") is False:
+            self.check.fail("206", "gestation_weeks is given but pregnant is false", ("gestation_weeks",))
+
+
+def coerce(fact: FactDef, raw: Any, check: Checker, path: KeyPath) -> Any:
+    """Check one raw value against its fact definition and return the normalised value (or None)."""
+    what = format_path(path) or fact.id
+    if fact.type == "number":
+        return check.number(raw, path, what, fact.range)
+    if fact.type == "bool":
+        return check.boolean(raw, path, what)
+    if fact.type == "choice":
+        return check.choice(raw, path, what, fact.values)
+    items = check.string_list(raw, path, what)
+    if items is None:
+        return None
+    bad = [v for v in items if v not in fact.values]
+    for value in bad:
+        check.fail("204", f"{what}: '{value}' is not allowed", path, did_you_mean(value, fact.values) or "allowed: " + ", ".join(fact.values))
+    return None if bad else frozenset(items)
+
+
+def facts_from_given(given: dict[str, Any], knowledge: Knowledge, location: Location) -> PatientFacts:
+    """Build facts from an example's `given:` block (fact ids with normalised values)."""
+    problems = ProblemCollector()
+    document = Document(location.path, given, {(): (location.line, location.column)})
+    check = Checker(document, problems, "R")
+    values: dict[str, Any] = {}
+    for fact_id, raw in given.items():
+        fact = knowledge.fact(fact_id)
+        if fact is None:
+            problems.add("R303", f"unknown fact '{fact_id}'", location, did_you_mean(fact_id, knowledge.facts))
+            continue
+        value = coerce(fact, raw, check, (fact_id,))
+        if value is not None:
+            values[fact_id] = value
+    if problems:
+        raise InputError(problems.problems)
+    return PatientFacts(None, values)
+
+
+__all__ = ["PatientFacts", "Problem", "facts_from_given", "normalise_patient", "read_patient"]

@@ -1,0 +1,247 @@
+"""Read YAML and JSON source files safely, keeping the line and column of every value.
+
+Nothing read here is ever evaluated: documents are composed with PyYAML's safe loader into a node
+tree and turned into plain dicts, lists and scalars by this module itself, so a tag that asks for
+a Python object is rejected rather than built. The node tree also gives the position of every
+key and value, which lets every later error name `file:line:col`. PyYAML silently keeps the last
+of two equal keys; this module reports the duplicate instead. Size, depth and alias-expansion
+limits stop hostile files (a "billion laughs" alias bomb, deeply nested data) early.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cramp_expert.errors import InputError, Location, Problem
+
+MAX_BYTES = 2 * 1024 * 1024
+"""Largest source file read (2 MiB): a patient file is a few hundred bytes, a rule a few KiB."""
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists accepted."""
+MAX_NODES = 100_000
+"""Most values a document may expand to (aliases included): stops alias bombs."""
+
+KeyPath = tuple[str | int, ...]
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+
+
+def format_path(path: KeyPath) -> str:
+    """Render a key path as `labs.potassium` or `medications[2]`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+@dataclass
+class Document:
+    """A parsed source file: its data and the 1-based position of every key and value."""
+
+    path: str
+    data: Any
+    positions: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
+
+    def location(self, path: KeyPath) -> Location:
+        """Return the location of the value at `path`, or of its nearest ancestor."""
+        probe = tuple(path)
+        while probe and probe not in self.positions:
+            probe = probe[:-1]
+        line, column = self.positions.get(probe, (0, 0))
+        return Location(self.path, line, column, format_path(path))
+
+
+class _Builder:
+    """Turns a composed YAML node tree into plain Python data, recording positions."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.positions: dict[KeyPath, tuple[int, int]] = {}
+        self.problems: list[Problem] = []
+        self.nodes = 0
+        self._constructor = yaml.SafeLoader("")  # only used to construct plain scalars
+
+    def _fail(self, node: yaml.Node, message: str, code: str = "E103") -> None:
+        mark = node.start_mark
+        self.problems.append(Problem(code, message, Location(self.path, mark.line + 1, mark.column + 1)))
+
+    def build(self, node: yaml.Node, key_path: KeyPath, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooLarge(f"the document expands to more than {MAX_NODES} values (alias bomb?)")
+        if depth > MAX_DEPTH:
+            raise _TooLarge(f"nesting deeper than {MAX_DEPTH} levels")
+        self.positions.setdefault(key_path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != "tag:yaml.org,2002:map":
+                self._fail(node, f"YAML tag {node.tag!r} is not allowed (plain data only)")
+                return None
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    self._fail(key_node, "YAML merge keys ('<<') are not supported")
+                    continue
+                key = self.build(key_node, key_path, depth + 1)
+                if not isinstance(key, str | int | float | bool) or key is None:
+                    self._fail(key_node, "a mapping key must be a plain name")
+                    continue
+                key = str(key).lower() if isinstance(key, bool) else str(key)
+                if key in result:
+                    mark = key_node.start_mark
+                    first = self.positions.get((*key_path, key), (0, 0))
+                    self.problems.append(
+                        Problem(
+                            "E102",
+                            f"duplicate key '{key}' (first at line {first[0]}); "
+                            "YAML would silently keep only the last one",
+                            Location(self.path, mark.line + 1, mark.column + 1, format_path((*key_path, key))),
+                        )
+                    )
+                    continue
+                self.positions[(*key_path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                result[key] = self.build(value_node, (*key_path, key), depth + 1)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                self._fail(node, f"YAML tag {node.tag!r} is not allowed (plain data only)")
+                return None
+            return [self.build(item, (*key_path, i), depth + 1) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
+        if node.tag not in _SCALAR_TAGS:
+            self._fail(node, f"YAML tag {node.tag!r} is not allowed (plain data only)")
+            return None
+        value = self._constructor.construct_object(node, deep=True)
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return str(node.value)  # dates are kept as text; nothing here needs a datetime
+        return value
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def read_text(path: str, raw: bytes) -> str:
+    """Decode `raw` as UTF-8 (a BOM is allowed), or raise an InputError naming the byte offset."""
+    if len(raw) > MAX_BYTES:
+        raise InputError(
+            [Problem("E100", f"file is {len(raw)} bytes; the limit is {MAX_BYTES} bytes", Location(path))]
+        )
+    if b"\x00" in raw:
+        raise InputError([Problem("E100", "file contains NUL bytes: it is binary, not YAML or JSON", Location(path))])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(
+            [Problem("E100", f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x})", Location(path, line, column))]
+        ) from None
+
+
+def parse(path: str, text: str) -> Document:
+    """Parse YAML (or JSON, which YAML reads too) into a `Document`; raise InputError on any problem."""
+    if not text.strip():
+        raise InputError([Problem("E101", "file is empty", Location(path))])
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        document = _parse_json(path, text)
+        if document is not None:
+            return document
+        what = exc.problem or str(exc)
+        if "\t" in text and "tab" not in what and "'\\t'" in str(exc):
+            what += " (tabs cannot indent YAML; use spaces)"
+        raise InputError([Problem("E101", f"YAML syntax error: {what}", Location(path, line, column))]) from None
+    except yaml.YAMLError as exc:
+        raise InputError([Problem("E101", f"YAML error: {exc}", Location(path))]) from None
+    except RecursionError:
+        raise InputError([Problem("E104", f"nesting deeper than {MAX_DEPTH} levels", Location(path))]) from None
+    if len(nodes) != 1 or nodes[0] is None:
+        message = "file holds no data" if not nodes or nodes[0] is None else "file holds several YAML documents"
+        raise InputError([Problem("E101", message, Location(path))])
+    builder = _Builder(path)
+    try:
+        data = builder.build(nodes[0], (), 0)
+    except _TooLarge as exc:
+        raise InputError([Problem("E104", str(exc), Location(path))]) from None
+    if builder.problems:
+        raise InputError(builder.problems)
+    _reject_non_finite(path, data, (), builder.positions)
+    return Document(path, data, builder.positions)
+
+
+def _parse_json(path: str, text: str) -> Document | None:
+    """Fallback for JSON that YAML 1.1 cannot read (tabs): plain data without positions."""
+    stripped = text.lstrip()
+    if not stripped.startswith(("{", "[")):
+        return None
+    duplicates: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                duplicates.append(key)
+            seen[key] = value
+        return seen
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs, parse_constant=lambda c: c)
+    except (ValueError, RecursionError):
+        return None
+    if duplicates:
+        raise InputError([Problem("E102", f"duplicate key '{duplicates[0]}'", Location(path, key=duplicates[0]))])
+    _reject_non_finite(path, data, (), {})
+    return Document(path, data, {})
+
+
+def _reject_non_finite(path: str, data: Any, key_path: KeyPath, positions: dict[KeyPath, tuple[int, int]]) -> None:
+    """NaN and infinity are never clinical values: refuse them wherever they appear."""
+    if isinstance(data, float) and not math.isfinite(data):
+        line, column = positions.get(key_path, (0, 0))
+        raise InputError(
+            [Problem("E105", f"{data} is not a number that can be used", Location(path, line, column, format_path(key_path)))]
+        )
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _reject_non_finite(path, value, (*key_path, key), positions)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _reject_non_finite(path, value, (*key_path, index), positions)
+
+
+def load_file(path: Path | str) -> Document:
+    """Read and parse a file from disk."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError([Problem("E100", "no such file", Location(name))]) from None
+    except IsADirectoryError:
+        raise InputError([Problem("E100", "is a directory, not a file", Location(name))]) from None
+    except OSError as exc:
+        raise InputError([Problem("E100", f"cannot read: {exc.strerror}", Location(name))]) from None
+    return parse(name, read_text(name, raw))
+
+
+def load_bytes(name: str, raw: bytes) -> Document:
+    """Parse bytes already read (standard input)."""
+    return parse(name, read_text(name, raw))

@@ -1,0 +1,42 @@
+"""Shared fixtures and hypothesis profiles.
+
+Profiles: `dev` (default, random), `ci` (derandomized, chosen automatically when CI is set),
+`nightly` (many more examples). Select with HYPOTHESIS_PROFILE.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from cramp_expert.api import Consultant
+
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.register_profile(
+    "ci", max_examples=100, deadline=None, derandomize=True, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("nightly", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+VIGNETTES = Path(__file__).resolve().parent / "acceptance" / "vignettes"
+
+
+@pytest.fixture(scope="session")
+def consultant() -> Consultant:
+    """The bundled knowledge base, loaded and compiled once for the whole session."""
+    return Consultant()
+
+
+@pytest.fixture(scope="session")
+def kb(consultant: Consultant):  # type: ignore[no-untyped-def]
+    return consultant.kb
+
+
+@pytest.fixture(scope="session")
+def knowledge(kb):  # type: ignore[no-untyped-def]
+    return kb.knowledge

@@ -1,0 +1,50 @@
+"""Certainty combination (MYCIN) and reason templates."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cramp_expert.consultation import combine, render_reason
+from cramp_expert.patient import PatientFacts
+
+
+def test_two_positive_certainties_combine_mycin_style():
+    assert combine([0.6, 0.5]) == pytest.approx(0.8)
+
+
+def test_exclusion_wins_over_any_positive_certainty():
+    assert combine([0.9, -1.0]) == -1.0
+    assert combine([-1.0, 0.3, 0.9]) == -1.0
+
+
+def test_mixed_signs():
+    assert combine([0.6, -0.4]) == pytest.approx((0.6 - 0.4) / (1 - 0.4))
+
+
+# Rules contribute a certainty in (0, 1] or, for an exclusion, exactly -1: on that domain the
+# combination is order-free (MYCIN's mixed-sign formula is not associative in general).
+CONTRIBUTIONS = st.one_of(st.floats(min_value=0.01, max_value=1), st.just(-1.0))
+
+
+@given(st.lists(CONTRIBUTIONS, min_size=1, max_size=5))
+def test_combination_is_bounded_and_order_free(values):
+    result = combine(values)
+    assert -1.0 <= result <= 1.0
+    for permutation in itertools.islice(itertools.permutations(values), 6):
+        assert combine(permutation) == pytest.approx(result, abs=1e-9)
+
+
+@given(st.lists(st.floats(min_value=0.01, max_value=1), min_size=1, max_size=6))
+def test_more_positive_evidence_never_lowers_certainty(values):
+    assert combine(values) >= max(values) - 1e-12
+
+
+def test_reason_template_shows_values_as_given():
+    patient = PatientFacts(None, {"labs.magnesium": 0.58}, {"labs.magnesium": "1.4 mg/dL = 0.58 mmol/L"})
+    assert render_reason("magnesium {labs.magnesium} is low; K {labs.potassium}", patient) == (
+        "magnesium 1.4 mg/dL = 0.58 mmol/L is low; K unknown"
+    )
