@@ -22,7 +22,9 @@ from cramp_expert.source import Document, load_bytes, load_file
 
 def engine_version() -> str:
     """`cramp-expert X / experta Y`: part of every result's audit block."""
-    return f"cramp-expert {metadata.version('cramp-expert')} / experta {metadata.version('experta')}"
+    return (
+        f"cramp-expert {metadata.version('cramp-expert')} / experta {metadata.version('experta')}"
+    )
 
 
 class Consultant:
@@ -61,7 +63,11 @@ class Consultant:
     def example_facts(self, rule: Rule, example: Example) -> PatientFacts:
         """The facts of a rule's embedded example: its `patient:` file, then its `given:` facts on top."""
         knowledge = self.kb.knowledge
-        base = normalise_patient(example.patient, knowledge, rule.path) if example.patient is not None else PatientFacts(None, {})
+        base = (
+            normalise_patient(example.patient, knowledge, rule.path)
+            if example.patient is not None
+            else PatientFacts(None, {})
+        )
         given = facts_from_given(example.given, knowledge, example.location)
         base.values.update(given.values)
         return base
@@ -71,7 +77,11 @@ class Consultant:
         patient = self.example_facts(rule, example)
         result = self.consult_facts(patient)
         firings = [entry["rule"] for entry in result["trace"]]
-        concluded = {item["id"] for key in ("causes", "red_flags", "differentials", "recommendations", "investigations") for item in result[key]}
+        concluded = {
+            item["id"]
+            for key in ("causes", "red_flags", "differentials", "recommendations", "investigations")
+            for item in result[key]
+        }
         excluded = {item["id"] for item in result["excluded"]}
         failures: list[str] = []
         missing = [c for c in example.expect if c not in concluded]
@@ -85,8 +95,18 @@ class Consultant:
             failures.append(f"expected {', '.join(not_excluded)} to be excluded")
         fired = rule.id in firings
         if example.fires is not None and fired is not example.fires:
-            failures.append(f"expected rule {rule.id} {'to fire' if example.fires else 'not to fire'}")
-        return ExampleOutcome(rule, example, fired, sorted(concluded), sorted(excluded), list(dict.fromkeys(firings)), failures)
+            failures.append(
+                f"expected rule {rule.id} {'to fire' if example.fires else 'not to fire'}"
+            )
+        return ExampleOutcome(
+            rule,
+            example,
+            fired,
+            sorted(concluded),
+            sorted(excluded),
+            list(dict.fromkeys(firings)),
+            failures,
+        )
 
 
 @dataclass(frozen=True)

@@ -61,11 +61,22 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("patient_file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Report for a clinician, or the contract's JSON.")
-@click.option("--explain", is_flag=True, help="Add the chain behind every conclusion: rules fired, facts matched, references.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report for a clinician, or the contract's JSON.",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Add the chain behind every conclusion: rules fired, facts matched, references.",
+)
 @kb_option
 def consult(patient_file: str, output_format: str, explain: bool, kb_root: Path | None) -> None:
-    """Consult the knowledge base about one patient file (YAML or JSON; '-' reads stdin).
+    r"""Consult the knowledge base about one patient file (YAML or JSON; '-' reads stdin).
 
     \b
     Examples:

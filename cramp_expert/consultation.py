@@ -24,7 +24,13 @@ from cramp_expert.compile.predicates import evaluate, holds
 from cramp_expert.engine import Firing
 from cramp_expert.kb.knowledge import URGENCIES
 from cramp_expert.kb.loader import KnowledgeBase
-from cramp_expert.kb.model import EVIDENCE_GRADES, ConcludedCondition, Condition, ConditionGroup, FactCondition, Rule
+from cramp_expert.kb.model import (
+    EVIDENCE_GRADES,
+    ConcludedCondition,
+    Condition,
+    FactCondition,
+    Rule,
+)
 from cramp_expert.patient import PatientFacts
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
@@ -82,13 +88,21 @@ def contributions(rules: list[Rule]) -> dict[str, list[Contribution]]:
     return out
 
 
-def matched_facts(condition: Condition, patient: PatientFacts, concluded: set[str]) -> list[dict[str, Any]]:
+def matched_facts(
+    condition: Condition, patient: PatientFacts, concluded: set[str]
+) -> list[dict[str, Any]]:
     """The facts a fired rule's condition held on, as the rule saw them, for the trace."""
     facts = patient.values
     if isinstance(condition, FactCondition):
         return [_fact_entry(condition, patient, holds(condition, facts))]
     if isinstance(condition, ConcludedCondition):
-        return [{"concluded": condition.conclusion, "holds": condition.conclusion in concluded, "text": f"{condition.conclusion} was concluded"}]
+        return [
+            {
+                "concluded": condition.conclusion,
+                "holds": condition.conclusion in concluded,
+                "text": f"{condition.conclusion} was concluded",
+            }
+        ]
     entries: list[dict[str, Any]] = []
     for item in condition.items:
         item_holds = evaluate(item, facts, concluded)
@@ -112,21 +126,34 @@ def _fact_entry(condition: FactCondition, patient: PatientFacts, held: bool) -> 
         "holds": held,
     }
     if condition.op == "known":
-        entry["text"] = f"{condition.fact} is {'known: ' + shown if condition.fact in patient.values else 'unknown'}"
+        entry["text"] = (
+            f"{condition.fact} is {'known: ' + shown if condition.fact in patient.values else 'unknown'}"
+        )
     else:
         entry["text"] = f"{condition.fact} = {shown} ({condition.describe()})"
     return entry
 
 
-def _absent_entries(condition: Condition, patient: PatientFacts, concluded: set[str]) -> list[dict[str, Any]]:
+def _absent_entries(
+    condition: Condition, patient: PatientFacts, concluded: set[str]
+) -> list[dict[str, Any]]:
     """Entries for a `none` item: what was checked and found not to hold."""
     if isinstance(condition, FactCondition):
         entry = _fact_entry(condition, patient, holds(condition, patient.values))
-        entry["text"] = f"not ({condition.describe()}): {condition.fact} = {patient.show(condition.fact)}"
+        entry["text"] = (
+            f"not ({condition.describe()}): {condition.fact} = {patient.show(condition.fact)}"
+        )
         entry["negated"] = True
         return [entry]
     if isinstance(condition, ConcludedCondition):
-        return [{"concluded": condition.conclusion, "holds": False, "negated": True, "text": f"{condition.conclusion} was not concluded"}]
+        return [
+            {
+                "concluded": condition.conclusion,
+                "holds": False,
+                "negated": True,
+                "text": f"{condition.conclusion} was not concluded",
+            }
+        ]
     return [
         {
             "condition": condition.describe(),
@@ -145,7 +172,9 @@ def _references(*groups: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(ref for group in groups for ref in group))
 
 
-def build_result(kb: KnowledgeBase, patient: PatientFacts, firings: list[Firing], engine_version: str) -> dict[str, Any]:
+def build_result(
+    kb: KnowledgeBase, patient: PatientFacts, firings: list[Firing], engine_version: str
+) -> dict[str, Any]:
     """Assemble the contract's consultation result from the firings."""
     knowledge = kb.knowledge
     rules = fired_rules(kb, firings)
@@ -162,7 +191,11 @@ def build_result(kb: KnowledgeBase, patient: PatientFacts, firings: list[Firing]
         return [ref for c in by_id.get(cid, []) if c.certainty > 0 for ref in c.rule.references]
 
     def reasons(cid: str, positive: bool = True) -> str:
-        texts = [render_reason(c.rule.then.reason, patient) for c in by_id.get(cid, []) if (c.certainty > 0) is positive and c.rule.then.reason]
+        texts = [
+            render_reason(c.rule.then.reason, patient)
+            for c in by_id.get(cid, [])
+            if (c.certainty > 0) is positive and c.rule.then.reason
+        ]
         return "; ".join(dict.fromkeys(texts))
 
     result: dict[str, Any] = {
@@ -271,7 +304,9 @@ def build_result(kb: KnowledgeBase, patient: PatientFacts, firings: list[Firing]
     return result
 
 
-def _trace_entry(kb: KnowledgeBase, firing: Firing, patient: PatientFacts, asserted: set[str]) -> dict[str, Any]:
+def _trace_entry(
+    kb: KnowledgeBase, firing: Firing, patient: PatientFacts, asserted: set[str]
+) -> dict[str, Any]:
     rule = kb.rule(firing.rule_id)
     assert rule is not None  # every firing names a compiled rule of this knowledge base
     facts = matched_facts(rule.when, patient, asserted)
@@ -296,14 +331,18 @@ def _bibliography(kb: KnowledgeBase, result: Mapping[str, Any]) -> list[dict[str
     for entry in result["trace"]:
         keys.extend(entry["references"])
     references = kb.knowledge.references
-    return [{"key": key, "citation": references[key].citation} for key in dict.fromkeys(keys) if key in references]
+    return [
+        {"key": key, "citation": references[key].citation}
+        for key in dict.fromkeys(keys)
+        if key in references
+    ]
 
 
-def _walk_groups(condition: Condition) -> Iterable[ConditionGroup]:
-    if isinstance(condition, ConditionGroup):
-        yield condition
-        for item in condition.items:
-            yield from _walk_groups(item)
-
-
-__all__ = ["build_result", "combine", "contributions", "fired_rules", "matched_facts", "render_reason"]
+__all__ = [
+    "build_result",
+    "combine",
+    "contributions",
+    "fired_rules",
+    "matched_facts",
+    "render_reason",
+]

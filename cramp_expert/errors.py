@@ -87,14 +87,18 @@ class PatientFileError(InputError):
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """Return a "did you mean ...?" hint naming the closest candidates, or "" if none is close."""
+    """Return a "did you mean ...?" hint naming the closest candidate(s), or "" if none is close.
+
+    Only candidates as close as the best one are named, so the hint points at one fix.
+    """
     pool = sorted(set(candidates))
-    matches = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
-    if not matches:
-        lowered = {c.lower(): c for c in pool}
-        matches = [lowered[m] for m in difflib.get_close_matches(name.lower(), lowered, n=3)]
-    if not matches:
+    lowered = name.lower()
+    scored = [(difflib.SequenceMatcher(None, lowered, c.lower()).ratio(), c) for c in pool]
+    scored = [(score, c) for score, c in scored if score >= 0.6]
+    if not scored:
         return ""
+    best = max(score for score, _ in scored)
+    matches = [c for score, c in sorted(scored, key=lambda item: (-item[0], item[1])) if score >= best - 0.02][:3]
     return "did you mean " + " or ".join(f"'{m}'" for m in matches) + "?"
 
 

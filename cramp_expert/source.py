@@ -79,7 +79,9 @@ class _Builder:
 
     def _fail(self, node: yaml.Node, message: str, code: str = "E103") -> None:
         mark = node.start_mark
-        self.problems.append(Problem(code, message, Location(self.path, mark.line + 1, mark.column + 1)))
+        self.problems.append(
+            Problem(code, message, Location(self.path, mark.line + 1, mark.column + 1))
+        )
 
     def build(self, node: yaml.Node, key_path: KeyPath, depth: int) -> Any:
         self.nodes += 1
@@ -110,18 +112,28 @@ class _Builder:
                             "E102",
                             f"duplicate key '{key}' (first at line {first[0]}); "
                             "YAML would silently keep only the last one",
-                            Location(self.path, mark.line + 1, mark.column + 1, format_path((*key_path, key))),
+                            Location(
+                                self.path,
+                                mark.line + 1,
+                                mark.column + 1,
+                                format_path((*key_path, key)),
+                            ),
                         )
                     )
                     continue
-                self.positions[(*key_path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                self.positions[(*key_path, key)] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
                 result[key] = self.build(value_node, (*key_path, key), depth + 1)
             return result
         if isinstance(node, yaml.SequenceNode):
             if node.tag != "tag:yaml.org,2002:seq":
                 self._fail(node, f"YAML tag {node.tag!r} is not allowed (plain data only)")
                 return None
-            return [self.build(item, (*key_path, i), depth + 1) for i, item in enumerate(node.value)]
+            return [
+                self.build(item, (*key_path, i), depth + 1) for i, item in enumerate(node.value)
+            ]
         assert isinstance(node, yaml.ScalarNode)
         if node.tag not in _SCALAR_TAGS:
             self._fail(node, f"YAML tag {node.tag!r} is not allowed (plain data only)")
@@ -140,17 +152,37 @@ def read_text(path: str, raw: bytes) -> str:
     """Decode `raw` as UTF-8 (a BOM is allowed), or raise an InputError naming the byte offset."""
     if len(raw) > MAX_BYTES:
         raise InputError(
-            [Problem("E100", f"file is {len(raw)} bytes; the limit is {MAX_BYTES} bytes", Location(path))]
+            [
+                Problem(
+                    "E100",
+                    f"file is {len(raw)} bytes; the limit is {MAX_BYTES} bytes",
+                    Location(path),
+                )
+            ]
         )
     if b"\x00" in raw:
-        raise InputError([Problem("E100", "file contains NUL bytes: it is binary, not YAML or JSON", Location(path))])
+        raise InputError(
+            [
+                Problem(
+                    "E100",
+                    "file contains NUL bytes: it is binary, not YAML or JSON",
+                    Location(path),
+                )
+            ]
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise InputError(
-            [Problem("E100", f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x})", Location(path, line, column))]
+            [
+                Problem(
+                    "E100",
+                    f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                    Location(path, line, column),
+                )
+            ]
         ) from None
 
 
@@ -169,13 +201,21 @@ def parse(path: str, text: str) -> Document:
         what = exc.problem or str(exc)
         if "\t" in text and "tab" not in what and "'\\t'" in str(exc):
             what += " (tabs cannot indent YAML; use spaces)"
-        raise InputError([Problem("E101", f"YAML syntax error: {what}", Location(path, line, column))]) from None
+        raise InputError(
+            [Problem("E101", f"YAML syntax error: {what}", Location(path, line, column))]
+        ) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem("E101", f"YAML error: {exc}", Location(path))]) from None
     except RecursionError:
-        raise InputError([Problem("E104", f"nesting deeper than {MAX_DEPTH} levels", Location(path))]) from None
+        raise InputError(
+            [Problem("E104", f"nesting deeper than {MAX_DEPTH} levels", Location(path))]
+        ) from None
     if len(nodes) != 1 or nodes[0] is None:
-        message = "file holds no data" if not nodes or nodes[0] is None else "file holds several YAML documents"
+        message = (
+            "file holds no data"
+            if not nodes or nodes[0] is None
+            else "file holds several YAML documents"
+        )
         raise InputError([Problem("E101", message, Location(path))])
     builder = _Builder(path)
     try:
@@ -208,17 +248,27 @@ def _parse_json(path: str, text: str) -> Document | None:
     except (ValueError, RecursionError):
         return None
     if duplicates:
-        raise InputError([Problem("E102", f"duplicate key '{duplicates[0]}'", Location(path, key=duplicates[0]))])
+        raise InputError(
+            [Problem("E102", f"duplicate key '{duplicates[0]}'", Location(path, key=duplicates[0]))]
+        )
     _reject_non_finite(path, data, (), {})
     return Document(path, data, {})
 
 
-def _reject_non_finite(path: str, data: Any, key_path: KeyPath, positions: dict[KeyPath, tuple[int, int]]) -> None:
+def _reject_non_finite(
+    path: str, data: Any, key_path: KeyPath, positions: dict[KeyPath, tuple[int, int]]
+) -> None:
     """NaN and infinity are never clinical values: refuse them wherever they appear."""
     if isinstance(data, float) and not math.isfinite(data):
         line, column = positions.get(key_path, (0, 0))
         raise InputError(
-            [Problem("E105", f"{data} is not a number that can be used", Location(path, line, column, format_path(key_path)))]
+            [
+                Problem(
+                    "E105",
+                    f"{data} is not a number that can be used",
+                    Location(path, line, column, format_path(key_path)),
+                )
+            ]
         )
     if isinstance(data, dict):
         for key, value in data.items():
@@ -228,9 +278,9 @@ def _reject_non_finite(path: str, data: Any, key_path: KeyPath, positions: dict[
             _reject_non_finite(path, value, (*key_path, index), positions)
 
 
-def load_file(path: Path | str) -> Document:
-    """Read and parse a file from disk."""
-    name = str(path)
+def load_file(path: Path | str, display: str | None = None) -> Document:
+    """Read and parse a file from disk; problems name it as `display` (default: the path)."""
+    name = display or str(path)
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
@@ -238,7 +288,9 @@ def load_file(path: Path | str) -> Document:
     except IsADirectoryError:
         raise InputError([Problem("E100", "is a directory, not a file", Location(name))]) from None
     except OSError as exc:
-        raise InputError([Problem("E100", f"cannot read: {exc.strerror}", Location(name))]) from None
+        raise InputError(
+            [Problem("E100", f"cannot read: {exc.strerror}", Location(name))]
+        ) from None
     return parse(name, read_text(name, raw))
 
 

@@ -8,9 +8,10 @@ the reference evaluator used to explain which conditions held, so the two cannot
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from functools import partial
 from typing import Any
 
-from cramp_expert.kb.model import ConcludedCondition, Condition, ConditionGroup, FactCondition
+from cramp_expert.kb.model import ConcludedCondition, Condition, FactCondition
 
 Predicate = Callable[[Any], bool]
 
@@ -23,35 +24,78 @@ def _is_collection(value: Any) -> bool:
     return isinstance(value, Collection) and not isinstance(value, str | bytes | Mapping)
 
 
+def _always(value: Any) -> bool:
+    return True
+
+
+def _is_bool(ref: bool, value: Any) -> bool:
+    return isinstance(value, bool) and value is ref
+
+
+def _is_number_equal(ref: float, value: Any) -> bool:
+    return _is_number(value) and float(value) == ref
+
+
+def _is_text(ref: str, value: Any) -> bool:
+    return isinstance(value, str) and value == ref
+
+
+def _in(ref: tuple[str, ...], value: Any) -> bool:
+    return isinstance(value, str) and value in ref
+
+
+def _lt(ref: float, value: Any) -> bool:
+    return _is_number(value) and value < ref
+
+
+def _le(ref: float, value: Any) -> bool:
+    return _is_number(value) and value <= ref
+
+
+def _gt(ref: float, value: Any) -> bool:
+    return _is_number(value) and value > ref
+
+
+def _ge(ref: float, value: Any) -> bool:
+    return _is_number(value) and value >= ref
+
+
+def _between(ref: tuple[float, float], value: Any) -> bool:
+    return _is_number(value) and ref[0] <= value <= ref[1]
+
+
+def _includes(ref: frozenset[str], value: Any) -> bool:
+    return _is_collection(value) and any(item in ref for item in value)
+
+
+def _only(ref: frozenset[str], value: Any) -> bool:
+    return _is_collection(value) and len(value) > 0 and all(item in ref for item in value)
+
+
+_BY_OPERATOR: dict[str, Callable[[Any, Any], bool]] = {
+    "in": _in,
+    "lt": _lt,
+    "le": _le,
+    "gt": _gt,
+    "ge": _ge,
+    "between": _between,
+    "includes": _includes,
+    "only": _only,
+}
+
+
 def predicate(condition: FactCondition) -> Predicate:
     """Return a total predicate implementing `condition` on one fact value."""
     op, ref = condition.op, condition.value
     if op == "known":
-        return lambda value: True  # presence is tested by the pattern itself (a wildcard)
+        return _always  # presence is tested by the pattern itself (a wildcard)
     if op == "is":
         if isinstance(ref, bool):
-            return lambda value, ref=ref: isinstance(value, bool) and value is ref
+            return partial(_is_bool, ref)
         if isinstance(ref, float):
-            return lambda value, ref=ref: _is_number(value) and float(value) == ref
-        return lambda value, ref=ref: isinstance(value, str) and value == ref
-    if op == "in":
-        return lambda value, ref=ref: isinstance(value, str) and value in ref
-    if op == "lt":
-        return lambda value, ref=ref: _is_number(value) and value < ref
-    if op == "le":
-        return lambda value, ref=ref: _is_number(value) and value <= ref
-    if op == "gt":
-        return lambda value, ref=ref: _is_number(value) and value > ref
-    if op == "ge":
-        return lambda value, ref=ref: _is_number(value) and value >= ref
-    if op == "between":
-        low, high = ref
-        return lambda value, low=low, high=high: _is_number(value) and low <= value <= high
-    if op == "includes":
-        return lambda value, ref=ref: _is_collection(value) and any(item in ref for item in value)
-    if op == "only":
-        return lambda value, ref=ref: _is_collection(value) and len(value) > 0 and all(item in ref for item in value)
-    raise ValueError(f"unknown operator {op!r}")  # the loader admits only OPERATORS
+            return partial(_is_number_equal, ref)
+        return partial(_is_text, ref)
+    return partial(_BY_OPERATOR[op], ref)
 
 
 def holds(condition: FactCondition, facts: Mapping[str, Any]) -> bool:
@@ -73,10 +117,6 @@ def evaluate(condition: Condition, facts: Mapping[str, Any], concluded: Collecti
     if condition.kind == "any":
         return any(results)
     return not any(results)
-
-
-def _group_holds(group: ConditionGroup, facts: Mapping[str, Any], concluded: Collection[str]) -> bool:
-    return evaluate(group, facts, concluded)
 
 
 __all__ = ["Predicate", "evaluate", "holds", "predicate"]

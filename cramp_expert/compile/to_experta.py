@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 # NOTE: `import experta` calls logging.basicConfig(), which would make every later warning of
@@ -27,12 +28,12 @@ from typing import Any
 if not logging.getLogger().handlers:
     logging.getLogger().addHandler(logging.NullHandler())
 
-from experta import AND, NOT, OR, Fact, KnowledgeEngine, P, Rule, W  # noqa: E402
+from experta import AND, NOT, OR, Fact, KnowledgeEngine, P, Rule, W
 
-from cramp_expert.compile.predicates import predicate  # noqa: E402
-from cramp_expert.kb.loader import KnowledgeBase  # noqa: E402
-from cramp_expert.kb.model import ConcludedCondition, Condition, ConditionGroup, FactCondition  # noqa: E402
-from cramp_expert.kb.model import Rule as RuleSpec  # noqa: E402
+from cramp_expert.compile.predicates import predicate
+from cramp_expert.kb.loader import KnowledgeBase
+from cramp_expert.kb.model import ConcludedCondition, Condition, ConditionGroup, FactCondition
+from cramp_expert.kb.model import Rule as RuleSpec
 
 
 class Patient(Fact):  # type: ignore[misc]
@@ -52,10 +53,15 @@ class CompiledKnowledgeBase:
     """experta `Rule` objects, one per YAML rule, each carrying `rule_id`."""
 
 
+def _all_of(tests: tuple[Callable[[Any], bool], ...], value: Any) -> bool:
+    return all(test(value) for test in tests)
+
+
 def _combine(predicates: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    """One field test for several conditions on the same fact (`ge 3` and `lt 5`)."""
     if len(predicates) == 1:
         return predicates[0]
-    return lambda value, tests=tuple(predicates): all(test(value) for test in tests)
+    return partial(_all_of, tuple(predicates))
 
 
 def _compile_group(group: ConditionGroup) -> Any:
@@ -75,7 +81,9 @@ def _compile_group(group: ConditionGroup) -> Any:
         else:
             elements.append(_compile_condition(item))
     if tests:
-        elements.insert(0, Patient(**{fact: P(_combine(preds)) for fact, preds in sorted(tests.items())}))
+        elements.insert(
+            0, Patient(**{fact: P(_combine(preds)) for fact, preds in sorted(tests.items())})
+        )
     if len(elements) == 1:
         return elements[0]
     return AND(*elements)
@@ -117,4 +125,11 @@ def compile_knowledge_base(kb: KnowledgeBase) -> CompiledKnowledgeBase:
     return CompiledKnowledgeBase(kb, rules)
 
 
-__all__ = ["CompiledKnowledgeBase", "Derived", "KnowledgeEngine", "Patient", "compile_knowledge_base", "compile_rule"]
+__all__ = [
+    "CompiledKnowledgeBase",
+    "Derived",
+    "KnowledgeEngine",
+    "Patient",
+    "compile_knowledge_base",
+    "compile_rule",
+]

@@ -108,6 +108,7 @@ class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
 
     def __init__(self, rules: tuple[Any, ...]):
         self._compiled_rules = rules
+        self._deffacts: list[Any] | None = None
         self.firings: list[Firing] = []
         super().__init__()
 
@@ -115,7 +116,11 @@ class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
         return list(self._compiled_rules)
 
     def get_deffacts(self) -> list[Any]:
-        return []  # no DefFacts; skips an inspect.getmembers() walk on every reset()
+        # Only experta's own InitialFact generator (rules that start with NOT need it); found
+        # once, because the lookup walks every attribute with inspect.getmembers().
+        if self._deffacts is None:
+            self._deffacts = super().get_deffacts()
+        return self._deffacts
 
     def reset(self, **kwargs: Any) -> None:
         super().reset(**kwargs)
@@ -123,7 +128,7 @@ class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
         traced = TracingAgenda(self.firings)
         # reset() may already have queued activations (rules made only of NOT/none conditions)
         traced.activations = self.agenda.activations
-        self.agenda = traced
+        self.agenda: Agenda = traced
 
 
 class Engine:
@@ -138,7 +143,7 @@ class Engine:
 
     def run(self, facts: Mapping[str, Any]) -> list[Firing]:
         """Declare one patient's facts, run to quiescence and return the firings in order."""
-        engine = self._engine
+        engine: Any = self._engine
         engine.reset()
         engine.declare(Patient(**dict(sorted(facts.items()))))
         engine.run(steps=self.max_firings)

@@ -26,7 +26,9 @@ NATURE_NOTE = {"risk_modifier": " (risk modifier, not a treatable cause)"}
 
 
 def _wrap(text: str, indent: str = "    ") -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent) if text else []
+    return (
+        textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent) if text else []
+    )
 
 
 def _heading(title: str) -> list[str]:
@@ -43,17 +45,25 @@ def render_text(result: dict[str, Any], kb: KnowledgeBase, explain: bool = False
     who = result.get("patient_id") or "patient"
     lines.append(f"cramp-expert consultation: {who}")
     meta = result["knowledge_base"]
-    lines.append(f"knowledge base {meta['version']} ({meta['rules']} rules, {meta['digest'][:19]}...), {meta['engine']}")
+    lines.append(
+        f"knowledge base {meta['version']} ({meta['rules']} rules, {meta['digest'][:19]}...), {meta['engine']}"
+    )
 
     lines += _heading("RED FLAGS")
     if not result["red_flags"]:
-        lines.append("  None found among the findings given. (Findings not assessed are unknown, not absent.)")
+        lines.append(
+            "  None found among the findings given. (Findings not assessed are unknown, not absent.)"
+        )
     for flag in result["red_flags"]:
-        lines.append(f"  !! {URGENCY_TEXT.get(flag['urgency'], flag['urgency'])}: {flag['label']} [{flag['id']}]")
+        lines.append(
+            f"  !! {URGENCY_TEXT.get(flag['urgency'], flag['urgency'])}: {flag['label']} [{flag['id']}]"
+        )
         lines += _wrap("Action: " + flag["action"])
         if flag.get("reason"):
             lines += _wrap("Because: " + flag["reason"])
-        lines += _wrap(f"Rules: {_because(flag['because'])}  Evidence: {flag['evidence']}  Refs: {', '.join(flag['references'])}")
+        lines += _wrap(
+            f"Rules: {_because(flag['because'])}  Evidence: {flag['evidence']}  Refs: {', '.join(flag['references'])}"
+        )
 
     lines += _heading("LIKELY CAUSES (ranked by certainty)")
     if not result["causes"]:
@@ -61,11 +71,15 @@ def render_text(result: dict[str, Any], kb: KnowledgeBase, explain: bool = False
     for rank, cause in enumerate(result["causes"], 1):
         note = NATURE_NOTE.get(cause.get("nature", ""), "")
         lines.append(f"  {rank}. {cause['label']} [{cause['id']}]{note}")
-        lines += _wrap(f"certainty {cause['certainty']:.2f}, evidence {cause['evidence']}; because: {_because(cause['because'])}")
+        lines += _wrap(
+            f"certainty {cause['certainty']:.2f}, evidence {cause['evidence']}; because: {_because(cause['because'])}"
+        )
         if cause.get("reason"):
             lines += _wrap(cause["reason"])
         if cause["id"].startswith("med_") or cause["id"] == "medication":
-            lines += _wrap("May be contributing (temporal association); never stop a medicine without the prescriber.")
+            lines += _wrap(
+                "May be contributing (temporal association); never stop a medicine without the prescriber."
+            )
 
     if result["excluded"]:
         lines += _heading("EXCLUDED BY A MEASUREMENT")
@@ -106,7 +120,7 @@ def render_text(result: dict[str, Any], kb: KnowledgeBase, explain: bool = False
             confirm = "  (please confirm)" if med["match"] == "fuzzy" else ""
             lines.append(f"  - '{med['input']}' -> {med['drug']} [{classes}]{confirm}")
         for name, lab in interpreted["labs"].items():
-            lines.append(f"  - {name}: {lab['input']} -> {lab['value']:g} {lab['unit']}")
+            lines.append(f"  - {name}: {lab['input']} -> {lab['value']:.3g} {lab['unit']}")
 
     if result["warnings"]:
         lines += _heading("WARNINGS")
@@ -122,7 +136,12 @@ def render_text(result: dict[str, Any], kb: KnowledgeBase, explain: bool = False
         references = kb.knowledge.references
         for key in cited:
             if key in references:
-                lines += textwrap.wrap(f"[{key}] {references[key].citation}", WIDTH, initial_indent="  ", subsequent_indent="      ")
+                lines += textwrap.wrap(
+                    f"[{key}] {references[key].citation}",
+                    WIDTH,
+                    initial_indent="  ",
+                    subsequent_indent="      ",
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -138,7 +157,14 @@ def _explanations(result: dict[str, Any], kb: KnowledgeBase) -> list[str]:
     """HOW: every conclusion, the rules that fired for it, and the facts each matched."""
     lines = _heading("HOW EACH CONCLUSION WAS REACHED")
     trace = {entry["rule"]: entry for entry in result["trace"]}
-    for section in ("red_flags", "causes", "differentials", "recommendations", "investigations", "excluded"):
+    for section in (
+        "red_flags",
+        "causes",
+        "differentials",
+        "recommendations",
+        "investigations",
+        "excluded",
+    ):
         for item in result[section]:
             lines.append(f"  {item['id']}:")
             for rule_id in item["because"]:
@@ -146,14 +172,20 @@ def _explanations(result: dict[str, Any], kb: KnowledgeBase) -> list[str]:
     return lines
 
 
-def _explain_rule(rule_id: str, trace: dict[str, Any], kb: KnowledgeBase, depth: int, seen: set[str]) -> list[str]:
+def _explain_rule(
+    rule_id: str, trace: dict[str, Any], kb: KnowledgeBase, depth: int, seen: set[str]
+) -> list[str]:
     indent = "  " * depth
     entry = trace.get(rule_id)
     rule = kb.rule(rule_id)
     if entry is None or rule is None:
         return [f"{indent}- {rule_id} (did not fire)"]
-    lines = [f"{indent}- rule {rule_id}: {rule.title} (certainty {rule.then.certainty:g}, evidence {rule.evidence}, refs {', '.join(rule.references)})"]
-    lines += textwrap.wrap(rule.rationale, WIDTH, initial_indent=indent + "    ", subsequent_indent=indent + "    ")
+    lines = [
+        f"{indent}- rule {rule_id}: {rule.title} (certainty {rule.then.certainty:g}, evidence {rule.evidence}, refs {', '.join(rule.references)})"
+    ]
+    lines += textwrap.wrap(
+        rule.rationale, WIDTH, initial_indent=indent + "    ", subsequent_indent=indent + "    "
+    )
     lines.append(f"{indent}    source: {rule.path}")
     for fact in entry["facts"]:
         lines.append(f"{indent}    * {fact['text']}")

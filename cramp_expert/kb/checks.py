@@ -40,7 +40,12 @@ class Checker:
         known_set = set(known)
         for key in value:
             if key not in known_set:
-                self.fail("202", f"unknown {what} '{key}'", (*path, key), did_you_mean(key, known_set) or allowed(sorted(known_set)))
+                self.fail(
+                    "202",
+                    f"unknown {what} '{key}'",
+                    (*path, key),
+                    did_you_mean(key, known_set) or allowed(sorted(known_set)),
+                )
         for key in required:
             if key not in value:
                 self.fail("203", f"missing required key '{key}'", path)
@@ -52,13 +57,20 @@ class Checker:
         self.fail("201", f"{what} must be a non-empty text, not {describe(value)}", path)
         return None
 
-    def number(self, value: Any, path: KeyPath, what: str, bounds: tuple[float, float] | None = None) -> float | None:
+    def number(
+        self, value: Any, path: KeyPath, what: str, bounds: tuple[float, float] | None = None
+    ) -> float | None:
         """Return a finite number (bools are not numbers) within `bounds`, or record a problem."""
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail("201", f"{what} must be a number, not {describe(value)}", path)
             return None
         if bounds is not None and not bounds[0] <= value <= bounds[1]:
-            self.fail("204", f"{what} {value:g} is out of range", path, f"allowed: {bounds[0]:g} to {bounds[1]:g}")
+            self.fail(
+                "204",
+                f"{what} {value:g} is out of range",
+                path,
+                f"allowed: {bounds[0]:g} to {bounds[1]:g}",
+            )
             return None
         return float(value)
 
@@ -75,9 +87,16 @@ class Checker:
         if isinstance(value, str) and value in options:
             return value
         if isinstance(value, str):
-            self.fail("204", f"{what} '{value}' is not allowed", path, did_you_mean(value, options) or allowed(options))
+            self.fail(
+                "204",
+                f"{what} '{value}' is not allowed",
+                path,
+                did_you_mean(value, options) or allowed(options),
+            )
         else:
-            self.fail("201", f"{what} must be one of {', '.join(options)}, not {describe(value)}", path)
+            self.fail(
+                "201", f"{what} must be one of {', '.join(options)}, not {describe(value)}", path
+            )
         return None
 
     def string_list(self, value: Any, path: KeyPath, what: str) -> list[str] | None:

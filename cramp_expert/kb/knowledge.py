@@ -167,13 +167,19 @@ class Knowledge:
 def normalise_name(text: str) -> str:
     """Fold a typed name for lookup: lower case, no accents, punctuation and spaces collapsed."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    folded = re.sub(r"[’'`]", "", folded)
+    folded = re.sub("[\u2019'`]", "", folded)  # apostrophes: "Parkinson's" == "Parkinsons"
     return re.sub(r"[^a-z0-9%+/.-]+", " ", folded).strip()
 
 
 def normalise_unit(text: str) -> str:
     """Fold a unit for comparison: `µmol/l`, `umol/L` and `micromol / L` are one unit."""
-    folded = text.replace("µ", "u").replace("μ", "u").replace("²", "2").replace("×", "x").replace("micro", "u")
+    folded = (
+        text.replace("µ", "u")
+        .replace("μ", "u")
+        .replace("²", "2")
+        .replace("\u00d7", "x")
+        .replace("micro", "u")
+    )
     return re.sub(r"\s+", "", folded).lower()
 
 
@@ -185,7 +191,7 @@ def load_knowledge(root: Path) -> Knowledge:
     for name in KNOWLEDGE_FILES:
         path = root / name
         try:
-            documents[name] = load_file(path)
+            documents[name] = load_file(path, f"{root.name}/{name}")
             digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
         except InputError as exc:
             problems.problems.extend(exc.problems)
@@ -222,10 +228,24 @@ class _KnowledgeBuilder:
         settings = self.documents["settings.yaml"].data
         check = self.checker("settings.yaml")
         settings = check.mapping(settings, (), "settings") or {}
-        check.keys(settings, (), ["version", "certainty_threshold", "tiers"], ["version", "certainty_threshold", "tiers"])
-        threshold = check.number(settings.get("certainty_threshold"), ("certainty_threshold",), "certainty_threshold", (0, 1))
+        check.keys(
+            settings,
+            (),
+            ["version", "certainty_threshold", "tiers"],
+            ["version", "certainty_threshold", "tiers"],
+        )
+        threshold = check.number(
+            settings.get("certainty_threshold"),
+            ("certainty_threshold",),
+            "certainty_threshold",
+            (0, 1),
+        )
         tiers_raw = check.mapping(settings.get("tiers"), ("tiers",), "tiers") or {}
-        tiers = {str(k): int(v) for k, v in tiers_raw.items() if isinstance(v, int) and not isinstance(v, bool)}
+        tiers = {
+            str(k): int(v)
+            for k, v in tiers_raw.items()
+            if isinstance(v, int) and not isinstance(v, bool)
+        }
         references = self._references()
         analytes, unit_aliases = self._units()
         classes, drugs, combinations, drug_names = self._medications(references)
@@ -260,7 +280,9 @@ class _KnowledgeBuilder:
             entry = check.mapping(entry, path, f"reference {key}")
             if entry is None:
                 continue
-            check.keys(entry, path, ["citation", "kind", "year", "pmid", "doi", "note"], ["citation"])
+            check.keys(
+                entry, path, ["citation", "kind", "year", "pmid", "doi", "note"], ["citation"]
+            )
             year = entry.get("year")
             out[key] = Reference(
                 key=key,
@@ -273,11 +295,18 @@ class _KnowledgeBuilder:
             )
         return out
 
-    def _check_refs(self, check: Checker, value: Any, path: tuple[Any, ...], references: dict[str, Reference]) -> tuple[str, ...]:
+    def _check_refs(
+        self, check: Checker, value: Any, path: tuple[Any, ...], references: dict[str, Reference]
+    ) -> tuple[str, ...]:
         refs = check.string_list(value if value is not None else [], path, "references") or []
         for index, ref in enumerate(refs):
             if ref not in references:
-                check.fail("301", f"unknown reference '{ref}'", (*path, index), did_you_mean(ref, references))
+                check.fail(
+                    "301",
+                    f"unknown reference '{ref}'",
+                    (*path, index),
+                    did_you_mean(ref, references),
+                )
         return tuple(refs)
 
     # --- units ------------------------------------------------------------------------------
@@ -291,18 +320,38 @@ class _KnowledgeBuilder:
                 continue
             check.keys(entry, path, ["unit", "units", "plausible"], ["unit", "units", "plausible"])
             units: list[UnitDef] = []
-            for unit, conversion in (check.mapping(entry.get("units"), (*path, "units"), "units") or {}).items():
+            for unit, conversion in (
+                check.mapping(entry.get("units"), (*path, "units"), "units") or {}
+            ).items():
                 if isinstance(conversion, dict):
-                    units.append(UnitDef(unit, float(conversion.get("factor", 1)), float(conversion.get("offset", 0))))
-                elif check.number(conversion, (*path, "units", unit), f"factor of {unit}") is not None:
+                    units.append(
+                        UnitDef(
+                            unit,
+                            float(conversion.get("factor", 1)),
+                            float(conversion.get("offset", 0)),
+                        )
+                    )
+                elif (
+                    check.number(conversion, (*path, "units", unit), f"factor of {unit}")
+                    is not None
+                ):
                     units.append(UnitDef(unit, float(conversion)))
             plausible = entry.get("plausible")
             if not (isinstance(plausible, list) and len(plausible) == 2):
                 check.fail("201", "plausible must be [low, high]", (*path, "plausible"))
                 plausible = [0, float("inf")]
             if str(entry.get("unit")) not in {u.name for u in units}:
-                check.fail("302", f"default unit {entry.get('unit')} is not among the units", (*path, "unit"))
-            analytes[name] = Analyte(name, str(entry.get("unit")), tuple(units), (float(plausible[0]), float(plausible[1])))
+                check.fail(
+                    "302",
+                    f"default unit {entry.get('unit')} is not among the units",
+                    (*path, "unit"),
+                )
+            analytes[name] = Analyte(
+                name,
+                str(entry.get("unit")),
+                tuple(units),
+                (float(plausible[0]), float(plausible[1])),
+            )
         aliases: dict[str, str] = {}
         data = self.documents["units.yaml"].data
         for unit, spellings in (data.get("unit_aliases") or {}).items():
@@ -313,7 +362,12 @@ class _KnowledgeBuilder:
     # --- medications ------------------------------------------------------------------------
     def _medications(
         self, references: dict[str, Reference]
-    ) -> tuple[dict[str, DrugClass], dict[str, Drug], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    ) -> tuple[
+        dict[str, DrugClass],
+        dict[str, Drug],
+        dict[str, tuple[str, ...]],
+        dict[str, tuple[str, ...]],
+    ]:
         name = "medications.yaml"
         check = self.checker(name)
         classes: dict[str, DrugClass] = {}
@@ -322,14 +376,18 @@ class _KnowledgeBuilder:
             entry = check.mapping(entry, path, f"class {class_id}")
             if entry is None:
                 continue
-            check.keys(entry, path, ["label", "cause", "hazard", "atc", "references", "note"], ["label"])
+            check.keys(
+                entry, path, ["label", "cause", "hazard", "atc", "references", "note"], ["label"]
+            )
             classes[class_id] = DrugClass(
                 id=class_id,
                 label=str(entry.get("label", class_id)),
                 cause=bool(entry.get("cause", False)),
                 hazard=bool(entry.get("hazard", False)),
                 atc=tuple(str(a) for a in (entry.get("atc") or [])),
-                references=self._check_refs(check, entry.get("references"), (*path, "references"), references),
+                references=self._check_refs(
+                    check, entry.get("references"), (*path, "references"), references
+                ),
             )
         drugs: dict[str, Drug] = {}
         names: dict[str, tuple[str, ...]] = {}
@@ -338,7 +396,9 @@ class _KnowledgeBuilder:
         def claim(spelling: str, target: tuple[str, ...], path: tuple[Any, ...]) -> None:
             key = normalise_name(spelling)
             if key in names and names[key] != target:
-                check.fail("303", f"name '{spelling}' already stands for {', '.join(names[key])}", path)
+                check.fail(
+                    "303", f"name '{spelling}' already stands for {', '.join(names[key])}", path
+                )
                 return
             names[key] = target
             origin[key] = path
@@ -349,10 +409,17 @@ class _KnowledgeBuilder:
             if entry is None:
                 continue
             check.keys(entry, path, ["classes", "atc", "brands", "aliases", "note"], ["classes"])
-            drug_classes = tuple(check.string_list(entry.get("classes"), (*path, "classes"), "classes") or [])
+            drug_classes = tuple(
+                check.string_list(entry.get("classes"), (*path, "classes"), "classes") or []
+            )
             for index, class_id in enumerate(drug_classes):
                 if class_id not in classes:
-                    check.fail("301", f"unknown drug class '{class_id}'", (*path, "classes", index), did_you_mean(class_id, classes))
+                    check.fail(
+                        "301",
+                        f"unknown drug class '{class_id}'",
+                        (*path, "classes", index),
+                        did_you_mean(class_id, classes),
+                    )
             drug = Drug(
                 name=drug_name,
                 classes=drug_classes,
@@ -369,13 +436,20 @@ class _KnowledgeBuilder:
             components = tuple(check.string_list(parts, path, "components") or [])
             for index, part in enumerate(components):
                 if part not in drugs:
-                    check.fail("301", f"unknown component '{part}'", (*path, index), did_you_mean(part, drugs))
+                    check.fail(
+                        "301",
+                        f"unknown component '{part}'",
+                        (*path, index),
+                        did_you_mean(part, drugs),
+                    )
             combinations[combo] = components
             claim(combo, components, path)
         return classes, drugs, combinations, names
 
     # --- conditions -------------------------------------------------------------------------
-    def _conditions(self, references: dict[str, Reference]) -> tuple[dict[str, ConclusionDef], dict[str, str]]:
+    def _conditions(
+        self, references: dict[str, Reference]
+    ) -> tuple[dict[str, ConclusionDef], dict[str, str]]:
         name = "conditions.yaml"
         check = self.checker(name)
         conditions: dict[str, ConclusionDef] = {}
@@ -385,25 +459,47 @@ class _KnowledgeBuilder:
             entry = check.mapping(entry, path, f"condition {condition_id}")
             if entry is None:
                 continue
-            check.keys(entry, path, ["label", "synonyms", "references", "note"], ["label", "synonyms"])
+            check.keys(
+                entry, path, ["label", "synonyms", "references", "note"], ["label", "synonyms"]
+            )
             conditions[condition_id] = ConclusionDef(
                 id=condition_id,
                 kind="condition",
                 label=str(entry.get("label", condition_id)),
-                references=self._check_refs(check, entry.get("references"), (*path, "references"), references),
+                references=self._check_refs(
+                    check, entry.get("references"), (*path, "references"), references
+                ),
             )
-            for index, synonym in enumerate([condition_id.replace("_", " "), *(entry.get("synonyms") or [])]):
+            for index, synonym in enumerate(
+                [condition_id.replace("_", " "), *(entry.get("synonyms") or [])]
+            ):
                 key = normalise_name(str(synonym))
                 if key in synonyms and synonyms[key] != condition_id:
-                    check.fail("303", f"synonym '{synonym}' already stands for {synonyms[key]}", (*path, "synonyms", index))
+                    check.fail(
+                        "303",
+                        f"synonym '{synonym}' already stands for {synonyms[key]}",
+                        (*path, "synonyms", index),
+                    )
                 synonyms[key] = condition_id
         return conditions, synonyms
 
     # --- conclusions and states -------------------------------------------------------------
     def _conclusions(self, references: dict[str, Reference]) -> dict[str, ConclusionDef]:
         out: dict[str, ConclusionDef] = {}
-        fields = ["label", "description", "evidence", "evidence_note", "references", "nature", "urgency", "action", "text"]
-        sources = [("conclusions.yaml", section, kind) for section, kind in CONCLUSION_SECTIONS.items()]
+        fields = [
+            "label",
+            "description",
+            "evidence",
+            "evidence_note",
+            "references",
+            "nature",
+            "urgency",
+            "action",
+            "text",
+        ]
+        sources = [
+            ("conclusions.yaml", section, kind) for section, kind in CONCLUSION_SECTIONS.items()
+        ]
         sources.append(("states.yaml", "states", "state"))
         for file_name, section, kind in sources:
             check = self.checker(file_name)
@@ -429,7 +525,9 @@ class _KnowledgeBuilder:
                     description=_text(entry.get("description")),
                     evidence=evidence,
                     evidence_note=_text(entry.get("evidence_note")),
-                    references=self._check_refs(check, entry.get("references"), (*path, "references"), references),
+                    references=self._check_refs(
+                        check, entry.get("references"), (*path, "references"), references
+                    ),
                     nature=str(entry.get("nature", "") or ""),
                     urgency=urgency,
                     action=_text(entry.get("action")),
@@ -439,7 +537,10 @@ class _KnowledgeBuilder:
 
     # --- facts ------------------------------------------------------------------------------
     def _facts(
-        self, references: dict[str, Reference], classes: dict[str, DrugClass], conditions: dict[str, ConclusionDef]
+        self,
+        references: dict[str, Reference],
+        classes: dict[str, DrugClass],
+        conditions: dict[str, ConclusionDef],
     ) -> dict[str, FactDef]:
         name = "facts.yaml"
         check = self.checker(name)
@@ -453,25 +554,35 @@ class _KnowledgeBuilder:
                 if entry is None:
                     continue
                 check.keys(entry, path, known, ["type", "label"])
-                fact_type = check.choice(entry.get("type"), (*path, "type"), "type", FACT_TYPES) or "bool"
+                fact_type = (
+                    check.choice(entry.get("type"), (*path, "type"), "type", FACT_TYPES) or "bool"
+                )
                 bounds = entry.get("range")
                 facts[fact_id] = FactDef(
                     id=fact_id,
                     type=fact_type,
                     label=str(entry.get("label", fact_id)),
                     unit=str(entry.get("unit", "") or ""),
-                    range=(float(bounds[0]), float(bounds[1])) if isinstance(bounds, list) and len(bounds) == 2 else None,
+                    range=(float(bounds[0]), float(bounds[1]))
+                    if isinstance(bounds, list) and len(bounds) == 2
+                    else None,
                     values=tuple(str(v) for v in entry.get("values") or []),
                     question=str(entry.get("question", "") or ""),
                     help=_text(entry.get("help")),
-                    references=self._check_refs(check, entry.get("references"), (*path, "references"), references),
+                    references=self._check_refs(
+                        check, entry.get("references"), (*path, "references"), references
+                    ),
                     derived=derived,
                 )
         if "families" not in data:
             check.fail("203", "missing required key 'families'", ())
         for class_id, drug_class in classes.items():
             facts[f"meds.{class_id}"] = FactDef(
-                id=f"meds.{class_id}", type="bool", label=f"On {drug_class.label.lower()}", references=drug_class.references, derived=True
+                id=f"meds.{class_id}",
+                type="bool",
+                label=f"On {drug_class.label.lower()}",
+                references=drug_class.references,
+                derived=True,
             )
             facts[f"meds.{class_id}.started_months_ago"] = FactDef(
                 id=f"meds.{class_id}.started_months_ago",
@@ -483,7 +594,11 @@ class _KnowledgeBuilder:
             )
         for condition_id, condition in conditions.items():
             facts[f"conditions.{condition_id}"] = FactDef(
-                id=f"conditions.{condition_id}", type="bool", label=condition.label, references=condition.references, derived=True
+                id=f"conditions.{condition_id}",
+                type="bool",
+                label=condition.label,
+                references=condition.references,
+                derived=True,
             )
         return facts
 

@@ -39,7 +39,17 @@ from cramp_expert.kb.model import (
 )
 from cramp_expert.source import Document, KeyPath, load_file
 
-RULE_KEYS = ("id", "title", "tier", "rationale", "evidence", "references", "when", "then", "examples")
+RULE_KEYS = (
+    "id",
+    "title",
+    "tier",
+    "rationale",
+    "evidence",
+    "references",
+    "when",
+    "then",
+    "examples",
+)
 RULE_REQUIRED = ("id", "title", "tier", "rationale", "evidence", "references", "when", "then")
 THEN_KEYS = ("conclude", "exclude", "certainty", "reason")
 EXAMPLE_KEYS = ("name", "given", "patient", "expect", "expect_not", "expect_excluded", "fires")
@@ -93,19 +103,22 @@ def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
     for path in paths:
         display = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
         try:
-            document = load_file(path)
+            document = load_file(path, display)
         except InputError as exc:
             problems.problems.extend(exc.problems)
             continue
-        document.path = display
         digest.update(display.encode() + b"\0" + path.read_bytes() + b"\0")
-        rule = _RuleReader(document, knowledge, problems, topic=path.parent.name, stem=path.stem).read()
+        rule = _RuleReader(
+            document, knowledge, problems, topic=path.parent.name, stem=path.stem
+        ).read()
         if rule is not None:
             rules.append(rule)
     seen: dict[str, Rule] = {}
     for rule in rules:
         if rule.id in seen:
-            problems.add("R204", f"rule id '{rule.id}' is also used by {seen[rule.id].path}", rule.location)
+            problems.add(
+                "R204", f"rule id '{rule.id}' is also used by {seen[rule.id].path}", rule.location
+            )
         seen[rule.id] = rule
     strata = _stratify(rules, problems)
     if problems:
@@ -149,7 +162,9 @@ def _stratify(rules: list[Rule], problems: ProblemCollector) -> dict[str, int]:
                 if producer.id != rule.id:
                     level = max(level, visit(producer) + 1)
                 else:
-                    problems.add("R401", f"rule tests '{consumed}', which it concludes itself", rule.location)
+                    problems.add(
+                        "R401", f"rule tests '{consumed}', which it concludes itself", rule.location
+                    )
         visiting.pop()
         strata[rule.id] = level
         return level
@@ -162,7 +177,14 @@ def _stratify(rules: list[Rule], problems: ProblemCollector) -> dict[str, int]:
 class _RuleReader:
     """Validates one rule document and builds the `Rule`."""
 
-    def __init__(self, document: Document, knowledge: Knowledge, problems: ProblemCollector, topic: str, stem: str):
+    def __init__(
+        self,
+        document: Document,
+        knowledge: Knowledge,
+        problems: ProblemCollector,
+        topic: str,
+        stem: str,
+    ):
         self.doc = document
         self.knowledge = knowledge
         self.check = Checker(document, problems, "R")
@@ -181,9 +203,16 @@ class _RuleReader:
         self.check.keys(data, (), RULE_KEYS, RULE_REQUIRED)
         rule_id = self.check.string(data.get("id"), ("id",), "id") or self.stem
         if not RULE_ID.match(rule_id):
-            self.check.fail("205", f"rule id '{rule_id}' must be kebab-case (a-z, 0-9, '-')", ("id",))
+            self.check.fail(
+                "205", f"rule id '{rule_id}' must be kebab-case (a-z, 0-9, '-')", ("id",)
+            )
         elif rule_id != self.stem:
-            self.check.fail("206", f"rule id '{rule_id}' differs from the file name '{self.stem}'", ("id",), f"rename the file to {rule_id}.yaml")
+            self.check.fail(
+                "206",
+                f"rule id '{rule_id}' differs from the file name '{self.stem}'",
+                ("id",),
+                f"rename the file to {rule_id}.yaml",
+            )
         tier = data.get("tier")
         self.check.choice(tier, ("tier",), "tier", list(self.knowledge.tiers))
         self.check.string(data.get("title"), ("title",), "title")
@@ -216,7 +245,12 @@ class _RuleReader:
         refs = self.check.string_list(value, path, "references") or []
         for index, ref in enumerate(refs):
             if ref not in self.knowledge.references:
-                self.check.fail("301", f"unknown reference '{ref}'", (*path, index), did_you_mean(ref, self.knowledge.references))
+                self.check.fail(
+                    "301",
+                    f"unknown reference '{ref}'",
+                    (*path, index),
+                    did_you_mean(ref, self.knowledge.references),
+                )
         return tuple(refs)
 
     # --- conditions ---------------------------------------------------------------------------
@@ -239,7 +273,12 @@ class _RuleReader:
                     parts.append(sub)
         if not any(key in mapping for key in GROUP_KEYS):
             self.check.fail("208", "a condition block needs 'all', 'any' or 'none'", path)
-        if kind == "all" and len(parts) == 1 and isinstance(parts[0], ConditionGroup) and parts[0].kind == "all":
+        if (
+            kind == "all"
+            and len(parts) == 1
+            and isinstance(parts[0], ConditionGroup)
+            and parts[0].kind == "all"
+        ):
             return parts[0]
         return ConditionGroup(kind, tuple(parts), self.loc(path))  # type: ignore[arg-type]
 
@@ -255,44 +294,82 @@ class _RuleReader:
             if not isinstance(target, str) or target not in self.knowledge.conclusions:
                 self.check.fail(
                     "302",
-                    f"unknown conclusion {describe(target)}",
+                    f"unknown conclusion '{target}'" if isinstance(target, str) else f"unknown conclusion {describe(target)}",
                     (*path, "concluded"),
                     did_you_mean(str(target), self.knowledge.conclusions),
                 )
                 return None
             return ConcludedCondition(target, self.loc(path))
         if "fact" not in mapping:
-            self.check.fail("208", "a condition needs 'fact', 'concluded', 'all', 'any' or 'none'", path, did_you_mean(next(iter(mapping), ""), ["fact", "concluded"]))
+            self.check.fail(
+                "208",
+                "a condition needs 'fact', 'concluded', 'all', 'any' or 'none'",
+                path,
+                did_you_mean(next(iter(mapping), ""), ["fact", "concluded"]),
+            )
             return None
         fact_id = mapping["fact"]
         fact = self.knowledge.fact(fact_id) if isinstance(fact_id, str) else None
         if fact is None:
-            self.check.fail("303", f"unknown fact {describe(fact_id)}", (*path, "fact"), did_you_mean(str(fact_id), self.knowledge.facts))
+            self.check.fail(
+                "303",
+                f"unknown fact {describe(fact_id)}",
+                (*path, "fact"),
+                did_you_mean(str(fact_id), self.knowledge.facts),
+            )
             return None
         ops = [key for key in mapping if key != "fact"]
         if len(ops) != 1:
-            self.check.fail("208", f"a fact condition needs exactly one operator, found {len(ops)}", path, allowed(OPERATORS))
+            self.check.fail(
+                "208",
+                f"a fact condition needs exactly one operator, found {len(ops)}",
+                path,
+                allowed(OPERATORS),
+            )
             return None
         op = ops[0]
         if op not in OPERATORS:
-            self.check.fail("202", f"unknown operator '{op}'", (*path, op), did_you_mean(op, OPERATORS) or allowed(OPERATORS))
+            self.check.fail(
+                "202",
+                f"unknown operator '{op}'",
+                (*path, op),
+                did_you_mean(op, OPERATORS) or allowed(OPERATORS),
+            )
             return None
         if op not in OPERATORS_BY_TYPE[fact.type]:
-            self.check.fail("304", f"operator '{op}' does not fit {fact.type} fact '{fact.id}'", (*path, op), allowed(OPERATORS_BY_TYPE[fact.type]))
+            self.check.fail(
+                "304",
+                f"operator '{op}' does not fit {fact.type} fact '{fact.id}'",
+                (*path, op),
+                allowed(OPERATORS_BY_TYPE[fact.type]),
+            )
             return None
         operand = self.operand(fact.type, fact.values, op, mapping[op], (*path, op), fact.id)
         if operand is None:
             return None
         return FactCondition(fact.id, op, operand, self.loc(path))
 
-    def operand(self, fact_type: str, values: tuple[str, ...], op: str, raw: Any, path: KeyPath, fact_id: str) -> Any:
+    def operand(
+        self,
+        fact_type: str,
+        values: tuple[str, ...],
+        op: str,
+        raw: Any,
+        path: KeyPath,
+        fact_id: str,
+    ) -> Any:
         check = self.check
         if op == "known":
             return check.boolean(raw, path, "'known'")
         if op in ("lt", "le", "gt", "ge"):
             return check.number(raw, path, f"'{op}'")
         if op == "between":
-            if isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw) and raw[0] <= raw[1]:
+            if (
+                isinstance(raw, list)
+                and len(raw) == 2
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw)
+                and raw[0] <= raw[1]
+            ):
                 return (float(raw[0]), float(raw[1]))
             check.fail("305", "'between' needs [low, high] with low <= high", path)
             return None
@@ -307,7 +384,12 @@ class _RuleReader:
             return None
         for index, member in enumerate(members):
             if member not in values:
-                check.fail("305", f"'{member}' is not a value of {fact_id}", (*path, index), did_you_mean(member, values) or allowed(values))
+                check.fail(
+                    "305",
+                    f"'{member}' is not a value of {fact_id}",
+                    (*path, index),
+                    did_you_mean(member, values) or allowed(values),
+                )
                 return None
         return frozenset(members) if op in ("includes", "only") else tuple(members)
 
@@ -320,20 +402,40 @@ class _RuleReader:
         conclude = self.conclusion_ids(mapping.get("conclude", []), (*path, "conclude"))
         exclude = self.conclusion_ids(mapping.get("exclude", []), (*path, "exclude"))
         for index, excluded in enumerate(exclude):
-            kind = self.knowledge.conclusions[excluded].kind if excluded in self.knowledge.conclusions else ""
+            kind = (
+                self.knowledge.conclusions[excluded].kind
+                if excluded in self.knowledge.conclusions
+                else ""
+            )
             if kind != "cause":
-                self.check.fail("306", f"only causes can be excluded; '{excluded}' is a {kind}", (*path, "exclude", index))
+                self.check.fail(
+                    "306",
+                    f"only causes can be excluded; '{excluded}' is a {kind}",
+                    (*path, "exclude", index),
+                )
         if not conclude and not exclude:
             self.check.fail("208", "'then' needs 'conclude' or 'exclude'", path)
         certainty = 1.0
         if "certainty" in mapping:
-            certainty = self.check.number(mapping["certainty"], (*path, "certainty"), "certainty", (0.01, 1.0)) or 1.0
+            certainty = (
+                self.check.number(
+                    mapping["certainty"], (*path, "certainty"), "certainty", (0.01, 1.0)
+                )
+                or 1.0
+            )
         reason = ""
         if "reason" in mapping:
-            reason = " ".join((self.check.string(mapping["reason"], (*path, "reason"), "reason") or "").split())
+            reason = " ".join(
+                (self.check.string(mapping["reason"], (*path, "reason"), "reason") or "").split()
+            )
             for name in PLACEHOLDER.findall(reason):
                 if self.knowledge.fact(name) is None:
-                    self.check.fail("303", f"reason names unknown fact '{{{name}}}'", (*path, "reason"), did_you_mean(name, self.knowledge.facts))
+                    self.check.fail(
+                        "303",
+                        f"reason names unknown fact '{{{name}}}'",
+                        (*path, "reason"),
+                        did_you_mean(name, self.knowledge.facts),
+                    )
         if exclude and not reason:
             self.check.fail("307", "an exclusion needs a 'reason' that names the measurement", path)
         return Action(conclude, exclude, certainty, reason)
@@ -342,7 +444,12 @@ class _RuleReader:
         ids = self.check.string_list(value, path, "conclusion ids") or []
         for index, conclusion_id in enumerate(ids):
             if conclusion_id not in self.knowledge.conclusions:
-                self.check.fail("302", f"unknown conclusion '{conclusion_id}'", (*path, index), did_you_mean(conclusion_id, self.knowledge.conclusions))
+                self.check.fail(
+                    "302",
+                    f"unknown conclusion '{conclusion_id}'",
+                    (*path, index),
+                    did_you_mean(conclusion_id, self.knowledge.conclusions),
+                )
         return tuple(ids)
 
     # --- examples -----------------------------------------------------------------------------
@@ -360,17 +467,27 @@ class _RuleReader:
             if mapping is None:
                 continue
             self.check.keys(mapping, here, EXAMPLE_KEYS, ["name"])
-            name = self.check.string(mapping.get("name"), (*here, "name"), "example name") or f"example {index + 1}"
+            name = (
+                self.check.string(mapping.get("name"), (*here, "name"), "example name")
+                or f"example {index + 1}"
+            )
             if name in names:
                 self.check.fail("209", f"two examples are named '{name}'", (*here, "name"))
             names.add(name)
             given = self.check.mapping(mapping.get("given", {}), (*here, "given"), "given") or {}
             for fact_id in given:
                 if self.knowledge.fact(fact_id) is None:
-                    self.check.fail("303", f"example gives unknown fact '{fact_id}'", (*here, "given", fact_id), did_you_mean(fact_id, self.knowledge.facts))
+                    self.check.fail(
+                        "303",
+                        f"example gives unknown fact '{fact_id}'",
+                        (*here, "given", fact_id),
+                        did_you_mean(fact_id, self.knowledge.facts),
+                    )
             patient = mapping.get("patient")
             if patient is not None and not isinstance(patient, dict):
-                self.check.fail("201", "patient must be a mapping (a patient file)", (*here, "patient"))
+                self.check.fail(
+                    "201", "patient must be a mapping (a patient file)", (*here, "patient")
+                )
                 patient = None
             if not given and patient is None:
                 self.check.fail("208", "an example needs 'given' facts or a 'patient'", here)
@@ -384,8 +501,12 @@ class _RuleReader:
                     given=dict(given),
                     patient=patient,
                     expect=self.conclusion_ids(mapping.get("expect", []), (*here, "expect")),
-                    expect_not=self.conclusion_ids(mapping.get("expect_not", []), (*here, "expect_not")),
-                    expect_excluded=self.conclusion_ids(mapping.get("expect_excluded", []), (*here, "expect_excluded")),
+                    expect_not=self.conclusion_ids(
+                        mapping.get("expect_not", []), (*here, "expect_not")
+                    ),
+                    expect_excluded=self.conclusion_ids(
+                        mapping.get("expect_excluded", []), (*here, "expect_excluded")
+                    ),
                     fires=fires,
                     location=self.loc(here),
                 )

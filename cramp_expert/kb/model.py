@@ -57,7 +57,13 @@ class FactCondition:
             return f"{self.fact} is {'known' if self.value else 'unknown'}"
         value = self.value
         if isinstance(value, tuple | list | frozenset):
-            shown = "[" + ", ".join(_show(v) for v in (sorted(value) if isinstance(value, frozenset) else value)) + "]"
+            shown = (
+                "["
+                + ", ".join(
+                    _show(v) for v in (sorted(value) if isinstance(value, frozenset) else value)
+                )
+                + "]"
+            )
         else:
             shown = _show(value)
         return f"{self.fact} {OPERATOR_TEXT[self.op]} {shown}"

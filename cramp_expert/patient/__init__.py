@@ -5,6 +5,11 @@ fact id (`labs.potassium`), labs in their default unit, medications mapped to dr
 conditions mapped to condition ids, plus what was interpreted and any warnings.
 """
 
-from cramp_expert.patient.normalise import PatientFacts, facts_from_given, normalise_patient, read_patient
+from cramp_expert.patient.normalise import (
+    PatientFacts,
+    facts_from_given,
+    normalise_patient,
+    read_patient,
+)
 
 __all__ = ["PatientFacts", "facts_from_given", "normalise_patient", "read_patient"]

@@ -62,26 +62,41 @@ def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
     """Parse and convert one lab value; raise LabError with a hint on anything doubtful."""
     accepted = ", ".join(u.name for u in analyte.units)
     if isinstance(raw, bool) or raw is None:
-        raise LabError("must be a number with its unit", f"e.g. '{analyte.plausible[0]:g} {analyte.unit}'")
+        raise LabError(
+            "must be a number with its unit", f"e.g. '{analyte.plausible[0]:g} {analyte.unit}'"
+        )
     if isinstance(raw, int | float):
         number, unit_text, shown = float(raw), "", f"{raw:g}"
     elif isinstance(raw, str):
         match = _VALUE_UNIT.match(raw)
         if not match:
-            raise LabError(f"cannot read '{raw}' as a number with a unit", f"write it as '<number> <unit>'; accepted units: {accepted}")
+            raise LabError(
+                f"cannot read '{raw}' as a number with a unit",
+                f"write it as '<number> <unit>'; accepted units: {accepted}",
+            )
         number, unit_text, shown = float(match.group(1)), match.group(2), raw.strip()
     else:
         raise LabError("must be a number, a text like '3.4 mmol/L', or a mapping {value, unit}")
     if not unit_text:
         if not analyte.plausible[0] <= number <= analyte.plausible[1]:
-            other = [u.name for u in analyte.units if u.name != analyte.unit and _plausible_in(analyte, u, number)]
-            hint = f"give the unit: '{number:g} {other[0]}'?" if other else f"give the unit; accepted units: {accepted}"
+            other = [
+                u.name
+                for u in analyte.units
+                if u.name != analyte.unit and _plausible_in(analyte, u, number)
+            ]
+            hint = (
+                f"give the unit: '{number:g} {other[0]}'?"
+                if other
+                else f"give the unit; accepted units: {accepted}"
+            )
             raise LabError(f"a bare {number:g} is not plausible in {analyte.unit}", hint)
         unit = next(u for u in analyte.units if u.name == analyte.unit)
     else:
         found = find_unit(analyte, unit_text, knowledge)
         if found is None:
-            raise LabError(f"unknown unit '{unit_text}' for {analyte.name}", f"accepted units: {accepted}")
+            raise LabError(
+                f"unknown unit '{unit_text}' for {analyte.name}", f"accepted units: {accepted}"
+            )
         unit = found
     value = (number - unit.offset) * unit.factor
     return LabReading(analyte.name, shown, round(value, 4), analyte.unit, number, unit.name)

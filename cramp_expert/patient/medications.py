@@ -42,7 +42,9 @@ def _name_part(folded: str) -> str:
     return " ".join(words)
 
 
-def _longest_prefix(words: list[str], names: dict[str, tuple[str, ...]]) -> tuple[str, tuple[str, ...]] | None:
+def _longest_prefix(
+    words: list[str], names: dict[str, tuple[str, ...]]
+) -> tuple[str, tuple[str, ...]] | None:
     for end in range(len(words), 0, -1):
         candidate = " ".join(words[:end])
         if candidate in names:
@@ -50,7 +52,9 @@ def _longest_prefix(words: list[str], names: dict[str, tuple[str, ...]]) -> tupl
     return None
 
 
-def _fuzzy(words: list[str], names: dict[str, tuple[str, ...]]) -> tuple[str, tuple[str, ...]] | None:
+def _fuzzy(
+    words: list[str], names: dict[str, tuple[str, ...]]
+) -> tuple[str, tuple[str, ...]] | None:
     for end in range(min(len(words), 3), 0, -1):
         candidate = " ".join(words[:end])
         if len(candidate) < 5:

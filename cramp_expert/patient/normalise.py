@@ -11,14 +11,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cramp_expert.errors import InputError, Location, PatientFileError, Problem, ProblemCollector, did_you_mean
+from cramp_expert.errors import (
+    InputError,
+    Location,
+    PatientFileError,
+    Problem,
+    ProblemCollector,
+    did_you_mean,
+)
 from cramp_expert.kb.checks import Checker
 from cramp_expert.kb.knowledge import FactDef, Knowledge
 from cramp_expert.patient.labs import LabError, LabReading, read_lab
 from cramp_expert.patient.medications import match_condition, match_medication
 from cramp_expert.source import Document, KeyPath, format_path
 
-TOP_LEVEL = ("id", "age", "sex", "pregnant", "gestation_weeks", "dialysis", "cramps", "medications", "conditions", "findings", "labs", "lifestyle")
+TOP_LEVEL = (
+    "id",
+    "age",
+    "sex",
+    "pregnant",
+    "gestation_weeks",
+    "dialysis",
+    "cramps",
+    "medications",
+    "conditions",
+    "findings",
+    "labs",
+    "lifestyle",
+)
 SECTIONS = ("cramps", "findings", "lifestyle")
 MEDICATION_KEYS = ("name", "started_months_ago", "dose", "note")
 LAB_KEYS = ("value", "unit", "uln")
@@ -81,7 +101,9 @@ def read_patient(document: Document, knowledge: Knowledge) -> PatientFacts:
     return facts
 
 
-def normalise_patient(data: dict[str, Any], knowledge: Knowledge, name: str = "<patient>") -> PatientFacts:
+def normalise_patient(
+    data: dict[str, Any], knowledge: Knowledge, name: str = "<patient>"
+) -> PatientFacts:
     """Normalise patient data held in memory (an example's `patient:` block, a test's dict)."""
     return read_patient(Document(name, data, {}), knowledge)
 
@@ -98,7 +120,11 @@ class _Normaliser:
     def run(self) -> PatientFacts:
         data = self.doc.data
         if isinstance(data, list):
-            self.check.fail("201", "the top level of a patient file must be a mapping of keys (age, sex, ...), not a list", ())
+            self.check.fail(
+                "201",
+                "the top level of a patient file must be a mapping of keys (age, sex, ...), not a list",
+                (),
+            )
             return self.result
         data = self.check.mapping(data, (), "the top level of a patient file")
         if data is None:
@@ -136,7 +162,11 @@ class _Normaliser:
         mapping = self.check.mapping(raw, (section,), section)
         if mapping is None:
             return
-        known = [f.removeprefix(section + ".") for f in self.k.facts if f.startswith(section + ".") and not self.k.facts[f].derived]
+        known = [
+            f.removeprefix(section + ".")
+            for f in self.k.facts
+            if f.startswith(section + ".") and not self.k.facts[f].derived
+        ]
         self.check.keys(mapping, (section,), known, what=f"key of {section}")
         for key, value in mapping.items():
             fact = self.k.facts.get(f"{section}.{key}")
@@ -156,7 +186,13 @@ class _Normaliser:
             path: KeyPath = ("labs", name)
             uln = None
             if isinstance(value, dict):
-                self.check.keys(value, path, LAB_KEYS if name == "ck" else LAB_KEYS[:2], ["value"], what=f"key of labs.{name}")
+                self.check.keys(
+                    value,
+                    path,
+                    LAB_KEYS if name == "ck" else LAB_KEYS[:2],
+                    ["value"],
+                    what=f"key of labs.{name}",
+                )
                 if "uln" in value and name == "ck":
                     uln = self.check.number(value["uln"], (*path, "uln"), "uln", (1, 100000))
                 if "value" not in value:
@@ -186,15 +222,29 @@ class _Normaliser:
             if name == "ck":
                 limit = uln or DEFAULT_CK_ULN
                 self.values["labs.ck_xuln"] = round(reading.value / limit, 3)
-                self.shown["labs.ck_xuln"] = f"{reading.value / limit:.3g} x ULN (ULN {limit:g} U/L)"
+                self.shown["labs.ck_xuln"] = (
+                    f"{reading.value / limit:.3g} x ULN (ULN {limit:g} U/L)"
+                )
         self.corrected_calcium()
 
     def store_lab(self, reading: LabReading, raw: Any) -> None:
         fact_id = f"labs.{reading.analyte}"
         self.values[fact_id] = reading.value
         self.shown[fact_id] = reading.show()
-        shown_input = raw if isinstance(raw, str) else (f"{raw.get('value')} {raw.get('unit', '')}".strip() if isinstance(raw, dict) else f"{raw:g}")
-        self.result.labs[reading.analyte] = {"input": shown_input, "value": reading.value, "unit": reading.unit}
+        shown_input = (
+            raw
+            if isinstance(raw, str)
+            else (
+                f"{raw.get('value')} {raw.get('unit', '')}".strip()
+                if isinstance(raw, dict)
+                else f"{raw:g}"
+            )
+        )
+        self.result.labs[reading.analyte] = {
+            "input": shown_input,
+            "value": reading.value,
+            "unit": reading.unit,
+        }
 
     def corrected_calcium(self) -> None:
         calcium, albumin = self.values.get("labs.calcium"), self.values.get("labs.albumin")
@@ -202,8 +252,14 @@ class _Normaliser:
             return
         corrected = round(calcium + 0.02 * (40.0 - albumin), 3)
         self.values["labs.calcium_corrected"] = corrected
-        self.shown["labs.calcium_corrected"] = f"{corrected:.3g} mmol/L (calcium {calcium:.3g} mmol/L, albumin {albumin:g} g/L)"
-        self.result.labs["calcium_corrected"] = {"input": "calculated", "value": corrected, "unit": "mmol/L"}
+        self.shown["labs.calcium_corrected"] = (
+            f"{corrected:.3g} mmol/L (calcium {calcium:.3g} mmol/L, albumin {albumin:g} g/L)"
+        )
+        self.result.labs["calcium_corrected"] = {
+            "input": "calculated",
+            "value": corrected,
+            "unit": "mmol/L",
+        }
 
     # --- medications --------------------------------------------------------------------------
     def medications(self, raw: Any) -> None:
@@ -221,17 +277,30 @@ class _Normaliser:
                 self.check.keys(entry, path, MEDICATION_KEYS, ["name"], what="key of a medication")
                 name = self.check.string(entry.get("name"), (*path, "name"), "medication name")
                 if entry.get("started_months_ago") is not None:
-                    started = self.check.number(entry["started_months_ago"], (*path, "started_months_ago"), "started_months_ago", (0, 1200))
+                    started = self.check.number(
+                        entry["started_months_ago"],
+                        (*path, "started_months_ago"),
+                        "started_months_ago",
+                        (0, 1200),
+                    )
                 if name is None:
                     continue
             elif isinstance(entry, str) and entry.strip():
                 name = entry
             else:
-                self.check.fail("201", "a medication must be a text ('furosemide 40 mg') or a mapping {name, started_months_ago}", path)
+                self.check.fail(
+                    "201",
+                    "a medication must be a text ('furosemide 40 mg') or a mapping {name, started_months_ago}",
+                    path,
+                )
                 continue
             match = match_medication(name, self.k)
             where = format_path(path)
-            item: dict[str, Any] = {"input": name, "drug": match.matched_name and " + ".join(match.drugs) or None, "classes": list(match.classes)}
+            item: dict[str, Any] = {
+                "input": name,
+                "drug": (match.matched_name and " + ".join(match.drugs)) or None,
+                "classes": list(match.classes),
+            }
             if len(match.drugs) > 1:
                 item["components"] = list(match.drugs)
             item["match"] = match.matched
@@ -240,14 +309,24 @@ class _Normaliser:
             self.result.medications.append(item)
             if match.matched == "unknown":
                 unrecognised = True
-                hint = f"; closest known: {', '.join(match.suggestions)}" if match.suggestions else ""
+                hint = (
+                    f"; closest known: {', '.join(match.suggestions)}" if match.suggestions else ""
+                )
                 self.result.warnings.append(
-                    Warning_("W001", f"medication '{name}' was not recognised, so its drug class is unknown{hint}", where)
+                    Warning_(
+                        "W001",
+                        f"medication '{name}' was not recognised, so its drug class is unknown{hint}",
+                        where,
+                    )
                 )
                 continue
             if match.matched == "fuzzy":
                 self.result.warnings.append(
-                    Warning_("W002", f"medication '{name}' was read as {match.matched_name} ({' + '.join(match.drugs)}); please confirm", where)
+                    Warning_(
+                        "W002",
+                        f"medication '{name}' was read as {match.matched_name} ({' + '.join(match.drugs)}); please confirm",
+                        where,
+                    )
                 )
             for class_id in match.classes:
                 found.setdefault(class_id, []).append(started)
@@ -273,17 +352,27 @@ class _Normaliser:
             where = format_path(("conditions", index))
             if condition_id is None:
                 hint = f"; closest known: {', '.join(suggestions)}" if suggestions else ""
-                self.result.warnings.append(Warning_("W003", f"condition '{text}' was not recognised{hint}", where))
+                self.result.warnings.append(
+                    Warning_("W003", f"condition '{text}' was not recognised{hint}", where)
+                )
                 continue
             if how == "fuzzy":
-                self.result.warnings.append(Warning_("W004", f"condition '{text}' was read as {condition_id}; please confirm", where))
+                self.result.warnings.append(
+                    Warning_(
+                        "W004",
+                        f"condition '{text}' was read as {condition_id}; please confirm",
+                        where,
+                    )
+                )
             self.values[f"conditions.{condition_id}"] = True
 
     def consistency(self) -> None:
         if self.values.get("pregnant") is True and self.values.get("sex") == "male":
             self.check.fail("206", "pregnant is true but sex is male", ("pregnant",))
         if "gestation_weeks" in self.values and self.values.get("pregnant") is False:
-            self.check.fail("206", "gestation_weeks is given but pregnant is false", ("gestation_weeks",))
+            self.check.fail(
+                "206", "gestation_weeks is given but pregnant is false", ("gestation_weeks",)
+            )
 
 
 def coerce(fact: FactDef, raw: Any, check: Checker, path: KeyPath) -> Any:
@@ -300,11 +389,18 @@ def coerce(fact: FactDef, raw: Any, check: Checker, path: KeyPath) -> Any:
         return None
     bad = [v for v in items if v not in fact.values]
     for value in bad:
-        check.fail("204", f"{what}: '{value}' is not allowed", path, did_you_mean(value, fact.values) or "allowed: " + ", ".join(fact.values))
+        check.fail(
+            "204",
+            f"{what}: '{value}' is not allowed",
+            path,
+            did_you_mean(value, fact.values) or "allowed: " + ", ".join(fact.values),
+        )
     return None if bad else frozenset(items)
 
 
-def facts_from_given(given: dict[str, Any], knowledge: Knowledge, location: Location) -> PatientFacts:
+def facts_from_given(
+    given: dict[str, Any], knowledge: Knowledge, location: Location
+) -> PatientFacts:
     """Build facts from an example's `given:` block (fact ids with normalised values)."""
     problems = ProblemCollector()
     document = Document(location.path, given, {(): (location.line, location.column)})
@@ -313,7 +409,12 @@ def facts_from_given(given: dict[str, Any], knowledge: Knowledge, location: Loca
     for fact_id, raw in given.items():
         fact = knowledge.fact(fact_id)
         if fact is None:
-            problems.add("R303", f"unknown fact '{fact_id}'", location, did_you_mean(fact_id, knowledge.facts))
+            problems.add(
+                "R303",
+                f"unknown fact '{fact_id}'",
+                location,
+                did_you_mean(fact_id, knowledge.facts),
+            )
             continue
         value = coerce(fact, raw, check, (fact_id,))
         if value is not None:

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-ELECTROLYTE_LABS = {"hypokalemia": "potassium", "hypomagnesemia": "magnesium", "hypocalcemia": "calcium", "hyponatremia": "sodium"}
+ELECTROLYTE_LABS = {
+    "hypokalemia": "potassium",
+    "hypomagnesemia": "magnesium",
+    "hypocalcemia": "calcium",
+    "hyponatremia": "sodium",
+}
 LOW_BELOW = {"potassium": 3.5, "magnesium": 0.70, "calcium": 2.2, "sodium": 135}
 QUININE_IDS = {"rec_avoid_quinine", "rec_quinine_review", "rec_stop_quinine"}
 
@@ -34,9 +39,15 @@ def never_violations(result: dict[str, Any], patient: dict[str, Any]) -> list[st
             problems.append(f"{rec['id']} names quinine")
     on_dialysis = patient.get("dialysis") in ("haemodialysis", "peritoneal")
     restricted = lifestyle.get("fluid_restriction_litres_per_day") is not None
-    hf_on_diuretic = "heart failure" in conditions and classes & {"med_diuretic_loop", "med_diuretic_thiazide", "med_diuretic_potassium_sparing"}
+    hf_on_diuretic = "heart failure" in conditions and classes & {
+        "med_diuretic_loop",
+        "med_diuretic_thiazide",
+        "med_diuretic_potassium_sparing",
+    }
     if "rec_maintain_fluids" in recs and (on_dialysis or restricted or hf_on_diuretic):
-        problems.append("rec_maintain_fluids under dialysis, a fluid restriction or heart failure on a diuretic")
+        problems.append(
+            "rec_maintain_fluids under dialysis, a fluid restriction or heart failure on a diuretic"
+        )
     egfr = labs.get("egfr", {}).get("value")
     if "rec_diet_electrolytes" in recs and (on_dialysis or (egfr is not None and egfr < 30)):
         problems.append("rec_diet_electrolytes on dialysis or with eGFR < 30")
@@ -51,14 +62,23 @@ def never_violations(result: dict[str, Any], patient: dict[str, Any]) -> list[st
     urgent = [f for f, u in flags.items() if u in ("emergency", "urgent")]
     if urgent and ({"idiopathic"} & causes or "rec_reassurance" in recs):
         problems.append(f"idiopathic or reassurance beside {urgent}")
-    if "rf_dvt_suspected" in flags and recs & {"rec_calf_stretch_nightly", "rec_acute_stretch_massage"}:
+    if "rf_dvt_suspected" in flags and recs & {
+        "rec_calf_stretch_nightly",
+        "rec_acute_stretch_massage",
+    }:
         problems.append("stretching or massage beside suspected DVT")
     for rec in result["recommendations"]:
         text = rec.get("text", "").lower()
-        if rec["id"] not in {"rec_stop_statin_pending_review", "rec_stop_quinine"} and ("stop taking" in text or "stop your" in text):
+        if rec["id"] not in {"rec_stop_statin_pending_review", "rec_stop_quinine"} and (
+            "stop taking" in text or "stop your" in text
+        ):
             problems.append(f"{rec['id']} advises stopping a medicine")
     for rec in result["recommendations"]:
-        if rec["id"] in {"rec_correct_deficiency", "rec_second_line_options", "rec_diet_electrolytes"}:
+        if rec["id"] in {
+            "rec_correct_deficiency",
+            "rec_second_line_options",
+            "rec_diet_electrolytes",
+        }:
             text = rec.get("text", "").lower()
             if "magnesium" in text and "effective" in text and "not" not in text:
                 problems.append(f"{rec['id']} presents magnesium as effective")

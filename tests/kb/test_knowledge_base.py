@@ -9,7 +9,9 @@ import yaml
 
 from cramp_expert.kb.knowledge import CONCLUSION_SECTIONS
 
-VOCABULARY = yaml.safe_load((Path(__file__).resolve().parent.parent / "acceptance" / "vocabulary.yaml").read_text())
+VOCABULARY = yaml.safe_load(
+    (Path(__file__).resolve().parent.parent / "acceptance" / "vocabulary.yaml").read_text()
+)
 
 
 def _output_ids() -> list[tuple[str, str]]:
@@ -22,7 +24,9 @@ def test_every_contract_output_is_defined_and_reachable(kb, section, conclusion_
     assert definition is not None, f"{conclusion_id} missing from knowledge/conclusions.yaml"
     assert definition.kind == CONCLUSION_SECTIONS[section]
     assert definition.label and definition.evidence, conclusion_id
-    assert definition.references or definition.evidence_note, f"{conclusion_id} has neither references nor a note on why"
+    assert definition.references or definition.evidence_note, (
+        f"{conclusion_id} has neither references nor a note on why"
+    )
     producers = [r.id for r in kb.rules if conclusion_id in r.then.conclude]
     assert producers, f"no rule concludes {conclusion_id}"
 
@@ -68,18 +72,31 @@ def test_every_rule_has_references_evidence_and_both_kinds_of_example(consultant
             problems.append(f"{rule.id}: references and evidence are required")
         fired = {consultant.run_example(rule, example).fired for example in rule.examples}
         if fired != {True, False}:
-            problems.append(f"{rule.id}: needs an example where it fires and one where it does not (has {sorted(fired)})")
+            problems.append(
+                f"{rule.id}: needs an example where it fires and one where it does not (has {sorted(fired)})"
+            )
     assert not problems, "\n".join(problems)
 
 
 def test_urgent_red_flag_state_lists_every_urgent_red_flag(kb):
     rule = kb.rule("urgent-red-flag")
-    urgent = {c.id for c in kb.knowledge.conclusions_of("red_flag") if c.urgency in ("emergency", "urgent")}
+    urgent = {
+        c.id
+        for c in kb.knowledge.conclusions_of("red_flag")
+        if c.urgency in ("emergency", "urgent")
+    }
     assert rule.consumed() == urgent
 
 
 def test_secondary_cause_state_lists_every_secondary_cause(kb):
-    not_secondary = {"idiopathic", "older_age", "sedentary_lifestyle", "prolonged_standing", "muscle_fatigue", "alcohol"}
+    not_secondary = {
+        "idiopathic",
+        "older_age",
+        "sedentary_lifestyle",
+        "prolonged_standing",
+        "muscle_fatigue",
+        "alcohol",
+    }
     drug_causes = {c.id for c in kb.knowledge.conclusions_of("cause") if c.id.startswith("med_")}
     expected = {c.id for c in kb.knowledge.conclusions_of("cause")} - not_secondary - drug_causes
     assert kb.rule("secondary-cause").consumed() == expected
@@ -87,7 +104,11 @@ def test_secondary_cause_state_lists_every_secondary_cause(kb):
 
 def test_every_drug_cause_rule_also_concludes_the_umbrella(kb):
     for rule in kb.rules:
-        if any(c.startswith("med_") for c in rule.then.conclude if kb.knowledge.conclusions[c].kind == "cause"):
+        if any(
+            c.startswith("med_")
+            for c in rule.then.conclude
+            if kb.knowledge.conclusions[c].kind == "cause"
+        ):
             assert "medication" in rule.then.conclude, rule.id
 
 

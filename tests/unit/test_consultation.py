@@ -44,7 +44,9 @@ def test_more_positive_evidence_never_lowers_certainty(values):
 
 
 def test_reason_template_shows_values_as_given():
-    patient = PatientFacts(None, {"labs.magnesium": 0.58}, {"labs.magnesium": "1.4 mg/dL = 0.58 mmol/L"})
+    patient = PatientFacts(
+        None, {"labs.magnesium": 0.58}, {"labs.magnesium": "1.4 mg/dL = 0.58 mmol/L"}
+    )
     assert render_reason("magnesium {labs.magnesium} is low; K {labs.potassium}", patient) == (
         "magnesium 1.4 mg/dL = 0.58 mmol/L is low; K unknown"
     )

@@ -28,7 +28,11 @@ def test_syntax_error_names_line_and_column():
 
 def test_duplicate_key_is_reported_not_silently_dropped():
     problem = _problem("age: 70\nage: 71\n")
-    assert problem.code == "E102" and problem.location.line == 2 and "first at line 1" in problem.message
+    assert (
+        problem.code == "E102"
+        and problem.location.line == 2
+        and "first at line 1" in problem.message
+    )
 
 
 def test_python_object_tags_are_refused():

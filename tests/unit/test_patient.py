@@ -1,0 +1,183 @@
+"""Patient files: validation errors with locations, units, medications and conditions."""
+
+from __future__ import annotations
+
+import pytest
+
+from cramp_expert.errors import PatientFileError
+from cramp_expert.patient import read_patient
+from cramp_expert.patient.medications import match_medication
+from cramp_expert.source import parse
+
+
+def _read(knowledge, text: str):
+    return read_patient(parse("p.yaml", text), knowledge)
+
+
+def _problems(knowledge, text: str):
+    with pytest.raises(PatientFileError) as info:
+        _read(knowledge, text)
+    return info.value.problems
+
+
+def test_unknown_key_suggests_the_nearest(knowledge):
+    (problem,) = _problems(knowledge, "age: 70\nlabs:\n  potasium: 3.1 mmol/L\n")
+    assert problem.location.line == 3 and problem.location.key == "labs.potasium"
+    assert "'potassium'" in problem.hint
+
+
+def test_unknown_top_level_key(knowledge):
+    (problem,) = _problems(knowledge, "agee: 70\n")
+    assert "'age'" in problem.hint and problem.location.line == 1
+
+
+def test_wrong_types_and_ranges_are_all_reported(knowledge):
+    problems = _problems(
+        knowledge, "age: 400\nsex: mael\npregnant: maybe\ncramps: {nights_per_week: 9}\n"
+    )
+    codes = {(p.location.key, p.code) for p in problems}
+    assert ("age", "P204") in codes
+    assert ("sex", "P204") in codes
+    assert ("pregnant", "P201") in codes
+    assert ("cramps.nights_per_week", "P204") in codes
+    assert any("'male'" in p.hint for p in problems)
+
+
+def test_top_level_must_be_a_mapping(knowledge):
+    (problem,) = _problems(knowledge, "- age: 70\n")
+    assert "mapping" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("magnesium: 1.4 mg/dL", 0.5761),
+        ("magnesium: 0.62", 0.62),
+        ("magnesium: 1.2 mEq/L", 0.6),
+        ("potassium: 3.3 mEq/L", 3.3),
+        ("calcium: 9.2 mg/dL", 2.3),
+        ("albumin: 4.0 g/dL", 40.0),
+        ("creatinine: 1.2 mg/dL", 106.08),
+        ("hba1c: 6.5 %", 47.5412),
+        ("glucose: 90 mg/dL", 4.995),
+        ("creatinine: 95 µmol/L", 95.0),
+        ("ck: {value: 420, unit: U/L}", 420.0),
+    ],
+)
+def test_lab_units_are_converted(knowledge, text, value):
+    patient = _read(knowledge, f"labs:\n  {text}\n")
+    analyte = text.split(":")[0]
+    assert patient.values[f"labs.{analyte}"] == pytest.approx(value, rel=1e-3)
+
+
+def test_bare_number_implausible_in_the_default_unit_asks_for_the_unit(knowledge):
+    (problem,) = _problems(knowledge, "labs:\n  magnesium: 1.9\n")
+    assert (
+        problem.location.line == 2
+        and "not plausible" in problem.message
+        and "mg/dL" in problem.hint
+    )
+
+
+def test_unknown_unit_lists_the_accepted_ones(knowledge):
+    (problem,) = _problems(knowledge, "labs:\n  potassium: 3.1 mg/dL\n")
+    assert "unknown unit" in problem.message and "mmol/L" in problem.hint
+
+
+def test_negative_and_huge_lab_values(knowledge):
+    assert _problems(knowledge, "labs:\n  potassium: -3 mmol/L\n")[0].code == "P204"
+    assert _problems(knowledge, "labs:\n  sodium: 1e9 mmol/L\n")[0].code == "P204"
+
+
+def test_corrected_calcium_and_ck_multiple(knowledge):
+    patient = _read(
+        knowledge,
+        "labs:\n  calcium: 2.0 mmol/L\n  albumin: 30 g/L\n  ck: {value: 2400, unit: U/L, uln: 200}\n",
+    )
+    assert patient.values["labs.calcium_corrected"] == pytest.approx(2.2)
+    assert patient.values["labs.ck_xuln"] == pytest.approx(12.0)
+
+
+@pytest.mark.parametrize(
+    ("typed", "drugs", "cls"),
+    [
+        ("Lasix 80 mg mane", ("furosemide",), "med_diuretic_loop"),
+        ("frusemide 40mg", ("furosemide",), "med_diuretic_loop"),
+        ("HCTZ 25 mg", ("hydrochlorothiazide",), "med_diuretic_thiazide"),
+        ("Losec 20 mg od", ("omeprazole",), "med_ppi"),
+        ("Symbicort 200/6 two puffs bd", ("budesonide", "formoterol"), "med_laba"),
+        ("Seretide 250 evohaler", ("fluticasone", "salmeterol"), "med_laba"),
+        ("losartan/HCTZ 50/12.5 mg", ("losartan", "hydrochlorothiazide"), "med_diuretic_thiazide"),
+        ("quinine sulfate 300 mg nocte", None, "med_quinine"),
+        ("atorvastatine 20 mg", ("atorvastatin",), "med_statin"),
+        ("Salbutamol inhaler prn", ("salbutamol",), "med_saba"),
+        ("albuterol", ("salbutamol",), "med_saba"),
+    ],
+)
+def test_medications_as_clinicians_type_them(knowledge, typed, drugs, cls):
+    match = match_medication(typed, knowledge)
+    assert match.matched in ("exact", "fuzzy"), typed
+    if drugs is not None:
+        assert match.drugs == drugs
+    assert cls in match.classes
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "warfarin 3 mg",
+        "paracetamol 1 g qds",
+        "ramipril 5 mg",
+        "bisoprolol 5 mg",
+        "amlodipine 5 mg",
+        "folic acid 400 micrograms",
+        "metformin 500 mg bd",
+        "clarithromycin 500 mg",
+    ],
+)
+def test_everyday_drugs_are_recognised(knowledge, typed):
+    assert match_medication(typed, knowledge).matched == "exact"
+
+
+def test_amlodipine_is_not_a_nifedipine_cause(knowledge):
+    assert "med_nifedipine" not in match_medication("amlodipine 5 mg", knowledge).classes
+
+
+def test_misspelling_is_accepted_with_a_warning(knowledge):
+    patient = _read(knowledge, "medications: [furosmide 40 mg]\n")
+    assert patient.values["meds.med_diuretic_loop"] is True
+    assert patient.warnings and patient.warnings[0].code == "W002"
+
+
+def test_unknown_medication_is_a_warning_and_leaves_classes_unknown(knowledge):
+    patient = _read(knowledge, "medications: [zzqxy 10 mg, furosemide 40 mg]\n")
+    assert patient.warnings[0].code == "W001" and patient.warnings[0].where == "medications[0]"
+    assert patient.values["meds.med_diuretic_loop"] is True
+    assert "meds.med_statin" not in patient.values  # unknown, not false
+
+
+def test_medication_list_makes_absent_classes_false(knowledge):
+    patient = _read(knowledge, "medications: []\n")
+    assert patient.values["meds.med_statin"] is False
+    patient = _read(knowledge, "age: 70\n")
+    assert "meds.med_statin" not in patient.values
+
+
+def test_recent_start_is_the_most_recent_of_the_class(knowledge):
+    patient = _read(
+        knowledge,
+        "medications:\n  - {name: furosemide, started_months_ago: 30}\n  - {name: bumetanide, started_months_ago: 3}\n",
+    )
+    assert patient.values["meds.med_diuretic_loop.started_months_ago"] == 3
+
+
+def test_conditions_by_synonym_and_unknown_condition_warns(knowledge):
+    patient = _read(knowledge, "conditions: [CHF, Type 2 diabetes, frobnitz syndrome]\n")
+    assert patient.values["conditions.heart_failure"] is True
+    assert patient.values["conditions.diabetes"] is True
+    assert [w.code for w in patient.warnings] == ["W003"]
+
+
+def test_missing_is_unknown_not_false(knowledge):
+    patient = _read(knowledge, "findings: {calf_tenderness: null}\n")
+    assert "findings.calf_tenderness" not in patient.values
