@@ -29,6 +29,9 @@ MAX_NODES = 100_000
 
 KeyPath = tuple[str | int, ...]
 
+# libyaml's safe loader composes about 10x faster than the pure-Python one, with the same marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -191,7 +194,7 @@ def parse(path: str, text: str) -> Document:
     if not text.strip():
         raise InputError([Problem("E101", "file is empty", Location(path))])
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)

@@ -117,7 +117,7 @@ def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
     for rule in rules:
         if rule.id in seen:
             problems.add(
-                "R204", f"rule id '{rule.id}' is also used by {seen[rule.id].path}", rule.location
+                "R210", f"rule id '{rule.id}' is also used by {seen[rule.id].path}", rule.location
             )
         seen[rule.id] = rule
     strata = _stratify(rules, problems)
