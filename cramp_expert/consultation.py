@@ -286,8 +286,27 @@ def build_result(
             )
     result["red_flags"].sort(key=lambda f: (URGENCIES.index(f["urgency"]), f["id"]))
     result["causes"].sort(key=lambda c: (-c["certainty"], _grade_rank(c["evidence"]), c["id"]))
+
+    def priority(item: dict[str, Any]) -> tuple[int, int, int, str]:
+        # Actions concluded with the most urgent red flag first, then by tier (safety first),
+        # then stronger evidence first.
+        rules = [c.rule for c in by_id[item["id"]] if c.certainty > 0]
+        urgencies = [
+            URGENCIES.index(knowledge.conclusions[cid].urgency)
+            for rule in rules
+            for cid in rule.then.conclude
+            if knowledge.conclusions[cid].kind == "red_flag"
+        ]
+        tier = max(knowledge.tiers.get(rule.tier, 0) for rule in rules)
+        return (
+            min(urgencies, default=len(URGENCIES)),
+            -tier,
+            _grade_rank(item.get("evidence", "")),
+            item["id"],
+        )
+
     for key in ("differentials", "recommendations", "investigations"):
-        result[key].sort(key=lambda item: item["id"])
+        result[key].sort(key=priority)
     result["interpreted"] = {"medications": patient.medications, "labs": patient.labs}
     result["warnings"] = [w.as_dict() for w in patient.warnings]
     for cid, contribs in sorted(by_id.items()):

@@ -98,7 +98,11 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     if not scored:
         return ""
     best = max(score for score, _ in scored)
-    matches = [c for score, c in sorted(scored, key=lambda item: (-item[0], item[1])) if score >= best - 0.02][:3]
+    matches = [
+        c
+        for score, c in sorted(scored, key=lambda item: (-item[0], item[1]))
+        if score >= best - 0.02
+    ][:3]
     return "did you mean " + " or ".join(f"'{m}'" for m in matches) + "?"
 
 

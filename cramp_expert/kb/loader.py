@@ -294,7 +294,9 @@ class _RuleReader:
             if not isinstance(target, str) or target not in self.knowledge.conclusions:
                 self.check.fail(
                     "302",
-                    f"unknown conclusion '{target}'" if isinstance(target, str) else f"unknown conclusion {describe(target)}",
+                    f"unknown conclusion '{target}'"
+                    if isinstance(target, str)
+                    else f"unknown conclusion {describe(target)}",
                     (*path, "concluded"),
                     did_you_mean(str(target), self.knowledge.conclusions),
                 )

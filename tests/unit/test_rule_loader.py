@@ -41,7 +41,12 @@ def make_kb(tmp_path: Path, rules: dict[str, str]) -> Path:
 
 
 def rule(rule_id: str, when: str, conclude: str = "older_age", tier: str = "cause") -> str:
-    return VALID.format(id=rule_id, when=textwrap.indent(textwrap.dedent(when).strip(), "  "), conclude=conclude, tier=tier)
+    return VALID.format(
+        id=rule_id,
+        when=textwrap.indent(textwrap.dedent(when).strip(), "  "),
+        conclude=conclude,
+        tier=tier,
+    )
 
 
 def problems(tmp_path: Path, rules: dict[str, str]):
@@ -65,9 +70,16 @@ def test_known_false_next_to_any(tmp_path):
       - {fact: age, ge: 60}
       - {fact: pregnant, is: true}
     """
-    consultant = Consultant(make_kb(tmp_path, {"unknown-k": rule("unknown-k", when, "test_potassium", "workup")}))
-    assert [i["id"] for i in consultant.consult_data({"age": 70})["investigations"]] == ["test_potassium"]
-    assert consultant.consult_data({"age": 70, "labs": {"potassium": "4 mmol/L"}})["investigations"] == []
+    consultant = Consultant(
+        make_kb(tmp_path, {"unknown-k": rule("unknown-k", when, "test_potassium", "workup")})
+    )
+    assert [i["id"] for i in consultant.consult_data({"age": 70})["investigations"]] == [
+        "test_potassium"
+    ]
+    assert (
+        consultant.consult_data({"age": 70, "labs": {"potassium": "4 mmol/L"}})["investigations"]
+        == []
+    )
     assert consultant.consult_data({"age": 30})["investigations"] == []
 
 
@@ -77,7 +89,9 @@ def test_any_rule_counts_once_in_certainty(tmp_path):
       - {fact: age, ge: 60}
       - {fact: age, ge: 65}
     """
-    text = rule("twice", when).replace("conclude: [older_age]", "conclude: [older_age]\n  certainty: 0.5")
+    text = rule("twice", when).replace(
+        "conclude: [older_age]", "conclude: [older_age]\n  certainty: 0.5"
+    )
     result = Consultant(make_kb(tmp_path, {"twice": text})).consult_data({"age": 70})
     assert result["causes"][0]["certainty"] == 0.5
     assert [e["rule"] for e in result["trace"]].count("twice") == 2  # experta fires once per branch
@@ -86,7 +100,9 @@ def test_any_rule_counts_once_in_certainty(tmp_path):
 def test_chained_rules_fire_in_strata_whatever_their_names(tmp_path):
     rules = {
         "a-consumer": rule("a-consumer", "none:\n  - {concluded: state_on_diuretic}", "idiopathic"),
-        "z-producer": rule("z-producer", "all:\n  - {fact: age, ge: 60}", "state_on_diuretic", "state"),
+        "z-producer": rule(
+            "z-producer", "all:\n  - {fact: age, ge: 60}", "state_on_diuretic", "state"
+        ),
     }
     consultant = Consultant(make_kb(tmp_path, rules))
     assert consultant.consult_data({"age": 70})["causes"] == []
@@ -96,13 +112,45 @@ def test_chained_rules_fire_in_strata_whatever_their_names(tmp_path):
 @pytest.mark.parametrize(
     ("text", "code", "line", "fragment"),
     [
-        (rule("bad-fact", "all:\n  - {fact: labs.potasium, lt: 3.5}"), "R303", 9, "'labs.potassium'"),
-        (rule("bad-op", "all:\n  - {fact: findings.calf_tenderness, lt: 3}"), "R304", 9, "allowed: is, known"),
+        (
+            rule("bad-fact", "all:\n  - {fact: labs.potasium, lt: 3.5}"),
+            "R303",
+            9,
+            "'labs.potassium'",
+        ),
+        (
+            rule("bad-op", "all:\n  - {fact: findings.calf_tenderness, lt: 3}"),
+            "R304",
+            9,
+            "allowed: is, known",
+        ),
         (rule("bad-value", "all:\n  - {fact: sex, is: mael}"), "R204", 9, "'male'"),
-        (rule("bad-conclusion", "all:\n  - {fact: age, ge: 60}", "hypokalaemia"), "R302", 11, "'hypokalemia'"),
-        (rule("bad-key", "all:\n  - {fact: age, ge: 60}").replace("tier:", "teir:"), "R202", 3, "'tier'"),
-        (rule("other-name", "all:\n  - {fact: age, ge: 60}").replace("id: other-name", "id: renamed"), "R206", 1, "rename the file"),
-        (rule("bad-ref", "all:\n  - {fact: age, ge: 60}").replace("[AK12]", "[AK21]"), "R301", 6, "'AK12'"),
+        (
+            rule("bad-conclusion", "all:\n  - {fact: age, ge: 60}", "hypokalaemia"),
+            "R302",
+            11,
+            "'hypokalemia'",
+        ),
+        (
+            rule("bad-key", "all:\n  - {fact: age, ge: 60}").replace("tier:", "teir:"),
+            "R202",
+            3,
+            "'tier'",
+        ),
+        (
+            rule("other-name", "all:\n  - {fact: age, ge: 60}").replace(
+                "id: other-name", "id: renamed"
+            ),
+            "R206",
+            1,
+            "rename the file",
+        ),
+        (
+            rule("bad-ref", "all:\n  - {fact: age, ge: 60}").replace("[AK12]", "[AK21]"),
+            "R301",
+            6,
+            "'AK12'",
+        ),
         (rule("unknown-operator", "all:\n  - {fact: age, greater: 60}"), "R202", 9, "allowed"),
     ],
 )
@@ -110,7 +158,10 @@ def test_rule_problems_are_located(tmp_path, text, code, line, fragment):
     name = text.split("\n", 1)[0].removeprefix("id: ")
     stem = "other-name" if code == "R206" else name
     found = problems(tmp_path, {stem: text})
-    assert any(p.code == code and p.location.line == line and fragment in (p.message + p.hint) for p in found), [p.render() for p in found]
+    assert any(
+        p.code == code and p.location.line == line and fragment in (p.message + p.hint)
+        for p in found
+    ), [p.render() for p in found]
 
 
 def test_every_problem_is_reported_in_one_run(tmp_path):
@@ -128,15 +179,27 @@ def test_cycles_are_refused(tmp_path):
     found = problems(
         tmp_path,
         {
-            "ping": rule("ping", "all:\n  - {concluded: state_on_diuretic}", "state_fluid_restricted", "state"),
-            "pong": rule("pong", "all:\n  - {concluded: state_fluid_restricted}", "state_on_diuretic", "state"),
+            "ping": rule(
+                "ping",
+                "all:\n  - {concluded: state_on_diuretic}",
+                "state_fluid_restricted",
+                "state",
+            ),
+            "pong": rule(
+                "pong",
+                "all:\n  - {concluded: state_fluid_restricted}",
+                "state_on_diuretic",
+                "state",
+            ),
         },
     )
     assert any(p.code == "R401" and "cycle" in p.message for p in found)
 
 
 def test_duplicate_keys_in_a_rule_file(tmp_path):
-    text = rule("dup", "all:\n  - {fact: age, ge: 60}").replace("evidence: LOW\n", "evidence: LOW\nevidence: HIGH\n")
+    text = rule("dup", "all:\n  - {fact: age, ge: 60}").replace(
+        "evidence: LOW\n", "evidence: LOW\nevidence: HIGH\n"
+    )
     found = problems(tmp_path, {"dup": text})
     assert found[0].code == "E102" and found[0].location.line == 6
 
@@ -149,4 +212,8 @@ def test_duplicate_rule_ids_name_both_files(tmp_path):
     with pytest.raises(KnowledgeBaseError) as info:
         load_knowledge_base(root)
     (problem,) = info.value.problems
-    assert problem.code == "R210" and "rules/t/same.yaml" in problem.message and problem.location.path == "rules/u/same.yaml"
+    assert (
+        problem.code == "R210"
+        and "rules/t/same.yaml" in problem.message
+        and problem.location.path == "rules/u/same.yaml"
+    )
