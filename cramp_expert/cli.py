@@ -50,7 +50,7 @@ kb_option = click.option(
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cramp-expert")
+@click.version_option(package_name="cramp-expert", prog_name="cramp-expert")
 def cli() -> None:
     """Explainable expert system for nocturnal leg cramps.
 

@@ -16,17 +16,10 @@ conclusion fires only after every rule that could conclude it.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
-
-# NOTE: `import experta` calls logging.basicConfig(), which would make every later warning of
-# any library print to stderr. Installing a handler on the root logger first makes that call a
-# no-op; the NullHandler keeps the root logger silent as it was.
-if not logging.getLogger().handlers:
-    logging.getLogger().addHandler(logging.NullHandler())
 
 from experta import AND, NOT, OR, Fact, KnowledgeEngine, P, Rule, W
 

@@ -15,7 +15,6 @@ from cramp_expert.errors import (
     InputError,
     Location,
     PatientFileError,
-    Problem,
     ProblemCollector,
     did_you_mean,
 )
@@ -46,7 +45,7 @@ DEFAULT_CK_ULN = 200.0
 
 
 @dataclass(frozen=True)
-class Warning_:
+class InputWarning:
     """A non-fatal remark about the input (unrecognised medicine, fuzzy match)."""
 
     code: str
@@ -68,7 +67,7 @@ class PatientFacts:
     """Fact id -> the value for a clinician, as given and as normalised (`1.4 mg/dL = 0.58 mmol/L`)."""
     medications: list[dict[str, Any]] = field(default_factory=list)
     labs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    warnings: list[Warning_] = field(default_factory=list)
+    warnings: list[InputWarning] = field(default_factory=list)
 
     def show(self, fact_id: str) -> str:
         """The value of a fact for a clinician, or `unknown`."""
@@ -128,6 +127,14 @@ class _Normaliser:
             return self.result
         data = self.check.mapping(data, (), "the top level of a patient file")
         if data is None:
+            return self.result
+        if set(data) == {"patient", "expect"}:
+            self.check.fail(
+                "201",
+                "this is a vignette (patient: and expect:), not a patient file",
+                (),
+                "consult the mapping under 'patient:' on its own (examples/ holds them)",
+            )
             return self.result
         self.check.keys(data, (), TOP_LEVEL, what="top-level key")
         if "id" in data and data["id"] is not None:
@@ -313,7 +320,7 @@ class _Normaliser:
                     f"; closest known: {', '.join(match.suggestions)}" if match.suggestions else ""
                 )
                 self.result.warnings.append(
-                    Warning_(
+                    InputWarning(
                         "W001",
                         f"medication '{name}' was not recognised, so its drug class is unknown{hint}",
                         where,
@@ -322,7 +329,7 @@ class _Normaliser:
                 continue
             if match.matched == "fuzzy":
                 self.result.warnings.append(
-                    Warning_(
+                    InputWarning(
                         "W002",
                         f"medication '{name}' was read as {match.matched_name} ({' + '.join(match.drugs)}); please confirm",
                         where,
@@ -353,12 +360,12 @@ class _Normaliser:
             if condition_id is None:
                 hint = f"; closest known: {', '.join(suggestions)}" if suggestions else ""
                 self.result.warnings.append(
-                    Warning_("W003", f"condition '{text}' was not recognised{hint}", where)
+                    InputWarning("W003", f"condition '{text}' was not recognised{hint}", where)
                 )
                 continue
             if how == "fuzzy":
                 self.result.warnings.append(
-                    Warning_(
+                    InputWarning(
                         "W004",
                         f"condition '{text}' was read as {condition_id}; please confirm",
                         where,
@@ -424,4 +431,4 @@ def facts_from_given(
     return PatientFacts(None, values)
 
 
-__all__ = ["PatientFacts", "Problem", "facts_from_given", "normalise_patient", "read_patient"]
+__all__ = ["InputWarning", "PatientFacts", "facts_from_given", "normalise_patient", "read_patient"]

@@ -145,3 +145,15 @@ def test_broken_rule_file_is_reported_with_its_location(tmp_path):
     assert result.exit_code == 1
     assert "rules/electrolytes/hypokalemia-measured.yaml:" in result.output
     assert "did you mean 'labs.potassium'?" in result.output
+
+
+def test_a_vignette_file_is_explained_not_misread():
+    vignette = ROOT / "tests" / "acceptance" / "vignettes" / "V16.yaml"
+    result = run("consult", str(vignette))
+    assert result.exit_code == 1
+    assert "this is a vignette" in result.output and "'patient:'" in result.output
+
+
+def test_version_names_the_package():
+    result = run("--version")
+    assert result.exit_code == 0 and "cramp-expert" in result.output

@@ -1,0 +1,82 @@
+"""The layering the layout promises, enforced: who may import experta, click, YAML and the tests' helpers."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "cramp_expert"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _owner(path: Path) -> str:
+    return ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+
+
+def _users(prefix: str) -> set[str]:
+    return {
+        _owner(p)
+        for p in MODULES
+        if any(i == prefix or i.startswith(prefix + ".") for i in _imports(p))
+    }
+
+
+def test_only_compile_and_engine_import_experta():
+    assert {m.rsplit(".", 1)[0] for m in _users("experta")} <= {
+        "cramp_expert.compile",
+        "cramp_expert.engine",
+    }
+
+
+def test_only_the_cli_imports_click():
+    assert _users("click") <= {"cramp_expert.cli"}
+
+
+def test_only_the_source_reader_parses_yaml():
+    assert _users("yaml") <= {"cramp_expert.source"}
+
+
+def test_runtime_code_never_imports_the_testing_helpers():
+    assert {
+        m for m in _users("cramp_expert.testing") if not m.startswith("cramp_expert.testing")
+    } == set()
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[_owner(p) for p in MODULES])
+def test_nothing_is_evaluated_and_yaml_is_only_loaded_safely(path):
+    text = path.read_text()
+    for forbidden in (
+        "eval(",
+        "exec(",
+        "yaml.load(",
+        "yaml.unsafe_load",
+        "FullLoader",
+        "UnsafeLoader",
+        "pickle",
+    ):
+        assert forbidden not in text, f"{path.name} uses {forbidden}"
+
+
+def test_importing_the_package_does_not_turn_on_logging_output():
+    # experta calls logging.basicConfig() on import; in a fresh interpreter that would install a
+    # stderr handler on the root logger (pytest's own handlers would hide it here).
+    code = "import logging, cramp_expert.api; print([type(h).__name__ for h in logging.getLogger().handlers])"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "['NullHandler']"

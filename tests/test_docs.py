@@ -1,0 +1,41 @@
+"""The authors' guide documents the language the loader accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cramp_expert.kb.loader import RULE_KEYS, THEN_KEYS
+from cramp_expert.kb.model import EVIDENCE_GRADES, OPERATORS
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = (ROOT / "docs" / "authoring.md").read_text()
+
+
+def test_every_operator_is_documented():
+    for operator in OPERATORS:
+        assert f"{operator}:" in GUIDE or f"`{operator}`" in GUIDE, operator
+
+
+def test_every_rule_key_and_action_key_is_documented():
+    for key in (*RULE_KEYS, *THEN_KEYS):
+        assert f"{key}:" in GUIDE or f"`{key}`" in GUIDE, key
+
+
+def test_every_tier_and_evidence_grade_is_documented(knowledge):
+    for tier in knowledge.tiers:
+        assert tier in GUIDE, tier
+    for grade in EVIDENCE_GRADES:
+        assert grade in GUIDE, grade
+
+
+def test_the_template_rule_is_valid_and_documented(tmp_path):
+    import shutil
+
+    from cramp_expert.kb import load_knowledge_base
+
+    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+    (tmp_path / "rules" / "t").mkdir(parents=True)
+    text = (ROOT / "rules" / "_template.yaml").read_text()
+    (tmp_path / "rules" / "t" / "my-new-rule.yaml").write_text(text)
+    assert [r.id for r in load_knowledge_base(tmp_path).rules] == ["my-new-rule"]
+    assert "_template.yaml" in GUIDE
