@@ -150,7 +150,7 @@ class _Normaliser:
                 self.section(section, data[section])
         if data.get("labs") is not None:
             self.labs(data["labs"])
-        if "medications" in data:
+        if data.get("medications") is not None:
             self.medications(data["medications"])
         if data.get("conditions") is not None:
             self.conditions(data["conditions"])
@@ -270,8 +270,6 @@ class _Normaliser:
 
     # --- medications --------------------------------------------------------------------------
     def medications(self, raw: Any) -> None:
-        if raw is None:
-            raw = []
         if not isinstance(raw, list):
             self.check.fail("201", "medications must be a list", ("medications",))
             return
@@ -374,6 +372,17 @@ class _Normaliser:
             self.values[f"conditions.{condition_id}"] = True
 
     def consistency(self) -> None:
+        if "gestation_weeks" in self.values and "pregnant" not in self.values:
+            # Weeks of gestation mean a pregnancy: pregnancy changes the red flags (DVT) and
+            # forbids quinine, so it is not left unknown. Said back as a warning.
+            self.values["pregnant"] = True
+            self.result.warnings.append(
+                InputWarning(
+                    "W005",
+                    "pregnant was taken as true because gestation_weeks is given",
+                    "pregnant",
+                )
+            )
         if self.values.get("pregnant") is True and self.values.get("sex") == "male":
             self.check.fail("206", "pregnant is true but sex is male", ("pregnant",))
         if "gestation_weeks" in self.values and self.values.get("pregnant") is False:

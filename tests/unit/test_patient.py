@@ -181,3 +181,15 @@ def test_conditions_by_synonym_and_unknown_condition_warns(knowledge):
 def test_missing_is_unknown_not_false(knowledge):
     patient = _read(knowledge, "findings: {calf_tenderness: null}\n")
     assert "findings.calf_tenderness" not in patient.values
+
+
+def test_null_medications_are_unknown_not_an_empty_list(knowledge):
+    patient = _read(knowledge, "medications: null\n")
+    assert "meds.med_statin" not in patient.values and "medications.count" not in patient.values
+
+
+def test_gestation_weeks_imply_pregnancy_with_a_warning(knowledge):
+    patient = _read(knowledge, "sex: female\ngestation_weeks: 30\n")
+    assert patient.values["pregnant"] is True
+    assert [w.code for w in patient.warnings] == ["W005"]
+    assert _problems(knowledge, "pregnant: false\ngestation_weeks: 30\n")[0].code == "P206"
