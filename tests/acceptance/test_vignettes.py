@@ -10,22 +10,10 @@ import yaml
 from click.testing import CliRunner
 
 from cramp_expert.cli import cli
+from tests.acceptance.contract import RESULT_KEYS
 from tests.acceptance.never import never_violations
 
 VIGNETTES = sorted((Path(__file__).resolve().parent / "vignettes").glob("*.yaml"))
-CONTRACT_KEYS = {
-    "patient_id",
-    "knowledge_base",
-    "causes",
-    "excluded",
-    "red_flags",
-    "differentials",
-    "recommendations",
-    "investigations",
-    "interpreted",
-    "warnings",
-    "trace",
-}
 
 
 def _consult_json(tmp_path: Path, patient: dict) -> dict:
@@ -41,7 +29,7 @@ def test_vignette(tmp_path, path):
     vignette = yaml.safe_load(path.read_text())
     patient, expect = vignette["patient"], vignette["expect"]
     result = _consult_json(tmp_path, patient)
-    assert set(result) >= CONTRACT_KEYS
+    assert set(result) >= RESULT_KEYS
     assert result["patient_id"] == patient["id"]
     ids = {
         key: {item["id"] for item in result[key]}

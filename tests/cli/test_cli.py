@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cramp_expert.cli import cli
+from tests.acceptance.contract import RESULT_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 V16 = str(ROOT / "examples" / "V16.yaml")
@@ -44,19 +45,7 @@ def test_explain_shows_rules_facts_and_references():
 def test_json_has_exactly_the_contract_keys():
     result = run("consult", V16, "--format", "json")
     data = json.loads(result.output)
-    assert set(data) == {
-        "patient_id",
-        "knowledge_base",
-        "causes",
-        "excluded",
-        "red_flags",
-        "differentials",
-        "recommendations",
-        "investigations",
-        "interpreted",
-        "warnings",
-        "trace",
-    }
+    assert set(data) == RESULT_KEYS
     assert data["interpreted"]["labs"]["magnesium"] == {
         "input": "1.4 mg/dL",
         "value": pytest.approx(0.576, abs=0.001),
