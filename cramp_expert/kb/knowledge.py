@@ -14,10 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cramp_expert.errors import InputError, KnowledgeBaseError, ProblemCollector, did_you_mean
+from cramp_expert.errors import (
+    InputError,
+    KnowledgeBaseError,
+    Location,
+    ProblemCollector,
+    did_you_mean,
+)
 from cramp_expert.kb.checks import Checker
 from cramp_expert.kb.model import EVIDENCE_GRADES
-from cramp_expert.source import Document, load_file
+from cramp_expert.source import Document, load_bytes
 
 KNOWLEDGE_FILES = (
     "settings.yaml",
@@ -189,12 +195,15 @@ def load_knowledge(root: Path) -> Knowledge:
     documents: dict[str, Document] = {}
     digest = hashlib.sha256()
     for name in KNOWLEDGE_FILES:
-        path = root / name
+        display = f"{root.name}/{name}"
         try:
-            documents[name] = load_file(path, f"{root.name}/{name}")
-            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+            raw = (root / name).read_bytes()
+            documents[name] = load_bytes(display, raw)
+            digest.update(name.encode() + b"\0" + raw + b"\0")
         except InputError as exc:
             problems.problems.extend(exc.problems)
+        except OSError as exc:
+            problems.add("E100", f"cannot read: {exc.strerror}", Location(display))
     if problems:
         raise KnowledgeBaseError(problems.problems)
     builder = _KnowledgeBuilder(root, documents, problems)
@@ -241,11 +250,13 @@ class _KnowledgeBuilder:
             (0, 1),
         )
         tiers_raw = check.mapping(settings.get("tiers"), ("tiers",), "tiers") or {}
-        tiers = {
-            str(k): int(v)
-            for k, v in tiers_raw.items()
-            if isinstance(v, int) and not isinstance(v, bool)
-        }
+        tiers: dict[str, int] = {}
+        for name, value in tiers_raw.items():
+            # Salience is stratum x 1000 + tier, so a tier must stay below 1000 to never
+            # outrank chaining order.
+            number = check.number(value, ("tiers", name), f"tier {name}", (0, 999))
+            if number is not None:
+                tiers[name] = int(number)
         references = self._references()
         analytes, unit_aliases = self._units()
         classes, drugs, combinations, drug_names = self._medications(references)

@@ -37,7 +37,7 @@ from cramp_expert.kb.model import (
     FactCondition,
     Rule,
 )
-from cramp_expert.source import Document, KeyPath, load_file
+from cramp_expert.source import Document, KeyPath, load_bytes
 
 RULE_KEYS = (
     "id",
@@ -103,11 +103,15 @@ def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
     for path in paths:
         display = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
         try:
-            document = load_file(path, display)
+            raw = path.read_bytes()
+            document = load_bytes(display, raw)
         except InputError as exc:
             problems.problems.extend(exc.problems)
             continue
-        digest.update(display.encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError as exc:
+            problems.add("E100", f"cannot read: {exc.strerror}", Location(display))
+            continue
+        digest.update(display.encode() + b"\0" + raw + b"\0")
         rule = _RuleReader(
             document, knowledge, problems, topic=path.parent.name, stem=path.stem
         ).read()
@@ -420,8 +424,12 @@ class _RuleReader:
         certainty = 1.0
         if "certainty" in mapping:
             certainty = (
+                # A certainty below the threshold would chain a conclusion that is never shown.
                 self.check.number(
-                    mapping["certainty"], (*path, "certainty"), "certainty", (0.01, 1.0)
+                    mapping["certainty"],
+                    (*path, "certainty"),
+                    "certainty",
+                    (self.knowledge.certainty_threshold, 1.0),
                 )
                 or 1.0
             )
