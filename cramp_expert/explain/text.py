@@ -167,8 +167,9 @@ def _explanations(result: dict[str, Any], kb: KnowledgeBase) -> list[str]:
     ):
         for item in result[section]:
             lines.append(f"  {item['id']}:")
+            shown: set[str] = set()  # within one conclusion, each rule is spelled out once
             for rule_id in item["because"]:
-                lines += _explain_rule(rule_id, trace, kb, depth=2, seen=set())
+                lines += _explain_rule(rule_id, trace, kb, depth=2, seen=shown)
     return lines
 
 
@@ -180,6 +181,9 @@ def _explain_rule(
     rule = kb.rule(rule_id)
     if entry is None or rule is None:
         return [f"{indent}- {rule_id} (did not fire)"]
+    if rule_id in seen:
+        return [f"{indent}- rule {rule_id} (shown above)"]
+    seen.add(rule_id)
     lines = [
         f"{indent}- rule {rule_id}: {rule.title} (certainty {rule.then.certainty:g}, evidence {rule.evidence}, refs {', '.join(rule.references)})"
     ]
@@ -190,8 +194,7 @@ def _explain_rule(
     for fact in entry["facts"]:
         lines.append(f"{indent}    * {fact['text']}")
         concluded = fact.get("concluded")
-        if concluded and not fact.get("negated") and concluded not in seen:
-            seen.add(concluded)
+        if concluded and not fact.get("negated"):
             for producer in kb.producers(concluded):
                 if producer.id in trace and concluded in producer.then.conclude:
                     lines += _explain_rule(producer.id, trace, kb, depth + 3, seen)

@@ -274,6 +274,7 @@ class _Normaliser:
             self.check.fail("201", "medications must be a list", ("medications",))
             return
         found: dict[str, list[float | None]] = {}
+        typed: dict[str, list[str]] = {}
         unrecognised = False
         for index, entry in enumerate(raw):
             path: KeyPath = ("medications", index)
@@ -335,15 +336,18 @@ class _Normaliser:
                 )
             for class_id in match.classes:
                 found.setdefault(class_id, []).append(started)
+                typed.setdefault(class_id, []).append(name)
         self.values["medications.count"] = float(len(raw))
         for class_id in self.k.drug_classes:
             if class_id in found:
                 self.values[f"meds.{class_id}"] = True
+                self.shown[f"meds.{class_id}"] = "true (" + "; ".join(typed[class_id]) + ")"
                 months = [m for m in found[class_id] if m is not None]
                 # NOTE: the start of a class is only known when every medicine of it gives one;
                 # otherwise a recent start could hide behind an undated entry.
                 if months and len(months) == len(found[class_id]):
                     self.values[f"meds.{class_id}.started_months_ago"] = min(months)
+                    self.shown[f"meds.{class_id}.started_months_ago"] = f"{min(months):g} months"
             elif not unrecognised:
                 # A medication list is read as complete: a class not on it is absent. With an
                 # unrecognised entry the class stays unknown (the entry may belong to it).
