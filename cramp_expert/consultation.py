@@ -307,7 +307,11 @@ def build_result(
 
     for key in ("differentials", "recommendations", "investigations"):
         result[key].sort(key=priority)
-    result["interpreted"] = {"medications": patient.medications, "labs": patient.labs}
+    result["interpreted"] = {
+        "medications": patient.medications,
+        "conditions": patient.conditions,
+        "labs": patient.labs,
+    }
     result["warnings"] = [w.as_dict() for w in patient.warnings]
     for cid, contribs in sorted(by_id.items()):
         if any(c.certainty > 0 for c in contribs) and any(c.certainty < 0 for c in contribs):

@@ -110,7 +110,7 @@ def render_text(result: dict[str, Any], kb: KnowledgeBase, explain: bool = False
         lines += _wrap("Because: " + item["reason"], "      ")
 
     interpreted = result["interpreted"]
-    if interpreted["medications"] or interpreted["labs"]:
+    if interpreted["medications"] or interpreted["conditions"] or interpreted["labs"]:
         lines += _heading("HOW THE INPUT WAS READ")
         for med in interpreted["medications"]:
             if med["match"] == "unknown":
@@ -119,6 +119,10 @@ def render_text(result: dict[str, Any], kb: KnowledgeBase, explain: bool = False
             classes = ", ".join(med["classes"]) or "no cramp-related class"
             confirm = "  (please confirm)" if med["match"] == "fuzzy" else ""
             lines.append(f"  - '{med['input']}' -> {med['drug']} [{classes}]{confirm}")
+        for condition in interpreted["conditions"]:
+            read = ", ".join(condition["conditions"]) or "not recognised"
+            confirm = "  (please confirm)" if condition["match"] in ("fuzzy", "partial") else ""
+            lines.append(f"  - '{condition['input']}' -> {read}{confirm}")
         for name, lab in interpreted["labs"].items():
             lines.append(f"  - {name}: {lab['input']} -> {lab['value']:.3g} {lab['unit']}")
 

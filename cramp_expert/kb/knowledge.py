@@ -101,6 +101,8 @@ class Analyte:
     unit: str
     units: tuple[UnitDef, ...]
     plausible: tuple[float, float]
+    decimals: int = 2
+    """Precision of a converted value, as a lab reporting in the default unit would give it."""
 
 
 @dataclass(frozen=True)
@@ -329,7 +331,12 @@ class _KnowledgeBuilder:
             entry = check.mapping(entry, path, f"analyte {name}")
             if entry is None:
                 continue
-            check.keys(entry, path, ["unit", "units", "plausible"], ["unit", "units", "plausible"])
+            check.keys(
+                entry,
+                path,
+                ["unit", "units", "plausible", "decimals"],
+                ["unit", "units", "plausible"],
+            )
             units: list[UnitDef] = []
             for unit, conversion in (
                 check.mapping(entry.get("units"), (*path, "units"), "units") or {}
@@ -357,11 +364,15 @@ class _KnowledgeBuilder:
                     f"default unit {entry.get('unit')} is not among the units",
                     (*path, "unit"),
                 )
+            decimals = check.number(
+                entry.get("decimals", 2), (*path, "decimals"), "decimals", (0, 6)
+            )
             analytes[name] = Analyte(
                 name,
                 str(entry.get("unit")),
                 tuple(units),
                 (float(plausible[0]), float(plausible[1])),
+                int(decimals if decimals is not None else 2),
             )
         aliases: dict[str, str] = {}
         data = self.documents["units.yaml"].data

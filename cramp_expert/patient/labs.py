@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from cramp_expert.kb.knowledge import Analyte, Knowledge, UnitDef, normalise_unit
@@ -98,8 +99,14 @@ def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
                 f"unknown unit '{unit_text}' for {analyte.name}", f"accepted units: {accepted}"
             )
         unit = found
-    value = (number - unit.offset) * unit.factor
-    return LabReading(analyte.name, shown, round(value, 4), analyte.unit, number, unit.name)
+    value = number
+    if unit.factor != 1 or unit.offset != 0:
+        # Round a converted value to the precision the default unit is reported in, so that a
+        # value at a threshold in one unit is at the same threshold in the other (1.70 mg/dL of
+        # magnesium is 0.70 mmol/L, not 0.6995). A value given in the default unit is kept.
+        exact = Decimal(repr((number - unit.offset) * unit.factor))
+        value = float(exact.quantize(Decimal(1).scaleb(-analyte.decimals), rounding=ROUND_HALF_UP))
+    return LabReading(analyte.name, shown, value, analyte.unit, number, unit.name)
 
 
 def _plausible_in(analyte: Analyte, unit: UnitDef, number: float) -> bool:

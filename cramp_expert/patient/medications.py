@@ -101,13 +101,45 @@ def match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
     return MedicationMatch(text, unique, classes, matched, " + ".join(shown))
 
 
-def match_condition(text: str, knowledge: Knowledge) -> tuple[str | None, str, tuple[str, ...]]:
-    """Read one typed condition: (condition id or None, `exact`/`fuzzy`/`unknown`, suggestions)."""
+_NEGATION = re.compile(
+    r"\b(no|not|without|denies|denied|excluded|ruled out|query|possible|suspected|"
+    r"probable|history of no|family history|fh)\b|\?"
+)
+
+
+def match_condition(
+    text: str, knowledge: Knowledge
+) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+    """Read one typed condition.
+
+    Returns (condition ids, how, suggestions) where `how` is `exact`, `fuzzy` (a close
+    spelling: confirm), `partial` (known names found inside a longer text such as "ESRF on
+    haemodialysis" or "heart failure (NYHA III)": confirm) or `unknown`. Text that negates or
+    doubts ("no diabetes", "?PAD", "suspected cirrhosis", "family history of ...") is never read
+    as the condition: it stays unknown, with a warning.
+    """
+    if _NEGATION.search(text.lower()):
+        return (), "unknown", ()
     folded = normalise_name(text)
     synonyms = knowledge.condition_synonyms
     if folded in synonyms:
-        return synonyms[folded], "exact", ()
+        return (synonyms[folded],), "exact", ()
     close = difflib.get_close_matches(folded, synonyms, n=1, cutoff=0.85)
     if close:
-        return synonyms[close[0]], "fuzzy", (close[0],)
-    return None, "unknown", tuple(difflib.get_close_matches(folded, synonyms, n=3, cutoff=0.5))
+        return (synonyms[close[0]],), "fuzzy", (close[0],)
+    words = folded.split()
+    found: list[str] = []
+    start = 0
+    while start < len(words):
+        # Longest known name starting at this word; words that start no name are skipped.
+        for end in range(len(words), start, -1):
+            candidate = " ".join(words[start:end])
+            if candidate in synonyms:
+                found.append(synonyms[candidate])
+                start = end
+                break
+        else:
+            start += 1
+    if found:
+        return tuple(dict.fromkeys(found)), "partial", ()
+    return (), "unknown", tuple(difflib.get_close_matches(folded, synonyms, n=3, cutoff=0.5))

@@ -66,6 +66,7 @@ class PatientFacts:
     shown: dict[str, str] = field(default_factory=dict)
     """Fact id -> the value for a clinician, as given and as normalised (`1.4 mg/dL = 0.58 mmol/L`)."""
     medications: list[dict[str, Any]] = field(default_factory=list)
+    conditions: list[dict[str, Any]] = field(default_factory=list)
     labs: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[InputWarning] = field(default_factory=list)
 
@@ -341,7 +342,7 @@ class _Normaliser:
         for class_id in self.k.drug_classes:
             if class_id in found:
                 self.values[f"meds.{class_id}"] = True
-                self.shown[f"meds.{class_id}"] = "true (" + "; ".join(typed[class_id]) + ")"
+                self.shown[f"meds.{class_id}"] = "; ".join(typed[class_id])
                 months = [m for m in found[class_id] if m is not None]
                 # NOTE: the start of a class is only known when every medicine of it gives one;
                 # otherwise a recent start could hide behind an undated entry.
@@ -356,26 +357,61 @@ class _Normaliser:
     # --- conditions ---------------------------------------------------------------------------
     def conditions(self, raw: Any) -> None:
         entries = self.check.string_list(raw, ("conditions",), "conditions")
-        for index, text in enumerate(entries or []):
-            condition_id, how, suggestions = match_condition(text, self.k)
+        if entries is None:
+            return
+        unrecognised = False
+        for index, text in enumerate(entries):
+            condition_ids, how, suggestions = match_condition(text, self.k)
             where = format_path(("conditions", index))
-            if condition_id is None:
+            self.result.conditions.append(
+                {"input": text, "conditions": list(condition_ids), "match": how}
+            )
+            if not condition_ids:
+                unrecognised = True
                 hint = f"; closest known: {', '.join(suggestions)}" if suggestions else ""
                 self.result.warnings.append(
                     InputWarning("W003", f"condition '{text}' was not recognised{hint}", where)
                 )
                 continue
-            if how == "fuzzy":
+            if how in ("fuzzy", "partial"):
                 self.result.warnings.append(
                     InputWarning(
                         "W004",
-                        f"condition '{text}' was read as {condition_id}; please confirm",
+                        f"condition '{text}' was read as {', '.join(condition_ids)}; please confirm",
                         where,
                     )
                 )
-            self.values[f"conditions.{condition_id}"] = True
+            for condition_id in condition_ids:
+                self.values[f"conditions.{condition_id}"] = True
+        # Safety rules that withhold advice (fluids, diet) must not trust a problem list that
+        # holds text nobody could read.
+        self.values["conditions.unrecognised"] = unrecognised
+
+    def calculated_egfr(self) -> None:
+        """CKD-EPI 2021 (race-free) eGFR from creatinine, age and sex when no eGFR is given."""
+        creatinine = self.values.get("labs.creatinine")
+        age = self.values.get("age")
+        sex = self.values.get("sex")
+        if "labs.egfr" in self.values or creatinine is None or age is None or age < 18:
+            return
+        if sex not in ("female", "male"):
+            return
+        kappa, alpha, factor = (0.7, -0.241, 1.012) if sex == "female" else (0.9, -0.302, 1.0)
+        ratio = (creatinine / 88.4) / kappa
+        egfr = round(142 * min(ratio, 1) ** alpha * max(ratio, 1) ** -1.200 * 0.9938**age * factor)
+        self.values["labs.egfr_calculated"] = float(egfr)
+        self.shown["labs.egfr_calculated"] = (
+            f"{egfr} mL/min/1.73m2 (CKD-EPI 2021 from creatinine {creatinine:g} umol/L, "
+            f"age {age:g}, {sex})"
+        )
+        self.result.labs["egfr_calculated"] = {
+            "input": "calculated",
+            "value": egfr,
+            "unit": "mL/min/1.73m2",
+        }
 
     def consistency(self) -> None:
+        self.calculated_egfr()
         if "gestation_weeks" in self.values and "pregnant" not in self.values:
             # Weeks of gestation mean a pregnancy: pregnancy changes the red flags (DVT) and
             # forbids quinine, so it is not left unknown. Said back as a warning.

@@ -30,7 +30,7 @@ def test_text_report_has_red_flags_first_then_causes():
 def test_text_report_shows_interpretation_and_citations():
     out = run("consult", V16).output
     assert "'Losec 20 mg od' -> omeprazole" in out
-    assert "magnesium: 1.4 mg/dL -> 0.576 mmol/L" in out
+    assert "magnesium: 1.4 mg/dL -> 0.58 mmol/L" in out
     assert "EXCLUDED BY A MEASUREMENT" in out and "hypokalemia" in out
     assert "[PCNMG]" in out
 
@@ -38,7 +38,7 @@ def test_text_report_shows_interpretation_and_citations():
 def test_explain_shows_rules_facts_and_references():
     out = run("consult", V16, "--explain").output
     assert "HOW EACH CONCLUSION WAS REACHED" in out
-    assert "labs.magnesium = 1.4 mg/dL = 0.576 mmol/L" in out
+    assert "labs.magnesium = 1.4 mg/dL = 0.58 mmol/L" in out
     assert "source: rules/" in out
 
 
@@ -48,7 +48,7 @@ def test_json_has_exactly_the_contract_keys():
     assert set(data) == RESULT_KEYS
     assert data["interpreted"]["labs"]["magnesium"] == {
         "input": "1.4 mg/dL",
-        "value": pytest.approx(0.576, abs=0.001),
+        "value": 0.58,
         "unit": "mmol/L",
     }
 

@@ -51,15 +51,15 @@ def test_top_level_must_be_a_mapping(knowledge):
 @pytest.mark.parametrize(
     ("text", "value"),
     [
-        ("magnesium: 1.4 mg/dL", 0.5761),
+        ("magnesium: 1.4 mg/dL", 0.58),
         ("magnesium: 0.62", 0.62),
         ("magnesium: 1.2 mEq/L", 0.6),
         ("potassium: 3.3 mEq/L", 3.3),
         ("calcium: 9.2 mg/dL", 2.3),
         ("albumin: 4.0 g/dL", 40.0),
-        ("creatinine: 1.2 mg/dL", 106.08),
-        ("hba1c: 6.5 %", 47.5412),
-        ("glucose: 90 mg/dL", 4.995),
+        ("creatinine: 1.2 mg/dL", 106.0),
+        ("hba1c: 6.5 %", 48.0),
+        ("glucose: 90 mg/dL", 5.0),
         ("creatinine: 95 µmol/L", 95.0),
         ("ck: {value: 420, unit: U/L}", 420.0),
     ],
@@ -68,6 +68,28 @@ def test_lab_units_are_converted(knowledge, text, value):
     patient = _read(knowledge, f"labs:\n  {text}\n")
     analyte = text.split(":")[0]
     assert patient.values[f"labs.{analyte}"] == pytest.approx(value, rel=1e-3)
+
+
+def test_converted_values_keep_thresholds_across_units(knowledge):
+    # 0.70 mmol/L = 1.70 mg/dL and 48 mmol/mol = 6.5 %: a value at a threshold in one unit is at
+    # the same threshold in the other; values given in the default unit are kept as given.
+    patient = _read(
+        knowledge, "labs:\n  magnesium: 1.70 mg/dL\n  hba1c: 6.5 %\n  potassium: 3.45 mEq/L\n"
+    )
+    assert patient.values["labs.magnesium"] == 0.70
+    assert patient.values["labs.hba1c"] == 48.0
+    assert patient.values["labs.potassium"] == 3.45
+
+
+def test_egfr_is_calculated_from_creatinine_when_not_given(knowledge):
+    patient = _read(knowledge, "age: 75\nsex: female\nlabs:\n  creatinine: 420 umol/L\n")
+    assert patient.values["labs.egfr_calculated"] == pytest.approx(9, abs=1)
+    patient = _read(knowledge, "age: 50\nsex: male\nlabs:\n  creatinine: 1.0 mg/dL\n")
+    assert patient.values["labs.egfr_calculated"] == pytest.approx(92, abs=1)
+    assert (
+        "labs.egfr_calculated"
+        not in _read(knowledge, "age: 50\nlabs:\n  creatinine: 88 umol/L\n").values
+    )
 
 
 def test_bare_number_implausible_in_the_default_unit_asks_for_the_unit(knowledge):
@@ -169,6 +191,32 @@ def test_recent_start_is_the_most_recent_of_the_class(knowledge):
         "medications:\n  - {name: furosemide, started_months_ago: 30}\n  - {name: bumetanide, started_months_ago: 3}\n",
     )
     assert patient.values["meds.med_diuretic_loop.started_months_ago"] == 3
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("ESRF on haemodialysis", {"end_stage_kidney_disease"}),
+        ("heart failure (NYHA III)", {"heart_failure"}),
+        ("type 2 diabetes with peripheral neuropathy", {"diabetes", "peripheral_neuropathy"}),
+    ],
+)
+def test_conditions_inside_longer_text_are_read_with_a_warning(knowledge, typed, expected):
+    patient = _read(knowledge, f"conditions: ['{typed}']\n")
+    assert {
+        k.removeprefix("conditions.") for k, v in patient.values.items() if v is True
+    } == expected
+    assert [w.code for w in patient.warnings] == ["W004"]
+    assert patient.values["conditions.unrecognised"] is False
+
+
+@pytest.mark.parametrize(
+    "typed", ["no diabetes", "?PAD", "suspected cirrhosis", "family history of diabetes"]
+)
+def test_negated_or_doubted_conditions_are_not_read_as_present(knowledge, typed):
+    patient = _read(knowledge, f"conditions: ['{typed}']\n")
+    present = [k for k, v in patient.values.items() if k.startswith("conditions.") and v is True]
+    assert present == ["conditions.unrecognised"]
 
 
 def test_conditions_by_synonym_and_unknown_condition_warns(knowledge):
