@@ -60,6 +60,9 @@ class Document:
     path: str
     data: Any
     positions: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
+    raw: dict[KeyPath, str] = field(default_factory=dict)
+    """The source text of plain scalar values, keyed by path (YAML 1.1 reads `012345` as an
+    octal number and `12:30` as 750; an identifier must be echoed as written)."""
 
     def location(self, path: KeyPath) -> Location:
         """Return the location of the value at `path`, or of its nearest ancestor."""
@@ -77,6 +80,7 @@ class _Builder:
         self.path = path
         self.positions: dict[KeyPath, tuple[int, int]] = {}
         self.problems: list[Problem] = []
+        self.raw: dict[KeyPath, str] = {}
         self.nodes = 0
         self._constructor = yaml.SafeLoader("")  # only used to construct plain scalars
 
@@ -128,6 +132,8 @@ class _Builder:
                     key_node.start_mark.line + 1,
                     key_node.start_mark.column + 1,
                 )
+                if isinstance(value_node, yaml.ScalarNode):
+                    self.raw[(*key_path, key)] = str(value_node.value)
                 result[key] = self.build(value_node, (*key_path, key), depth + 1)
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -190,17 +196,25 @@ def read_text(path: str, raw: bytes) -> str:
 
 
 def parse(path: str, text: str) -> Document:
-    """Parse YAML (or JSON, which YAML reads too) into a `Document`; raise InputError on any problem."""
+    """Parse YAML or JSON into a `Document`; raise InputError on any problem.
+
+    JSON is read with the json module, so its numbers and strings mean what JSON says (YAML 1.1
+    would read `7e1` as text); the YAML composer still supplies line numbers and duplicate-key
+    checks when it can read the file.
+    """
     if not text.strip():
         raise InputError([Problem("E101", "file is empty", Location(path))])
+    if text.lstrip().startswith(("{", "[")):
+        return _parse_json(path, text)
+    return _parse_yaml(path, text)
+
+
+def _parse_yaml(path: str, text: str) -> Document:
     try:
         nodes = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        document = _parse_json(path, text)
-        if document is not None:
-            return document
         what = exc.problem or str(exc)
         if "\t" in text and "tab" not in what and "'\\t'" in str(exc):
             what += " (tabs cannot indent YAML; use spaces)"
@@ -228,14 +242,10 @@ def parse(path: str, text: str) -> Document:
     if builder.problems:
         raise InputError(builder.problems)
     _reject_non_finite(path, data, (), builder.positions)
-    return Document(path, data, builder.positions)
+    return Document(path, data, builder.positions, builder.raw)
 
 
-def _parse_json(path: str, text: str) -> Document | None:
-    """Fallback for JSON that YAML 1.1 cannot read (tabs): plain data without positions."""
-    stripped = text.lstrip()
-    if not stripped.startswith(("{", "[")):
-        return None
+def _parse_json(path: str, text: str) -> Document:
     duplicates: list[str] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -247,15 +257,33 @@ def _parse_json(path: str, text: str) -> Document | None:
         return seen
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs, parse_constant=lambda c: c)
-    except (ValueError, RecursionError):
-        return None
+        data = json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            [
+                Problem(
+                    "E101", f"JSON syntax error: {exc.msg}", Location(path, exc.lineno, exc.colno)
+                )
+            ]
+        ) from None
+    except RecursionError:
+        raise InputError(
+            [Problem("E104", f"nesting deeper than {MAX_DEPTH} levels", Location(path))]
+        ) from None
+    try:
+        # Positions (and duplicate keys with their lines) from the YAML composer, which reads
+        # most JSON; JSON it cannot read (tab indentation) simply has no line numbers.
+        located = _parse_yaml(path, text)
+    except InputError as exc:
+        if any(problem.code in ("E102", "E104") for problem in exc.problems):
+            raise
+        located = Document(path, None, {})
     if duplicates:
         raise InputError(
             [Problem("E102", f"duplicate key '{duplicates[0]}'", Location(path, key=duplicates[0]))]
         )
-    _reject_non_finite(path, data, (), {})
-    return Document(path, data, {})
+    _reject_non_finite(path, data, (), located.positions)
+    return Document(path, data, located.positions)
 
 
 def _reject_non_finite(

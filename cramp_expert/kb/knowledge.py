@@ -21,9 +21,9 @@ from cramp_expert.errors import (
     ProblemCollector,
     did_you_mean,
 )
-from cramp_expert.kb.checks import Checker
 from cramp_expert.kb.model import EVIDENCE_GRADES
 from cramp_expert.source import Document, load_bytes
+from cramp_expert.validate import Checker
 
 KNOWLEDGE_FILES = (
     "settings.yaml",

@@ -23,7 +23,6 @@ from cramp_expert.errors import (
     allowed,
     did_you_mean,
 )
-from cramp_expert.kb.checks import Checker, describe
 from cramp_expert.kb.knowledge import Knowledge, load_knowledge
 from cramp_expert.kb.model import (
     EVIDENCE_GRADES,
@@ -38,6 +37,7 @@ from cramp_expert.kb.model import (
     Rule,
 )
 from cramp_expert.source import Document, KeyPath, load_bytes
+from cramp_expert.validate import Checker, describe
 
 RULE_KEYS = (
     "id",

@@ -1,10 +1,13 @@
-"""Recognise medications as a clinician types them: generic, brand, misspelt, combinations.
+"""Recognise medications and conditions as a clinician types them.
 
-A typed entry ("Lasix 80 mg mane", "losartan/HCTZ 50/12.5", "Symbicort 200/6 inhaler") is folded
-(case, accents, punctuation), its dose and frequency are ignored, and the longest known name at
-its start is taken. Combinations written with "/", "+", "and" or "with" are split into their
-parts. A name within a small edit distance of a known one is accepted with a warning asking the
-clinician to confirm; an unknown name is a warning with the closest known names, never an error.
+A typed medication ("Lasix 80 mg mane", "losartan/HCTZ 50/12.5", "Symbicort 200/6 inhaler",
+"furosemide 40 mg and spironolactone 25 mg") is folded (case, accents, punctuation) and split
+at "/", "+", "&", "and" or "with" into parts; dose fragments ("12.5 mg") are skipped and, in each
+part, the longest known name at its start is taken, so dose and frequency are ignored. A name
+within a small edit distance of a known one is accepted with a warning asking the clinician to
+confirm; a part nobody knows leaves the entry (partly) unrecognised, a warning with the closest
+known names, never an error. An entry that says the medicine is not taken ("stopped",
+"allergic", "never") is not read as taken.
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ from dataclasses import dataclass
 
 from cramp_expert.kb.knowledge import Knowledge, normalise_name
 
-_SPLIT = re.compile(r"\s*(?:/|\+|\band\b|\bwith\b|&)\s*")
+_SPLIT = re.compile(r"\s*(?:/|\+|&|\band\b|\bwith\b)\s*")
+_NOT_TAKEN = re.compile(
+    r"\b(stopped|discontinued|ceased|previously|formerly|allerg\w*|intoleran\w*|never|"
+    r"not taking|not taken|held|withheld|declined|refused)\b"
+)
+
+Names = dict[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -24,27 +33,18 @@ class MedicationMatch:
 
     input: str
     drugs: tuple[str, ...]
-    """Generic drugs (components, for a combination); empty when not recognised."""
+    """Generic drugs recognised (the components, for a combination)."""
     classes: tuple[str, ...]
     matched: str
-    """`exact`, `fuzzy` (confirm) or `unknown`."""
+    """`exact`; `fuzzy` (a close spelling: confirm); `partial` (some part not recognised);
+    `unknown`; or `not_taken` (the entry says the medicine is not taken)."""
     matched_name: str = ""
     suggestions: tuple[str, ...] = ()
+    unrecognised: tuple[str, ...] = ()
+    """Parts of the entry that matched no known name."""
 
 
-def _name_part(folded: str) -> str:
-    """The leading words before the first token that starts with a digit (the dose)."""
-    words: list[str] = []
-    for token in folded.split():
-        if token[0].isdigit() or token[0] == ".":
-            break
-        words.append(token)
-    return " ".join(words)
-
-
-def _longest_prefix(
-    words: list[str], names: dict[str, tuple[str, ...]]
-) -> tuple[str, tuple[str, ...]] | None:
+def _longest_prefix(words: list[str], names: Names) -> tuple[str, tuple[str, ...]] | None:
     for end in range(len(words), 0, -1):
         candidate = " ".join(words[:end])
         if candidate in names:
@@ -52,9 +52,7 @@ def _longest_prefix(
     return None
 
 
-def _fuzzy(
-    words: list[str], names: dict[str, tuple[str, ...]]
-) -> tuple[str, tuple[str, ...]] | None:
+def _fuzzy(words: list[str], names: Names) -> tuple[str, tuple[str, ...]] | None:
     for end in range(min(len(words), 3), 0, -1):
         candidate = " ".join(words[:end])
         if len(candidate) < 5:
@@ -65,45 +63,50 @@ def _fuzzy(
     return None
 
 
+def _is_dose(part: str) -> bool:
+    return part[0].isdigit() or part[0] == "."
+
+
 def match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
     """Read one typed medication."""
+    if _NOT_TAKEN.search(text.lower()):
+        return MedicationMatch(text, (), (), "not_taken")
     names = knowledge.drug_names
     folded = normalise_name(text)
-    words = folded.split()
-    exact = _longest_prefix(words, names)
-    matched = "exact"
-    drugs: list[str] = []
-    shown: list[str] = []
-    if exact:
-        shown.append(exact[0])
-        drugs.extend(exact[1])
+    whole = _longest_prefix(folded.split(), names)
+    parts = [p for p in _SPLIT.split(folded) if p and not _is_dose(p)]
+    # A known name that spans a separator ("co-codamol 30/500" has none, but a combination
+    # written "fluticasone/salmeterol" may be a dictionary name itself) is taken whole.
+    found: list[tuple[str, tuple[str, ...]]] = []
+    missing: list[str] = []
+    fuzzy_used = False
+    if whole and (len(parts) <= 1 or _SPLIT.search(whole[0])):
+        found.append(whole)
     else:
-        parts = [p for p in _SPLIT.split(_name_part(folded)) if p]
-        fuzzy_used = False
-        for part in parts if len(parts) > 1 else [folded]:
-            part_words = part.split()
-            found = _longest_prefix(part_words, names)
-            if found is None:
-                found = _fuzzy(part_words, names)
-                fuzzy_used = fuzzy_used or found is not None
-            if found is None:
-                drugs = []
-                break
-            shown.append(found[0])
-            drugs.extend(found[1])
-        matched = "fuzzy" if fuzzy_used and drugs else "exact"
-    if not drugs:
-        guess = _name_part(folded) or folded
+        for part in parts:
+            words = part.split()
+            hit = _longest_prefix(words, names)
+            if hit is None:
+                hit = _fuzzy(words, names)
+                fuzzy_used = fuzzy_used or hit is not None
+            if hit is None:
+                missing.append(part)
+            else:
+                found.append(hit)
+    if not found:
+        guess = parts[0] if parts else folded
         suggestions = tuple(difflib.get_close_matches(guess, names, n=3, cutoff=0.6))
-        return MedicationMatch(text, (), (), "unknown", "", suggestions)
-    unique = tuple(dict.fromkeys(drugs))
-    classes = tuple(dict.fromkeys(c for d in unique for c in knowledge.drugs[d].classes))
-    return MedicationMatch(text, unique, classes, matched, " + ".join(shown))
+        return MedicationMatch(text, (), (), "unknown", "", suggestions, tuple(missing))
+    drugs = tuple(dict.fromkeys(d for _, components in found for d in components))
+    classes = tuple(dict.fromkeys(c for d in drugs for c in knowledge.drugs[d].classes))
+    how = "partial" if missing else ("fuzzy" if fuzzy_used else "exact")
+    shown = " + ".join(name for name, _ in found)
+    return MedicationMatch(text, drugs, classes, how, shown, (), tuple(missing))
 
 
-_NEGATION = re.compile(
-    r"\b(no|not|without|denies|denied|excluded|ruled out|query|possible|suspected|"
-    r"probable|history of no|family history|fh)\b|\?"
+_DOUBT = re.compile(
+    r"\b(no|not|without|denies|denied|excluded|ruled out|query|possible|possibly|suspected|"
+    r"probable|likely|family history|fh)\b"
 )
 
 
@@ -114,32 +117,38 @@ def match_condition(
 
     Returns (condition ids, how, suggestions) where `how` is `exact`, `fuzzy` (a close
     spelling: confirm), `partial` (known names found inside a longer text such as "ESRF on
-    haemodialysis" or "heart failure (NYHA III)": confirm) or `unknown`. Text that negates or
-    doubts ("no diabetes", "?PAD", "suspected cirrhosis", "family history of ...") is never read
-    as the condition: it stays unknown, with a warning.
+    haemodialysis" or "heart failure (NYHA III)": confirm) or `unknown`. A name that the text
+    negates or doubts ("no diabetes", "?PAD", "suspected cirrhosis", "family history of
+    diabetes", "CKD 3 (not on dialysis)" for dialysis) is never read as present: a question
+    mark doubts the whole entry, a doubting word the names after it.
     """
-    if _NEGATION.search(text.lower()):
+    synonyms = knowledge.condition_synonyms
+    if "?" in text:
         return (), "unknown", ()
     folded = normalise_name(text)
-    synonyms = knowledge.condition_synonyms
-    if folded in synonyms:
+    if folded in synonyms and not _DOUBT.search(folded):
         return (synonyms[folded],), "exact", ()
-    close = difflib.get_close_matches(folded, synonyms, n=1, cutoff=0.85)
-    if close:
-        return (synonyms[close[0]],), "fuzzy", (close[0],)
     words = folded.split()
     found: list[str] = []
-    start = 0
+    doubted = False
+    start = gap_start = 0
     while start < len(words):
         # Longest known name starting at this word; words that start no name are skipped.
         for end in range(len(words), start, -1):
             candidate = " ".join(words[start:end])
             if candidate in synonyms:
-                found.append(synonyms[candidate])
-                start = end
+                doubted = doubted or bool(_DOUBT.search(" ".join(words[gap_start:start])))
+                if not doubted:
+                    found.append(synonyms[candidate])
+                start = gap_start = end
                 break
         else:
             start += 1
     if found:
         return tuple(dict.fromkeys(found)), "partial", ()
+    if doubted or _DOUBT.search(folded):
+        return (), "unknown", ()
+    close = difflib.get_close_matches(folded, synonyms, n=1, cutoff=0.85)
+    if close:
+        return (synonyms[close[0]],), "fuzzy", (close[0],)
     return (), "unknown", tuple(difflib.get_close_matches(folded, synonyms, n=3, cutoff=0.5))

@@ -18,11 +18,12 @@ from cramp_expert.errors import (
     ProblemCollector,
     did_you_mean,
 )
-from cramp_expert.kb.checks import Checker
 from cramp_expert.kb.knowledge import FactDef, Knowledge
+from cramp_expert.patient.derive import apply_derived
 from cramp_expert.patient.labs import LabError, LabReading, read_lab
 from cramp_expert.patient.medications import match_condition, match_medication
 from cramp_expert.source import Document, KeyPath, format_path
+from cramp_expert.validate import Checker, coerce
 
 TOP_LEVEL = (
     "id",
@@ -41,7 +42,6 @@ TOP_LEVEL = (
 SECTIONS = ("cramps", "findings", "lifestyle")
 MEDICATION_KEYS = ("name", "started_months_ago", "dose", "note")
 LAB_KEYS = ("value", "unit", "uln")
-DEFAULT_CK_ULN = 200.0
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,9 @@ class _Normaliser:
             return self.result
         self.check.keys(data, (), TOP_LEVEL, what="top-level key")
         if "id" in data and data["id"] is not None:
-            if isinstance(data["id"], str | int) and not isinstance(data["id"], bool):
-                self.result.patient_id = str(data["id"])
+            if isinstance(data["id"], str | int | float) and not isinstance(data["id"], bool):
+                # As written: YAML would turn `012345` into 5349 and `12:30` into 750.
+                self.result.patient_id = self.doc.raw.get(("id",), str(data["id"]))
             else:
                 self.check.fail("201", "id must be a text or a number", ("id",))
         for key in ("age", "sex", "pregnant", "gestation_weeks", "dialysis"):
@@ -156,11 +157,12 @@ class _Normaliser:
         if data.get("conditions") is not None:
             self.conditions(data["conditions"])
         self.consistency()
+        apply_derived(self.result)
         return self.result
 
     # --- plain facts --------------------------------------------------------------------------
     def fact(self, fact: FactDef, raw: Any, path: KeyPath) -> None:
-        value = coerce(fact, raw, self.check, path)
+        value = coerce(fact, raw, self.check, path, format_path(path))
         if value is not None:
             self.values[fact.id] = value
             if fact.unit and fact.type == "number":
@@ -227,13 +229,10 @@ class _Normaliser:
                 )
                 continue
             self.store_lab(reading, value)
-            if name == "ck":
-                limit = uln or DEFAULT_CK_ULN
-                self.values["labs.ck_xuln"] = round(reading.value / limit, 3)
-                self.shown["labs.ck_xuln"] = (
-                    f"{reading.value / limit:.3g} x ULN (ULN {limit:g} U/L)"
-                )
-        self.corrected_calcium()
+            if name == "ck" and uln is not None:
+                # The lab's own limit; without one, apply_derived uses the default ULN.
+                self.values["labs.ck_xuln"] = round(reading.value / uln, 3)
+                self.shown["labs.ck_xuln"] = f"{reading.value / uln:.3g} x ULN (ULN {uln:g} U/L)"
 
     def store_lab(self, reading: LabReading, raw: Any) -> None:
         fact_id = f"labs.{reading.analyte}"
@@ -254,21 +253,6 @@ class _Normaliser:
             "unit": reading.unit,
         }
 
-    def corrected_calcium(self) -> None:
-        calcium, albumin = self.values.get("labs.calcium"), self.values.get("labs.albumin")
-        if calcium is None or albumin is None:
-            return
-        corrected = round(calcium + 0.02 * (40.0 - albumin), 3)
-        self.values["labs.calcium_corrected"] = corrected
-        self.shown["labs.calcium_corrected"] = (
-            f"{corrected:.3g} mmol/L (calcium {calcium:.3g} mmol/L, albumin {albumin:g} g/L)"
-        )
-        self.result.labs["calcium_corrected"] = {
-            "input": "calculated",
-            "value": corrected,
-            "unit": "mmol/L",
-        }
-
     # --- medications --------------------------------------------------------------------------
     def medications(self, raw: Any) -> None:
         if not isinstance(raw, list):
@@ -277,6 +261,7 @@ class _Normaliser:
         found: dict[str, list[float | None]] = {}
         typed: dict[str, list[str]] = {}
         unrecognised = False
+        taken = 0
         for index, entry in enumerate(raw):
             path: KeyPath = ("medications", index)
             started: float | None = None
@@ -314,6 +299,16 @@ class _Normaliser:
             if started is not None:
                 item["started_months_ago"] = started
             self.result.medications.append(item)
+            if match.matched == "not_taken":
+                self.result.warnings.append(
+                    InputWarning(
+                        "W006",
+                        f"medication '{name}' was read as not currently taken; please confirm",
+                        where,
+                    )
+                )
+                continue
+            taken += 1
             if match.matched == "unknown":
                 unrecognised = True
                 hint = (
@@ -327,6 +322,16 @@ class _Normaliser:
                     )
                 )
                 continue
+            if match.matched == "partial":
+                unrecognised = True
+                self.result.warnings.append(
+                    InputWarning(
+                        "W001",
+                        f"medication '{name}' was read as {match.matched_name}, but "
+                        f"'{', '.join(match.unrecognised)}' was not recognised, so its class is unknown",
+                        where,
+                    )
+                )
             if match.matched == "fuzzy":
                 self.result.warnings.append(
                     InputWarning(
@@ -338,7 +343,7 @@ class _Normaliser:
             for class_id in match.classes:
                 found.setdefault(class_id, []).append(started)
                 typed.setdefault(class_id, []).append(name)
-        self.values["medications.count"] = float(len(raw))
+        self.values["medications.count"] = float(taken)
         for class_id in self.k.drug_classes:
             if class_id in found:
                 self.values[f"meds.{class_id}"] = True
@@ -387,31 +392,7 @@ class _Normaliser:
         # holds text nobody could read.
         self.values["conditions.unrecognised"] = unrecognised
 
-    def calculated_egfr(self) -> None:
-        """CKD-EPI 2021 (race-free) eGFR from creatinine, age and sex when no eGFR is given."""
-        creatinine = self.values.get("labs.creatinine")
-        age = self.values.get("age")
-        sex = self.values.get("sex")
-        if "labs.egfr" in self.values or creatinine is None or age is None or age < 18:
-            return
-        if sex not in ("female", "male"):
-            return
-        kappa, alpha, factor = (0.7, -0.241, 1.012) if sex == "female" else (0.9, -0.302, 1.0)
-        ratio = (creatinine / 88.4) / kappa
-        egfr = round(142 * min(ratio, 1) ** alpha * max(ratio, 1) ** -1.200 * 0.9938**age * factor)
-        self.values["labs.egfr_calculated"] = float(egfr)
-        self.shown["labs.egfr_calculated"] = (
-            f"{egfr} mL/min/1.73m2 (CKD-EPI 2021 from creatinine {creatinine:g} umol/L, "
-            f"age {age:g}, {sex})"
-        )
-        self.result.labs["egfr_calculated"] = {
-            "input": "calculated",
-            "value": egfr,
-            "unit": "mL/min/1.73m2",
-        }
-
     def consistency(self) -> None:
-        self.calculated_egfr()
         if "gestation_weeks" in self.values and "pregnant" not in self.values:
             # Weeks of gestation mean a pregnancy: pregnancy changes the red flags (DVT) and
             # forbids quinine, so it is not left unknown. Said back as a warning.
@@ -429,29 +410,6 @@ class _Normaliser:
             self.check.fail(
                 "206", "gestation_weeks is given but pregnant is false", ("gestation_weeks",)
             )
-
-
-def coerce(fact: FactDef, raw: Any, check: Checker, path: KeyPath) -> Any:
-    """Check one raw value against its fact definition and return the normalised value (or None)."""
-    what = format_path(path) or fact.id
-    if fact.type == "number":
-        return check.number(raw, path, what, fact.range)
-    if fact.type == "bool":
-        return check.boolean(raw, path, what)
-    if fact.type == "choice":
-        return check.choice(raw, path, what, fact.values)
-    items = check.string_list(raw, path, what)
-    if items is None:
-        return None
-    bad = [v for v in items if v not in fact.values]
-    for value in bad:
-        check.fail(
-            "204",
-            f"{what}: '{value}' is not allowed",
-            path,
-            did_you_mean(value, fact.values) or "allowed: " + ", ".join(fact.values),
-        )
-    return None if bad else frozenset(items)
 
 
 def facts_from_given(
@@ -472,12 +430,14 @@ def facts_from_given(
                 did_you_mean(fact_id, knowledge.facts),
             )
             continue
-        value = coerce(fact, raw, check, (fact_id,))
+        value = coerce(fact, raw, check, (fact_id,), fact_id)
         if value is not None:
             values[fact_id] = value
     if problems:
         raise InputError(problems.problems)
-    return PatientFacts(None, values)
+    patient = PatientFacts(None, values)
+    apply_derived(patient)
+    return patient
 
 
 __all__ = ["InputWarning", "PatientFacts", "facts_from_given", "normalise_patient", "read_patient"]

@@ -1,12 +1,19 @@
-"""Small validators over `Document` data: types, known keys, allowed values; each reports a Problem."""
+"""Validators over `Document` data: types, known keys, allowed values; each failure is a Problem.
+
+Shared by every reader of YAML data (knowledge files, rule files, patient files), so that the
+same mistake gets the same message, location and hint wherever it is made.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cramp_expert.errors import ProblemCollector, allowed, did_you_mean
 from cramp_expert.source import Document, KeyPath
+
+if TYPE_CHECKING:
+    from cramp_expert.kb.knowledge import FactDef
 
 
 class Checker:
@@ -64,15 +71,20 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail("201", f"{what} must be a number, not {describe(value)}", path)
             return None
-        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        try:
+            number = float(value)
+        except OverflowError:  # a Python int with hundreds of digits
+            self.fail("204", f"{what} is too large to be a value", path)
+            return None
+        if bounds is not None and not bounds[0] <= number <= bounds[1]:
             self.fail(
                 "204",
-                f"{what} {value:g} is out of range",
+                f"{what} {number:g} is out of range",
                 path,
                 f"allowed: {bounds[0]:g} to {bounds[1]:g}",
             )
             return None
-        return float(value)
+        return number
 
     def boolean(self, value: Any, path: KeyPath, what: str) -> bool | None:
         """Return a bool or record a problem."""
@@ -116,7 +128,7 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, int | float):
-        return f"the number {value:g}"
+        return f"the number {float(value):g}" if abs(value) < 1e300 else "a very large number"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"the text '{shown}'"
@@ -125,3 +137,30 @@ def describe(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+def coerce(fact: FactDef, raw: Any, check: Checker, path: KeyPath, what: str = "") -> Any:
+    """Check one raw value against a fact definition; return the normalised value or None.
+
+    Numbers come back as floats within the fact's range, yes/no facts as bools, choices as one
+    allowed text, lists as a frozenset of allowed texts. Every failure is recorded on `check`.
+    """
+    what = what or fact.id
+    if fact.type == "number":
+        return check.number(raw, path, what, fact.range)
+    if fact.type == "bool":
+        return check.boolean(raw, path, what)
+    if fact.type == "choice":
+        return check.choice(raw, path, what, fact.values)
+    items = check.string_list(raw, path, what)
+    if items is None:
+        return None
+    bad = [v for v in items if v not in fact.values]
+    for value in bad:
+        check.fail(
+            "204",
+            f"{what}: '{value}' is not allowed",
+            path,
+            did_you_mean(value, fact.values) or allowed(fact.values),
+        )
+    return None if bad else frozenset(items)
