@@ -14,7 +14,7 @@ from typing import Any
 from cramp_expert.compile import compile_knowledge_base
 from cramp_expert.consultation import build_result
 from cramp_expert.engine import Engine, Firing
-from cramp_expert.errors import Location
+from cramp_expert.errors import InputError, Location
 from cramp_expert.kb import Example, KnowledgeBase, Rule, load_knowledge_base
 from cramp_expert.patient import PatientFacts, facts_from_given, normalise_patient, read_patient
 from cramp_expert.source import Document, load_bytes, load_file
@@ -74,7 +74,11 @@ class Consultant:
 
     def run_example(self, rule: Rule, example: Example) -> ExampleOutcome:
         """Run one embedded example through the whole knowledge base and compare expectations."""
-        patient = self.example_facts(rule, example)
+        try:
+            patient = self.example_facts(rule, example)
+        except InputError as exc:  # an example's patient file is itself invalid
+            problems = [problem.render() for problem in exc.problems]
+            return ExampleOutcome(rule, example, False, [], [], [], problems)
         result = self.consult_facts(patient)
         firings = [entry["rule"] for entry in result["trace"]]
         concluded = {

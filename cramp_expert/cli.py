@@ -1,13 +1,15 @@
 """The `cramp-expert` command line: a thin shell over `cramp_expert.api`.
 
 Exit codes: 0 success, 1 bad input (patient file, rule or knowledge file) or failed examples,
-2 usage errors (click's own). Every input error is printed as one line per problem, naming the
-file, line, column and key; never a traceback.
+2 usage errors (click's own), 3 an internal error (a bug: reported in one line; the traceback
+only with CRAMP_EXPERT_DEBUG=1). Every input error is printed as one line per problem, naming
+the file, line, column and key; never a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,18 +21,22 @@ import click
 EXIT_OK = 0
 EXIT_INPUT = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 
 
 @contextmanager
 def input_errors() -> Iterator[None]:
     """Turn the package's input errors into a message on stderr and exit status 1."""
-    from cramp_expert.errors import InputError
+    from cramp_expert.errors import CrampExpertError, InputError
 
     try:
         yield
     except InputError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem.render()}", err=True)
+        sys.exit(EXIT_INPUT)
+    except CrampExpertError as exc:
+        click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INPUT)
 
 
@@ -72,7 +78,8 @@ def cli() -> None:
 @click.option(
     "--explain",
     is_flag=True,
-    help="Add the chain behind every conclusion: rules fired, facts matched, references.",
+    help="Text report: add the chain behind every conclusion (rules fired, facts matched, "
+    "references). The JSON always carries the trace.",
 )
 @kb_option
 def consult(patient_file: str, output_format: str, explain: bool, kb_root: Path | None) -> None:
@@ -91,8 +98,6 @@ def consult(patient_file: str, output_format: str, explain: bool, kb_root: Path 
         else:
             result = consultant.consult_path(patient_file)
     if output_format == "json":
-        if not explain:
-            result = {k: v for k, v in result.items() if k != "references"}
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
     from cramp_expert.explain.text import render_text
@@ -135,4 +140,14 @@ def kb_test(rule_ids: tuple[str, ...], kb_root: Path | None) -> None:
 
 def main() -> None:
     """Entry point of the `cramp-expert` command."""
-    cli(prog_name="cramp-expert")
+    try:
+        cli(prog_name="cramp-expert")
+    except Exception as exc:  # a bug, not bad input: one line, never a traceback
+        if os.environ.get("CRAMP_EXPERT_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(please report it; set CRAMP_EXPERT_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)

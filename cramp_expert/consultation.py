@@ -15,7 +15,6 @@ measurement that excluded them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from cramp_expert.kb.knowledge import URGENCIES
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import (
     EVIDENCE_GRADES,
+    PLACEHOLDER,
     ConcludedCondition,
     Condition,
     FactCondition,
@@ -33,11 +33,13 @@ from cramp_expert.kb.model import (
 )
 from cramp_expert.patient import PatientFacts
 
-_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
-
 
 def combine(certainties: Iterable[float]) -> float:
-    """Combine certainty factors MYCIN-style (commutative and associative)."""
+    """Combine certainty factors MYCIN-style.
+
+    On what rules can contribute (certainties in (0, 1] and exclusions of exactly -1) the result
+    does not depend on the order; MYCIN's mixed-sign formula is not associative in general.
+    """
     total = 0.0
     first = True
     for cf in certainties:
@@ -64,7 +66,7 @@ class Contribution:
 
 def render_reason(template: str, patient: PatientFacts) -> str:
     """Fill `{labs.potassium}` placeholders with the patient's values as a clinician reads them."""
-    return _PLACEHOLDER.sub(lambda m: patient.show(m.group(1)), template)
+    return PLACEHOLDER.sub(lambda m: patient.show(m.group(1)), template)
 
 
 def fired_rules(kb: KnowledgeBase, firings: list[Firing]) -> list[Rule]:
@@ -182,7 +184,10 @@ def build_result(
     certainty = {cid: combine(c.certainty for c in contribs) for cid, contribs in by_id.items()}
     threshold = knowledge.certainty_threshold
     concluded = {cid for cid, cf in certainty.items() if cf >= threshold}
-    asserted = {c for rule in rules for c in rule.then.conclude}
+    # What `concluded: X` saw in the engine: concluded by some rule and excluded by none.
+    asserted = {c for rule in rules for c in rule.then.conclude} - {
+        x for rule in rules for x in rule.then.exclude
+    }
 
     def because(cid: str, positive: bool = True) -> list[str]:
         return [c.rule.id for c in by_id.get(cid, []) if (c.certainty > 0) is positive]

@@ -169,6 +169,8 @@ def read_text(path: str, raw: bytes) -> str:
                 )
             ]
         )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError([Problem("E100", "file is UTF-16 text; save it as UTF-8", Location(path))])
     if b"\x00" in raw:
         raise InputError(
             [

@@ -86,6 +86,18 @@ class Checker:
             return None
         return number
 
+    def pair(self, value: Any, path: KeyPath, what: str) -> tuple[float, float] | None:
+        """Return `[low, high]` as a tuple of two numbers with low <= high, or record a problem."""
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            and value[0] <= value[1]
+        ):
+            return (float(value[0]), float(value[1]))
+        self.fail("201", f"{what} must be [low, high] (two numbers, low <= high)", path)
+        return None
+
     def boolean(self, value: Any, path: KeyPath, what: str) -> bool | None:
         """Return a bool or record a problem."""
         if isinstance(value, bool):

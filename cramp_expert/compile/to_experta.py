@@ -7,7 +7,8 @@ for other rules are `Derived` facts. Each YAML condition maps to one experta con
 
 - fact conditions of an `all` group  -> one `Patient(...)` pattern, one field test per fact
 - `known: false`                      -> `NOT(Patient(<fact>=W()))`
-- `concluded: X`                      -> `Derived(id=X)`
+- `concluded: X`                      -> `Derived(id=X)`, and `NOT(Excluded(id=X))` when some
+                                         rule can exclude X (an exclusion wins, as in the result)
 - `all` / `any` / `none`              -> `AND` / `OR` / `AND(NOT(...), ...)`
 
 Salience comes from the loader's chaining strata and priority tiers, so a rule that tests a
@@ -37,6 +38,10 @@ class Derived(Fact):  # type: ignore[misc]
     """A conclusion asserted by a rule, visible to the rules that test `concluded: <id>`."""
 
 
+class Excluded(Fact):  # type: ignore[misc]
+    """A cause excluded by a measurement: `concluded: <id>` does not hold while this exists."""
+
+
 @dataclass(frozen=True)
 class CompiledKnowledgeBase:
     """A knowledge base compiled for experta: the rule objects and the specs they came from."""
@@ -44,6 +49,34 @@ class CompiledKnowledgeBase:
     kb: KnowledgeBase
     rules: tuple[Any, ...]
     """experta `Rule` objects, one per YAML rule, each carrying `rule_id`."""
+    max_firings: int
+    """An upper bound on firings per patient: each rule fires at most once per branch of its
+    condition (experta expands `any`, and `none` of a group, into one sub-rule per branch)."""
+
+
+def branches(condition: Condition) -> int:
+    """How many sub-rules experta makes of a condition, at most (its disjunctive normal form)."""
+    if not isinstance(condition, ConditionGroup):
+        return 1
+    counts = [branches(item) for item in condition.items]
+    if condition.kind == "any":
+        return max(1, sum(counts))
+    if condition.kind == "none":
+        # NOT(all of several) becomes one branch per negated part (De Morgan).
+        product = 1
+        for item in condition.items:
+            product *= max(1, _leaves(item))
+        return product
+    product = 1
+    for count in counts:
+        product *= count
+    return product
+
+
+def _leaves(condition: Condition) -> int:
+    if not isinstance(condition, ConditionGroup):
+        return 1
+    return sum(_leaves(item) for item in condition.items)
 
 
 def _all_of(tests: tuple[Callable[[Any], bool], ...], value: Any) -> bool:
@@ -57,12 +90,12 @@ def _combine(predicates: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
     return partial(_all_of, tuple(predicates))
 
 
-def _compile_group(group: ConditionGroup) -> Any:
+def _compile_group(group: ConditionGroup, excludable: frozenset[str]) -> Any:
     """Compile a group into one experta conditional element."""
     if group.kind == "any":
-        return OR(*[_compile_condition(item) for item in group.items])
+        return OR(*[_compile_condition(item, excludable) for item in group.items])
     if group.kind == "none":
-        return AND(*[NOT(_compile_condition(item)) for item in group.items])
+        return AND(*[NOT(_compile_condition(item, excludable)) for item in group.items])
     elements: list[Any] = []
     tests: dict[str, list[Callable[[Any], bool]]] = {}
     for item in group.items:
@@ -72,7 +105,7 @@ def _compile_group(group: ConditionGroup) -> Any:
         elif isinstance(item, FactCondition):
             tests.setdefault(item.fact, []).append(predicate(item))
         else:
-            elements.append(_compile_condition(item))
+            elements.append(_compile_condition(item, excludable))
     if tests:
         elements.insert(
             0, Patient(**{fact: P(_combine(preds)) for fact, preds in sorted(tests.items())})
@@ -82,23 +115,29 @@ def _compile_group(group: ConditionGroup) -> Any:
     return AND(*elements)
 
 
-def _compile_condition(condition: Condition) -> Any:
+def _compile_condition(condition: Condition, excludable: frozenset[str]) -> Any:
     if isinstance(condition, ConditionGroup):
-        return _compile_group(condition)
+        return _compile_group(condition, excludable)
     if isinstance(condition, ConcludedCondition):
-        return Derived(id=condition.conclusion)
-    return _compile_group(ConditionGroup("all", (condition,), condition.location))
+        derived = Derived(id=condition.conclusion)
+        if condition.conclusion in excludable:
+            return AND(derived, NOT(Excluded(id=condition.conclusion)))
+        return derived
+    return _compile_group(ConditionGroup("all", (condition,), condition.location), excludable)
 
 
 def _action(spec: RuleSpec, kinds: dict[str, str]) -> Callable[..., None]:
     derived = [(conclusion, kinds[conclusion]) for conclusion in spec.then.conclude]
+    excluded = list(spec.then.exclude)
 
     def fire(engine: Any, **_bindings: Any) -> None:
         # Conclusions become facts for the rules that test them; experta drops duplicates, so a
         # conclusion reached by several rules is one fact. Certainties are combined afterwards
-        # from the trace (engine.session), where every contributing rule is known.
+        # from the trace (cramp_expert.consultation), where every contributing rule is known.
         for conclusion, kind in derived:
             engine.declare(Derived(id=conclusion, kind=kind))
+        for cause in excluded:
+            engine.declare(Excluded(id=cause))
 
     fire.__name__ = spec.id
     fire.__qualname__ = spec.id
@@ -106,23 +145,29 @@ def _action(spec: RuleSpec, kinds: dict[str, str]) -> Callable[..., None]:
     return fire
 
 
-def compile_rule(spec: RuleSpec, salience: int, kinds: dict[str, str]) -> Any:
+def compile_rule(
+    spec: RuleSpec, salience: int, kinds: dict[str, str], excludable: frozenset[str] = frozenset()
+) -> Any:
     """Compile one rule into an experta `Rule` (the RHS declares its conclusions)."""
-    return Rule(_compile_group(spec.when), salience=salience)(_action(spec, kinds))
+    return Rule(_compile_group(spec.when, excludable), salience=salience)(_action(spec, kinds))
 
 
 def compile_knowledge_base(kb: KnowledgeBase) -> CompiledKnowledgeBase:
     """Compile every rule of `kb`."""
     kinds = {cid: c.kind for cid, c in kb.knowledge.conclusions.items()}
-    rules = tuple(compile_rule(spec, kb.salience[spec.id], kinds) for spec in kb.rules)
-    return CompiledKnowledgeBase(kb, rules)
+    excludable = frozenset(cause for spec in kb.rules for cause in spec.then.exclude)
+    rules = tuple(compile_rule(spec, kb.salience[spec.id], kinds, excludable) for spec in kb.rules)
+    bound = sum(branches(spec.when) for spec in kb.rules)
+    return CompiledKnowledgeBase(kb, rules, max_firings=2 * bound + 100)
 
 
 __all__ = [
     "CompiledKnowledgeBase",
     "Derived",
+    "Excluded",
     "KnowledgeEngine",
     "Patient",
+    "branches",
     "compile_knowledge_base",
     "compile_rule",
 ]

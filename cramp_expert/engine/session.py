@@ -137,9 +137,9 @@ class Engine:
     def __init__(self, compiled: CompiledKnowledgeBase):
         self.compiled = compiled
         self._engine = _CrampEngine(compiled.rules)
-        # Every rule can fire at most once per distinct set of matched facts; an OR fires once per
-        # branch. Far more firings than that means a runaway chain.
-        self.max_firings = 20 * max(1, len(compiled.rules))
+        # Every rule fires at most once per branch (one patient fact; each conclusion is one
+        # fact): more firings than that bound means a runaway chain.
+        self.max_firings = compiled.max_firings
 
     def run(self, facts: Mapping[str, Any]) -> list[Firing]:
         """Declare one patient's facts, run to quiescence and return the firings in order."""

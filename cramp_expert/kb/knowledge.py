@@ -49,6 +49,8 @@ URGENCIES = ("emergency", "urgent", "soon", "routine")
 """Red-flag urgencies, most urgent first."""
 
 FACT_TYPES = ("number", "bool", "choice", "list")
+FACT_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*(\.[a-z][a-z0-9]*(_[a-z0-9]+)*)*$")
+"""Dotted lower_snake names; experta treats `__` in a field name as nested access."""
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,7 @@ class _KnowledgeBuilder:
         self.root = root
         self.documents = documents
         self.problems = problems
+        self.analytes_seen: list[str] = []
 
     def checker(self, name: str) -> Checker:
         return Checker(self.documents[name], self.problems, "K")
@@ -261,6 +264,7 @@ class _KnowledgeBuilder:
                 tiers[name] = int(number)
         references = self._references()
         analytes, unit_aliases = self._units()
+        self.analytes_seen = list(analytes)
         classes, drugs, combinations, drug_names = self._medications(references)
         conditions, synonyms = self._conditions(references)
         conclusions = self._conclusions(references)
@@ -341,23 +345,22 @@ class _KnowledgeBuilder:
             for unit, conversion in (
                 check.mapping(entry.get("units"), (*path, "units"), "units") or {}
             ).items():
+                where = (*path, "units", unit)
                 if isinstance(conversion, dict):
-                    units.append(
-                        UnitDef(
-                            unit,
-                            float(conversion.get("factor", 1)),
-                            float(conversion.get("offset", 0)),
-                        )
-                    )
+                    check.keys(conversion, where, ["factor", "offset"], ["factor"])
+                    factor = check.number(conversion.get("factor"), (*where, "factor"), "factor")
+                    offset = check.number(conversion.get("offset", 0), (*where, "offset"), "offset")
+                    if factor is not None and offset is not None:
+                        units.append(UnitDef(unit, factor, offset))
                 elif (
                     check.number(conversion, (*path, "units", unit), f"factor of {unit}")
                     is not None
                 ):
                     units.append(UnitDef(unit, float(conversion)))
-            plausible = entry.get("plausible")
-            if not (isinstance(plausible, list) and len(plausible) == 2):
-                check.fail("201", "plausible must be [low, high]", (*path, "plausible"))
-                plausible = [0, float("inf")]
+            plausible = check.pair(entry.get("plausible"), (*path, "plausible"), "plausible") or (
+                0.0,
+                float("inf"),
+            )
             if str(entry.get("unit")) not in {u.name for u in units}:
                 check.fail(
                     "302",
@@ -371,13 +374,19 @@ class _KnowledgeBuilder:
                 name,
                 str(entry.get("unit")),
                 tuple(units),
-                (float(plausible[0]), float(plausible[1])),
+                plausible,
                 int(decimals if decimals is not None else 2),
             )
         aliases: dict[str, str] = {}
         data = self.documents["units.yaml"].data
-        for unit, spellings in (data.get("unit_aliases") or {}).items():
-            for spelling in [unit, *(spellings or [])]:
+        raw_aliases = data.get("unit_aliases", {}) if isinstance(data, dict) else {}
+        for unit, spellings in (
+            check.mapping(raw_aliases, ("unit_aliases",), "unit_aliases") or {}
+        ).items():
+            listed = check.string_list(
+                spellings or [], ("unit_aliases", unit), f"spellings of {unit}"
+            )
+            for spelling in [unit, *(listed or [])]:
                 aliases[normalise_unit(str(spelling))] = str(unit)
         return analytes, aliases
 
@@ -406,7 +415,7 @@ class _KnowledgeBuilder:
                 label=str(entry.get("label", class_id)),
                 cause=bool(entry.get("cause", False)),
                 hazard=bool(entry.get("hazard", False)),
-                atc=tuple(str(a) for a in (entry.get("atc") or [])),
+                atc=tuple(check.string_list(entry.get("atc") or [], (*path, "atc"), "atc") or ()),
                 references=self._check_refs(
                     check, entry.get("references"), (*path, "references"), references
                 ),
@@ -446,8 +455,14 @@ class _KnowledgeBuilder:
                 name=drug_name,
                 classes=drug_classes,
                 atc=str(entry.get("atc", "") or ""),
-                brands=tuple(str(b) for b in entry.get("brands") or []),
-                aliases=tuple(str(a) for a in entry.get("aliases") or []),
+                # NOTE: a lone text is one name (`brands: Lasix`), never a list of its letters.
+                brands=tuple(
+                    check.string_list(entry.get("brands") or [], (*path, "brands"), "brands") or ()
+                ),
+                aliases=tuple(
+                    check.string_list(entry.get("aliases") or [], (*path, "aliases"), "aliases")
+                    or ()
+                ),
             )
             drugs[drug_name] = drug
             for spelling in (drug_name, *drug.brands, *drug.aliases):
@@ -493,7 +508,15 @@ class _KnowledgeBuilder:
                 ),
             )
             for index, synonym in enumerate(
-                [condition_id.replace("_", " "), *(entry.get("synonyms") or [])]
+                [
+                    condition_id.replace("_", " "),
+                    *(
+                        check.string_list(
+                            entry.get("synonyms") or [], (*path, "synonyms"), "synonyms"
+                        )
+                        or []
+                    ),
+                ]
             ):
                 key = normalise_name(str(synonym))
                 if key in synonyms and synonyms[key] != condition_id:
@@ -566,7 +589,6 @@ class _KnowledgeBuilder:
     ) -> dict[str, FactDef]:
         name = "facts.yaml"
         check = self.checker(name)
-        data = self.documents[name].data
         facts: dict[str, FactDef] = {}
         known = ["type", "unit", "range", "values", "label", "question", "help", "references"]
         for section, derived in (("facts", False), ("derived", True)):
@@ -579,16 +601,26 @@ class _KnowledgeBuilder:
                 fact_type = (
                     check.choice(entry.get("type"), (*path, "type"), "type", FACT_TYPES) or "bool"
                 )
-                bounds = entry.get("range")
+                if not FACT_ID.match(fact_id):
+                    check.fail(
+                        "305",
+                        f"fact id '{fact_id}' must be dotted lower_snake names (no '__')",
+                        path,
+                    )
+                    continue
+                bounds = (
+                    check.pair(entry["range"], (*path, "range"), "range")
+                    if "range" in entry
+                    else None
+                )
+                values = check.string_list(entry.get("values") or [], (*path, "values"), "values")
                 facts[fact_id] = FactDef(
                     id=fact_id,
                     type=fact_type,
                     label=str(entry.get("label", fact_id)),
                     unit=str(entry.get("unit", "") or ""),
-                    range=(float(bounds[0]), float(bounds[1]))
-                    if isinstance(bounds, list) and len(bounds) == 2
-                    else None,
-                    values=tuple(str(v) for v in entry.get("values") or []),
+                    range=bounds,
+                    values=tuple(values or ()),
                     question=str(entry.get("question", "") or ""),
                     help=_text(entry.get("help")),
                     references=self._check_refs(
@@ -596,8 +628,13 @@ class _KnowledgeBuilder:
                     ),
                     derived=derived,
                 )
-        if "families" not in data:
-            check.fail("203", "missing required key 'families'", ())
+        for analyte in self.analytes_seen:
+            if f"labs.{analyte}" not in facts:
+                check.fail(
+                    "306",
+                    f"analyte '{analyte}' of units.yaml has no fact 'labs.{analyte}'",
+                    ("facts",),
+                )
         for class_id, drug_class in classes.items():
             facts[f"meds.{class_id}"] = FactDef(
                 id=f"meds.{class_id}",

@@ -28,6 +28,7 @@ from cramp_expert.kb.model import (
     EVIDENCE_GRADES,
     OPERATORS,
     OPERATORS_BY_TYPE,
+    PLACEHOLDER,
     Action,
     ConcludedCondition,
     Condition,
@@ -37,7 +38,7 @@ from cramp_expert.kb.model import (
     Rule,
 )
 from cramp_expert.source import Document, KeyPath, load_bytes
-from cramp_expert.validate import Checker, describe
+from cramp_expert.validate import Checker, coerce, describe
 
 RULE_KEYS = (
     "id",
@@ -55,7 +56,6 @@ THEN_KEYS = ("conclude", "exclude", "certainty", "reason")
 EXAMPLE_KEYS = ("name", "given", "patient", "expect", "expect_not", "expect_excluded", "fires")
 GROUP_KEYS = ("all", "any", "none")
 RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 
 
 @dataclass
@@ -485,8 +485,11 @@ class _RuleReader:
                 self.check.fail("209", f"two examples are named '{name}'", (*here, "name"))
             names.add(name)
             given = self.check.mapping(mapping.get("given", {}), (*here, "given"), "given") or {}
-            for fact_id in given:
-                if self.knowledge.fact(fact_id) is None:
+            for fact_id, value in given.items():
+                fact = self.knowledge.fact(fact_id)
+                if fact is not None:
+                    coerce(fact, value, self.check, (*here, "given", fact_id), f"given {fact_id}")
+                if fact is None:
                     self.check.fail(
                         "303",
                         f"example gives unknown fact '{fact_id}'",

@@ -7,6 +7,7 @@ The language is closed: a condition is either a test of one patient fact with on
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
@@ -40,6 +41,9 @@ EVIDENCE_GRADES = ("HIGH", "MODERATE", "LOW", "VERY_LOW", "NONE_FOUND")
 """Evidence grades, strongest first (clinical brief, header)."""
 
 FactValue: TypeAlias = bool | float | str | frozenset[str]
+
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+"""A `{fact.id}` in a rule's reason, replaced by the patient's value (never evaluated)."""
 
 
 @dataclass(frozen=True)

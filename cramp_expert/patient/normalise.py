@@ -242,7 +242,7 @@ class _Normaliser:
             raw
             if isinstance(raw, str)
             else (
-                f"{raw.get('value')} {raw.get('unit', '')}".strip()
+                f"{raw.get('value')} {raw.get('unit') or ''}".strip()
                 if isinstance(raw, dict)
                 else f"{raw:g}"
             )

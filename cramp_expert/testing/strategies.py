@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from cramp_expert.kb.knowledge import Knowledge
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import FactCondition
-
-SECTIONS = ("cramps", "findings", "lifestyle")
+from cramp_expert.patient.normalise import SECTIONS
 
 
 def thresholds(kb: KnowledgeBase) -> dict[str, list[float]]:

@@ -16,3 +16,6 @@ RESULT_KEYS = frozenset(
     }
 )
 """The top-level keys of `consult --format json`."""
+
+PROJECT_KEYS = frozenset({"references"})
+"""Keys the project adds (the contract allows it): the bibliography of everything cited."""

@@ -6,6 +6,7 @@ the package filters a result afterwards.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 ELECTROLYTE_LABS = {
@@ -30,7 +31,7 @@ def never_violations(result: dict[str, Any], patient: dict[str, Any]) -> list[st
     flags = {item["id"]: item["urgency"] for item in result["red_flags"]}
     labs = result["interpreted"]["labs"]
     lifestyle = patient.get("lifestyle") or {}
-    conditions = " ".join(str(c).lower() for c in patient.get("conditions") or [])
+    conditions = {c for item in result["interpreted"]["conditions"] for c in item["conditions"]}
     classes = {c for med in result["interpreted"]["medications"] for c in med["classes"]}
 
     for rec in result["recommendations"]:
@@ -39,7 +40,7 @@ def never_violations(result: dict[str, Any], patient: dict[str, Any]) -> list[st
             problems.append(f"{rec['id']} names quinine")
     on_dialysis = patient.get("dialysis") in ("haemodialysis", "peritoneal")
     restricted = lifestyle.get("fluid_restriction_litres_per_day") is not None
-    hf_on_diuretic = "heart failure" in conditions and classes & {
+    hf_on_diuretic = "heart_failure" in conditions and classes & {
         "med_diuretic_loop",
         "med_diuretic_thiazide",
         "med_diuretic_potassium_sparing",
@@ -48,7 +49,7 @@ def never_violations(result: dict[str, Any], patient: dict[str, Any]) -> list[st
         problems.append(
             "rec_maintain_fluids under dialysis, a fluid restriction or heart failure on a diuretic"
         )
-    egfr = labs.get("egfr", {}).get("value")
+    egfr = labs.get("egfr", labs.get("egfr_calculated", {})).get("value")
     if "rec_diet_electrolytes" in recs and (on_dialysis or (egfr is not None and egfr < 30)):
         problems.append("rec_diet_electrolytes on dialysis or with eGFR < 30")
     for cause, lab in ELECTROLYTE_LABS.items():
@@ -80,6 +81,10 @@ def never_violations(result: dict[str, Any], patient: dict[str, Any]) -> list[st
             "rec_diet_electrolytes",
         }:
             text = rec.get("text", "").lower()
-            if "magnesium" in text and "effective" in text and "not" not in text:
+            if (
+                "magnesium" in text
+                and re.search(r"\beffective\b", text)
+                and not re.search(r"\bnot\b|\bno\b", text)
+            ):
                 problems.append(f"{rec['id']} presents magnesium as effective")
     return problems

@@ -13,6 +13,11 @@ from cramp_expert.cli import cli
 from tests.acceptance.contract import RESULT_KEYS
 from tests.acceptance.never import never_violations
 
+EXPECT_KEYS = {
+    f"{section}{suffix}"
+    for section in ("causes", "red_flags", "recommendations", "investigations")
+    for suffix in ("", "_not")
+} | {"no_red_flags"}
 VIGNETTES = sorted((Path(__file__).resolve().parent / "vignettes").glob("*.yaml"))
 
 
@@ -28,6 +33,7 @@ def _consult_json(tmp_path: Path, patient: dict) -> dict:
 def test_vignette(tmp_path, path):
     vignette = yaml.safe_load(path.read_text())
     patient, expect = vignette["patient"], vignette["expect"]
+    assert set(expect) <= EXPECT_KEYS, f"unknown expectation keys {set(expect) - EXPECT_KEYS}"
     result = _consult_json(tmp_path, patient)
     assert set(result) >= RESULT_KEYS
     assert result["patient_id"] == patient["id"]

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cramp_expert.cli import cli
-from tests.acceptance.contract import RESULT_KEYS
+from tests.acceptance.contract import PROJECT_KEYS, RESULT_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 V16 = str(ROOT / "examples" / "V16.yaml")
@@ -45,7 +45,7 @@ def test_explain_shows_rules_facts_and_references():
 def test_json_has_exactly_the_contract_keys():
     result = run("consult", V16, "--format", "json")
     data = json.loads(result.output)
-    assert set(data) == RESULT_KEYS
+    assert set(data) == RESULT_KEYS | PROJECT_KEYS
     assert data["interpreted"]["labs"]["magnesium"] == {
         "input": "1.4 mg/dL",
         "value": 0.58,

@@ -16,6 +16,7 @@ from cramp_expert.kb import load_knowledge_base
 from cramp_expert.patient import normalise_patient
 from cramp_expert.testing import patient_files
 from tests.acceptance.never import never_violations
+from tests.helpers import visible_conclusions
 
 KB = load_knowledge_base()
 PATIENTS = patient_files(KB)
@@ -33,7 +34,7 @@ def test_engine_fires_exactly_the_rules_whose_conditions_hold(consultant, patien
     facts = normalise_patient(patient, consultant.kb.knowledge)
     result = consultant.consult_facts(facts)
     fired = {entry["rule"] for entry in result["trace"]}
-    asserted = {c for entry in result["trace"] for c in entry["asserted"]}
+    asserted = visible_conclusions(result)
     for rule in consultant.kb.rules:
         assert evaluate(rule.when, facts.values, asserted) == (rule.id in fired), rule.id
 

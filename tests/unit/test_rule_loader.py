@@ -152,6 +152,14 @@ def test_chained_rules_fire_in_strata_whatever_their_names(tmp_path):
             "'AK12'",
         ),
         (rule("unknown-operator", "all:\n  - {fact: age, greater: 60}"), "R202", 9, "allowed"),
+        (
+            rule("bad-example", "all:\n  - {fact: age, ge: 60}").replace(
+                "given: {age: 70}", "given: {age: old}"
+            ),
+            "R201",
+            14,
+            "must be a number",
+        ),
     ],
 )
 def test_rule_problems_are_located(tmp_path, text, code, line, fragment):
@@ -217,3 +225,29 @@ def test_duplicate_rule_ids_name_both_files(tmp_path):
         and "rules/t/same.yaml" in problem.message
         and problem.location.path == "rules/u/same.yaml"
     )
+
+
+def test_an_excluded_conclusion_does_not_hold_for_the_rules_that_test_it(tmp_path):
+    exclude = rule("exclude-k", "all:\n  - {fact: age, ge: 70}").replace(
+        "conclude: [older_age]", "exclude: [hypokalemia]\n  reason: only for tests"
+    )
+    rules = {
+        "conclude-k": rule("conclude-k", "all:\n  - {fact: age, ge: 60}", "hypokalemia"),
+        "exclude-k": exclude,
+        "use-k": rule("use-k", "all:\n  - {concluded: hypokalemia}", "test_potassium", "workup"),
+    }
+    consultant = Consultant(make_kb(tmp_path, rules))
+    both = consultant.consult_data({"age": 75})
+    assert [e["id"] for e in both["excluded"]] == ["hypokalemia"]
+    assert both["investigations"] == [] and "use-k" not in [e["rule"] for e in both["trace"]]
+    assert [w["code"] for w in both["warnings"]] == ["W100"]
+    only = consultant.consult_data({"age": 65})
+    assert [i["id"] for i in only["investigations"]] == ["test_potassium"]
+
+
+def test_a_rule_with_many_branches_runs_to_the_end(tmp_path):
+    branches = "any:\n" + "".join(f"  - {{fact: age, ge: {n}}}\n" for n in range(1, 30))
+    consultant = Consultant(make_kb(tmp_path, {"wide": rule("wide", branches)}))
+    result = consultant.consult_data({"age": 70})
+    assert [c["id"] for c in result["causes"]] == ["older_age"]
+    assert len(result["trace"]) == 29

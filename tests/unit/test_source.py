@@ -64,6 +64,11 @@ def test_not_utf8_names_the_byte():
     assert problem.code == "E100" and problem.location.line == 2 and "UTF-8" in problem.message
 
 
+def test_utf16_is_named():
+    with pytest.raises(InputError, match="UTF-16"):
+        load_bytes("p.yaml", "age: 70\n".encode("utf-16"))
+
+
 def test_binary_and_huge_files():
     with pytest.raises(InputError, match="binary"):
         load_bytes("p.bin", b"\x00\x01\x02")
