@@ -7,6 +7,7 @@ reading is plausible (knowledge/units.yaml); otherwise the unit is asked for. No
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -14,6 +15,8 @@ from typing import Any
 
 from cramp_expert.kb.knowledge import Analyte, Knowledge, UnitDef, normalise_unit
 
+MAX_LAB_VALUE = 1e7
+"""No lab value in any accepted unit is larger (CK in U/L stays below a million)."""
 _VALUE_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 
 
@@ -78,6 +81,8 @@ def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
         number, unit_text, shown = float(match.group(1)), match.group(2), raw.strip()
     else:
         raise LabError("must be a number, a text like '3.4 mmol/L', or a mapping {value, unit}")
+    if not math.isfinite(number) or abs(number) > MAX_LAB_VALUE:
+        raise LabError(f"{shown} is not a value any lab reports", "check the number and its unit")
     if not unit_text:
         if not analyte.plausible[0] <= number <= analyte.plausible[1]:
             other = [

@@ -106,9 +106,22 @@ def test_unknown_unit_lists_the_accepted_ones(knowledge):
     assert "unknown unit" in problem.message and "mmol/L" in problem.hint
 
 
+@pytest.mark.parametrize("text", ["magnesium: 1e400 mg/dL", "magnesium: 1e308 mg/dL", "age: 1e400"])
+def test_absurd_numbers_are_input_errors(knowledge, text):
+    labs = text.startswith("magnesium")
+    problems = _problems(knowledge, f"labs:\n  {text}\n" if labs else f"{text}\n")
+    assert problems[0].code in ("P201", "P204", "P205", "E105")
+
+
+def test_a_number_with_hundreds_of_digits(knowledge):
+    (problem,) = _problems(knowledge, "age: " + "9" * 400 + "\n")
+    assert "too large" in problem.message
+
+
 def test_negative_and_huge_lab_values(knowledge):
     assert _problems(knowledge, "labs:\n  potassium: -3 mmol/L\n")[0].code == "P204"
-    assert _problems(knowledge, "labs:\n  sodium: 1e9 mmol/L\n")[0].code == "P204"
+    assert _problems(knowledge, "labs:\n  sodium: 1e9 mmol/L\n")[0].code == "P205"
+    assert _problems(knowledge, "labs:\n  sodium: 900 mmol/L\n")[0].code == "P204"
 
 
 def test_corrected_calcium_and_ck_multiple(knowledge):
