@@ -337,12 +337,19 @@ def _trace_entry(
 ) -> dict[str, Any]:
     rule = kb.rule(firing.rule_id)
     assert rule is not None  # every firing names a compiled rule of this knowledge base
+    # The patient is one immutable experta fact and every conclusion a rule tests was final
+    # before it fired (strata), so the facts a condition held on are read from the rule's own
+    # conditions; `activation` is what experta itself handed to the rule.
     facts = matched_facts(rule.when, patient, asserted)
     return {
         "rule": rule.id,
         "title": rule.title,
         "matched": [entry["text"] for entry in facts],
         "facts": facts,
+        "activation": {
+            "patient_fact": firing.matched_patient,
+            "conclusion_facts": list(firing.matched_conclusions),
+        },
         "asserted": list(rule.then.conclude),
         "excluded": list(rule.then.exclude),
         "certainty": rule.then.certainty,

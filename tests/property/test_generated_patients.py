@@ -64,3 +64,19 @@ def test_certainties_are_bounded_and_every_conclusion_is_explained(consultant, p
     for section in SECTIONS:
         for item in result[section]:
             assert item["because"] and set(item["because"]) <= fired, (section, item)
+
+
+@given(PATIENTS)
+def test_the_trace_agrees_with_what_experta_handed_each_rule(consultant, patient):
+    result = consultant.consult_data(patient)
+    visible = visible_conclusions(result)
+    for entry in result["trace"]:
+        rule = consultant.kb.rule(entry["rule"])
+        handed = set(entry["activation"]["conclusion_facts"])
+        assert handed <= rule.consumed() and handed <= visible, entry["rule"]
+        held = {
+            f["concluded"]
+            for f in entry["facts"]
+            if "concluded" in f and f["holds"] and not f.get("negated")
+        }
+        assert handed <= held, entry["rule"]
