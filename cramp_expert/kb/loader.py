@@ -370,15 +370,7 @@ class _RuleReader:
         if op in ("lt", "le", "gt", "ge"):
             return check.number(raw, path, f"'{op}'")
         if op == "between":
-            if (
-                isinstance(raw, list)
-                and len(raw) == 2
-                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw)
-                and raw[0] <= raw[1]
-            ):
-                return (float(raw[0]), float(raw[1]))
-            check.fail("305", "'between' needs [low, high] with low <= high", path)
-            return None
+            return check.pair(raw, path, "'between'")
         if op == "is":
             if fact_type == "number":
                 return check.number(raw, path, "'is'")

@@ -21,7 +21,7 @@ from cramp_expert.errors import (
 from cramp_expert.kb.knowledge import FactDef, Knowledge
 from cramp_expert.patient.derive import apply_derived
 from cramp_expert.patient.labs import LabError, LabReading, read_lab
-from cramp_expert.patient.medications import match_condition, match_medication
+from cramp_expert.patient.medications import MedicationMatch, match_condition, match_medication
 from cramp_expert.source import Document, KeyPath, format_path
 from cramp_expert.validate import Checker, coerce
 
@@ -299,47 +299,18 @@ class _Normaliser:
             if started is not None:
                 item["started_months_ago"] = started
             self.result.medications.append(item)
+            warning = _medication_warning(match, where)
+            if warning is not None:
+                self.result.warnings.append(warning)
             if match.matched == "not_taken":
-                self.result.warnings.append(
-                    InputWarning(
-                        "W006",
-                        f"medication '{name}' was read as not currently taken; please confirm",
-                        where,
-                    )
-                )
                 continue
             taken += 1
+            if match.matched in ("unknown", "partial"):
+                # The entry may belong to any class: classes not otherwise on the list stay
+                # unknown rather than absent.
+                unrecognised = True
             if match.matched == "unknown":
-                unrecognised = True
-                hint = (
-                    f"; closest known: {', '.join(match.suggestions)}" if match.suggestions else ""
-                )
-                self.result.warnings.append(
-                    InputWarning(
-                        "W001",
-                        f"medication '{name}' was not recognised, so its drug class is unknown{hint}",
-                        where,
-                    )
-                )
                 continue
-            if match.matched == "partial":
-                unrecognised = True
-                self.result.warnings.append(
-                    InputWarning(
-                        "W001",
-                        f"medication '{name}' was read as {match.matched_name}, but "
-                        f"'{', '.join(match.unrecognised)}' was not recognised, so its class is unknown",
-                        where,
-                    )
-                )
-            if match.matched == "fuzzy":
-                self.result.warnings.append(
-                    InputWarning(
-                        "W002",
-                        f"medication '{name}' was read as {match.matched_name} ({' + '.join(match.drugs)}); please confirm",
-                        where,
-                    )
-                )
             for class_id in match.classes:
                 found.setdefault(class_id, []).append(started)
                 typed.setdefault(class_id, []).append(name)
@@ -410,6 +381,37 @@ class _Normaliser:
             self.check.fail(
                 "206", "gestation_weeks is given but pregnant is false", ("gestation_weeks",)
             )
+
+
+def _medication_warning(match: MedicationMatch, where: str) -> InputWarning | None:
+    """The warning that tells the clinician how an entry was read, when it needs confirming."""
+    name = match.input
+    if match.matched == "not_taken":
+        return InputWarning(
+            "W006", f"medication '{name}' was read as not currently taken; please confirm", where
+        )
+    if match.matched == "unknown":
+        hint = f"; closest known: {', '.join(match.suggestions)}" if match.suggestions else ""
+        return InputWarning(
+            "W001",
+            f"medication '{name}' was not recognised, so its drug class is unknown{hint}",
+            where,
+        )
+    if match.matched == "partial":
+        missing = ", ".join(match.unrecognised)
+        return InputWarning(
+            "W001",
+            f"medication '{name}' was read as {match.matched_name}, but '{missing}' was not recognised, so its class is unknown",
+            where,
+        )
+    if match.matched == "fuzzy":
+        drugs = " + ".join(match.drugs)
+        return InputWarning(
+            "W002",
+            f"medication '{name}' was read as {match.matched_name} ({drugs}); please confirm",
+            where,
+        )
+    return None
 
 
 def facts_from_given(
