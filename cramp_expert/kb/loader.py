@@ -71,9 +71,12 @@ class KnowledgeBase:
     version: str
     digest: str
 
+    def __post_init__(self) -> None:
+        self._by_id = {rule.id: rule for rule in self.rules}
+
     def rule(self, rule_id: str) -> Rule | None:
         """Return a rule by id, or None."""
-        return next((r for r in self.rules if r.id == rule_id), None)
+        return self._by_id.get(rule_id)
 
     def producers(self, conclusion_id: str) -> list[Rule]:
         """The rules that conclude or exclude `conclusion_id`."""
