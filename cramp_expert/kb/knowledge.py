@@ -651,6 +651,13 @@ class _KnowledgeBuilder:
                 range=(0, 1200),
                 derived=True,
             )
+        for class_id, drug_class in classes.items():
+            facts[f"meds.{class_id}.stopped"] = FactDef(
+                id=f"meds.{class_id}.stopped",
+                type="bool",
+                label=f"A stopped or not-taken {drug_class.label.lower()} is listed",
+                derived=True,
+            )
         for condition_id, condition in conditions.items():
             facts[f"conditions.{condition_id}"] = FactDef(
                 id=f"conditions.{condition_id}",

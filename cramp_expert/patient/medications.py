@@ -37,7 +37,8 @@ class MedicationMatch:
     classes: tuple[str, ...]
     matched: str
     """`exact`; `fuzzy` (a close spelling: confirm); `partial` (some part not recognised);
-    `unknown`; or `not_taken` (the entry says the medicine is not taken)."""
+    `unknown`; or `not_taken` (the entry says the medicine is not taken now: stopped,
+    allergic; its drugs and classes are still given, as a recent exposure can matter)."""
     matched_name: str = ""
     suggestions: tuple[str, ...] = ()
     unrecognised: tuple[str, ...] = ()
@@ -69,8 +70,7 @@ def _is_dose(part: str) -> bool:
 
 def match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
     """Read one typed medication."""
-    if _NOT_TAKEN.search(text.lower()):
-        return MedicationMatch(text, (), (), "not_taken")
+    not_taken = bool(_NOT_TAKEN.search(text.lower()))
     names = knowledge.drug_names
     folded = normalise_name(text)
     whole = _longest_prefix(folded.split(), names)
@@ -93,13 +93,15 @@ def match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
                 missing.append(part)
             else:
                 found.append(hit)
-    if not found:
+    if not found and not not_taken:
         guess = parts[0] if parts else folded
         suggestions = tuple(difflib.get_close_matches(guess, names, n=3, cutoff=0.6))
         return MedicationMatch(text, (), (), "unknown", "", suggestions, tuple(missing))
     drugs = tuple(dict.fromkeys(d for _, components in found for d in components))
     classes = tuple(dict.fromkeys(c for d in drugs for c in knowledge.drugs[d].classes))
     how = "partial" if missing else ("fuzzy" if fuzzy_used else "exact")
+    if not_taken:
+        how = "not_taken"
     shown = " + ".join(name for name, _ in found)
     return MedicationMatch(text, drugs, classes, how, shown, (), tuple(missing))
 
@@ -152,3 +154,29 @@ def match_condition(
     if close:
         return (synonyms[close[0]],), "fuzzy", (close[0],)
     return (), "unknown", tuple(difflib.get_close_matches(folded, synonyms, n=3, cutoff=0.5))
+
+
+# "PD" and "HD" are left out: in a problem list they as often mean Parkinson's or Huntington's.
+_DIALYSIS = re.compile(r"\b(ha?emodialysis|peritoneal dialysis|capd|apd|dialysis|dialysed)\b")
+_NOT_YET = re.compile(
+    r"\b(planned|plan|awaiting|pre|predialysis|future|considered|discussed|declined|stopped)\b"
+)
+
+
+def dialysis_mentioned(text: str) -> str | None:
+    """`haemodialysis` or `peritoneal` when a problem-list entry says the patient has dialysis.
+
+    Not when the entry doubts it ("not on dialysis", "?dialysis") or puts it in the past or
+    future ("dialysis planned", "pre-dialysis", "stopped dialysis").
+    """
+    if not isinstance(text, str) or "?" in text:
+        return None
+    folded = normalise_name(text)
+    found = _DIALYSIS.search(folded)
+    if found is None or _DOUBT.search(folded[: found.start()]) or _NOT_YET.search(folded):
+        return None
+    return (
+        "peritoneal"
+        if found.group(1) in ("peritoneal dialysis", "capd", "apd")
+        else "haemodialysis"
+    )

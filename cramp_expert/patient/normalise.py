@@ -21,7 +21,12 @@ from cramp_expert.errors import (
 from cramp_expert.kb.knowledge import FactDef, Knowledge
 from cramp_expert.patient.derive import apply_derived
 from cramp_expert.patient.labs import LabError, LabReading, read_lab
-from cramp_expert.patient.medications import MedicationMatch, match_condition, match_medication
+from cramp_expert.patient.medications import (
+    MedicationMatch,
+    dialysis_mentioned,
+    match_condition,
+    match_medication,
+)
 from cramp_expert.source import Document, KeyPath, format_path
 from cramp_expert.validate import Checker, coerce
 
@@ -157,6 +162,8 @@ class _Normaliser:
         if data.get("conditions") is not None:
             self.conditions(data["conditions"])
         self.consistency()
+        conditions = data.get("conditions")
+        self.dialysis_from_elsewhere(conditions if isinstance(conditions, list) else [])
         apply_derived(self.result)
         return self.result
 
@@ -260,6 +267,7 @@ class _Normaliser:
             return
         found: dict[str, list[float | None]] = {}
         typed: dict[str, list[str]] = {}
+        stopped: dict[str, list[str]] = {}
         unrecognised = False
         taken = 0
         for index, entry in enumerate(raw):
@@ -303,6 +311,8 @@ class _Normaliser:
             if warning is not None:
                 self.result.warnings.append(warning)
             if match.matched == "not_taken":
+                for class_id in match.classes:
+                    stopped.setdefault(class_id, []).append(name)
                 continue
             taken += 1
             if match.matched in ("unknown", "partial"):
@@ -315,6 +325,11 @@ class _Normaliser:
                 found.setdefault(class_id, []).append(started)
                 typed.setdefault(class_id, []).append(name)
         self.values["medications.count"] = float(taken)
+        for class_id, entries in stopped.items():
+            # Stopped or not taken now, yet listed: a recent exposure (quinine thrombocytopenia
+            # recurs on re-exposure) is still a fact a rule may need.
+            self.values[f"meds.{class_id}.stopped"] = True
+            self.shown[f"meds.{class_id}.stopped"] = "; ".join(entries)
         for class_id in self.k.drug_classes:
             if class_id in found:
                 self.values[f"meds.{class_id}"] = True
@@ -324,7 +339,6 @@ class _Normaliser:
                 # otherwise a recent start could hide behind an undated entry.
                 if months and len(months) == len(found[class_id]):
                     self.values[f"meds.{class_id}.started_months_ago"] = min(months)
-                    self.shown[f"meds.{class_id}.started_months_ago"] = f"{min(months):g} months"
             elif not unrecognised:
                 # A medication list is read as complete: a class not on it is absent. With an
                 # unrecognised entry the class stays unknown (the entry may belong to it).
@@ -362,6 +376,36 @@ class _Normaliser:
         # Safety rules that withhold advice (fluids, diet) must not trust a problem list that
         # holds text nobody could read.
         self.values["conditions.unrecognised"] = unrecognised
+
+    def dialysis_from_elsewhere(self, conditions: list[str]) -> None:
+        """Dialysis said outside the `dialysis:` key is read as dialysis, with a warning.
+
+        Clinicians write "ESRD on haemodialysis" in the problem list, or describe cramps during
+        dialysis sessions, without the `dialysis:` key. Left unknown, dialysis would not
+        withhold fluid advice, so it is read from there; a contradiction is an input error.
+        """
+        said = self.values.get("dialysis")
+        during = self.values.get("cramps.during_dialysis") is True
+        mentioned = [kind for text in conditions if (kind := dialysis_mentioned(text))]
+        if said == "none" and (during or mentioned):
+            where = ("cramps", "during_dialysis") if during else ("conditions",)
+            self.check.fail(
+                "206",
+                "dialysis is 'none' but the file says the patient has dialysis",
+                where,
+                "set dialysis: haemodialysis or peritoneal, or correct the other entry",
+            )
+            return
+        if said is not None or not (during or mentioned):
+            return
+        kind = mentioned[0] if mentioned else "haemodialysis"
+        self.values["dialysis"] = kind
+        source = "the conditions list" if mentioned else "cramps.during_dialysis"
+        self.result.warnings.append(
+            InputWarning(
+                "W007", f"dialysis was taken as {kind} from {source}; please confirm", "dialysis"
+            )
+        )
 
     def consistency(self) -> None:
         if "gestation_weeks" in self.values and "pregnant" not in self.values:

@@ -133,6 +133,9 @@ def patient_files(kb: KnowledgeBase) -> st.SearchStrategy[dict[str, Any]]:
                 c.replace("_", " ")
                 for c in draw(st.lists(st.sampled_from(conditions), max_size=3, unique=True))
             ]
+        cramps = patient.get("cramps", {})
+        if patient.get("dialysis") == "none" and cramps.get("during_dialysis") is True:
+            del cramps["during_dialysis"]  # a contradiction is an input error, not a patient
         if draw(st.booleans()):
             labs = draw(
                 st.lists(st.sampled_from(sorted(knowledge.analytes)), max_size=6, unique=True)
