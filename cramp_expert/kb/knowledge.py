@@ -164,10 +164,23 @@ class Knowledge:
     references: dict[str, Reference]
     drug_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Normalised name (generic, brand, alias, combination) -> generic drug names it stands for."""
+    _section_keys: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def fact(self, fact_id: str) -> FactDef | None:
         """Return a fact's definition, derived families included, or None."""
         return self.facts.get(fact_id)
+
+    def section_keys(self, section: str) -> tuple[str, ...]:
+        """The keys a patient file may use under `section:` (`cramps`, `findings`, ...)."""
+        cache = self._section_keys
+        if section not in cache:
+            prefix = section + "."
+            cache[section] = tuple(
+                fact_id.removeprefix(prefix)
+                for fact_id, fact in self.facts.items()
+                if fact_id.startswith(prefix) and not fact.derived
+            )
+        return cache[section]
 
     def conclusions_of(self, kind: str) -> list[ConclusionDef]:
         """Every conclusion of one kind, in file order."""

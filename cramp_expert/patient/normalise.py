@@ -162,8 +162,7 @@ class _Normaliser:
         if data.get("conditions") is not None:
             self.conditions(data["conditions"])
         self.consistency()
-        conditions = data.get("conditions")
-        self.dialysis_from_elsewhere(conditions if isinstance(conditions, list) else [])
+        self.dialysis_from_elsewhere([item["input"] for item in self.result.conditions])
         apply_derived(self.result)
         return self.result
 
@@ -179,12 +178,7 @@ class _Normaliser:
         mapping = self.check.mapping(raw, (section,), section)
         if mapping is None:
             return
-        known = [
-            f.removeprefix(section + ".")
-            for f in self.k.facts
-            if f.startswith(section + ".") and not self.k.facts[f].derived
-        ]
-        self.check.keys(mapping, (section,), known, what=f"key of {section}")
+        self.check.keys(mapping, (section,), self.k.section_keys(section), what=f"key of {section}")
         for key, value in mapping.items():
             fact = self.k.facts.get(f"{section}.{key}")
             if fact is not None and value is not None:
