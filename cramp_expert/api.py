@@ -17,6 +17,7 @@ from cramp_expert.engine import Engine, Firing
 from cramp_expert.errors import InputError, Location
 from cramp_expert.kb import Example, KnowledgeBase, Rule, load_knowledge_base
 from cramp_expert.patient import PatientFacts, facts_from_given, normalise_patient, read_patient
+from cramp_expert.reasoning import PartialEvaluator, how, robustness, why_not
 from cramp_expert.source import Document, load_bytes, load_file
 
 
@@ -33,16 +34,50 @@ class Consultant:
     def __init__(self, root: Path | None = None):
         self.kb: KnowledgeBase = load_knowledge_base(root)
         self.engine = Engine(compile_knowledge_base(self.kb))
+        self.evaluator = PartialEvaluator(self.kb)
         self._version = engine_version()
 
     def read(self, document: Document) -> PatientFacts:
         """Validate and normalise a parsed patient file (raises PatientFileError)."""
         return read_patient(document, self.kb.knowledge)
 
+    def read_path(self, path: str | Path) -> PatientFacts:
+        """Read, validate and normalise a patient file on disk."""
+        return self.read(load_file(path))
+
+    def read_bytes(self, name: str, raw: bytes) -> PatientFacts:
+        """Read, validate and normalise a patient file already read (standard input)."""
+        return self.read(load_bytes(name, raw))
+
     def consult_facts(self, patient: PatientFacts) -> dict[str, Any]:
-        """Run the rules on normalised facts and return the contract's result."""
+        """Run the rules on normalised facts and return the contract's result.
+
+        The result also says which conclusions hold whatever the unknown facts turn out to be,
+        which depend on them, and the one missing fact that would decide the most.
+        """
         firings = self.engine.run(patient.values)
-        return build_result(self.kb, patient, firings, self._version)
+        result = build_result(self.kb, patient, firings, self._version)
+        result["robustness"] = robustness(self.evaluator, patient.values, concluded_ids(result))
+        return result
+
+    def concluded_for(self, values: dict[str, Any]) -> set[str]:
+        """The ids the engine concludes on these fact values (used to check a what-if)."""
+        patient = PatientFacts(None, dict(values))
+        result = build_result(self.kb, patient, self.engine.run(values), self._version)
+        # Intermediate states are not listed in a result; what rules saw of them is in the trace.
+        excluded = {x for entry in result["trace"] for x in entry["excluded"]}
+        states = {c for entry in result["trace"] for c in entry["asserted"]} - excluded
+        return concluded_ids(result) | states
+
+    def how(self, result: dict[str, Any], conclusion_id: str) -> dict[str, Any]:
+        """HOW: the rules and facts that led to `conclusion_id` in `result`."""
+        return how(self.kb, result, conclusion_id)
+
+    def why_not(
+        self, patient: PatientFacts, result: dict[str, Any], conclusion_id: str
+    ) -> dict[str, Any]:
+        """WHY NOT: what failed for `conclusion_id`, and the smallest verified change that concludes it."""
+        return why_not(self.kb, patient, result, conclusion_id, self.concluded_for)
 
     def consult(self, document: Document) -> dict[str, Any]:
         """Consult a parsed patient file."""
@@ -50,11 +85,11 @@ class Consultant:
 
     def consult_path(self, path: str | Path) -> dict[str, Any]:
         """Consult a patient file on disk (YAML or JSON)."""
-        return self.consult(load_file(path))
+        return self.consult_facts(self.read_path(path))
 
     def consult_bytes(self, name: str, raw: bytes) -> dict[str, Any]:
         """Consult a patient file already read (standard input)."""
-        return self.consult(load_bytes(name, raw))
+        return self.consult_facts(self.read_bytes(name, raw))
 
     def consult_data(self, data: dict[str, Any]) -> dict[str, Any]:
         """Consult patient data held in memory (same shape as a patient file)."""
@@ -81,11 +116,7 @@ class Consultant:
             return ExampleOutcome(rule, example, False, [], [], [], problems)
         result = self.consult_facts(patient)
         firings = [entry["rule"] for entry in result["trace"]]
-        concluded = {
-            item["id"]
-            for key in ("causes", "red_flags", "differentials", "recommendations", "investigations")
-            for item in result[key]
-        }
+        concluded = concluded_ids(result)
         excluded = {item["id"] for item in result["excluded"]}
         failures: list[str] = []
         missing = [c for c in example.expect if c not in concluded]
@@ -111,6 +142,15 @@ class Consultant:
             list(dict.fromkeys(firings)),
             failures,
         )
+
+
+def concluded_ids(result: dict[str, Any]) -> set[str]:
+    """Every id a result concludes (red flags, causes, differentials, advice, tests)."""
+    return {
+        item["id"]
+        for key in ("causes", "red_flags", "differentials", "recommendations", "investigations")
+        for item in result[key]
+    }
 
 
 @dataclass(frozen=True)
@@ -141,4 +181,4 @@ class ExampleOutcome:
         return "\n".join(lines)
 
 
-__all__ = ["Consultant", "ExampleOutcome", "Firing", "engine_version"]
+__all__ = ["Consultant", "ExampleOutcome", "Firing", "concluded_ids", "engine_version"]

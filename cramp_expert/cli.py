@@ -66,7 +66,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("patient_file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("patient_file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "--format",
     "output_format",
@@ -81,16 +81,40 @@ def cli() -> None:
     help="Text report: add the chain behind every conclusion (rules fired, facts matched, "
     "references). The JSON always carries the trace.",
 )
+@click.option(
+    "--save",
+    "save_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Interview only: write the answers as a patient file that gives the same result.",
+)
 @kb_option
-def consult(patient_file: str, output_format: str, explain: bool, kb_root: Path | None) -> None:
-    r"""Consult the knowledge base about one patient file (YAML or JSON; '-' reads stdin).
+def consult(
+    patient_file: str | None,
+    output_format: str,
+    explain: bool,
+    save_path: Path | None,
+    kb_root: Path | None,
+) -> None:
+    r"""Consult the knowledge base about a patient file, or interview when no file is given.
+
+    PATIENT_FILE is YAML or JSON ('-' reads standard input). Without it, an interview asks only
+    the questions whose answers can still change a conclusion; at any question type 'why',
+    'back', 'skip', 'unknown', 'quit' or 'help'. Each prompt ends with the fact id in brackets,
+    so a script can drive it through standard input.
 
     \b
     Examples:
         cramp-expert consult examples/V16.yaml
         cramp-expert consult examples/V16.yaml --format json
         cat patient.json | cramp-expert consult - --explain
+        cramp-expert consult --save answers.yaml
     """
+    if patient_file is None:
+        _interview(output_format, explain, save_path, kb_root)
+        return
+    if save_path is not None:
+        raise click.UsageError("--save writes an interview's answers; it needs no PATIENT_FILE")
     with input_errors():
         consultant = _consultant(kb_root)
         if patient_file == "-":
@@ -103,6 +127,155 @@ def consult(patient_file: str, output_format: str, explain: bool, kb_root: Path 
     from cramp_expert.explain.text import render_text
 
     click.echo(render_text(result, consultant.kb, explain=explain), nl=False)
+
+
+class _TerminalIO:
+    """The interview's questions and answers on the terminal or piped standard input.
+
+    With --format json the conversation goes to stderr so that stdout holds only the JSON.
+    When the answers are piped, each is echoed after its prompt so that the transcript reads
+    as a conversation.
+    """
+
+    def __init__(self, to_stderr: bool):
+        self.err = to_stderr
+        self.interactive = sys.stdin.isatty()
+
+    def ask(self, prompt: str) -> str | None:
+        click.echo(prompt, nl=False, err=self.err)
+        line = sys.stdin.readline()
+        if not line:
+            click.echo("", err=self.err)
+            return None
+        if not self.interactive:
+            click.echo(line.rstrip("\n"), err=self.err)
+        return line.rstrip("\r\n")
+
+    def say(self, text: str) -> None:
+        click.echo(text, err=self.err)
+
+
+def _interview(
+    output_format: str, explain: bool, save_path: Path | None, kb_root: Path | None
+) -> None:
+    from cramp_expert.explain.text import render_text
+    from cramp_expert.files import write_atomically
+    from cramp_expert.interview import Interview
+
+    with input_errors():
+        consultant = _consultant(kb_root)
+    interview = Interview(consultant)
+    io = _TerminalIO(to_stderr=output_format == "json")
+    result = interview.run(io)
+    io.say(f"({len(interview.asked)} questions asked of {len(interview.catalogue)})")
+    if save_path is not None:
+        try:
+            write_atomically(save_path, interview.saved_file())
+        except OSError as exc:
+            click.echo(f"error: cannot write {save_path}: {exc.strerror}", err=True)
+            sys.exit(EXIT_INPUT)
+        io.say(
+            f"Answers saved to {save_path}: 'cramp-expert consult {save_path}' gives this result."
+        )
+    if output_format == "json":
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    click.echo(render_text(result, consultant.kb, explain=explain), nl=False)
+    _ask_how_and_why_not(consultant, interview, result, io)
+
+
+def _ask_how_and_why_not(consultant: Any, interview: Any, result: Any, io: _TerminalIO) -> None:
+    """After the report: answer `how ID` and `why-not ID` until the user is done."""
+    from cramp_expert.errors import did_you_mean
+    from cramp_expert.explain.text import render_how, render_why_not
+
+    known = consultant.kb.knowledge.conclusions
+    patient = interview.state().patient
+    while True:
+        typed = io.ask("Ask 'how ID' or 'why-not ID', or press Enter to finish [explain]: ")
+        if typed is None or typed.strip().lower() in ("", "quit", "done", "exit"):
+            return
+        command, _, cid = typed.strip().partition(" ")
+        cid = cid.strip()
+        if command.lower() not in ("how", "why-not", "whynot") or not cid:
+            io.say("  Type 'how ID' or 'why-not ID', e.g. 'why-not hypokalemia'.")
+            continue
+        if cid not in known:
+            hint = did_you_mean(cid, known)
+            io.say(f"  Unknown conclusion id '{cid}'" + (f"; {hint}" if hint else ""))
+            continue
+        if command.lower() == "how":
+            io.say(render_how(consultant.how(result, cid)).rstrip("\n"))
+        else:
+            io.say(render_why_not(consultant.why_not(patient, result, cid)).rstrip("\n"))
+
+
+def _conclusion_ids(consultant: Any, ids: tuple[str, ...], option: str) -> None:
+    """Refuse an unknown conclusion id as a usage error, naming the nearest one."""
+    from cramp_expert.errors import did_you_mean
+
+    known = consultant.kb.knowledge.conclusions
+    for cid in ids:
+        if cid not in known:
+            hint = did_you_mean(cid, known)
+            raise click.BadParameter(
+                f"unknown conclusion id '{cid}'" + (f"; {hint}" if hint else ""),
+                param_hint=option,
+            )
+
+
+@cli.command()
+@click.argument("patient_file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--how", "how_ids", multiple=True, metavar="ID", help="How ID was concluded.")
+@click.option(
+    "--why-not",
+    "why_not_ids",
+    multiple=True,
+    metavar="ID",
+    help="Why ID was not concluded, and the smallest change to the facts that would conclude it.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@kb_option
+def explain(
+    patient_file: str,
+    how_ids: tuple[str, ...],
+    why_not_ids: tuple[str, ...],
+    output_format: str,
+    kb_root: Path | None,
+) -> None:
+    r"""Explain a consultation: HOW a conclusion was reached, or WHY NOT.
+
+    \b
+    Examples:
+        cramp-expert explain examples/V16.yaml --how hypomagnesemia
+        cramp-expert explain examples/V16.yaml --why-not hypokalemia --format json
+    """
+    if not how_ids and not why_not_ids:
+        raise click.UsageError("give at least one --how ID or --why-not ID")
+    with input_errors():
+        consultant = _consultant(kb_root)
+        _conclusion_ids(consultant, how_ids, "--how")
+        _conclusion_ids(consultant, why_not_ids, "--why-not")
+        if patient_file == "-":
+            patient = consultant.read_bytes("<stdin>", sys.stdin.buffer.read())
+        else:
+            patient = consultant.read_path(patient_file)
+        result = consultant.consult_facts(patient)
+        hows = [consultant.how(result, cid) for cid in how_ids]
+        why_nots = [consultant.why_not(patient, result, cid) for cid in why_not_ids]
+    if output_format == "json":
+        answer = {"patient_id": result["patient_id"], "how": hows, "why_not": why_nots}
+        click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+        return
+    from cramp_expert.explain.text import render_how, render_why_not
+
+    click.echo("\n".join([*map(render_how, hows), *map(render_why_not, why_nots)]), nl=False)
 
 
 @cli.group()

@@ -330,3 +330,14 @@ def load_file(path: Path | str, display: str | None = None) -> Document:
 def load_bytes(name: str, raw: bytes) -> Document:
     """Parse bytes already read (standard input)."""
     return parse(name, read_text(name, raw))
+
+
+def dump_yaml(data: Any, header: str = "") -> str:
+    """Write plain data (mappings, lists, text, numbers, booleans) as YAML a person can edit.
+
+    Only safe_dump is used, so nothing but plain YAML comes out; reading it back goes through
+    the same checks as any other file.
+    """
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    comments = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    return comments + body

@@ -131,6 +131,9 @@ def render_text(result: dict[str, Any], kb: KnowledgeBase, explain: bool = False
         for warning in result["warnings"]:
             lines += _wrap(f"{warning['code']} {warning['where']}: {warning['message']}", "  ")
 
+    if "robustness" in result:
+        lines += _robustness(result["robustness"], kb)
+
     if explain:
         lines += _explanations(result, kb)
 
@@ -147,6 +150,43 @@ def render_text(result: dict[str, Any], kb: KnowledgeBase, explain: bool = False
                     subsequent_indent="      ",
                 )
     return "\n".join(lines) + "\n"
+
+
+MAX_LISTED = 8
+"""How many open conclusions the text report names before summarising the rest."""
+
+
+def _robustness(robust: dict[str, Any], kb: KnowledgeBase) -> list[str]:
+    """WHAT IS STILL UNKNOWN: what holds regardless, what depends, what to find out first."""
+    lines = _heading("ROBUSTNESS TO WHAT IS UNKNOWN")
+    holds = robust["holds_regardless"]
+    lines += _wrap(
+        "Holds whatever the unknown facts turn out to be: " + (", ".join(holds) or "nothing"),
+        "  ",
+    )
+    depends = robust["depends_on_unknowns"]
+    lost = [d for d in depends if d["concluded"]]
+    added = [d for d in depends if not d["concluded"]]
+    for entry in lost:
+        lines += _wrap(f"Could be lost: {entry['id']}, depending on {_some(entry['facts'])}", "  ")
+    if added:
+        kinds = kb.knowledge.conclusions
+        flags = [d["id"] for d in added if kinds[d["id"]].kind == "red_flag"]
+        others = [d["id"] for d in added if kinds[d["id"]].kind != "red_flag"]
+        if flags:
+            lines += _wrap("Red flags not ruled out (findings unknown): " + ", ".join(flags), "  ")
+        if others:
+            lines += _wrap(f"Could still be concluded: {_some(others, MAX_LISTED)}", "  ")
+    best = robust.get("most_informative")
+    if best:
+        lines += _wrap("Most informative next step: " + best["text"], "  ")
+    return lines
+
+
+def _some(items: list[str], limit: int = 4) -> str:
+    """`a, b, c, d and 7 more`: the text report names a few; the JSON has them all."""
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
 
 
 def _cited(result: dict[str, Any]) -> Iterable[str]:
@@ -202,4 +242,88 @@ def _explain_rule(
             for producer in kb.producers(concluded):
                 if producer.id in trace and concluded in producer.then.conclude:
                     lines += _explain_rule(producer.id, trace, kb, depth + 3, seen)
+    return lines
+
+
+def render_how(answer: dict[str, Any]) -> str:
+    """HOW for one conclusion: the rules and the facts they matched, down the chain."""
+    cid = answer["id"]
+    if answer["status"] == "not concluded":
+        return f"{cid} ({answer['label']}) was not concluded. Ask why-not {cid}.\n"
+    verb = "excluded" if answer["status"] == "excluded" else "concluded"
+    details = ", ".join(
+        f"{key} {answer[key]}" for key in ("urgency", "certainty", "evidence") if key in answer
+    )
+    lines = [f"HOW {cid} ({answer['label']}) was {verb}" + (f": {details}" if details else "")]
+    for step in answer["rules"]:
+        lines += _how_step(step, 1)
+    return "\n".join(lines) + "\n"
+
+
+def _how_step(step: dict[str, Any], depth: int) -> list[str]:
+    indent = "  " * depth
+    lines = [
+        f"{indent}- rule {step['rule']}: {step['title']} (certainty {step['certainty']:g}, "
+        f"evidence {step['evidence']}, refs {', '.join(step['references']) or 'none'}; {step['where']})"
+    ]
+    if step.get("repeated"):
+        lines[-1] += " (shown above)"
+        return lines
+    chains = {chain["id"]: chain for chain in step["chains"]}
+    for fact in step["facts"]:
+        lines.append(f"{indent}    * {fact['text']}")
+        chain = chains.get(fact.get("concluded", ""))
+        if chain is not None and not fact.get("negated"):
+            for sub in chain["rules"]:
+                lines += _how_step(sub, depth + 3)
+    return lines
+
+
+def render_why_not(answer: dict[str, Any]) -> str:
+    """WHY NOT for one conclusion: each rule's first failed condition, then the smallest change."""
+    cid = answer["id"]
+    if answer["status"] == "concluded":
+        return f"{cid} ({answer['label']}) was concluded. Ask how {cid}.\n"
+    lines = [f"WHY NOT {cid} ({answer['label']}): {answer['status']}"]
+    for excluder in answer["excluded_by"]:
+        facts = "; ".join(f["text"] for f in excluder["facts"])
+        lines.append(f"  - excluded by rule {excluder['rule']}: {excluder['title']} ({facts})")
+    if not answer["rules"]:
+        lines.append("  No rule concludes it.")
+    for rule in answer["rules"]:
+        lines += _why_not_rule(rule, 1)
+    change = answer.get("smallest_change")
+    lines.append("")
+    if change is None:
+        lines.append("  No change of the facts concluding it was found (none verified).")
+    else:
+        lines.append("  Smallest change that concludes it (checked by running the rules):")
+        lines += [f"    {item['text']}" for item in change["changes"]]
+        if change["also_concluded"]:
+            lines += _wrap("It would also conclude: " + ", ".join(change["also_concluded"]), "    ")
+        if change["no_longer_concluded"]:
+            lines += _wrap(
+                "It would no longer conclude: " + ", ".join(change["no_longer_concluded"]),
+                "    ",
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _why_not_rule(rule: dict[str, Any], depth: int) -> list[str]:
+    indent = "  " * depth
+    lines = [f"{indent}- rule {rule['rule']}: {rule['title']} ({rule['where']})"]
+    if rule["failed"] is not None:
+        lines += _failure(rule["failed"], depth + 2)
+    if rule["unknown_facts"]:
+        lines += _wrap("unknown: " + ", ".join(rule["unknown_facts"]), indent + "    ")
+    return lines
+
+
+def _failure(failure: dict[str, Any], depth: int) -> list[str]:
+    indent = "  " * depth
+    lines = [f"{indent}failed: {failure['text']}"]
+    for alternative in failure.get("alternatives", []):
+        lines.append(f"{indent}  or: {alternative['text']}")
+    for rule in failure.get("because", []):
+        lines += _why_not_rule(rule, depth + 1)
     return lines

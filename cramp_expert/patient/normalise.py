@@ -323,11 +323,12 @@ class _Normaliser:
             # Stopped or not taken now, yet listed: a recent exposure (quinine thrombocytopenia
             # recurs on re-exposure) is still a fact a rule may need.
             self.values[f"meds.{class_id}.stopped"] = True
-            self.shown[f"meds.{class_id}.stopped"] = "; ".join(entries)
+            # Sorted: the report must not depend on the order the list was written in.
+            self.shown[f"meds.{class_id}.stopped"] = "; ".join(sorted(entries))
         for class_id in self.k.drug_classes:
             if class_id in found:
                 self.values[f"meds.{class_id}"] = True
-                self.shown[f"meds.{class_id}"] = "; ".join(typed[class_id])
+                self.shown[f"meds.{class_id}"] = "; ".join(sorted(typed[class_id]))
                 months = [m for m in found[class_id] if m is not None]
                 # NOTE: the start of a class is only known when every medicine of it gives one;
                 # otherwise a recent start could hide behind an undated entry.

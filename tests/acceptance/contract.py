@@ -17,5 +17,5 @@ RESULT_KEYS = frozenset(
 )
 """The top-level keys of `consult --format json`."""
 
-PROJECT_KEYS = frozenset({"references"})
+PROJECT_KEYS = frozenset({"references", "robustness"})
 """Keys the project adds (the contract allows it): the bibliography of everything cited."""

@@ -102,7 +102,7 @@ def test_missing_file_exits_1():
 
 
 def test_usage_errors_exit_2():
-    assert run("consult").exit_code == 2
+    assert run("consult", V16, "--save", "answers.yaml").exit_code == 2
     assert run("consult", V16, "--format", "xml").exit_code == 2
     assert run("frobnicate").exit_code == 2
 

@@ -1,0 +1,189 @@
+"""Robustness of a result to what is unknown: what holds regardless, what depends, what to ask.
+
+Every fact the patient file does not give is open (it could turn out either way), except a fact
+that stays unknown whatever is learnt (`patient.inputs.settled_absent`). The rule base is then
+evaluated in three-valued logic (`reasoning.partial`):
+
+- a concluded id whose truth is True holds whatever the unknown facts turn out to be;
+- a concluded id whose truth is undetermined could be lost, a not-concluded one could be added,
+  and each lists the open facts that could decide it;
+- the most informative missing fact is the one that, known, decides the most open ids for every
+  value it could take (values on both sides of every threshold the rules compare it with).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cramp_expert.kb.knowledge import FactDef, Knowledge
+from cramp_expert.patient.inputs import CONDITIONS, MEDICATIONS, fact_inputs, settled_absent
+from cramp_expert.reasoning.partial import IsOpen, PartialEvaluator, PartialOutcome
+
+KIND_ORDER = ("red_flag", "cause", "differential", "recommendation", "investigation")
+
+
+def file_is_open(values: Mapping[str, Any]) -> IsOpen:
+    """Open facts of a finished patient file: every unknown fact that could still be learnt."""
+
+    def is_open(fact_id: str) -> bool:
+        return fact_id not in values and not settled_absent(fact_id, values)
+
+    return is_open
+
+
+def candidate_values(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
+    """Values a fact could take that cover every outcome of the rules' tests on it.
+
+    Numbers: each threshold a rule compares the fact with, and a step either side of it (the
+    range's ends when no rule compares it). Yes/no: both. Choices: each. Lists: none, each value
+    alone, and all of them.
+    """
+    if fact.type == "bool":
+        return [True, False]
+    if fact.type == "choice":
+        return list(fact.values)
+    if fact.type == "list":
+        return [frozenset(), *(frozenset({v}) for v in fact.values), frozenset(fact.values)]
+    edges: set[float] = set()
+    for rule in evaluator.rules_testing(fact.id):
+        for condition in rule.fact_conditions():
+            if condition.fact != fact.id:
+                continue
+            refs = condition.value if condition.op == "between" else (condition.value,)
+            edges.update(float(v) for v in refs if isinstance(v, int | float))
+    low, high = fact.range or (min(edges, default=0.0), max(edges, default=1.0))
+    points: set[float] = {low, high}
+    for edge in edges:
+        step = 0.001 * max(1.0, abs(edge))
+        points.update({edge - step, edge, edge + step})
+    return sorted(p for p in points if low <= p <= high)
+
+
+def _kind_rank(knowledge: Knowledge, cid: str) -> int:
+    kind = knowledge.conclusions[cid].kind
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
+def describe_inputs(knowledge: Knowledge, fact_id: str, values: Mapping[str, Any]) -> str:
+    """What to do to learn a fact: `measure Serum magnesium`, `find out Low back pain?`."""
+    inputs = [i for i in fact_inputs(fact_id) if i not in values]
+    if not inputs:
+        inputs = [fact_id]
+    names = []
+    for entry in inputs:
+        if entry == MEDICATIONS:
+            names.append("the medication list")
+        elif entry == CONDITIONS:
+            names.append("the problem list")
+        else:
+            fact = knowledge.fact(entry)
+            names.append(fact.label if fact else entry)
+    verb = "measure" if all(i.startswith("labs.") for i in inputs) else "find out"
+    return f"{verb} {' and '.join(names)}"
+
+
+def robustness(
+    evaluator: PartialEvaluator, values: Mapping[str, Any], concluded: set[str]
+) -> dict[str, Any]:
+    """The robustness section of a result for a patient whose known facts are `values`."""
+    knowledge = evaluator.kb.knowledge
+    is_open = file_is_open(values)
+    outcome = evaluator.evaluate(values, is_open)
+
+    def order(cid: str) -> tuple[int, str]:
+        return (_kind_rank(knowledge, cid), cid)
+
+    holds = sorted((c for c in concluded if outcome.concluded(c) is True), key=order)
+    open_ids = sorted(
+        (c for c in evaluator.reported if outcome.concluded(c) is None),
+        key=order,
+    )
+    facts_of = evaluator.open_facts_by_conclusion(outcome)
+    depends: list[dict[str, Any]] = []
+    for cid in open_ids:
+        facts = sorted(facts_of.get(cid, ()))
+        depends.append(
+            {
+                "id": cid,
+                "concluded": cid in concluded,
+                "could": _could(cid, concluded),
+                "facts": facts,
+            }
+        )
+    best = most_informative(evaluator, outcome, facts_of)
+    return {
+        "unknown_facts": sum(1 for f in evaluator.facts_tested() if is_open(f)),
+        "holds_regardless": holds,
+        "depends_on_unknowns": depends,
+        "most_informative": best,
+    }
+
+
+def _could(cid: str, concluded: set[str]) -> str:
+    return "be lost" if cid in concluded else "be added"
+
+
+def most_informative(
+    evaluator: PartialEvaluator,
+    outcome: PartialOutcome,
+    facts_of: Mapping[str, frozenset[str]],
+) -> dict[str, Any] | None:
+    """The open fact that, once known, decides the most open ids whatever its value.
+
+    "Most" counts red flags first, then causes, then every id. An id can be decided by a fact
+    only if it depends on it, which bounds each fact's score: facts are tried best bound first
+    and the search stops when no remaining bound can beat the best score found.
+    """
+    knowledge = evaluator.kb.knowledge
+    values = outcome.values
+
+    def score(ids: Iterable[str]) -> tuple[int, int, int]:
+        kinds = [knowledge.conclusions[c].kind for c in ids]
+        return (-kinds.count("red_flag"), -kinds.count("cause"), -len(kinds))
+
+    dependents: dict[str, list[str]] = {}
+    for cid, facts in facts_of.items():
+        definition = knowledge.conclusions.get(cid)
+        if definition is not None and definition.kind != "state" and outcome.concluded(cid) is None:
+            for fact_id in facts:
+                dependents.setdefault(fact_id, []).append(cid)
+    ranked = sorted(dependents, key=lambda f: (score(dependents[f]), f))
+    best: tuple[tuple[int, int, int], str, list[str]] | None = None
+    for fact_id in ranked:
+        if best is not None and score(dependents[fact_id]) > best[0]:
+            break
+        fact = knowledge.fact(fact_id)
+        if fact is None:
+            continue
+        decided = set(dependents[fact_id])
+        for value in candidate_values(fact, evaluator):
+
+            def is_open(f: str, _known: str = fact_id) -> bool:
+                return f != _known and outcome.is_open(f)
+
+            trial = evaluator.reevaluate(outcome, {**values, fact_id: value}, is_open, [fact_id])
+            decided = {cid for cid in decided if trial.concluded(cid) is not None}
+            if not decided:
+                break
+        if decided and (best is None or score(decided) < best[0]):
+            best = (
+                score(decided),
+                fact_id,
+                sorted(decided, key=lambda c: (_kind_rank(knowledge, c), c)),
+            )
+    if best is None:
+        return None
+    _, fact_id, decided_ids = best
+    ask = [i for i in fact_inputs(fact_id) if i not in values] or [fact_id]
+    action = describe_inputs(knowledge, fact_id, values)
+    return {
+        "fact": fact_id,
+        "ask": ask,
+        "action": action,
+        "decides": decided_ids,
+        "text": f"{action} [{', '.join(ask)}]: it decides {', '.join(decided_ids)}",
+    }
+
+
+__all__ = ["candidate_values", "describe_inputs", "file_is_open", "most_informative", "robustness"]
