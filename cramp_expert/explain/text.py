@@ -295,7 +295,12 @@ def render_why_not(answer: dict[str, Any]) -> str:
     change = answer.get("smallest_change")
     lines.append("")
     if change is None:
-        lines.append("  No change of the facts concluding it was found (none verified).")
+        lines += _wrap(
+            "No change of the facts was found that concludes it: what blocks it cannot change "
+            "(a known fact cannot become unknown), or more would have to change than the search "
+            "tries.",
+            "  ",
+        )
     else:
         lines.append("  Smallest change that concludes it (checked by running the rules):")
         lines += [f"    {item['text']}" for item in change["changes"]]

@@ -21,7 +21,7 @@ YES = ("yes", "y", "true", "t")
 NO = ("no", "n", "false", "f")
 UNKNOWN_ANSWERS = ("", "unknown", "u", "not known", "dont know", "don't know")
 """Answers that leave the entry unknown (never false)."""
-_NUMBER = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(.*?)\s*$")
+_NUMBER = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 _ULN = re.compile(r"^(.*?)[,;\s]*\buln\b\s*[:=]?\s*([-+]?\d+(?:\.\d+)?)\s*$", re.IGNORECASE)
 
 

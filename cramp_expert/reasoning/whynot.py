@@ -431,23 +431,26 @@ def smallest_change(
     cid: str, situation: Situation, verify: Verifier
 ) -> tuple[Changes, set[str]] | None:
     """The smallest verified change that concludes `cid`, with what it then concludes."""
-    candidates = [c for c in conclude(cid, situation, 0) if c]
     unique: list[Changes] = []
-    for candidate in sorted(candidates, key=lambda c: _cost(c, situation.values)):
-        if candidate not in unique:
-            unique.append(candidate)
-    plausible = [
-        c
-        for c in unique
-        # A change must describe a possible patient: no start date for a class not taken.
-        if not any(settled_absent(fact, {**situation.values, **c}) for fact in c)
-    ]
-    for candidate in plausible[:MAX_VERIFIED]:
-        trial = {**situation.values, **candidate}
-        concluded = verify(trial)
+    for candidate in conclude(cid, situation, 0):
+        kept = {f: v for f, v in candidate.items() if f in _consistent(situation.values, candidate)}
+        if kept and kept not in unique:
+            unique.append(kept)
+    for candidate in sorted(unique, key=lambda c: _cost(c, situation.values))[:MAX_VERIFIED]:
+        concluded = verify(_consistent(situation.values, candidate))
         if cid in concluded:
             return candidate, concluded
     return None
+
+
+def _consistent(values: Mapping[str, Any], changes: Changes) -> dict[str, Any]:
+    """The patient after the change, as a possible patient: taking someone off a drug class
+    also forgets when it was started (a fact that would stay unknown is dropped).
+    """
+    trial = {**values, **changes}
+    for fact in [f for f in trial if settled_absent(f, trial)]:
+        del trial[fact]
+    return trial
 
 
 def _change_entry(fact_id: str, value: Any, situation: Situation) -> dict[str, Any]:

@@ -1,0 +1,108 @@
+"""Properties of reasoning on partial knowledge, on generated patients.
+
+- With nothing open, the three-valued evaluation is exactly what the engine fired.
+- Re-evaluating after one fact changes equals evaluating from scratch.
+- Robustness is sound: whatever values the unknown facts take, what "holds regardless" stays
+  concluded, and what is neither concluded nor listed as depending on unknowns stays out.
+- An interview answered from a patient file (unknown where the file has no value) ends with the
+  conclusions of `consult` on the whole file, asking fewer questions than there are.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cramp_expert.api import concluded_ids
+from cramp_expert.interview import Interview
+from cramp_expert.kb import load_knowledge_base
+from cramp_expert.patient import normalise_patient
+from cramp_expert.reasoning.robustness import candidate_values, file_is_open
+from cramp_expert.testing import PatientAnswers, patient_files
+from tests.helpers import visible_conclusions
+
+KB = load_knowledge_base()
+PATIENTS = patient_files(KB)
+LISTS = ("red_flags", "causes", "excluded", "differentials", "recommendations", "investigations")
+
+
+def _never_open(fact_id: str) -> bool:
+    return False
+
+
+def outcome_of(result):
+    """What a result concludes: every list's ids with their certainties."""
+    return {(key, item["id"], item.get("certainty")) for key in LISTS for item in result[key]}
+
+
+@given(PATIENTS)
+def test_with_nothing_open_three_valued_logic_is_what_the_engine_fired(consultant, patient):
+    facts = normalise_patient(patient, KB.knowledge)
+    result = consultant.consult_facts(facts)
+    fired = {entry["rule"] for entry in result["trace"]}
+    outcome = consultant.evaluator.evaluate(facts.values, _never_open)
+    assert {r for r, truth in outcome.rule_truth.items() if truth} == fired
+    assert None not in outcome.rule_truth.values()
+    states = visible_conclusions(result)
+    for cid in KB.knowledge.conclusions:
+        assert outcome.concluded(cid) is (cid in concluded_ids(result) | states), cid
+
+
+@given(PATIENTS, st.data())
+def test_reevaluating_after_a_change_equals_evaluating_afresh(consultant, patient, data):
+    evaluator = consultant.evaluator
+    values = normalise_patient(patient, KB.knowledge).values
+    is_open = file_is_open(values)
+    base = evaluator.evaluate(values, is_open)
+    fact_id = data.draw(st.sampled_from(sorted(evaluator.facts_tested())))
+    value = data.draw(st.sampled_from(candidate_values(KB.knowledge.facts[fact_id], evaluator)))
+    changed = {**values, fact_id: value}
+
+    def still_open(f: str) -> bool:
+        return f != fact_id and is_open(f)
+
+    incremental = evaluator.reevaluate(base, changed, still_open, [fact_id])
+    fresh = evaluator.evaluate(changed, still_open)
+    assert incremental.rule_truth == fresh.rule_truth
+    for cid in KB.knowledge.conclusions:
+        assert incremental.concluded(cid) == fresh.concluded(cid), cid
+
+
+@given(PATIENTS, st.data())
+def test_robustness_is_sound_whatever_the_unknown_facts_turn_out_to_be(consultant, patient, data):
+    facts = normalise_patient(patient, KB.knowledge)
+    result = consultant.consult_facts(facts)
+    robust = result["robustness"]
+    concluded = concluded_ids(result)
+    depends = {entry["id"] for entry in robust["depends_on_unknowns"]}
+    assert set(robust["holds_regardless"]) <= concluded
+    assert concluded - set(robust["holds_regardless"]) <= depends
+    # Fill in some of the unknown facts, each with a value on some side of every threshold.
+    is_open = file_is_open(facts.values)
+    unknown = sorted(f for f in consultant.evaluator.facts_tested() if is_open(f))
+    filled = dict(facts.values)
+    for fact_id in data.draw(st.lists(st.sampled_from(unknown), unique=True)) if unknown else []:
+        choices = candidate_values(KB.knowledge.facts[fact_id], consultant.evaluator)
+        filled[fact_id] = data.draw(st.sampled_from(choices))
+    later = consultant.concluded_for(filled)
+    for cid in robust["holds_regardless"]:
+        assert cid in later, f"{cid} was said to hold regardless"
+    for cid in consultant.evaluator.reported:
+        if cid not in concluded and cid not in depends:
+            assert cid not in later, f"{cid} was said not to depend on unknown facts"
+    best = robust["most_informative"]
+    if best is not None:
+        assert set(best["decides"]) <= depends
+
+
+@settings(max_examples=40)
+@given(PATIENTS)
+def test_an_interview_answered_from_a_file_concludes_what_the_file_does(consultant, patient):
+    expected = consultant.consult_data(patient)
+    interview = Interview(consultant)
+    io = PatientAnswers(patient)
+    result = interview.run(io)
+    assert outcome_of(result) == outcome_of(expected)
+    assert len(interview.asked) < len(interview.catalogue)
+    # The answers saved as a file give the same result again.
+    assert outcome_of(consultant.consult_data(interview.patient_data())) == outcome_of(expected)
