@@ -444,8 +444,10 @@ def smallest_change(
 
 
 def _consistent(values: Mapping[str, Any], changes: Changes) -> dict[str, Any]:
-    """The patient after the change, as a possible patient: taking someone off a drug class
-    also forgets when it was started (a fact that would stay unknown is dropped).
+    """The patient after the change, as a possible patient.
+
+    Taking someone off a drug class also forgets when it was started: a fact that would stay
+    unknown is dropped.
     """
     trial = {**values, **changes}
     for fact in [f for f in trial if settled_absent(f, trial)]:
