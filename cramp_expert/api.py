@@ -49,15 +49,20 @@ class Consultant:
         """Read, validate and normalise a patient file already read (standard input)."""
         return self.read(load_bytes(name, raw))
 
-    def consult_facts(self, patient: PatientFacts) -> dict[str, Any]:
+    def consult_facts(
+        self, patient: PatientFacts, *, with_robustness: bool = True
+    ) -> dict[str, Any]:
         """Run the rules on normalised facts and return the contract's result.
 
         The result also says which conclusions hold whatever the unknown facts turn out to be,
-        which depend on them, and the one missing fact that would decide the most.
+        which depend on them, and the one missing fact that would decide the most (about as
+        long again as the consultation; rule examples, which only compare conclusions, skip it).
         """
         firings = self.engine.run(patient.values)
         result = build_result(self.kb, patient, firings, self._version)
-        result["robustness"] = robustness(self.evaluator, patient.values, concluded_ids(result))
+        if with_robustness:
+            concluded = concluded_ids(result)
+            result["robustness"] = robustness(self.evaluator, patient.values, concluded)
         return result
 
     def concluded_for(self, values: dict[str, Any]) -> set[str]:
@@ -114,7 +119,7 @@ class Consultant:
         except InputError as exc:  # an example's patient file is itself invalid
             problems = [problem.render() for problem in exc.problems]
             return ExampleOutcome(rule, example, False, [], [], [], problems)
-        result = self.consult_facts(patient)
+        result = self.consult_facts(patient, with_robustness=False)
         firings = [entry["rule"] for entry in result["trace"]]
         concluded = concluded_ids(result)
         excluded = {item["id"] for item in result["excluded"]}

@@ -289,7 +289,7 @@ class Interview:
         """Ask until no answer can change a conclusion (or the user quits); return the result."""
         io.say(
             "cramp-expert interview: answer each question, or type 'help'. "
-            f"{len(self.catalogue)} questions at most; only those that can still change a "
+            f"Of {len(self.catalogue)} questions, only those that can still change a "
             "conclusion are asked."
         )
         while (question := self.next_question()) is not None:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from cramp_expert.compile.predicates import holds
+from cramp_expert.compile.predicates import holds, predicate
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import ConcludedCondition, Condition, FactCondition, Rule
 
@@ -31,6 +31,8 @@ Truth: TypeAlias = bool | None
 """True, False, or None for "not determined yet"."""
 
 IsOpen: TypeAlias = Callable[[str], bool]
+Compiled: TypeAlias = Callable[["PartialOutcome"], Truth]
+_MISSING = object()
 
 
 def kleene_and(values: Iterable[Truth]) -> Truth:
@@ -124,6 +126,37 @@ class PartialOutcome:
             yield from self.open_leaves_signed(item, inner)
 
 
+def compile_condition(condition: Condition) -> Compiled:
+    """The three-valued truth of a condition as one closure (as `PartialOutcome.truth`)."""
+    if isinstance(condition, FactCondition):
+        fact = condition.fact
+        if condition.op == "known":
+            wanted = bool(condition.value)
+
+            def known(outcome: PartialOutcome) -> Truth:
+                return None if outcome.is_open(fact) else (fact in outcome.values) is wanted
+
+            return known
+        test = predicate(condition)
+
+        def leaf(outcome: PartialOutcome) -> Truth:
+            if outcome.is_open(fact):
+                return None
+            value = outcome.values.get(fact, _MISSING)
+            return value is not _MISSING and test(value)
+
+        return leaf
+    if isinstance(condition, ConcludedCondition):
+        conclusion = condition.conclusion
+        return lambda outcome: outcome.concluded(conclusion)
+    parts = tuple(compile_condition(item) for item in condition.items)
+    if condition.kind == "all":
+        return lambda outcome: kleene_and(part(outcome) for part in parts)
+    if condition.kind == "any":
+        return lambda outcome: kleene_or(part(outcome) for part in parts)
+    return lambda outcome: kleene_not(kleene_or(part(outcome) for part in parts))
+
+
 @dataclass(frozen=True)
 class Liveness:
     """What can still change the reported conclusions, given what is known now."""
@@ -163,6 +196,16 @@ class PartialEvaluator:
             sorted(cid for cid, c in conclusions.items() if c.kind != "state")
         )
         self._downstream: dict[frozenset[str], tuple[Rule, ...]] = {}
+        self._compiled = {rule.id: compile_condition(rule.when) for rule in self.order}
+        self._depends_on: dict[str, frozenset[str]] = {
+            rule.id: frozenset(
+                producer.id
+                for cid in rule.consumed()
+                for producer in (*self.concluders(cid), *self.excluders(cid))
+            )
+            for rule in self.order
+        }
+        """Rule id -> the rules whose truth it reads through `concluded:`."""
 
     def concluders(self, conclusion: str) -> list[Rule]:
         """Rules that conclude `conclusion`, in firing order."""
@@ -190,7 +233,7 @@ class PartialEvaluator:
         """Evaluate every rule, stratum by stratum."""
         outcome = PartialOutcome(self, values, is_open, {})
         for rule in self.order:
-            outcome.rule_truth[rule.id] = outcome.truth(rule.when)
+            outcome.rule_truth[rule.id] = self._compiled[rule.id](outcome)
         return outcome
 
     def reevaluate(
@@ -200,14 +243,27 @@ class PartialEvaluator:
         is_open: IsOpen,
         changed: Iterable[str],
     ) -> PartialOutcome:
-        """Evaluate again after the facts in `changed` changed: only the rules they can reach."""
-        affected = self._affected(frozenset(changed))
+        """Evaluate again after the facts in `changed` changed: only the rules they can reach.
+
+        A rule is evaluated again when it tests a changed fact or when a rule it depends on
+        (through `concluded:`) changed its truth; the rest keep the base outcome's truth.
+        """
+        facts = frozenset(changed)
+        direct: set[str] = set()
+        for fact in facts:
+            direct |= self._by_fact.get(fact, set())
         truths = dict(base.rule_truth)
-        stale = {cid for rule in affected for cid in rule.produced()}
-        asserted = {k: v for k, v in base._asserted.items() if k not in stale}
-        outcome = PartialOutcome(self, values, is_open, truths, asserted)
-        for rule in affected:
-            truths[rule.id] = outcome.truth(rule.when)
+        outcome = PartialOutcome(self, values, is_open, truths, dict(base._asserted))
+        moved: set[str] = set()
+        for rule in self._affected(facts):
+            if rule.id not in direct and not (self._depends_on[rule.id] & moved):
+                continue
+            truth = self._compiled[rule.id](outcome)
+            if truth != truths[rule.id]:
+                truths[rule.id] = truth
+                moved.add(rule.id)
+                for cid in rule.produced():
+                    outcome._asserted.pop(cid, None)
         return outcome
 
     def _affected(self, facts: frozenset[str]) -> tuple[Rule, ...]:

@@ -23,8 +23,15 @@ from cramp_expert.reasoning.partial import IsOpen, PartialEvaluator, PartialOutc
 KIND_ORDER = ("red_flag", "cause", "differential", "recommendation", "investigation")
 
 
-def file_is_open(values: Mapping[str, Any]) -> IsOpen:
-    """Open facts of a finished patient file: every unknown fact that could still be learnt."""
+def file_is_open(values: Mapping[str, Any], facts: Iterable[str] | None = None) -> IsOpen:
+    """Open facts of a finished patient file: every unknown fact that could still be learnt.
+
+    Given the facts that matter (those the rules test), the answer is computed once for each.
+    """
+    if facts is not None:
+        return frozenset(
+            f for f in facts if f not in values and not settled_absent(f, values)
+        ).__contains__
 
     def is_open(fact_id: str) -> bool:
         return fact_id not in values and not settled_absent(fact_id, values)
@@ -35,8 +42,8 @@ def file_is_open(values: Mapping[str, Any]) -> IsOpen:
 def candidate_values(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
     """Values a fact could take that cover every outcome of the rules' tests on it.
 
-    Numbers: each threshold a rule compares the fact with, and a step either side of it (the
-    range's ends when no rule compares it). Yes/no: both. Choices: each. Lists: none, each value
+    Numbers: each threshold a rule compares the fact with, a point between each two, one beyond
+    the outermost, and the range's ends. Yes/no: both. Choices: each. Lists: none, each value
     alone, and all of them.
     """
     if fact.type == "bool":
@@ -53,10 +60,14 @@ def candidate_values(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
             refs = condition.value if condition.op == "between" else (condition.value,)
             edges.update(float(v) for v in refs if isinstance(v, int | float))
     low, high = fact.range or (min(edges, default=0.0), max(edges, default=1.0))
-    points: set[float] = {low, high}
-    for edge in edges:
-        step = 0.001 * max(1.0, abs(edge))
-        points.update({edge - step, edge, edge + step})
+    ordered = sorted(edges)
+    # Every outcome of `<`, `<=`, `>`, `>=` and `between` on these edges is reached by an edge
+    # itself or a point strictly between two edges (or beyond the outermost ones).
+    points: set[float] = {low, high, *ordered}
+    points.update((a + b) / 2 for a, b in zip(ordered, ordered[1:], strict=False))
+    if ordered:
+        step = 0.001 * max(1.0, abs(ordered[0]), abs(ordered[-1]))
+        points.update({ordered[0] - step, ordered[-1] + step})
     return sorted(p for p in points if low <= p <= high)
 
 
@@ -88,7 +99,7 @@ def robustness(
 ) -> dict[str, Any]:
     """The robustness section of a result for a patient whose known facts are `values`."""
     knowledge = evaluator.kb.knowledge
-    is_open = file_is_open(values)
+    is_open = file_is_open(values, evaluator.facts_tested())
     outcome = evaluator.evaluate(values, is_open)
 
     def order(cid: str) -> tuple[int, str]:
