@@ -13,6 +13,7 @@ evaluated in three-valued logic (`reasoning.partial`):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -64,7 +65,7 @@ def candidate_values(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
     # Every outcome of `<`, `<=`, `>`, `>=` and `between` on these edges is reached by an edge
     # itself or a point strictly between two edges (or beyond the outermost ones).
     points: set[float] = {low, high, *ordered}
-    points.update((a + b) / 2 for a, b in zip(ordered, ordered[1:], strict=False))
+    points.update((a + b) / 2 for a, b in itertools.pairwise(ordered))
     if ordered:
         step = 0.001 * max(1.0, abs(ordered[0]), abs(ordered[-1]))
         points.update({ordered[0] - step, ordered[-1] + step})
