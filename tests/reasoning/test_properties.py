@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -95,7 +97,7 @@ def test_robustness_is_sound_whatever_the_unknown_facts_turn_out_to_be(consultan
         assert set(best["decides"]) <= depends
 
 
-@settings(max_examples=40)
+@settings(max_examples=int(os.environ.get("INTERVIEW_EXAMPLES", "40")))
 @given(PATIENTS)
 def test_an_interview_answered_from_a_file_concludes_what_the_file_does(consultant, patient):
     expected = consultant.consult_data(patient)
