@@ -40,6 +40,17 @@ def input_errors() -> Iterator[None]:
         sys.exit(EXIT_INPUT)
 
 
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """Turn an argument that names nothing (`authoring.BadArgument`) into a usage error (2)."""
+    from cramp_expert.authoring import BadArgument
+
+    try:
+        yield
+    except BadArgument as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def _consultant(kb_root: Path | None) -> Any:
     from cramp_expert.api import Consultant
 
@@ -309,6 +320,47 @@ def kb_test(rule_ids: tuple[str, ...], kb_root: Path | None) -> None:
                     click.echo(outcome.describe())
     click.echo(f"{total - failed} passed, {failed} failed ({len(selected)} rules)")
     sys.exit(EXIT_INPUT if failed else EXIT_OK)
+
+
+@kb.command("validate")
+@click.argument(
+    "kb_dir",
+    required=False,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["human", "parsable", "json", "github"]),
+    default="human",
+    show_default=True,
+    help="Grouped by file for people; file:line:col lines for editors; JSON; GitHub annotations.",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the human format (default: on a terminal, unless NO_COLOR is set).",
+)
+def kb_validate(kb_dir: Path | None, output_format: str, color: bool | None) -> None:
+    r"""Check every rule and knowledge file and report every problem at once.
+
+    KB_DIR holds rules/ and knowledge/ (default: the bundled knowledge base). Exit status 0
+    when clean, 1 when there are problems.
+
+    \b
+    Examples:
+        cramp-expert kb validate
+        cramp-expert kb validate --format parsable
+        cramp-expert kb validate path/to/kb --format github
+    """
+    from cramp_expert.authoring import lint, report
+
+    with usage_errors():
+        validation = lint.validate(kb_dir).relative_to(Path.cwd())
+    if color is None:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    click.echo(report.render(validation, output_format, color=color), nl=False, color=color)
+    sys.exit(EXIT_OK if validation.ok else EXIT_INPUT)
 
 
 def main() -> None:
