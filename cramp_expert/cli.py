@@ -295,31 +295,65 @@ def kb() -> None:
 
 
 @kb.command("test")
-@click.argument("rule_ids", nargs=-1)
+@click.argument("selectors", nargs=-1, metavar="[RULE[::EXAMPLE]]...")
+@click.option("-v", "--verbose", is_flag=True, help="Name every example run, not only failures.")
 @kb_option
-def kb_test(rule_ids: tuple[str, ...], kb_root: Path | None) -> None:
-    """Run the rules' embedded examples (all rules, or the RULE_IDS given)."""
-    from cramp_expert.errors import did_you_mean
+def kb_test(selectors: tuple[str, ...], verbose: bool, kb_root: Path | None) -> None:
+    r"""Run the rules' embedded examples: all of them, a rule's, or one (`RULE::EXAMPLE`).
 
-    with input_errors():
+    A failure says what was expected, what was concluded and which rules fired. pytest runs
+    the same examples with the same ids (`pytest -k RULE`).
+
+    \b
+    Examples:
+        cramp-expert kb test
+        cramp-expert kb test hypokalemia-measured
+        cramp-expert kb test "hypokalemia-measured::potassium 4.2 is not hypokalaemia"
+    """
+    from cramp_expert.authoring.catalogue import select_examples
+
+    with input_errors(), usage_errors():
         consultant = _consultant(kb_root)
-        rules = consultant.kb.rules
-        unknown = [r for r in rule_ids if consultant.kb.rule(r) is None]
-        if unknown:
-            hint = did_you_mean(unknown[0], [r.id for r in rules])
-            raise click.UsageError(f"unknown rule '{unknown[0]}'" + (f"; {hint}" if hint else ""))
-        selected = [r for r in rules if not rule_ids or r.id in rule_ids]
+        chosen = select_examples(consultant.kb, selectors)
         failed = 0
-        total = 0
-        for rule in selected:
-            for example in rule.examples:
-                total += 1
-                outcome = consultant.run_example(rule, example)
-                if outcome.failures:
-                    failed += 1
-                    click.echo(outcome.describe())
-    click.echo(f"{total - failed} passed, {failed} failed ({len(selected)} rules)")
+        for rule, example in chosen:
+            outcome = consultant.run_example(rule, example)
+            if outcome.failures:
+                failed += 1
+                click.echo(outcome.describe())
+            elif verbose:
+                click.echo(f"ok {rule.id}::{example.name}")
+    rules = len({rule.id for rule, _ in chosen})
+    click.echo(f"{len(chosen) - failed} passed, {failed} failed ({rules} rules)")
     sys.exit(EXIT_INPUT if failed else EXIT_OK)
+
+
+@kb.command("list")
+@click.option("--topic", help="Only the rules of one topic (a folder of rules/).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@kb_option
+def kb_list(topic: str | None, output_format: str, kb_root: Path | None) -> None:
+    """List the rules: id, topic, tier, evidence grade and title."""
+    from cramp_expert.authoring.catalogue import list_rules, render_list
+    from cramp_expert.kb import load_knowledge_base
+
+    with input_errors(), usage_errors():
+        rows = list_rules(load_knowledge_base(kb_root), topic)
+    click.echo(render_list(rows, output_format), nl=False)
+
+
+@kb.command("show")
+@click.argument("rule_id")
+@kb_option
+def kb_show(rule_id: str, kb_root: Path | None) -> None:
+    """Show one rule in full: conditions, conclusions, rationale, references, examples."""
+    from cramp_expert.authoring.catalogue import find_rule, show_rule
+    from cramp_expert.kb import load_knowledge_base
+
+    with input_errors(), usage_errors():
+        kb = load_knowledge_base(kb_root)
+        text = show_rule(kb, find_rule(kb, rule_id))
+    click.echo(text, nl=False)
 
 
 @kb.command("validate")
