@@ -356,6 +356,98 @@ def kb_show(rule_id: str, kb_root: Path | None) -> None:
     click.echo(text, nl=False)
 
 
+@kb.command("docs")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@click.option(
+    "--check", is_flag=True, help="Do not write: exit 1 if OUTPUT differs from what it would be."
+)
+@kb_option
+def kb_docs(output: Path | None, check: bool, kb_root: Path | None) -> None:
+    r"""Write the rule catalogue in Markdown: rules by topic, references, evidence grades.
+
+    \b
+    Examples:
+        cramp-expert kb docs -o docs/rules.md
+        cramp-expert kb docs -o docs/rules.md --check
+    """
+    from cramp_expert.authoring.docs import render_catalogue
+    from cramp_expert.kb import load_knowledge_base
+
+    if check and output is None:
+        raise click.UsageError("--check needs --output FILE")
+    with input_errors():
+        text = render_catalogue(load_knowledge_base(kb_root))
+    _write_or_check(text, output, check)
+
+
+def _write_or_check(text: str, output: Path | None, check: bool) -> None:
+    """Print `text`, write it to `output`, or with `check` exit 1 if `output` differs."""
+    if output is None:
+        click.echo(text, nl=False)
+    elif check:
+        current = output.read_text(encoding="utf-8") if output.is_file() else None
+        if current != text:
+            click.echo(f"{output} is stale: regenerate it (make docs)", err=True)
+            sys.exit(EXIT_INPUT)
+        click.echo(f"{output} is up to date")
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+
+
+@kb.command("graph")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid (GitHub draws it in Markdown) or Graphviz DOT (`dot -Tsvg`).",
+)
+@click.option(
+    "--focus",
+    "focus_ids",
+    multiple=True,
+    metavar="ID",
+    help="Keep only what leads to and follows from this rule, fact or conclusion (repeatable).",
+)
+@click.option(
+    "--depth", type=click.IntRange(min=0), help="With --focus: at most this many rule steps."
+)
+@click.option("--topic", help="Only the rules of one topic, with what they test and conclude.")
+@kb_option
+def kb_graph(
+    output_format: str,
+    focus_ids: tuple[str, ...],
+    depth: int | None,
+    topic: str | None,
+    kb_root: Path | None,
+) -> None:
+    r"""Draw how facts, rules, intermediate facts and conclusions chain.
+
+    \b
+    Examples:
+        cramp-expert kb graph --focus state_fluid_restricted --depth 1
+        cramp-expert kb graph --format dot | dot -Tsvg > rules.svg
+    """
+    from cramp_expert.authoring import graph
+    from cramp_expert.authoring.catalogue import list_rules
+    from cramp_expert.kb import load_knowledge_base
+
+    with input_errors(), usage_errors():
+        kb = load_knowledge_base(kb_root)
+        chosen = {row["id"] for row in list_rules(kb, topic)}
+        drawn = graph.build_graph(kb, [r for r in kb.rules if r.id in chosen])
+        if focus_ids:
+            drawn = graph.focus(drawn, focus_ids, depth)
+    click.echo(graph.render(drawn, output_format), nl=False)
+
+
 @kb.command("validate")
 @click.argument(
     "kb_dir",

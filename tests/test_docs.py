@@ -39,3 +39,21 @@ def test_the_template_rule_is_valid_and_documented(tmp_path):
     (tmp_path / "rules" / "t" / "my-new-rule.yaml").write_text(text)
     assert [r.id for r in load_knowledge_base(tmp_path).rules] == ["my-new-rule"]
     assert "_template.yaml" in GUIDE
+
+
+def test_the_rule_catalogue_is_current(kb):
+    from cramp_expert.authoring.docs import COMMAND, render_catalogue
+
+    committed = (ROOT / "docs" / "rules.md").read_text()
+    assert committed == render_catalogue(kb), f"docs/rules.md is stale: run `{COMMAND}`"
+
+
+def test_the_catalogue_documents_every_rule_with_its_references(kb):
+    catalogue = (ROOT / "docs" / "rules.md").read_text()
+    for rule in kb.rules:
+        entry = catalogue.split(f"### `{rule.id}`\n", 1)[1].split("\n### ", 1)[0]
+        assert f"evidence **{rule.evidence}**" in entry, rule.id
+        for key in rule.references:
+            assert f"[{key}](#ref-{key.lower()})" in entry, (rule.id, key)
+            assert f'<a id="ref-{key.lower()}"></a>' in catalogue
+    assert catalogue.count("```mermaid") == len({r.topic for r in kb.rules}) + 2
