@@ -448,6 +448,35 @@ def kb_graph(
     click.echo(graph.render(drawn, output_format), nl=False)
 
 
+@kb.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option(
+    "--cases",
+    "cases_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder of patient files (or vignettes) to consult with both knowledge bases.",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def kb_diff(old: str, new: str, cases_dir: Path | None, output_format: str) -> None:
+    r"""Compare two knowledge bases: rules added, removed, changed, and what cases conclude.
+
+    OLD and NEW are folders holding rules/ and knowledge/, or git revisions of this
+    repository (rules/ and knowledge/ are taken from the revision). The text is Markdown,
+    ready for a pull request.
+
+    \b
+    Examples:
+        cramp-expert kb diff main . --cases examples
+        cramp-expert kb diff HEAD~1 HEAD --cases tests/acceptance/vignettes
+    """
+    from cramp_expert.authoring import diff
+
+    with input_errors(), usage_errors():
+        result = diff.diff(old, new, cases_dir)
+    click.echo(diff.render(result, output_format), nl=False)
+
+
 @kb.command("validate")
 @click.argument(
     "kb_dir",
