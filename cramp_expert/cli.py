@@ -477,6 +477,36 @@ def kb_diff(old: str, new: str, cases_dir: Path | None, output_format: str) -> N
     click.echo(diff.render(result, output_format), nl=False)
 
 
+@kb.command("schema")
+@click.argument("kind", type=click.Choice(["rule", "patient"]))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@click.option(
+    "--check", is_flag=True, help="Do not write: exit 1 if OUTPUT differs from what it would be."
+)
+@kb_option
+def kb_schema(kind: str, output: Path | None, check: bool, kb_root: Path | None) -> None:
+    r"""Write the JSON Schema of rule files or patient files (for editors; see schemas/).
+
+    \b
+    Examples:
+        cramp-expert kb schema rule -o schemas/rule.schema.json
+        cramp-expert kb schema patient -o schemas/patient.schema.json --check
+    """
+    from cramp_expert.authoring import schema
+    from cramp_expert.kb import load_knowledge_base
+
+    if check and output is None:
+        raise click.UsageError("--check needs --output FILE")
+    with input_errors():
+        text = schema.render(schema.build(kind, load_knowledge_base(kb_root)))
+    _write_or_check(text, output, check)
+
+
 @kb.command("validate")
 @click.argument(
     "kb_dir",
