@@ -270,7 +270,11 @@ class _Normaliser:
             started: float | None = None
             if isinstance(entry, dict):
                 self.check.keys(entry, path, MEDICATION_KEYS, ["name"], what="key of a medication")
-                name = self.check.string(entry.get("name"), (*path, "name"), "medication name")
+                name = (  # a missing name is reported once, by keys() above
+                    self.check.string(entry["name"], (*path, "name"), "medication name")
+                    if "name" in entry
+                    else None
+                )
                 if entry.get("started_months_ago") is not None:
                     started = self.check.number(
                         entry["started_months_ago"],

@@ -119,3 +119,10 @@ def test_validate_never_imports_experta():
         "assert 'experta' not in sys.modules, 'experta imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT)
+
+
+def test_a_knowledge_base_without_rules(tmp_path):
+    shutil.copytree(FIXTURES / "_base" / "knowledge", tmp_path / "knowledge")
+    result = run(str(tmp_path), "--format", "parsable")
+    assert result.exit_code == 1
+    assert result.output.endswith("/rules:1:1: R100 no rule files found\n")
