@@ -9,7 +9,7 @@ VENV := .venv
 PATIENT ?= examples/V16.yaml
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: consult test lint format bench clean env
+.PHONY: consult test lint format bench clean env docs validate
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,6 +31,14 @@ lint: $(VENV)/.synced ## ruff (lint and format check) and mypy
 	$(VENV)/bin/ruff check cramp_expert tests
 	$(VENV)/bin/ruff format --check cramp_expert tests
 	$(VENV)/bin/mypy
+
+validate: $(VENV)/.synced ## check every rule and knowledge file (kb validate)
+	$(VENV)/bin/cramp-expert kb validate
+
+docs: $(VENV)/.synced ## regenerate what is generated from the knowledge base (tests fail when stale)
+	$(VENV)/bin/cramp-expert kb docs -o docs/rules.md
+	$(VENV)/bin/cramp-expert kb schema rule -o schemas/rule.schema.json
+	$(VENV)/bin/cramp-expert kb schema patient -o schemas/patient.schema.json
 
 format: $(VENV)/.synced
 	$(VENV)/bin/ruff format cramp_expert tests

@@ -40,6 +40,17 @@ def input_errors() -> Iterator[None]:
         sys.exit(EXIT_INPUT)
 
 
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """Turn an argument that names nothing (`authoring.BadArgument`) into a usage error (2)."""
+    from cramp_expert.authoring import BadArgument
+
+    try:
+        yield
+    except BadArgument as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def _consultant(kb_root: Path | None) -> Any:
     from cramp_expert.api import Consultant
 
@@ -284,31 +295,257 @@ def kb() -> None:
 
 
 @kb.command("test")
-@click.argument("rule_ids", nargs=-1)
+@click.argument("selectors", nargs=-1, metavar="[RULE[::EXAMPLE]]...")
+@click.option("-v", "--verbose", is_flag=True, help="Name every example run, not only failures.")
 @kb_option
-def kb_test(rule_ids: tuple[str, ...], kb_root: Path | None) -> None:
-    """Run the rules' embedded examples (all rules, or the RULE_IDS given)."""
-    from cramp_expert.errors import did_you_mean
+def kb_test(selectors: tuple[str, ...], verbose: bool, kb_root: Path | None) -> None:
+    r"""Run the rules' embedded examples: all of them, a rule's, or one (`RULE::EXAMPLE`).
 
-    with input_errors():
+    A failure says what was expected, what was concluded and which rules fired. pytest runs
+    the same examples with the same ids (`pytest -k RULE`).
+
+    \b
+    Examples:
+        cramp-expert kb test
+        cramp-expert kb test hypokalemia-measured
+        cramp-expert kb test "hypokalemia-measured::potassium 4.2 is not hypokalaemia"
+    """
+    from cramp_expert.authoring.catalogue import select_examples
+
+    with input_errors(), usage_errors():
         consultant = _consultant(kb_root)
-        rules = consultant.kb.rules
-        unknown = [r for r in rule_ids if consultant.kb.rule(r) is None]
-        if unknown:
-            hint = did_you_mean(unknown[0], [r.id for r in rules])
-            raise click.UsageError(f"unknown rule '{unknown[0]}'" + (f"; {hint}" if hint else ""))
-        selected = [r for r in rules if not rule_ids or r.id in rule_ids]
+        chosen = select_examples(consultant.kb, selectors)
         failed = 0
-        total = 0
-        for rule in selected:
-            for example in rule.examples:
-                total += 1
-                outcome = consultant.run_example(rule, example)
-                if outcome.failures:
-                    failed += 1
-                    click.echo(outcome.describe())
-    click.echo(f"{total - failed} passed, {failed} failed ({len(selected)} rules)")
+        for rule, example in chosen:
+            outcome = consultant.run_example(rule, example)
+            if outcome.failures:
+                failed += 1
+                click.echo(outcome.describe())
+            elif verbose:
+                click.echo(f"ok {rule.id}::{example.name}")
+    rules = len({rule.id for rule, _ in chosen})
+    click.echo(f"{len(chosen) - failed} passed, {failed} failed ({rules} rules)")
     sys.exit(EXIT_INPUT if failed else EXIT_OK)
+
+
+@kb.command("list")
+@click.option("--topic", help="Only the rules of one topic (a folder of rules/).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@kb_option
+def kb_list(topic: str | None, output_format: str, kb_root: Path | None) -> None:
+    """List the rules: id, topic, tier, evidence grade and title."""
+    from cramp_expert.authoring.catalogue import list_rules, render_list
+    from cramp_expert.kb import load_knowledge_base
+
+    with input_errors(), usage_errors():
+        rows = list_rules(load_knowledge_base(kb_root), topic)
+    click.echo(render_list(rows, output_format), nl=False)
+
+
+@kb.command("show")
+@click.argument("rule_id")
+@kb_option
+def kb_show(rule_id: str, kb_root: Path | None) -> None:
+    """Show one rule in full: conditions, conclusions, rationale, references, examples."""
+    from cramp_expert.authoring.catalogue import find_rule, show_rule
+    from cramp_expert.kb import load_knowledge_base
+
+    with input_errors(), usage_errors():
+        kb = load_knowledge_base(kb_root)
+        text = show_rule(kb, find_rule(kb, rule_id))
+    click.echo(text, nl=False)
+
+
+@kb.command("docs")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@click.option(
+    "--check", is_flag=True, help="Do not write: exit 1 if OUTPUT differs from what it would be."
+)
+@kb_option
+def kb_docs(output: Path | None, check: bool, kb_root: Path | None) -> None:
+    r"""Write the rule catalogue in Markdown: rules by topic, references, evidence grades.
+
+    \b
+    Examples:
+        cramp-expert kb docs -o docs/rules.md
+        cramp-expert kb docs -o docs/rules.md --check
+    """
+    from cramp_expert.authoring.docs import render_catalogue
+    from cramp_expert.kb import load_knowledge_base
+
+    if check and output is None:
+        raise click.UsageError("--check needs --output FILE")
+    with input_errors():
+        text = render_catalogue(load_knowledge_base(kb_root))
+    _write_or_check(text, output, check)
+
+
+def _write_or_check(text: str, output: Path | None, check: bool) -> None:
+    """Print `text`, write it to `output`, or with `check` exit 1 if `output` differs."""
+    if output is None:
+        click.echo(text, nl=False)
+    elif check:
+        current = output.read_text(encoding="utf-8") if output.is_file() else None
+        if current != text:
+            click.echo(f"{output} is stale: regenerate it (make docs)", err=True)
+            sys.exit(EXIT_INPUT)
+        click.echo(f"{output} is up to date")
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+
+
+@kb.command("graph")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid (GitHub draws it in Markdown) or Graphviz DOT (`dot -Tsvg`).",
+)
+@click.option(
+    "--focus",
+    "focus_ids",
+    multiple=True,
+    metavar="ID",
+    help="Keep only what leads to and follows from this rule, fact or conclusion (repeatable).",
+)
+@click.option(
+    "--depth", type=click.IntRange(min=0), help="With --focus: at most this many rule steps."
+)
+@click.option("--topic", help="Only the rules of one topic, with what they test and conclude.")
+@kb_option
+def kb_graph(
+    output_format: str,
+    focus_ids: tuple[str, ...],
+    depth: int | None,
+    topic: str | None,
+    kb_root: Path | None,
+) -> None:
+    r"""Draw how facts, rules, intermediate facts and conclusions chain.
+
+    \b
+    Examples:
+        cramp-expert kb graph --focus state_fluid_restricted --depth 1
+        cramp-expert kb graph --format dot | dot -Tsvg > rules.svg
+    """
+    from cramp_expert.authoring import graph
+    from cramp_expert.authoring.catalogue import list_rules
+    from cramp_expert.kb import load_knowledge_base
+
+    with input_errors(), usage_errors():
+        kb = load_knowledge_base(kb_root)
+        chosen = {row["id"] for row in list_rules(kb, topic)}
+        drawn = graph.build_graph(kb, [r for r in kb.rules if r.id in chosen])
+        if focus_ids:
+            drawn = graph.focus(drawn, focus_ids, depth)
+    click.echo(graph.render(drawn, output_format), nl=False)
+
+
+@kb.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option(
+    "--cases",
+    "cases_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder of patient files (or vignettes) to consult with both knowledge bases.",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def kb_diff(old: str, new: str, cases_dir: Path | None, output_format: str) -> None:
+    r"""Compare two knowledge bases: rules added, removed, changed, and what cases conclude.
+
+    OLD and NEW are folders holding rules/ and knowledge/, or git revisions of this
+    repository (rules/ and knowledge/ are taken from the revision). The text is Markdown,
+    ready for a pull request.
+
+    \b
+    Examples:
+        cramp-expert kb diff main . --cases examples
+        cramp-expert kb diff HEAD~1 HEAD --cases tests/acceptance/vignettes
+    """
+    from cramp_expert.authoring import diff
+
+    with input_errors(), usage_errors():
+        result = diff.diff(old, new, cases_dir)
+    click.echo(diff.render(result, output_format), nl=False)
+
+
+@kb.command("schema")
+@click.argument("kind", type=click.Choice(["rule", "patient"]))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@click.option(
+    "--check", is_flag=True, help="Do not write: exit 1 if OUTPUT differs from what it would be."
+)
+@kb_option
+def kb_schema(kind: str, output: Path | None, check: bool, kb_root: Path | None) -> None:
+    r"""Write the JSON Schema of rule files or patient files (for editors; see schemas/).
+
+    \b
+    Examples:
+        cramp-expert kb schema rule -o schemas/rule.schema.json
+        cramp-expert kb schema patient -o schemas/patient.schema.json --check
+    """
+    from cramp_expert.authoring import schema
+    from cramp_expert.kb import load_knowledge_base
+
+    if check and output is None:
+        raise click.UsageError("--check needs --output FILE")
+    with input_errors():
+        text = schema.render(schema.build(kind, load_knowledge_base(kb_root)))
+    _write_or_check(text, output, check)
+
+
+@kb.command("validate")
+@click.argument(
+    "kb_dir",
+    required=False,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["human", "parsable", "json", "github"]),
+    default="human",
+    show_default=True,
+    help="Grouped by file for people; file:line:col lines for editors; JSON; GitHub annotations.",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the human format (default: on a terminal, unless NO_COLOR is set).",
+)
+def kb_validate(kb_dir: Path | None, output_format: str, color: bool | None) -> None:
+    r"""Check every rule and knowledge file and report every problem at once.
+
+    KB_DIR holds rules/ and knowledge/ (default: the bundled knowledge base). Exit status 0
+    when clean, 1 when there are problems.
+
+    \b
+    Examples:
+        cramp-expert kb validate
+        cramp-expert kb validate --format parsable
+        cramp-expert kb validate path/to/kb --format github
+    """
+    from cramp_expert.authoring import lint, report
+
+    with usage_errors():
+        validation = lint.validate(kb_dir).relative_to(Path.cwd())
+    if color is None:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    click.echo(report.render(validation, output_format, color=color), nl=False, color=color)
+    sys.exit(EXIT_OK if validation.ok else EXIT_INPUT)
 
 
 def main() -> None:

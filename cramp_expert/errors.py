@@ -91,19 +91,26 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 
     Only candidates as close as the best one are named, so the hint points at one fix.
     """
+    matches = closest(name, candidates)
+    if not matches:
+        return ""
+    return "did you mean " + " or ".join(f"'{m}'" for m in matches) + "?"
+
+
+def closest(name: str, candidates: Iterable[str]) -> list[str]:
+    """The (at most three) candidates nearest to `name`, best first; empty if none is close."""
     pool = sorted(set(candidates))
     lowered = name.lower()
     scored = [(difflib.SequenceMatcher(None, lowered, c.lower()).ratio(), c) for c in pool]
     scored = [(score, c) for score, c in scored if score >= 0.6]
     if not scored:
-        return ""
+        return []
     best = max(score for score, _ in scored)
-    matches = [
+    return [
         c
         for score, c in sorted(scored, key=lambda item: (-item[0], item[1]))
         if score >= best - 0.02
     ][:3]
-    return "did you mean " + " or ".join(f"'{m}'" for m in matches) + "?"
 
 
 def allowed(values: Iterable[object]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from cramp_expert.errors import ProblemCollector, allowed, did_you_mean
+from cramp_expert.errors import ProblemCollector, allowed, closest, did_you_mean
 from cramp_expert.source import Document, KeyPath
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class Checker:
     ) -> None:
         """Report unknown keys (with the nearest valid one) and missing required keys."""
         known_set = set(known)
+        misspelt: set[str] = set()
         for key in value:
             if key not in known_set:
                 self.fail(
@@ -53,8 +54,12 @@ class Checker:
                     (*path, key),
                     did_you_mean(key, known_set) or allowed(sorted(known_set)),
                 )
+                nearest = closest(key, known_set)
+                if len(nearest) == 1:
+                    misspelt.add(nearest[0])
         for key in required:
-            if key not in value:
+            # A misspelt required key is one mistake: its "did you mean" already names the fix.
+            if key not in value and key not in misspelt:
                 self.fail("203", f"missing required key '{key}'", path)
 
     def string(self, value: Any, path: KeyPath, what: str) -> str | None:

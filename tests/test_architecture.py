@@ -80,3 +80,19 @@ def test_importing_the_package_does_not_turn_on_logging_output():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "['NullHandler']"
+
+
+def test_only_the_cli_uses_the_authors_toolkit():
+    # The toolkit sits above the library API: the runtime never depends on it.
+    assert {
+        m for m in _users("cramp_expert.authoring") if not m.startswith("cramp_expert.authoring")
+    } <= {"cramp_expert.cli"}
+
+
+def test_the_authors_toolkit_reads_the_knowledge_base_without_compiling_it():
+    # Only `kb diff` consults patients (through the API); validating, listing, documenting,
+    # drawing and the schemas never load the engine, which keeps them fast.
+    engine = ("experta", "cramp_expert.api", "cramp_expert.engine", "cramp_expert.compile")
+    users = set().union(*(_users(prefix) for prefix in engine))
+    toolkit = {m for m in users if m.startswith("cramp_expert.authoring")}
+    assert toolkit <= {"cramp_expert.authoring.diff"}

@@ -39,3 +39,70 @@ def test_the_template_rule_is_valid_and_documented(tmp_path):
     (tmp_path / "rules" / "t" / "my-new-rule.yaml").write_text(text)
     assert [r.id for r in load_knowledge_base(tmp_path).rules] == ["my-new-rule"]
     assert "_template.yaml" in GUIDE
+
+
+def test_the_rule_catalogue_is_current(kb):
+    from cramp_expert.authoring.docs import COMMAND, render_catalogue
+
+    committed = (ROOT / "docs" / "rules.md").read_text()
+    assert committed == render_catalogue(kb), f"docs/rules.md is stale: run `{COMMAND}`"
+
+
+def test_the_catalogue_documents_every_rule_with_its_references(kb):
+    catalogue = (ROOT / "docs" / "rules.md").read_text()
+    for rule in kb.rules:
+        entry = catalogue.split(f"### `{rule.id}`\n", 1)[1].split("\n### ", 1)[0]
+        assert f"evidence **{rule.evidence}**" in entry, rule.id
+        for key in rule.references:
+            assert f"[{key}](#ref-{key.lower()})" in entry, (rule.id, key)
+            assert f'<a id="ref-{key.lower()}"></a>' in catalogue
+    assert catalogue.count("```mermaid") == len({r.topic for r in kb.rules}) + 2
+
+
+def emitted_codes() -> set[str]:
+    """Every problem and warning code the package can produce, read from its source.
+
+    Codes are written whole (`"R303"`), or as a number passed to a `Checker` whose prefix
+    (`Checker(document, problems, "K")`) the module sets; validate.py's numbers serve every
+    prefix.
+    """
+    import re
+
+    literal: set[str] = set()
+    prefixes: set[str] = set()
+    shared: set[str] = set()
+    per_module: set[str] = set()
+    for path in (ROOT / "cramp_expert").rglob("*.py"):
+        text = path.read_text()
+        literal |= set(re.findall(r'"([EKRPW]\d{3})"', text))
+        module_prefixes = set(re.findall(r'Checker\([^()]*"([A-Z])"\)', text))
+        prefixes |= module_prefixes
+        numbers = set(re.findall(r'\.fail\(\s*"(\d{3})"', text))
+        if path.name == "validate.py":
+            shared |= numbers
+        else:
+            per_module |= {p + n for p in module_prefixes for n in numbers}
+    return literal | per_module | {p + n for p in prefixes for n in shared}
+
+
+def documented_codes() -> set[str]:
+    import re
+
+    reference = GUIDE.split("## Diagnostics reference", 1)[1]
+    return set(re.findall(r"^### ([EKRPW]\d{3}): \S", reference, flags=re.MULTILINE))
+
+
+def test_every_code_has_a_section_in_the_diagnostics_reference():
+    emitted = emitted_codes()
+    assert len(emitted) > 40
+    assert emitted - documented_codes() == set(), "undocumented codes"
+    assert documented_codes() - emitted == set(), "documented codes that nothing produces"
+
+
+def test_every_knowledge_base_code_is_produced_by_a_fixture():
+    from tests.kb.test_fixtures import announced_codes
+
+    # R100 needs a knowledge base without rules (tests/cli/test_kb_validate.py); W codes are
+    # warnings in a consultation's result (tests/unit/, tests/cli/).
+    elsewhere = {"R100"} | {c for c in emitted_codes() if c.startswith("W")}
+    assert emitted_codes() - elsewhere - announced_codes() == set()

@@ -84,6 +84,8 @@ class ConclusionDef:
     urgency: str = ""
     action: str = ""
     text: str = ""
+    location: Location = field(default=Location(""), compare=False)
+    """Where the conclusion is defined (for problems about it)."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,9 @@ class Knowledge:
     references: dict[str, Reference]
     drug_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Normalised name (generic, brand, alias, combination) -> generic drug names it stands for."""
+    incomplete: frozenset[str] = frozenset()
+    """Tables (`facts`, `conclusions`, `references`, `tiers`) that could not be read in full:
+    a name missing from one of them may exist, so it is not reported as unknown."""
     _section_keys: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def fact(self, fact_id: str) -> FactDef | None:
@@ -206,75 +211,101 @@ def normalise_unit(text: str) -> str:
     return re.sub(r"\s+", "", folded).lower()
 
 
+FILE_TABLES = {
+    "settings.yaml": ("tiers",),
+    "facts.yaml": ("facts",),
+    "units.yaml": (),
+    "conclusions.yaml": ("conclusions",),
+    "states.yaml": ("conclusions",),
+    "medications.yaml": ("facts",),
+    "conditions.yaml": ("facts",),
+    "references.yaml": ("references",),
+}
+"""The tables a rule looks names up in, by the knowledge file that defines them: when a file
+cannot be read, names in its tables are not reported as unknown (that would bury the real
+problem under one false report per rule)."""
+
+
 def load_knowledge(root: Path) -> Knowledge:
-    """Read and validate every file in `root` (the knowledge/ folder)."""
+    """Read and validate every file in `root` (the knowledge/ folder); raise on any problem."""
     problems = ProblemCollector()
-    documents: dict[str, Document] = {}
-    digest = hashlib.sha256()
-    for name in KNOWLEDGE_FILES:
-        display = f"{root.name}/{name}"
-        try:
-            raw = (root / name).read_bytes()
-            documents[name] = load_bytes(display, raw)
-            digest.update(name.encode() + b"\0" + raw + b"\0")
-        except InputError as exc:
-            problems.problems.extend(exc.problems)
-        except OSError as exc:
-            problems.add("E100", f"cannot read: {exc.strerror}", Location(display))
-    if problems:
-        raise KnowledgeBaseError(problems.problems)
-    builder = _KnowledgeBuilder(root, documents, problems)
-    knowledge = builder.build(digest)
+    knowledge = read_knowledge(root, problems)
     if problems:
         raise KnowledgeBaseError(problems.problems)
     return knowledge
 
 
+def read_knowledge(root: Path, problems: ProblemCollector) -> Knowledge:
+    """Read every file in `root` as far as it can be read, recording each problem on `problems`.
+
+    Never raises for bad content: a file that cannot be parsed counts as empty, and the tables
+    it defines are listed in `Knowledge.incomplete` so that readers of the rules can tell an
+    unknown name from a name they cannot check.
+    """
+    documents: dict[str, Document] = {}
+    unreadable: set[str] = set()
+    digest = hashlib.sha256()
+    for name in KNOWLEDGE_FILES:
+        display = f"{root.name}/{name}"
+        try:
+            raw = (root / name).read_bytes()
+            documents[name] = load_bytes(display, raw, keep_going=True)
+            problems.problems.extend(documents[name].problems)
+            digest.update(name.encode() + b"\0" + raw + b"\0")
+        except InputError as exc:
+            problems.problems.extend(exc.problems)
+        except FileNotFoundError:
+            problems.add(
+                "E100", "no such file (every knowledge file is required)", Location(display)
+            )
+        except OSError as exc:
+            problems.add("E100", f"cannot read: {exc.strerror}", Location(display))
+        if name not in documents:
+            unreadable.add(name)
+            documents[name] = Document(display, {}, {})
+    builder = _KnowledgeBuilder(root, documents, problems, unreadable)
+    return builder.build(digest)
+
+
 class _KnowledgeBuilder:
-    def __init__(self, root: Path, documents: dict[str, Document], problems: ProblemCollector):
+    def __init__(
+        self,
+        root: Path,
+        documents: dict[str, Document],
+        problems: ProblemCollector,
+        unreadable: set[str],
+    ):
         self.root = root
         self.documents = documents
         self.problems = problems
         self.analytes_seen: list[str] = []
+        self.unreadable = unreadable
+        """Files that could not be parsed, or whose sections are missing: their names are
+        unknown, so nothing is reported as missing from them."""
 
     def checker(self, name: str) -> Checker:
         return Checker(self.documents[name], self.problems, "K")
 
     def section(self, name: str, key: str) -> dict[str, Any]:
+        if name in self.unreadable and not self.documents[name].positions:
+            return {}  # the parse error is reported; an empty section would only echo it
         check = self.checker(name)
         data = check.mapping(self.documents[name].data, (), name)
         if data is None:
+            self.unreadable.add(name)
             return {}
         value = data.get(key)
         if value is None:
             check.fail("203", f"missing required key '{key}'", ())
+            self.unreadable.add(name)
             return {}
-        return check.mapping(value, (key,), key) or {}
+        section = check.mapping(value, (key,), key)
+        if section is None:
+            self.unreadable.add(name)
+        return section or {}
 
     def build(self, digest: Any) -> Knowledge:
-        settings = self.documents["settings.yaml"].data
-        check = self.checker("settings.yaml")
-        settings = check.mapping(settings, (), "settings") or {}
-        check.keys(
-            settings,
-            (),
-            ["version", "certainty_threshold", "tiers"],
-            ["version", "certainty_threshold", "tiers"],
-        )
-        threshold = check.number(
-            settings.get("certainty_threshold"),
-            ("certainty_threshold",),
-            "certainty_threshold",
-            (0, 1),
-        )
-        tiers_raw = check.mapping(settings.get("tiers"), ("tiers",), "tiers") or {}
-        tiers: dict[str, int] = {}
-        for name, value in tiers_raw.items():
-            # Salience is stratum x 1000 + tier, so a tier must stay below 1000 to never
-            # outrank chaining order.
-            number = check.number(value, ("tiers", name), f"tier {name}", (0, 999))
-            if number is not None:
-                tiers[name] = int(number)
+        threshold, tiers, version = self._settings()
         references = self._references()
         analytes, unit_aliases = self._units()
         self.analytes_seen = list(analytes)
@@ -282,11 +313,12 @@ class _KnowledgeBuilder:
         conditions, synonyms = self._conditions(references)
         conclusions = self._conclusions(references)
         facts = self._facts(references, classes, conditions)
+        incomplete = {table for name in self.unreadable for table in FILE_TABLES[name]}
         return Knowledge(
             root=self.root,
-            version=str(settings.get("version", "")),
+            version=version,
             digest="sha256:" + digest.hexdigest(),
-            certainty_threshold=threshold or 0.0,
+            certainty_threshold=threshold,
             tiers=tiers,
             facts=facts,
             conclusions=conclusions,
@@ -299,7 +331,48 @@ class _KnowledgeBuilder:
             condition_synonyms=synonyms,
             references=references,
             drug_names=drug_names,
+            incomplete=frozenset(incomplete),
         )
+
+    # --- settings ---------------------------------------------------------------------------
+    def _settings(self) -> tuple[float, dict[str, int], str]:
+        if "settings.yaml" in self.unreadable:
+            return 0.0, {}, ""
+        check = self.checker("settings.yaml")
+        settings = check.mapping(self.documents["settings.yaml"].data, (), "settings")
+        if settings is None:
+            self.unreadable.add("settings.yaml")
+            return 0.0, {}, ""
+        check.keys(
+            settings,
+            (),
+            ["version", "certainty_threshold", "tiers"],
+            ["version", "certainty_threshold", "tiers"],
+        )
+        # NOTE: a missing key is reported once (K203), not again as a value of the wrong type.
+        threshold = (
+            check.number(
+                settings["certainty_threshold"],
+                ("certainty_threshold",),
+                "certainty_threshold",
+                (0, 1),
+            )
+            if "certainty_threshold" in settings
+            else None
+        )
+        tiers_raw = (
+            check.mapping(settings["tiers"], ("tiers",), "tiers") if "tiers" in settings else None
+        )
+        if tiers_raw is None:
+            self.unreadable.add("settings.yaml")
+        tiers: dict[str, int] = {}
+        for name, value in (tiers_raw or {}).items():
+            # Salience is stratum x 1000 + tier, so a tier must stay below 1000 to never
+            # outrank chaining order.
+            number = check.number(value, ("tiers", name), f"tier {name}", (0, 999))
+            if number is not None:
+                tiers[name] = int(number)
+        return threshold or 0.0, tiers, str(settings.get("version", ""))
 
     # --- references -------------------------------------------------------------------------
     def _references(self) -> dict[str, Reference]:
@@ -330,7 +403,7 @@ class _KnowledgeBuilder:
     ) -> tuple[str, ...]:
         refs = check.string_list(value if value is not None else [], path, "references") or []
         for index, ref in enumerate(refs):
-            if ref not in references:
+            if ref not in references and "references.yaml" not in self.unreadable:
                 check.fail(
                     "301",
                     f"unknown reference '{ref}'",
@@ -568,7 +641,12 @@ class _KnowledgeBuilder:
                     continue
                 check.keys(entry, path, fields, ["label"])
                 if conclusion_id in out:
-                    check.fail("304", f"id '{conclusion_id}' is defined twice", path)
+                    check.fail(
+                        "304",
+                        f"id '{conclusion_id}' is defined twice (first at {out[conclusion_id].location})",
+                        path,
+                        "conclusions and states share one set of ids: rename one",
+                    )
                 evidence = str(entry.get("evidence", "") or "")
                 if kind != "state":
                     check.choice(evidence, (*path, "evidence"), "evidence", EVIDENCE_GRADES)
@@ -590,6 +668,7 @@ class _KnowledgeBuilder:
                     urgency=urgency,
                     action=_text(entry.get("action")),
                     text=_text(entry.get("text")),
+                    location=check.document.location(path),
                 )
         return out
 
@@ -642,7 +721,7 @@ class _KnowledgeBuilder:
                     derived=derived,
                 )
         for analyte in self.analytes_seen:
-            if f"labs.{analyte}" not in facts:
+            if f"labs.{analyte}" not in facts and "facts.yaml" not in self.unreadable:
                 check.fail(
                     "306",
                     f"analyte '{analyte}' of units.yaml has no fact 'labs.{analyte}'",

@@ -19,11 +19,12 @@ from cramp_expert.errors import (
     InputError,
     KnowledgeBaseError,
     Location,
+    Problem,
     ProblemCollector,
     allowed,
     did_you_mean,
 )
-from cramp_expert.kb.knowledge import Knowledge, load_knowledge
+from cramp_expert.kb.knowledge import KNOWLEDGE_FILES, Knowledge, read_knowledge
 from cramp_expert.kb.model import (
     EVIDENCE_GRADES,
     OPERATORS,
@@ -92,11 +93,37 @@ def default_root() -> Path:
     return here.parent.parent
 
 
-def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
-    """Load knowledge/ and rules/ under `root`; raise KnowledgeBaseError listing every problem."""
+@dataclass
+class KnowledgeBaseReading:
+    """Everything one pass over a knowledge base found, whether or not it is usable.
+
+    `rules` holds the rules that are valid on their own; `problems` every problem in every
+    file, in file order. `complete` is false when some file could not be read in full, so that
+    checks across all rules (who concludes what) would report what is merely unread.
+    """
+
+    root: Path
+    knowledge: Knowledge
+    rules: list[Rule]
+    problems: list[Problem]
+    files: list[str]
+    """Every file read, as named in problems (`knowledge/facts.yaml`, `rules/t/x.yaml`)."""
+    strata: dict[str, int]
+    digest: str
+    complete: bool
+
+
+def read_knowledge_base(root: Path | None = None) -> KnowledgeBaseReading:
+    """Read knowledge/ and every rule file under `root`, collecting every problem; never raises.
+
+    A broken knowledge file does not stop the rules being read: they are checked against what
+    could be read, and names that only an unreadable file could define are not reported.
+    """
     root = root or default_root()
-    knowledge = load_knowledge(root / "knowledge")
     problems = ProblemCollector()
+    knowledge = read_knowledge(root / "knowledge", problems)
+    files = [f"knowledge/{name}" for name in KNOWLEDGE_FILES]
+    complete = not knowledge.incomplete
     rules: list[Rule] = []
     digest = hashlib.sha256(knowledge.digest.encode())
     rules_root = root / "rules"
@@ -105,21 +132,28 @@ def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
         problems.add("R100", "no rule files found", Location(str(rules_root)))
     for path in paths:
         display = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        files.append(display)
+        before = len(problems.problems)
         try:
             raw = path.read_bytes()
-            document = load_bytes(display, raw)
+            document = load_bytes(display, raw, keep_going=True)
         except InputError as exc:
             problems.problems.extend(exc.problems)
+            complete = False
             continue
         except OSError as exc:
             problems.add("E100", f"cannot read: {exc.strerror}", Location(display))
+            complete = False
             continue
+        problems.problems.extend(document.problems)
         digest.update(display.encode() + b"\0" + raw + b"\0")
         rule = _RuleReader(
             document, knowledge, problems, topic=path.parent.name, stem=path.stem
         ).read()
-        if rule is not None:
+        if rule is not None and len(problems.problems) == before:
             rules.append(rule)
+        else:
+            complete = False
     seen: dict[str, Rule] = {}
     for rule in rules:
         if rule.id in seen:
@@ -128,8 +162,24 @@ def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
             )
         seen[rule.id] = rule
     strata = _stratify(rules, problems)
-    if problems:
-        raise KnowledgeBaseError(problems.problems)
+    return KnowledgeBaseReading(
+        root=root,
+        knowledge=knowledge,
+        rules=rules,
+        problems=problems.problems,
+        files=files,
+        strata=strata,
+        digest="sha256:" + digest.hexdigest(),
+        complete=complete,
+    )
+
+
+def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
+    """Load knowledge/ and rules/ under `root`; raise KnowledgeBaseError listing every problem."""
+    reading = read_knowledge_base(root)
+    if reading.problems:
+        raise KnowledgeBaseError(reading.problems)
+    knowledge, rules, strata = reading.knowledge, reading.rules, reading.strata
     top = max(strata.values(), default=0)
     salience = {r.id: (top - strata[r.id]) * 1000 + knowledge.tiers.get(r.tier, 0) for r in rules}
     return KnowledgeBase(
@@ -138,7 +188,7 @@ def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
         strata=strata,
         salience=salience,
         version=knowledge.version,
-        digest="sha256:" + digest.hexdigest(),
+        digest=reading.digest,
     )
 
 
@@ -202,13 +252,22 @@ class _RuleReader:
     def loc(self, path: KeyPath) -> Location:
         return self.doc.location(path)
 
+    def unknown(self, table: str, known: bool) -> bool:
+        """True when a name is missing from `table` and the table was read in full.
+
+        A name missing from a table whose knowledge file could not be read is not reported:
+        that file's own problem is the one to fix.
+        """
+        return not known and table not in self.knowledge.incomplete
+
     def read(self) -> Rule | None:
         data = self.check.mapping(self.doc.data, (), "a rule file")
         if data is None:
             return None
         before = len(self.problems.problems)
         self.check.keys(data, (), RULE_KEYS, RULE_REQUIRED)
-        rule_id = self.check.string(data.get("id"), ("id",), "id") or self.stem
+        # NOTE: a missing key is reported once (R203), not again as a value of the wrong type.
+        rule_id = ("id" in data and self.check.string(data["id"], ("id",), "id")) or self.stem
         if not RULE_ID.match(rule_id):
             self.check.fail(
                 "205", f"rule id '{rule_id}' must be kebab-case (a-z, 0-9, '-')", ("id",)
@@ -221,11 +280,16 @@ class _RuleReader:
                 f"rename the file to {rule_id}.yaml",
             )
         tier = data.get("tier")
-        self.check.choice(tier, ("tier",), "tier", list(self.knowledge.tiers))
-        self.check.string(data.get("title"), ("title",), "title")
-        self.check.string(data.get("rationale"), ("rationale",), "rationale")
-        self.check.choice(data.get("evidence"), ("evidence",), "evidence", EVIDENCE_GRADES)
-        references = self.references(data.get("references"), ("references",))
+        if "tier" in data and "tiers" not in self.knowledge.incomplete:
+            self.check.choice(tier, ("tier",), "tier", list(self.knowledge.tiers))
+        for key in ("title", "rationale"):
+            if key in data:
+                self.check.string(data[key], (key,), key)
+        if "evidence" in data:
+            self.check.choice(data["evidence"], ("evidence",), "evidence", EVIDENCE_GRADES)
+        references = (
+            self.references(data["references"], ("references",)) if "references" in data else ()
+        )
         if not references and "references" in data:
             self.check.fail("207", "a rule needs at least one reference", ("references",))
         when = self.group("all", data.get("when"), ("when",)) if "when" in data else None
@@ -251,7 +315,7 @@ class _RuleReader:
     def references(self, value: Any, path: KeyPath) -> tuple[str, ...]:
         refs = self.check.string_list(value, path, "references") or []
         for index, ref in enumerate(refs):
-            if ref not in self.knowledge.references:
+            if self.unknown("references", ref in self.knowledge.references):
                 self.check.fail(
                     "301",
                     f"unknown reference '{ref}'",
@@ -298,17 +362,19 @@ class _RuleReader:
         if "concluded" in mapping:
             self.check.keys(mapping, path, ["concluded"], what="key of a 'concluded' condition")
             target = mapping["concluded"]
-            if not isinstance(target, str) or target not in self.knowledge.conclusions:
-                self.check.fail(
-                    "302",
-                    f"unknown conclusion '{target}'"
-                    if isinstance(target, str)
-                    else f"unknown conclusion {describe(target)}",
-                    (*path, "concluded"),
-                    did_you_mean(str(target), self.knowledge.conclusions),
-                )
-                return None
-            return ConcludedCondition(target, self.loc(path))
+            if isinstance(target, str) and not self.unknown(
+                "conclusions", target in self.knowledge.conclusions
+            ):
+                return ConcludedCondition(target, self.loc(path))
+            self.check.fail(
+                "302",
+                f"unknown conclusion '{target}'"
+                if isinstance(target, str)
+                else f"unknown conclusion {describe(target)}",
+                (*path, "concluded"),
+                did_you_mean(str(target), self.knowledge.conclusions),
+            )
+            return None
         if "fact" not in mapping:
             self.check.fail(
                 "208",
@@ -320,12 +386,9 @@ class _RuleReader:
         fact_id = mapping["fact"]
         fact = self.knowledge.fact(fact_id) if isinstance(fact_id, str) else None
         if fact is None:
-            self.check.fail(
-                "303",
-                f"unknown fact {describe(fact_id)}",
-                (*path, "fact"),
-                did_you_mean(str(fact_id), self.knowledge.facts),
-            )
+            if isinstance(fact_id, str) and not self.unknown("facts", False):
+                return None
+            self.unknown_fact(fact_id, (*path, "fact"))
             return None
         ops = [key for key in mapping if key != "fact"]
         if len(ops) != 1:
@@ -357,6 +420,20 @@ class _RuleReader:
         if operand is None:
             return None
         return FactCondition(fact.id, op, operand, self.loc(path))
+
+    def unknown_fact(self, fact_id: Any, path: KeyPath, context: str = "") -> None:
+        """Report an unknown fact id, naming the knowledge file its family comes from."""
+        shown = f"'{fact_id}'" if isinstance(fact_id, str) else describe(fact_id)
+        message = f"{context}unknown fact {shown}"
+        family, _, name = str(fact_id).partition(".")
+        origin = {
+            "meds": "a drug class of knowledge/medications.yaml",
+            "conditions": "a condition of knowledge/conditions.yaml",
+            "labs": "a lab of knowledge/facts.yaml",
+        }
+        if family in origin and name and isinstance(fact_id, str):
+            message += f" ('{name.split('.')[0]}' is not {origin[family]})"
+        self.check.fail("303", message, path, did_you_mean(str(fact_id), self.knowledge.facts))
 
     def operand(
         self,
@@ -403,11 +480,9 @@ class _RuleReader:
         conclude = self.conclusion_ids(mapping.get("conclude", []), (*path, "conclude"))
         exclude = self.conclusion_ids(mapping.get("exclude", []), (*path, "exclude"))
         for index, excluded in enumerate(exclude):
-            kind = (
-                self.knowledge.conclusions[excluded].kind
-                if excluded in self.knowledge.conclusions
-                else ""
-            )
+            if excluded not in self.knowledge.conclusions:
+                continue  # reported as unknown, or unknowable
+            kind = self.knowledge.conclusions[excluded].kind
             if kind != "cause":
                 self.check.fail(
                     "306",
@@ -434,7 +509,7 @@ class _RuleReader:
                 (self.check.string(mapping["reason"], (*path, "reason"), "reason") or "").split()
             )
             for name in PLACEHOLDER.findall(reason):
-                if self.knowledge.fact(name) is None:
+                if self.unknown("facts", self.knowledge.fact(name) is not None):
                     self.check.fail(
                         "303",
                         f"reason names unknown fact '{{{name}}}'",
@@ -448,7 +523,7 @@ class _RuleReader:
     def conclusion_ids(self, value: Any, path: KeyPath) -> tuple[str, ...]:
         ids = self.check.string_list(value, path, "conclusion ids") or []
         for index, conclusion_id in enumerate(ids):
-            if conclusion_id not in self.knowledge.conclusions:
+            if self.unknown("conclusions", conclusion_id in self.knowledge.conclusions):
                 self.check.fail(
                     "302",
                     f"unknown conclusion '{conclusion_id}'",
@@ -473,9 +548,9 @@ class _RuleReader:
                 continue
             self.check.keys(mapping, here, EXAMPLE_KEYS, ["name"])
             name = (
-                self.check.string(mapping.get("name"), (*here, "name"), "example name")
-                or f"example {index + 1}"
-            )
+                "name" in mapping
+                and self.check.string(mapping["name"], (*here, "name"), "example name")
+            ) or f"example {index + 1}"
             if name in names:
                 self.check.fail("209", f"two examples are named '{name}'", (*here, "name"))
             names.add(name)
@@ -484,14 +559,19 @@ class _RuleReader:
                 fact = self.knowledge.fact(fact_id)
                 if fact is not None:
                     coerce(fact, value, self.check, (*here, "given", fact_id), f"given {fact_id}")
-                if fact is None:
-                    self.check.fail(
-                        "303",
-                        f"example gives unknown fact '{fact_id}'",
-                        (*here, "given", fact_id),
-                        did_you_mean(fact_id, self.knowledge.facts),
-                    )
+                elif self.unknown("facts", False):
+                    self.unknown_fact(fact_id, (*here, "given", fact_id), "example gives ")
             patient = mapping.get("patient")
+            prefix = (*here, "patient")
+            patient_positions = (
+                {
+                    key[len(prefix) :]: position
+                    for key, position in self.doc.positions.items()
+                    if key[: len(prefix)] == prefix
+                }
+                if isinstance(patient, dict)
+                else {}
+            )
             if patient is not None and not isinstance(patient, dict):
                 self.check.fail(
                     "201", "patient must be a mapping (a patient file)", (*here, "patient")
@@ -517,6 +597,7 @@ class _RuleReader:
                     ),
                     fires=fires,
                     location=self.loc(here),
+                    patient_positions=patient_positions,
                 )
             )
         return tuple(out)

@@ -124,6 +124,11 @@ class Example:
     expect_excluded: tuple[str, ...]
     fires: bool | None
     location: Location
+    patient_positions: dict[tuple[str | int, ...], tuple[int, int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """Line and column of every value of `patient`, keyed by its path inside `patient`, so
+    that a problem in an example's patient file can name its line in the rule file."""
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,8 @@ class _Normaliser:
             else:
                 self.check.fail("201", "id must be a text or a number", ("id",))
         for key in ("age", "sex", "pregnant", "gestation_weeks", "dialysis"):
-            if data.get(key) is not None:
+            # NOTE: .get: a knowledge base being written may not define them all yet.
+            if data.get(key) is not None and key in self.k.facts:
                 self.fact(self.k.facts[key], data[key], (key,))
         for section in SECTIONS:
             if data.get(section) is not None:
@@ -220,8 +221,8 @@ class _Normaliser:
             except LabError as exc:
                 self.check.fail("205", f"labs.{name}: {exc}", path, exc.hint)
                 continue
-            fact = self.k.facts[f"labs.{name}"]
-            if fact.range and not fact.range[0] <= reading.value <= fact.range[1]:
+            fact = self.k.facts.get(f"labs.{name}")
+            if fact and fact.range and not fact.range[0] <= reading.value <= fact.range[1]:
                 self.check.fail(
                     "204",
                     f"labs.{name} {reading.value:g} {reading.unit} is out of range",
@@ -269,7 +270,11 @@ class _Normaliser:
             started: float | None = None
             if isinstance(entry, dict):
                 self.check.keys(entry, path, MEDICATION_KEYS, ["name"], what="key of a medication")
-                name = self.check.string(entry.get("name"), (*path, "name"), "medication name")
+                name = (  # a missing name is reported once, by keys() above
+                    self.check.string(entry["name"], (*path, "name"), "medication name")
+                    if "name" in entry
+                    else None
+                )
                 if entry.get("started_months_ago") is not None:
                     started = self.check.number(
                         entry["started_months_ago"],

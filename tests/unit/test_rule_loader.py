@@ -251,3 +251,31 @@ def test_a_rule_with_many_branches_runs_to_the_end(tmp_path):
     result = consultant.consult_data({"age": 70})
     assert [c["id"] for c in result["causes"]] == ["older_age"]
     assert len(result["trace"]) == 29
+
+
+def test_a_broken_knowledge_file_does_not_hide_the_rules_problems(tmp_path):
+    root = make_kb(tmp_path, {"one": rule("one", "all:\n  - {fact: nope, is: true}")})
+    references = root / "knowledge" / "references.yaml"
+    references.write_text(references.read_text() + "\n  broken: [\n")
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_knowledge_base(root)
+    found = info.value.problems
+    assert sorted({(p.location.path, p.code) for p in found}) == [
+        ("knowledge/references.yaml", "E101"),
+        ("rules/t/one.yaml", "R303"),  # and no R301 for [AK12]: the references are unreadable
+    ]
+
+
+def test_a_duplicate_key_does_not_hide_the_files_other_problems(tmp_path):
+    text = rule("dup", "all:\n  - {fact: agee, ge: 60}").replace(
+        "evidence: LOW\n", "evidence: LOW\nevidence: HIGH\n"
+    )
+    found = problems(tmp_path, {"dup": text})
+    assert [(p.code, p.location.line) for p in found] == [("E102", 6), ("R303", 10)]
+
+
+def test_a_missing_key_is_reported_once(tmp_path):
+    text = rule("terse", "all:\n  - {fact: age, ge: 60}").replace(
+        "rationale: Only for tests.\n", ""
+    )
+    assert [p.code for p in problems(tmp_path, {"terse": text})] == ["R203"]

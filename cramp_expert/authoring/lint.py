@@ -1,0 +1,304 @@
+"""Validate a knowledge base as `cramp-expert kb validate` does: every problem, in one run.
+
+The loader (`cramp_expert.kb.loader`) already refuses whatever the engine could misread: YAML
+syntax, duplicate keys, unknown keys, wrong types, unknown names, operators that do not fit the
+fact, duplicate ids, cycles. It reports every file, knowledge and rules alike, before giving up.
+This module adds the checks an author needs and the engine does not:
+
+- R308: a threshold outside the fact's range (the condition is constant);
+- R402: a test of a conclusion that no rule concludes (the condition is constant);
+- R403: conditions of one `all` that can never hold together (the rule, or branch, is dead);
+- R501/R502: no example where the rule fires, or none where it does not;
+- P…: an example's `patient:` block that is not a valid patient file;
+- K401: a conclusion of knowledge/ that no rule concludes.
+
+Nothing is compiled and experta is never imported, so validation takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from cramp_expert.authoring import BadArgument
+from cramp_expert.errors import InputError, Location, Problem, ProblemCollector
+from cramp_expert.kb.knowledge import FactDef, Knowledge
+from cramp_expert.kb.loader import KnowledgeBaseReading, default_root, read_knowledge_base
+from cramp_expert.kb.model import (
+    ConcludedCondition,
+    Condition,
+    ConditionGroup,
+    FactCondition,
+    Rule,
+    walk,
+)
+from cramp_expert.patient import read_patient
+from cramp_expert.source import Document
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The outcome of validating one knowledge base."""
+
+    root: Path
+    problems: tuple[Problem, ...]
+    """Every problem, by file (knowledge files first, then rules) and position."""
+    files: tuple[str, ...]
+    """Every file checked, as problems name them (relative to `root`)."""
+    rules: int
+    """How many rules were read (valid or not)."""
+
+    @property
+    def ok(self) -> bool:
+        """True when there is nothing to fix."""
+        return not self.problems
+
+    def relative_to(self, directory: Path) -> Validation:
+        """The same validation with paths as seen from `directory` (the current one, usually).
+
+        Problems name files relative to the knowledge base's root; an editor or a CI annotation
+        needs them relative to where the command ran.
+        """
+        if self.root.resolve() == directory.resolve():
+            return self
+        return replace(
+            self,
+            problems=tuple(
+                replace(
+                    p, location=replace(p.location, path=self.display(p.location.path, directory))
+                )
+                for p in self.problems
+            ),
+            files=tuple(self.display(f, directory) for f in self.files),
+        )
+
+    def display(self, path: str, directory: Path) -> str:
+        """`path` (relative to the root) as seen from `directory`; absolute when outside it."""
+        full = (self.root / path).resolve()
+        relative = os.path.relpath(full, directory.resolve())
+        return str(full) if relative.startswith("..") else relative
+
+
+def knowledge_base_root(path: Path | None) -> Path:
+    """The folder to validate: `path`, or the bundled knowledge base; refuse a folder without one.
+
+    Raises:
+        BadArgument: `path` holds neither rules/ nor knowledge/.
+    """
+    root = path if path is not None else default_root()
+    if not (root / "rules").is_dir() and not (root / "knowledge").is_dir():
+        raise BadArgument(f"{root} is not a knowledge base: it has no rules/ or knowledge/ folder")
+    return root
+
+
+def validate(root: Path | None = None) -> Validation:
+    """Check every file of the knowledge base under `root` and return every problem found.
+
+    Raises:
+        BadArgument: `root` holds neither rules/ nor knowledge/.
+    """
+    reading = read_knowledge_base(knowledge_base_root(root))
+    problems = ProblemCollector(list(reading.problems))
+    for rule in reading.rules:
+        check_rule(rule, reading.knowledge, problems)
+    if reading.complete:
+        # Who concludes what is only known when every rule was read.
+        check_chaining(reading, problems)
+    order = {name: index for index, name in enumerate(reading.files)}
+    ordered = sorted(
+        problems.problems,
+        key=lambda p: (
+            order.get(p.location.path, len(order)),
+            p.location.path,
+            p.location.line,
+            p.location.column,
+            p.code,
+        ),
+    )
+    rule_files = sum(1 for name in reading.files if not name.startswith("knowledge/"))
+    return Validation(reading.root, tuple(ordered), tuple(reading.files), rule_files)
+
+
+# --- one rule ---------------------------------------------------------------------------------
+def check_rule(rule: Rule, knowledge: Knowledge, problems: ProblemCollector) -> None:
+    """The checks that need only one valid rule and the knowledge it names."""
+    for condition in rule.fact_conditions():
+        fact = knowledge.fact(condition.fact)
+        constant = _constant_threshold(condition, fact) if fact is not None else ""
+        if fact is not None and fact.range is not None and constant:
+            low, high = fact.range
+            problems.add(
+                "R308",
+                f"'{condition.describe()}' {constant}: {fact.id} is between "
+                f"{low:g} and {high:g} {fact.unit}".rstrip(),
+                condition.location,
+                f"thresholds are in {fact.id}'s unit, {fact.unit}"
+                if fact.unit
+                else "check the threshold against the fact's range",
+            )
+    for conflict, location in _contradictions(rule.when, knowledge):
+        problems.add(
+            "R403",
+            f"these conditions can never all hold: {conflict}",
+            location,
+            "the rule (or this branch of it) can never fire",
+        )
+    anchor = rule.examples[0].location if rule.examples else rule.location
+    if not any(example.fires is True for example in rule.examples):
+        problems.add(
+            "R501",
+            f"rule {rule.id} has no example where it fires",
+            anchor,
+            "add an example with 'fires: true'",
+        )
+    if not any(example.fires is False for example in rule.examples):
+        problems.add(
+            "R502",
+            f"rule {rule.id} has no example where it does not fire",
+            anchor,
+            "add an example with 'fires: false' (the nearest case that must not fire)",
+        )
+    for index, example in enumerate(rule.examples):
+        if example.patient is None or "facts" in knowledge.incomplete:
+            continue  # without every fact, a valid patient file would look wrong
+        prefix = f"examples[{index}].patient"
+        try:
+            read_patient(Document(rule.path, example.patient, example.patient_positions), knowledge)
+        except InputError as exc:
+            for problem in exc.problems:
+                key = problem.location.key
+                where = replace(problem.location, key=f"{prefix}.{key}" if key else prefix)
+                problems.add(problem.code, problem.message, where, problem.hint)
+
+
+def _constant_threshold(condition: FactCondition, fact: FactDef) -> str:
+    """Say how a threshold outside the fact's range makes the condition constant, or ""."""
+    if fact.type != "number" or fact.range is None or condition.op == "known":
+        return ""
+    low, high = fact.range
+    op, value = condition.op, condition.value
+    if op == "between":
+        first, last = value
+        never = last < low or first > high
+        always = first <= low and last >= high
+    else:
+        never = {
+            "lt": value <= low,
+            "le": value < low,
+            "gt": value >= high,
+            "ge": value > high,
+            "is": not low <= value <= high,
+        }[op]
+        always = {
+            "lt": value > high,
+            "le": value >= high,
+            "gt": value < low,
+            "ge": value <= low,
+            "is": low == high == value,
+        }[op]
+    if never:
+        return "can never hold"
+    if always:
+        return "always holds when the fact is known"
+    return ""
+
+
+# --- contradictions ---------------------------------------------------------------------------
+def _contradictions(group: ConditionGroup, knowledge: Knowledge) -> list[tuple[str, Location]]:
+    """Every `all` (with the `all`s nested in it) whose conditions on one fact cannot all hold."""
+    found: list[tuple[str, Location]] = []
+    if group.kind != "all":
+        for item in group.items:
+            if isinstance(item, ConditionGroup):
+                found.extend(_contradictions(item, knowledge))
+        return found
+    conditions: dict[str, list[FactCondition]] = defaultdict(list)
+    for item in _flatten_all(group):
+        if isinstance(item, FactCondition):
+            conditions[item.fact].append(item)
+        elif isinstance(item, ConditionGroup):
+            found.extend(_contradictions(item, knowledge))
+    for fact_id, tests in conditions.items():
+        fact = knowledge.fact(fact_id)
+        if fact is not None and len(tests) > 1 and not _satisfiable(tests, fact):
+            found.append(("; ".join(t.describe() for t in tests), tests[-1].location))
+    return found
+
+
+def _flatten_all(group: ConditionGroup) -> list[Condition]:
+    """The items of an `all`, with nested `all`s opened (their items must hold too)."""
+    items: list[Condition] = []
+    for item in group.items:
+        if isinstance(item, ConditionGroup) and item.kind == "all":
+            items.extend(_flatten_all(item))
+        else:
+            items.append(item)
+    return items
+
+
+def _satisfiable(tests: Sequence[FactCondition], fact: FactDef) -> bool:
+    """Can one value of `fact` (or its being unknown) meet every test?"""
+    known = [t.value for t in tests if t.op == "known"]
+    valued = [t for t in tests if t.op != "known"]
+    if False in known:
+        # Unknown holds only when nothing else needs a value.
+        return True not in known and not valued
+    if fact.type == "number":
+        return _number_satisfiable(valued)
+    if fact.type in ("bool", "choice"):
+        values: set[object] = {True, False} if fact.type == "bool" else set(fact.values)
+        for test in valued:
+            values &= {test.value} if test.op == "is" else set(test.value)
+        return bool(values)
+    only: set[str] = set(fact.values)
+    for test in valued:
+        if test.op == "only":
+            only &= set(test.value)
+    return bool(only) and all(set(t.value) & only for t in valued if t.op == "includes")
+
+
+def _number_satisfiable(tests: Iterable[FactCondition]) -> bool:
+    low, low_closed, high, high_closed = -math.inf, False, math.inf, False
+    for test in tests:
+        bounds: list[tuple[str, float, bool]] = []
+        if test.op == "between":
+            bounds = [("low", test.value[0], True), ("high", test.value[1], True)]
+        elif test.op == "is":
+            bounds = [("low", test.value, True), ("high", test.value, True)]
+        elif test.op in ("gt", "ge"):
+            bounds = [("low", test.value, test.op == "ge")]
+        elif test.op in ("lt", "le"):
+            bounds = [("high", test.value, test.op == "le")]
+        for side, value, closed in bounds:
+            if side == "low" and (value > low or (value == low and not closed)):
+                low, low_closed = value, closed
+            elif side == "high" and (value < high or (value == high and not closed)):
+                high, high_closed = value, closed
+    return low < high or (low == high and low_closed and high_closed)
+
+
+# --- across rules -----------------------------------------------------------------------------
+def check_chaining(reading: KnowledgeBaseReading, problems: ProblemCollector) -> None:
+    """The checks that need every rule: tests of conclusions nobody reaches, unused conclusions."""
+    concluded = {cid for rule in reading.rules for cid in rule.then.conclude}
+    for rule in reading.rules:
+        for condition in walk(rule.when):
+            if isinstance(condition, ConcludedCondition) and condition.conclusion not in concluded:
+                problems.add(
+                    "R402",
+                    f"no rule concludes '{condition.conclusion}', so this test never changes",
+                    condition.location,
+                    "write a rule that concludes it, or test something a rule concludes",
+                )
+    for conclusion in reading.knowledge.conclusions.values():
+        if conclusion.id not in concluded:
+            problems.add(
+                "K401",
+                f"no rule concludes {conclusion.kind.replace('_', ' ')} '{conclusion.id}'",
+                conclusion.location,
+                "write a rule that concludes it, or remove it",
+            )
