@@ -356,16 +356,23 @@ def kb_show(rule_id: str, kb_root: Path | None) -> None:
     click.echo(text, nl=False)
 
 
+def generated_output(command: Any) -> Any:
+    """`-o/--output FILE` and `--check`, for commands that write a generated, committed file."""
+    command = click.option(
+        "--check",
+        is_flag=True,
+        help="Do not write: exit 1 if OUTPUT differs from what it would be.",
+    )(command)
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write to this file instead of standard output.",
+    )(command)
+
+
 @kb.command("docs")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of standard output.",
-)
-@click.option(
-    "--check", is_flag=True, help="Do not write: exit 1 if OUTPUT differs from what it would be."
-)
+@generated_output
 @kb_option
 def kb_docs(output: Path | None, check: bool, kb_root: Path | None) -> None:
     r"""Write the rule catalogue in Markdown: rules by topic, references, evidence grades.
@@ -378,8 +385,6 @@ def kb_docs(output: Path | None, check: bool, kb_root: Path | None) -> None:
     from cramp_expert.authoring.docs import render_catalogue
     from cramp_expert.kb import load_knowledge_base
 
-    if check and output is None:
-        raise click.UsageError("--check needs --output FILE")
     with input_errors():
         text = render_catalogue(load_knowledge_base(kb_root))
     _write_or_check(text, output, check)
@@ -387,6 +392,8 @@ def kb_docs(output: Path | None, check: bool, kb_root: Path | None) -> None:
 
 def _write_or_check(text: str, output: Path | None, check: bool) -> None:
     """Print `text`, write it to `output`, or with `check` exit 1 if `output` differs."""
+    if check and output is None:
+        raise click.UsageError("--check needs --output FILE")
     if output is None:
         click.echo(text, nl=False)
     elif check:
@@ -479,15 +486,7 @@ def kb_diff(old: str, new: str, cases_dir: Path | None, output_format: str) -> N
 
 @kb.command("schema")
 @click.argument("kind", type=click.Choice(["rule", "patient"]))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of standard output.",
-)
-@click.option(
-    "--check", is_flag=True, help="Do not write: exit 1 if OUTPUT differs from what it would be."
-)
+@generated_output
 @kb_option
 def kb_schema(kind: str, output: Path | None, check: bool, kb_root: Path | None) -> None:
     r"""Write the JSON Schema of rule files or patient files (for editors; see schemas/).
@@ -500,8 +499,6 @@ def kb_schema(kind: str, output: Path | None, check: bool, kb_root: Path | None)
     from cramp_expert.authoring import schema
     from cramp_expert.kb import load_knowledge_base
 
-    if check and output is None:
-        raise click.UsageError("--check needs --output FILE")
     with input_errors():
         text = schema.render(schema.build(kind, load_knowledge_base(kb_root)))
     _write_or_check(text, output, check)
