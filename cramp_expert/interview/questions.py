@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from cramp_expert.errors import did_you_mean
@@ -72,12 +73,16 @@ class Question:
     def describe_help(self) -> str:
         """The help shown on `help`: what the question means and what may be typed."""
         lines = [self.help] if self.help else []
-        if self.kind == "number" and self.range:
+        if self.kind == "bool":
+            lines.append(
+                "Answer yes or no; Enter or 'unknown' if not assessed (never taken as no)."
+            )
+        elif self.kind == "number" and self.range:
             lines.append(f"A number from {self.range[0]:g} to {self.range[1]:g} {self.unit}.")
         elif self.kind == "lab":
             lines.append(
-                f"A value with its unit, e.g. '{self.values[0] if self.values else ''}'; "
-                f"a bare number is read in {self.unit}."
+                f"A value with its unit, e.g. {' or '.join(repr(v) for v in self.values)}; a bare "
+                f"number is read in {self.unit} when that is plausible (otherwise the unit is asked for)."
             )
         elif self.kind in ("choice", "list"):
             lines.append("Allowed: " + ", ".join(self.values) + ".")
@@ -150,8 +155,15 @@ def _read_lab(text: str) -> Any:
     return text
 
 
-def questions(knowledge: Knowledge) -> list[Question]:
-    """Every question the interview may ask, in the patient file's order."""
+def questions(
+    knowledge: Knowledge, thresholds: Mapping[str, list[float]] | None = None
+) -> list[Question]:
+    """Every question the interview may ask, in the patient file's order.
+
+    `thresholds` (fact id -> values the rules compare it with) pick a telling example value for
+    each lab's help.
+    """
+    thresholds = thresholds or {}
     out: list[Question] = []
     for key in input_ids(knowledge):
         if key == MEDICATIONS:
@@ -180,14 +192,21 @@ def questions(knowledge: Knowledge) -> list[Question]:
         fact = knowledge.facts[key]
         if key.startswith("labs."):
             analyte = knowledge.analytes[key.removeprefix("labs.")]
-            example = next((u.name for u in analyte.units if u.name != analyte.unit), "")
+            edges = sorted(thresholds.get(key, ()))
+            middle = edges[len(edges) // 2] if edges else analyte.plausible[0]
+            # The same value in each accepted unit, so the example reads right in any of them.
+            examples = tuple(
+                f"{(middle / unit.factor) + unit.offset:.3g} {unit.name}"
+                for unit in analyte.units
+                if unit.name == analyte.unit or unit.factor != 1 or unit.offset != 0
+            )
             out.append(
                 Question(
                     key,
                     fact.question or fact.label,
                     "lab",
                     unit=analyte.unit,
-                    values=(f"{analyte.plausible[0]:g} {example or analyte.unit}",),
+                    values=examples,
                     help=(fact.help or "")
                     + f" Accepted units: {', '.join(u.name for u in analyte.units)}."
                     + (

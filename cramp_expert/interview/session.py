@@ -77,7 +77,15 @@ class Interview:
         self.consultant = consultant
         self.knowledge = consultant.kb.knowledge
         self.evaluator = consultant.evaluator
-        self.catalogue = questions(self.knowledge)
+        edges: dict[str, list[float]] = {}
+        for rule in consultant.kb.rules:
+            for condition in rule.fact_conditions():
+                refs = condition.value if condition.op == "between" else (condition.value,)
+                numbers = [
+                    float(r) for r in refs if isinstance(r, int | float) and not isinstance(r, bool)
+                ]
+                edges.setdefault(condition.fact, []).extend(numbers)
+        self.catalogue = questions(self.knowledge, edges)
         self._by_key = {q.key: q for q in self.catalogue}
         self._position = {q.key: i for i, q in enumerate(self.catalogue)}
         self.history: list[Answer] = []
