@@ -10,8 +10,8 @@ patient file would hold, and the patient-file validator then checks it like any 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cramp_expert.errors import did_you_mean
