@@ -129,7 +129,9 @@ def consult(
     with input_errors():
         consultant = _consultant(kb_root)
         if patient_file == "-":
-            result = consultant.consult_bytes("<stdin>", sys.stdin.buffer.read())
+            from cramp_expert.source import read_limited
+
+            result = consultant.consult_bytes("<stdin>", read_limited(sys.stdin.buffer))
         else:
             result = consultant.consult_path(patient_file)
     if output_format == "json":
@@ -274,7 +276,9 @@ def explain(
         _conclusion_ids(consultant, how_ids, "--how")
         _conclusion_ids(consultant, why_not_ids, "--why-not")
         if patient_file == "-":
-            patient = consultant.read_bytes("<stdin>", sys.stdin.buffer.read())
+            from cramp_expert.source import read_limited
+
+            patient = consultant.read_bytes("<stdin>", read_limited(sys.stdin.buffer))
         else:
             patient = consultant.read_path(patient_file)
         result = consultant.consult_facts(patient)

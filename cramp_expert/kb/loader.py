@@ -38,7 +38,7 @@ from cramp_expert.kb.model import (
     FactCondition,
     Rule,
 )
-from cramp_expert.source import Document, KeyPath, load_bytes
+from cramp_expert.source import Document, KeyPath, load_bytes, read_file
 from cramp_expert.validate import Checker, coerce, describe
 
 RULE_KEYS = (
@@ -135,14 +135,10 @@ def read_knowledge_base(root: Path | None = None) -> KnowledgeBaseReading:
         files.append(display)
         before = len(problems.problems)
         try:
-            raw = path.read_bytes()
+            raw = read_file(path, display)
             document = load_bytes(display, raw, keep_going=True)
         except InputError as exc:
             problems.problems.extend(exc.problems)
-            complete = False
-            continue
-        except OSError as exc:
-            problems.add("E100", f"cannot read: {exc.strerror}", Location(display))
             complete = False
             continue
         problems.problems.extend(document.problems)

@@ -100,6 +100,19 @@ def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
     else:
         found = find_unit(analyte, unit_text, knowledge)
         if found is None:
+            # A unit of another analyte (U/L given for sodium) most likely means the value was
+            # typed under the wrong name: say so rather than only that the unit is unknown.
+            owners = [
+                other.name
+                for other in knowledge.analytes.values()
+                if other.name != analyte.name and find_unit(other, unit_text, knowledge)
+            ]
+            if owners:
+                named = ", ".join(owners[:3]) + (", ..." if len(owners) > 3 else "")
+                raise LabError(
+                    f"'{unit_text}' is a unit of {named}, not of {analyte.name}",
+                    f"is the value under the right name? accepted units: {accepted}",
+                )
             raise LabError(
                 f"unknown unit '{unit_text}' for {analyte.name}", f"accepted units: {accepted}"
             )
