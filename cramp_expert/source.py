@@ -109,7 +109,12 @@ class _Builder:
         self._constructor = yaml.SafeLoader("")  # only used to construct plain scalars
 
     def _fail(
-        self, node: yaml.Node, message: str, code: str = "E103", key_path: KeyPath = ()
+        self,
+        node: yaml.Node,
+        message: str,
+        code: str = "E103",
+        key_path: KeyPath = (),
+        hint: str = "",
     ) -> None:
         mark = node.start_mark
         self.problems.append(
@@ -117,6 +122,7 @@ class _Builder:
                 code,
                 message,
                 Location(self.path, mark.line + 1, mark.column + 1, format_path(key_path)),
+                hint,
             )
         )
 
@@ -174,16 +180,21 @@ class _Builder:
         self.positions.setdefault(key_path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, yaml.MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
-                self._fail(node, f"YAML tag {node.tag!r} is not allowed (plain data only)")
+                self._fail(node, _tag_refused(node.tag), key_path=key_path)
                 return None
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
-                    self._fail(key_node, "YAML merge keys ('<<') are not supported")
+                    self._fail(
+                        key_node,
+                        "YAML merge keys ('<<') are not supported",
+                        key_path=(*key_path, "<<"),
+                        hint="write the keys out in full",
+                    )
                     continue
                 key = self.build(key_node, key_path, depth + 1)
                 if not isinstance(key, str | int | float | bool) or key is None:
-                    self._fail(key_node, "a mapping key must be a plain name")
+                    self._fail(key_node, "a mapping key must be a plain name", key_path=key_path)
                     continue
                 key = str(key).lower() if isinstance(key, bool) else str(key)
                 if key in result:
@@ -213,7 +224,7 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             if node.tag != "tag:yaml.org,2002:seq":
-                self._fail(node, f"YAML tag {node.tag!r} is not allowed (plain data only)")
+                self._fail(node, _tag_refused(node.tag), key_path=key_path)
                 return None
             return [
                 self.build(item, (*key_path, i), depth + 1) for i, item in enumerate(node.value)
@@ -224,7 +235,7 @@ class _Builder:
             # would only hand back node.value, at a tenth of the whole load's time.
             return node.value
         if node.tag not in _SCALAR_TAGS:
-            self._fail(node, f"YAML tag {node.tag!r} is not allowed (plain data only)")
+            self._fail(node, _tag_refused(node.tag), key_path=key_path)
             return None
         if node.tag == "tag:yaml.org,2002:timestamp":
             # Dates are kept as text (nothing here needs a datetime), and are not constructed:
@@ -247,6 +258,13 @@ class _TooLarge(Exception):
     def __init__(self, message: str, location: Location):
         super().__init__(message)
         self.problem = Problem("E104", message, location)
+
+
+def _tag_refused(tag: str) -> str:
+    # NOTE: `!!python/...` tags are how YAML asks a loader to import and call Python code; they are
+    # refused like any other tag, and named, since they are the dangerous ones.
+    danger = " (it asks for Python code to run)" if "python/" in tag else ""
+    return f"YAML tag {tag!r} is not allowed{danger}: plain data only"
 
 
 def _too_many_values() -> str:
@@ -326,7 +344,15 @@ def parse(path: str, text: str, *, keep_going: bool = False) -> Document:
     if not text.strip():
         raise InputError([Problem("E101", "file is empty", Location(path))])
     if text.lstrip().startswith(("{", "[")):
-        return _parse_json(path, text, keep_going=keep_going)
+        try:
+            return _parse_json(path, text, keep_going=keep_going)
+        except InputError as exc:
+            if path.lower().endswith(".json") or exc.problems[0].code != "E101":
+                raise
+            try:
+                return _parse_yaml(path, text, keep_going=keep_going)
+            except InputError:
+                raise exc from None
     return _parse_yaml(path, text, keep_going=keep_going)
 
 
@@ -348,13 +374,20 @@ def _parse_yaml(path: str, text: str, *, keep_going: bool = False) -> Document:
         raise InputError(
             [Problem("E104", f"nesting deeper than {MAX_DEPTH} levels", Location(path))]
         ) from None
-    if len(nodes) != 1 or nodes[0] is None:
-        message = (
-            "file holds no data"
-            if not nodes or nodes[0] is None
-            else "file holds several YAML documents"
+    if not nodes or nodes[0] is None:
+        raise InputError([Problem("E101", "file holds no data", Location(path))])
+    if len(nodes) > 1:
+        mark = nodes[1].start_mark
+        raise InputError(
+            [
+                Problem(
+                    "E101",
+                    "file holds several YAML documents; this is where the second starts",
+                    Location(path, mark.line + 1, mark.column + 1),
+                    "one patient or rule per file",
+                )
+            ]
         )
-        raise InputError([Problem("E101", message, Location(path))])
     builder = _Builder(path)
     try:
         data = builder.build(nodes[0], (), 0)
@@ -425,10 +458,10 @@ def _line_column(text: str, offset: int) -> tuple[int, int]:
 
 
 class _Unreadable:
-    """A JSON integer Python cannot convert (thousands of digits), refused where it stands."""
+    """A JSON number that is no usable value, refused where it stands (with what was written)."""
 
-    def __init__(self, text: str):
-        self.text = text
+    def __init__(self, message: str):
+        self.message = message
 
 
 def _first_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -442,13 +475,20 @@ def _first_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _json_int(text: str) -> int | _Unreadable:
     try:
         return int(text)
-    except ValueError:
-        return _Unreadable(text)
+    except ValueError:  # more digits than Python converts
+        return _Unreadable(_unreadable_number(text))
+
+
+def _json_float(text: str) -> float | _Unreadable:
+    value = float(text)
+    if math.isfinite(value):
+        return value
+    return _Unreadable(f"{text} is too large to be a number that can be used (it reads as {value})")
 
 
 def _parse_json(path: str, text: str, *, keep_going: bool = False) -> Document:
     try:
-        data = json.loads(text, parse_int=_json_int)
+        data = json.loads(text, parse_int=_json_int, parse_float=_json_float)
     except json.JSONDecodeError as exc:
         raise InputError(
             [
@@ -600,7 +640,7 @@ def _check_values(path: str, data: Any, positions: dict[KeyPath, tuple[int, int]
                 Problem("E105", f"{value} is not a number that can be used", where(key_path))
             )
         elif isinstance(value, _Unreadable):
-            problems.append(Problem("E105", _unreadable_number(value.text), where(key_path)))
+            problems.append(Problem("E105", value.message, where(key_path)))
         elif isinstance(value, str) and _SURROGATE.search(value):
             problems.append(
                 Problem(

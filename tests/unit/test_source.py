@@ -171,3 +171,15 @@ def test_reading_stops_at_the_limit(tmp_path):
     big.write_bytes(b"#" * (MAX_BYTES + 10))
     with pytest.raises(InputError, match="larger than"):
         load_file(big)
+
+
+def test_a_yaml_flow_mapping_is_yaml_unless_the_file_says_json():
+    assert parse("p.yaml", "{age: 70, sex: male}\n").data == {"age": 70, "sex": "male"}
+    assert _problem("{age: 70, sex: male}\n", "p.json").message.startswith("JSON syntax error")
+    # Neither JSON nor YAML: the JSON error is the one reported, since it looked like JSON.
+    assert _problem('{"age": 70,, }\n', "p.yaml").message.startswith("JSON syntax error")
+
+
+def test_a_second_document_is_located():
+    problem = _problem("age: 70\n---\nage: 71\n")
+    assert problem.code == "E101" and problem.location.line == 3 and "several" in problem.message
