@@ -49,6 +49,7 @@ KeyPath = tuple[str | int, ...]
 # libyaml's safe loader composes about 10x faster than the pure-Python one, with the same marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+_STR = "tag:yaml.org,2002:str"
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -230,12 +231,20 @@ class _Builder:
                 self.build(item, (*key_path, i), depth + 1) for i, item in enumerate(node.value)
             ]
         assert isinstance(node, yaml.ScalarNode)
-        if node.tag == "tag:yaml.org,2002:str":
+        if node.tag == _STR:
             # Most values are texts, already built by the composer: PyYAML's constructor
-            # would only hand back node.value, at a tenth of the whole load's time.
+            # would only hand back node.value, at a tenth of the whole load's time. An explicit
+            # `!!str` only keeps a value as text, which every check then sees as text.
             return node.value
-        if node.tag not in _SCALAR_TAGS:
-            self._fail(node, _tag_refused(node.tag), key_path=key_path)
+        plain = not node.style
+        implicit = self._constructor.resolve(  # type: ignore[no-untyped-call]
+            yaml.ScalarNode, node.value, (plain, not plain)
+        )
+        # NOTE: an explicit tag that changes what a plain value means (`!!null 70`, `!!bool
+        # maybe`, `!!float ""`) is refused: it would silently misread the value, or make PyYAML
+        # raise.
+        if node.tag not in _SCALAR_TAGS or node.tag != implicit:
+            self._fail(node, _tag_refused(node.tag, str(node.value)), key_path=key_path)
             return None
         if node.tag == "tag:yaml.org,2002:timestamp":
             # Dates are kept as text (nothing here needs a datetime), and are not constructed:
@@ -260,11 +269,15 @@ class _TooLarge(Exception):
         self.problem = Problem("E104", message, location)
 
 
-def _tag_refused(tag: str) -> str:
+def _tag_refused(tag: str, value: str | None = None) -> str:
     # NOTE: `!!python/...` tags are how YAML asks a loader to import and call Python code; they are
     # refused like any other tag, and named, since they are the dangerous ones.
+    shown = "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org") else tag
+    if tag in _SCALAR_TAGS and value is not None:
+        short = value if len(value) <= 20 else value[:17] + "..."
+        return f"YAML tag '{shown}' does not fit '{short}': write plain data, without tags"
     danger = " (it asks for Python code to run)" if "python/" in tag else ""
-    return f"YAML tag {tag!r} is not allowed{danger}: plain data only"
+    return f"YAML tag '{shown}' is not allowed{danger}: plain data only"
 
 
 def _too_many_values() -> str:

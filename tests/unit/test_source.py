@@ -183,3 +183,21 @@ def test_a_yaml_flow_mapping_is_yaml_unless_the_file_says_json():
 def test_a_second_document_is_located():
     problem = _problem("age: 70\n---\nage: 71\n")
     assert problem.code == "E101" and problem.location.line == 3 and "several" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("age: !!null 70\n", "'!!null' does not fit '70'"),
+        ("a: !!bool maybe\n", "'!!bool'"),
+        ('a: !!int ""\n', "'!!int'"),
+    ],
+)
+def test_an_explicit_tag_that_changes_a_value_is_refused(text, shown):
+    # !!null 70 would silently read the age as unknown; the other two made PyYAML raise.
+    problem = _problem(text)
+    assert problem.code == "E103" and shown in problem.message and problem.location.line == 1
+
+
+def test_explicit_tags_that_change_nothing_are_read():
+    assert parse("p.yaml", "age: !!int 70\nid: !!str 012345\n").data == {"age": 70, "id": "012345"}
