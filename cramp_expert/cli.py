@@ -66,8 +66,36 @@ kb_option = click.option(
 )
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """`--version`: the engine's versions, then the bundled knowledge base's version and digest."""
+    if not value or ctx.resilient_parsing:
+        return
+    from cramp_expert.audit import engine_identity
+
+    package, source, experta = engine_identity()
+    click.echo(f"{package} ({source})\n{experta}")
+    with input_errors():
+        from cramp_expert.api import about
+
+        info = about()
+    click.echo(
+        f"knowledge base {info['knowledge_base']} ({info['rules']} rules), "
+        f"content {info['content_digest']}\n"
+        f"digest {info['digest']} (knowledge base and engine: every result names it)"
+    )
+    ctx.exit(EXIT_OK)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cramp-expert", prog_name="cramp-expert")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the versions of cramp-expert and experta, and the knowledge base's version and "
+    "digest, then exit.",
+)
 def cli() -> None:
     """Explainable expert system for nocturnal leg cramps.
 
