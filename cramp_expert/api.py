@@ -43,8 +43,10 @@ def about(root: Path | None = None) -> dict[str, Any]:
 class Consultant:
     """A loaded, compiled knowledge base with its engine, ready to consult patients."""
 
-    def __init__(self, root: Path | None = None):
-        self.kb: KnowledgeBase = load_knowledge_base(root)
+    def __init__(self, root: Path | None = None, kb: KnowledgeBase | None = None):
+        # `kb`: a knowledge base already built (kb.loader.knowledge_base), as the fuzz tests
+        # build one for each generated rule file.
+        self.kb: KnowledgeBase = kb if kb is not None else load_knowledge_base(root)
         self.engine = Engine(compile_knowledge_base(self.kb))
         self.evaluator = PartialEvaluator(self.kb)
         self._version = engine_version()
