@@ -69,6 +69,12 @@ def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
         raise LabError(
             "must be a number with its unit", f"e.g. '{analyte.plausible[0]:g} {analyte.unit}'"
         )
+    if isinstance(raw, int) and abs(raw) > MAX_LAB_VALUE:
+        # Checked before float(), which raises on an integer of a few hundred digits.
+        raise LabError(
+            f"a {len(str(abs(raw)))}-digit number is not a value any lab reports",
+            "check the number and its unit",
+        )
     if isinstance(raw, int | float):
         number, unit_text, shown = float(raw), "", f"{raw:g}"
     elif isinstance(raw, str):

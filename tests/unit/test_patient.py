@@ -300,3 +300,9 @@ def test_combined_entries_keep_every_component(knowledge, typed):
     patient = _read(knowledge, f"medications: ['{typed}']\n")
     assert patient.values["meds.med_diuretic_loop"] is True
     assert patient.values["meds.med_diuretic_potassium_sparing"] is True
+
+
+def test_a_bare_lab_number_of_hundreds_of_digits_is_an_input_error(knowledge):
+    # Found by the fuzz tests: float() of such an integer raised OverflowError.
+    (problem,) = _problems(knowledge, "labs:\n  abi: 1" + "0" * 400 + "\n")
+    assert problem.code == "P205" and "401-digit number" in problem.message
