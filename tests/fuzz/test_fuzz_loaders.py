@@ -7,7 +7,7 @@ allowed outcomes are a result or an `InputError` whose every problem is one prin
 the file (and, for text, its line). Any other exception is a bug; hypothesis shrinks it.
 
 Profiles (tests/conftest.py): `ci` runs each test 100 times, derandomized; `fuzz` runs each
-test 15,000 times (105,000 inputs: 60,000 patient files, 45,000 rule files):
+test 15,000 times (105,000 inputs: 60,000 patient files, 45,000 rule files; about 20 minutes):
 
     HYPOTHESIS_PROFILE=fuzz .venv/bin/python -m pytest -m fuzz -p no:cacheprovider
 """
