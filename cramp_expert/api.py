@@ -7,10 +7,10 @@ compiled knowledge base and one experta engine: use one per thread or process.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cramp_expert.audit import engine_identity, engine_version
 from cramp_expert.compile import compile_knowledge_base
 from cramp_expert.consultation import build_result
 from cramp_expert.engine import Engine, Firing
@@ -21,18 +21,32 @@ from cramp_expert.reasoning import PartialEvaluator, how, robustness, why_not
 from cramp_expert.source import Document, load_bytes, load_file
 
 
-def engine_version() -> str:
-    """`cramp-expert X / experta Y`: part of every result's audit block."""
-    return (
-        f"cramp-expert {metadata.version('cramp-expert')} / experta {metadata.version('experta')}"
-    )
+def about(root: Path | None = None) -> dict[str, Any]:
+    """What `--version` shows: the engine's identity, the knowledge base's version and digests.
+
+    Raises KnowledgeBaseError if the knowledge base under `root` (default: the bundled one) is
+    invalid.
+    """
+    package, source, experta = engine_identity()
+    kb = load_knowledge_base(root)
+    return {
+        "package": package,
+        "source": source,
+        "experta": experta,
+        "knowledge_base": kb.version,
+        "rules": len(kb.rules),
+        "content_digest": kb.content_digest,
+        "digest": kb.digest,
+    }
 
 
 class Consultant:
     """A loaded, compiled knowledge base with its engine, ready to consult patients."""
 
-    def __init__(self, root: Path | None = None):
-        self.kb: KnowledgeBase = load_knowledge_base(root)
+    def __init__(self, root: Path | None = None, kb: KnowledgeBase | None = None):
+        # `kb`: a knowledge base already built (kb.loader.knowledge_base), as the fuzz tests
+        # build one for each generated rule file.
+        self.kb: KnowledgeBase = kb if kb is not None else load_knowledge_base(root)
         self.engine = Engine(compile_knowledge_base(self.kb))
         self.evaluator = PartialEvaluator(self.kb)
         self._version = engine_version()
@@ -186,4 +200,4 @@ class ExampleOutcome:
         return "\n".join(lines)
 
 
-__all__ = ["Consultant", "ExampleOutcome", "Firing", "concluded_ids", "engine_version"]
+__all__ = ["Consultant", "ExampleOutcome", "Firing", "about", "concluded_ids", "engine_version"]

@@ -66,8 +66,36 @@ kb_option = click.option(
 )
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """`--version`: the engine's versions, then the bundled knowledge base's version and digest."""
+    if not value or ctx.resilient_parsing:
+        return
+    from cramp_expert.audit import engine_identity
+
+    package, source, experta = engine_identity()
+    click.echo(f"{package} ({source})\n{experta}")
+    with input_errors():
+        from cramp_expert.api import about
+
+        info = about()
+    click.echo(
+        f"knowledge base {info['knowledge_base']} ({info['rules']} rules), "
+        f"content {info['content_digest']}\n"
+        f"digest {info['digest']} (knowledge base and engine: every result names it)"
+    )
+    ctx.exit(EXIT_OK)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cramp-expert", prog_name="cramp-expert")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the versions of cramp-expert and experta, and the knowledge base's version and "
+    "digest, then exit.",
+)
 def cli() -> None:
     """Explainable expert system for nocturnal leg cramps.
 
@@ -129,7 +157,9 @@ def consult(
     with input_errors():
         consultant = _consultant(kb_root)
         if patient_file == "-":
-            result = consultant.consult_bytes("<stdin>", sys.stdin.buffer.read())
+            from cramp_expert.source import read_limited
+
+            result = consultant.consult_bytes("<stdin>", read_limited(sys.stdin.buffer))
         else:
             result = consultant.consult_path(patient_file)
     if output_format == "json":
@@ -274,7 +304,9 @@ def explain(
         _conclusion_ids(consultant, how_ids, "--how")
         _conclusion_ids(consultant, why_not_ids, "--why-not")
         if patient_file == "-":
-            patient = consultant.read_bytes("<stdin>", sys.stdin.buffer.read())
+            from cramp_expert.source import read_limited
+
+            patient = consultant.read_bytes("<stdin>", read_limited(sys.stdin.buffer))
         else:
             patient = consultant.read_path(patient_file)
         result = consultant.consult_facts(patient)

@@ -9,6 +9,7 @@ reports them all.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -43,10 +44,21 @@ class Problem:
     hint: str = ""
 
     def render(self) -> str:
-        """Return `file:line:col: message (key) hint`, the one-line form used on stderr."""
+        """Return `file:line:col: message (key) hint`, the one-line form used on stderr.
+
+        Control characters (a newline inside a quoted key, say) are shown escaped, so that one
+        problem is always exactly one line.
+        """
         key = f" [{self.location.key}]" if self.location.key else ""
         hint = f"; {self.hint}" if self.hint else ""
-        return f"{self.location}: {self.code} {self.message}{key}{hint}"
+        return _CONTROL.sub(_escape, f"{self.location}: {self.code} {self.message}{key}{hint}")
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
 
 
 @dataclass
@@ -101,8 +113,15 @@ def closest(name: str, candidates: Iterable[str]) -> list[str]:
     """The (at most three) candidates nearest to `name`, best first; empty if none is close."""
     pool = sorted(set(candidates))
     lowered = name.lower()
-    scored = [(difflib.SequenceMatcher(None, lowered, c.lower()).ratio(), c) for c in pool]
-    scored = [(score, c) for score, c in scored if score >= 0.6]
+    scored = []
+    for candidate in pool:
+        matcher = difflib.SequenceMatcher(None, lowered, candidate.lower())
+        # The quick upper bounds first, as difflib.get_close_matches does: a name of a
+        # megabyte is compared in microseconds, not minutes.
+        if matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6:
+            score = matcher.ratio()
+            if score >= 0.6:
+                scored.append((score, candidate))
     if not scored:
         return []
     best = max(score for score, _ in scored)

@@ -99,7 +99,11 @@ class Checker:
             and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
             and value[0] <= value[1]
         ):
-            return (float(value[0]), float(value[1]))
+            try:
+                return (float(value[0]), float(value[1]))
+            except OverflowError:  # an integer of hundreds of digits (found by fuzzing)
+                self.fail("204", f"{what} holds a number too large to be a value", path)
+                return None
         self.fail("201", f"{what} must be [low, high] (two numbers, low <= high)", path)
         return None
 

@@ -1,7 +1,8 @@
 """Shared fixtures and hypothesis profiles.
 
 Profiles: `dev` (default, random), `ci` (derandomized, chosen automatically when CI is set),
-`nightly` (many more examples). Select with HYPOTHESIS_PROFILE.
+`nightly` (many more examples), `fuzz` (15,000 examples per test: run it on the fuzz tests only,
+`HYPOTHESIS_PROFILE=fuzz pytest -m fuzz`). Select with HYPOTHESIS_PROFILE.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ settings.register_profile(
 )
 settings.register_profile(
     "nightly", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=15_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 

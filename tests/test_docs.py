@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from cramp_expert.kb.loader import RULE_KEYS, THEN_KEYS
@@ -106,3 +107,24 @@ def test_every_knowledge_base_code_is_produced_by_a_fixture():
     # warnings in a consultation's result (tests/unit/, tests/cli/).
     elsewhere = {"R100"} | {c for c in emitted_codes() if c.startswith("W")}
     assert emitted_codes() - elsewhere - announced_codes() == set()
+
+
+def test_the_documented_limits_are_the_codes_limits():
+    from cramp_expert import source
+    from cramp_expert.patient import normalise
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Limits\n", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        row.split("`")[-2]: row.split("|")[2]
+        for row in section.splitlines()
+        if row.startswith("| ") and row.count("`") >= 2
+    }
+    documented = {name: int(re.search(r"\d+", cell).group()) for name, cell in rows.items()}
+    assert documented == {
+        "source.MAX_BYTES": source.MAX_BYTES,
+        "source.MAX_DEPTH": source.MAX_DEPTH,
+        "source.MAX_NODES": source.MAX_NODES,
+        "patient.normalise.MAX_ENTRIES": normalise.MAX_ENTRIES,
+        "patient.normalise.MAX_TEXT": normalise.MAX_TEXT,
+    }

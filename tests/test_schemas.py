@@ -94,3 +94,25 @@ def test_the_rule_schema_rejects_what_the_loader_rejects(rule_validator, old, ne
 )
 def test_the_patient_schema_rejects_what_the_reader_rejects(patient_validator, patient):
     assert list(patient_validator.iter_errors(patient))
+
+
+@pytest.mark.parametrize(
+    "patient",
+    [
+        {"medications": ["furosemide 40 mg"] * 101},
+        {"conditions": ["diabetes"] * 101},
+        {"conditions": ["heart failure " * 15]},
+        {"medications": [{"name": "x" * 201}]},
+        {"id": "X" * 201},
+    ],
+    ids=["101 medications", "101 conditions", "a long condition", "a long name", "a long id"],
+)
+def test_the_patient_schema_and_the_loader_share_their_limits(
+    patient, consultant, patient_validator
+):
+    from cramp_expert.errors import PatientFileError
+
+    # Just over a limit of patient.normalise (MAX_ENTRIES, MAX_TEXT): refused by both.
+    assert list(patient_validator.iter_errors(patient)), "the schema accepts it"
+    with pytest.raises(PatientFileError, match="the limit is"):
+        consultant.consult_data(patient)

@@ -25,7 +25,14 @@ from cramp_expert.kb.loader import (
     THEN_KEYS,
 )
 from cramp_expert.kb.model import EVIDENCE_GRADES, OPERATORS_BY_TYPE
-from cramp_expert.patient.normalise import LAB_KEYS, MEDICATION_KEYS, SECTIONS, TOP_LEVEL
+from cramp_expert.patient.normalise import (
+    LAB_KEYS,
+    MAX_ENTRIES,
+    MAX_TEXT,
+    MEDICATION_KEYS,
+    SECTIONS,
+    TOP_LEVEL,
+)
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 """Draft 7: the newest draft every yaml-language-server release supports."""
@@ -64,7 +71,11 @@ def patient_schema(knowledge: Knowledge) -> Schema:
 def _patient(knowledge: Knowledge) -> Schema:
     facts = knowledge.facts
     properties: Schema = {
-        "id": {"type": ["string", "number"], "description": "The patient's identifier"},
+        "id": {
+            "type": ["string", "number"],
+            "maxLength": MAX_TEXT,
+            "description": "The patient's identifier",
+        },
     }
     for key in TOP_LEVEL:
         if key in facts:
@@ -91,16 +102,17 @@ def _patient(knowledge: Knowledge) -> Schema:
         {
             "type": "array",
             "description": "Medicines as typed: generic or brand names, doses, combinations",
+            "maxItems": MAX_ENTRIES,
             "items": {
                 "anyOf": [
-                    {"type": "string", "minLength": 1},
+                    {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
                     {
                         "type": "object",
                         "required": ["name"],
                         "additionalProperties": False,
                         "properties": {
                             key: {
-                                "name": {"type": "string", "minLength": 1},
+                                "name": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
                                 "started_months_ago": {
                                     "type": "number",
                                     "minimum": 0,
@@ -118,8 +130,12 @@ def _patient(knowledge: Knowledge) -> Schema:
         {
             "description": "Conditions as typed (free text, read through synonyms)",
             "anyOf": [
-                {"type": "string"},
-                {"type": "array", "items": {"type": "string"}},
+                {"type": "string", "maxLength": MAX_TEXT},
+                {
+                    "type": "array",
+                    "maxItems": MAX_ENTRIES,
+                    "items": {"type": "string", "maxLength": MAX_TEXT},
+                },
             ],
         }
     )

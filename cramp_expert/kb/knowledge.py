@@ -22,7 +22,7 @@ from cramp_expert.errors import (
     did_you_mean,
 )
 from cramp_expert.kb.model import EVIDENCE_GRADES
-from cramp_expert.source import Document, load_bytes
+from cramp_expert.source import Document, load_bytes, read_file
 from cramp_expert.validate import Checker
 
 KNOWLEDGE_FILES = (
@@ -247,19 +247,18 @@ def read_knowledge(root: Path, problems: ProblemCollector) -> Knowledge:
     digest = hashlib.sha256()
     for name in KNOWLEDGE_FILES:
         display = f"{root.name}/{name}"
-        try:
-            raw = (root / name).read_bytes()
-            documents[name] = load_bytes(display, raw, keep_going=True)
-            problems.problems.extend(documents[name].problems)
-            digest.update(name.encode() + b"\0" + raw + b"\0")
-        except InputError as exc:
-            problems.problems.extend(exc.problems)
-        except FileNotFoundError:
+        if not (root / name).exists():
             problems.add(
                 "E100", "no such file (every knowledge file is required)", Location(display)
             )
-        except OSError as exc:
-            problems.add("E100", f"cannot read: {exc.strerror}", Location(display))
+        else:
+            try:
+                raw = read_file(root / name, display)
+                documents[name] = load_bytes(display, raw, keep_going=True)
+                problems.problems.extend(documents[name].problems)
+                digest.update(name.encode() + b"\0" + raw + b"\0")
+            except InputError as exc:
+                problems.problems.extend(exc.problems)
         if name not in documents:
             unreadable.add(name)
             documents[name] = Document(display, {}, {})

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from cramp_expert.audit import audit_digest
 from cramp_expert.errors import (
     InputError,
     KnowledgeBaseError,
@@ -38,7 +39,7 @@ from cramp_expert.kb.model import (
     FactCondition,
     Rule,
 )
-from cramp_expert.source import Document, KeyPath, load_bytes
+from cramp_expert.source import Document, KeyPath, load_bytes, read_file
 from cramp_expert.validate import Checker, coerce, describe
 
 RULE_KEYS = (
@@ -71,6 +72,9 @@ class KnowledgeBase:
     """Rule id -> experta salience (higher fires first)."""
     version: str
     digest: str
+    """What every result names: this content and the engine together (`cramp_expert.audit`)."""
+    content_digest: str = ""
+    """sha256 of knowledge/ and of every rule file with its path: the content alone."""
 
     def __post_init__(self) -> None:
         self._by_id = {rule.id: rule for rule in self.rules}
@@ -123,32 +127,56 @@ def read_knowledge_base(root: Path | None = None) -> KnowledgeBaseReading:
     problems = ProblemCollector()
     knowledge = read_knowledge(root / "knowledge", problems)
     files = [f"knowledge/{name}" for name in KNOWLEDGE_FILES]
-    complete = not knowledge.incomplete
-    rules: list[Rule] = []
-    digest = hashlib.sha256(knowledge.digest.encode())
+    complete = True
     rules_root = root / "rules"
     paths = sorted(p for p in rules_root.rglob("*.yaml") if not p.name.startswith("_"))
     if not paths:
         problems.add("R100", "no rule files found", Location(str(rules_root)))
+    sources: list[tuple[str, bytes]] = []
     for path in paths:
-        display = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        display = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         files.append(display)
+        try:
+            sources.append((display, read_file(path, display)))
+        except InputError as exc:
+            problems.problems.extend(exc.problems)
+            complete = False
+    return read_rules(root, knowledge, sources, problems, files, complete)
+
+
+def read_rules(
+    root: Path,
+    knowledge: Knowledge,
+    sources: list[tuple[str, bytes]],
+    problems: ProblemCollector | None = None,
+    files: list[str] | None = None,
+    complete: bool = True,
+) -> KnowledgeBaseReading:
+    """Read rule files given as `(path, bytes)` against `knowledge`, collecting every problem.
+
+    A path reads `rules/<topic>/<rule-id>.yaml`: the folder is the rule's topic and the file stem
+    its id. `read_knowledge_base` calls it with the files of a folder; the fuzz tests, with one
+    generated file at a time. The reading's digest covers `knowledge` and every source's path
+    and bytes: the content alone (`KnowledgeBase.digest` adds the engine).
+    """
+    problems = problems if problems is not None else ProblemCollector()
+    files = files if files is not None else [display for display, _ in sources]
+    complete = complete and not knowledge.incomplete
+    rules: list[Rule] = []
+    content = hashlib.sha256(knowledge.digest.encode())
+    for display, raw in sources:
+        content.update(display.encode() + b"\0" + raw + b"\0")
         before = len(problems.problems)
         try:
-            raw = path.read_bytes()
             document = load_bytes(display, raw, keep_going=True)
         except InputError as exc:
             problems.problems.extend(exc.problems)
             complete = False
             continue
-        except OSError as exc:
-            problems.add("E100", f"cannot read: {exc.strerror}", Location(display))
-            complete = False
-            continue
         problems.problems.extend(document.problems)
-        digest.update(display.encode() + b"\0" + raw + b"\0")
+        where = PurePosixPath(display)
         rule = _RuleReader(
-            document, knowledge, problems, topic=path.parent.name, stem=path.stem
+            document, knowledge, problems, topic=where.parent.name, stem=where.stem
         ).read()
         if rule is not None and len(problems.problems) == before:
             rules.append(rule)
@@ -169,14 +197,18 @@ def read_knowledge_base(root: Path | None = None) -> KnowledgeBaseReading:
         problems=problems.problems,
         files=files,
         strata=strata,
-        digest="sha256:" + digest.hexdigest(),
+        digest="sha256:" + content.hexdigest(),
         complete=complete,
     )
 
 
 def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
     """Load knowledge/ and rules/ under `root`; raise KnowledgeBaseError listing every problem."""
-    reading = read_knowledge_base(root)
+    return knowledge_base(read_knowledge_base(root))
+
+
+def knowledge_base(reading: KnowledgeBaseReading) -> KnowledgeBase:
+    """The knowledge base a reading found; raise KnowledgeBaseError if it found any problem."""
     if reading.problems:
         raise KnowledgeBaseError(reading.problems)
     knowledge, rules, strata = reading.knowledge, reading.rules, reading.strata
@@ -188,7 +220,8 @@ def load_knowledge_base(root: Path | None = None) -> KnowledgeBase:
         strata=strata,
         salience=salience,
         version=knowledge.version,
-        digest=reading.digest,
+        digest=audit_digest(reading.digest),
+        content_digest=reading.digest,
     )
 
 

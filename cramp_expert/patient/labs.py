@@ -69,6 +69,12 @@ def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
         raise LabError(
             "must be a number with its unit", f"e.g. '{analyte.plausible[0]:g} {analyte.unit}'"
         )
+    if isinstance(raw, int) and abs(raw) > MAX_LAB_VALUE:
+        # Checked before float(), which raises on an integer of a few hundred digits.
+        raise LabError(
+            f"a {len(str(abs(raw)))}-digit number is not a value any lab reports",
+            "check the number and its unit",
+        )
     if isinstance(raw, int | float):
         number, unit_text, shown = float(raw), "", f"{raw:g}"
     elif isinstance(raw, str):
@@ -100,6 +106,19 @@ def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
     else:
         found = find_unit(analyte, unit_text, knowledge)
         if found is None:
+            # A unit of another analyte (U/L given for sodium) most likely means the value was
+            # typed under the wrong name: say so rather than only that the unit is unknown.
+            owners = [
+                other.name
+                for other in knowledge.analytes.values()
+                if other.name != analyte.name and find_unit(other, unit_text, knowledge)
+            ]
+            if owners:
+                named = ", ".join(owners[:3]) + (", ..." if len(owners) > 3 else "")
+                raise LabError(
+                    f"'{unit_text}' is a unit of {named}, not of {analyte.name}",
+                    f"is the value under the right name? accepted units: {accepted}",
+                )
             raise LabError(
                 f"unknown unit '{unit_text}' for {analyte.name}", f"accepted units: {accepted}"
             )

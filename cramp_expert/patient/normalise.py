@@ -47,6 +47,12 @@ TOP_LEVEL = (
 SECTIONS = ("cramps", "findings", "lifestyle")
 MEDICATION_KEYS = ("name", "started_months_ago", "dose", "note")
 LAB_KEYS = ("value", "unit", "uln")
+MAX_ENTRIES = 100
+"""Most medications, or conditions, one patient file may list. Each entry is matched against the
+dictionaries (milliseconds each), so the limit also bounds the time a consultation takes."""
+MAX_TEXT = 200
+"""Longest text read as one medication, one condition or the patient id (a prescription line
+with dose and instructions fits; a pasted letter does not)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,9 @@ class _Normaliser:
         if "id" in data and data["id"] is not None:
             if isinstance(data["id"], str | int | float) and not isinstance(data["id"], bool):
                 # As written: YAML would turn `012345` into 5349 and `12:30` into 750.
-                self.result.patient_id = self.doc.raw.get(("id",), str(data["id"]))
+                patient_id = self.doc.raw.get(("id",), str(data["id"]))
+                if self.short_text(patient_id, ("id",), "id"):
+                    self.result.patient_id = patient_id
             else:
                 self.check.fail("201", "id must be a text or a number", ("id",))
         for key in ("age", "sex", "pregnant", "gestation_weeks", "dialysis"):
@@ -255,10 +263,34 @@ class _Normaliser:
             "unit": reading.unit,
         }
 
+    # --- limits -------------------------------------------------------------------------------
+    def short_text(self, text: str, path: KeyPath, what: str) -> bool:
+        """Whether `text` is within MAX_TEXT characters; records a problem if not."""
+        if len(text) <= MAX_TEXT:
+            return True
+        self.check.fail(
+            "204",
+            f"{what} is {len(text)} characters long; the limit is {MAX_TEXT}",
+            path,
+            "" if path == ("id",) else "one entry per medicine or condition, without notes",
+        )
+        return False
+
+    def few_entries(self, entries: list[Any], path: KeyPath, what: str) -> bool:
+        """Whether a list holds at most MAX_ENTRIES entries; records a problem if not."""
+        if len(entries) <= MAX_ENTRIES:
+            return True
+        self.check.fail(
+            "204", f"{what} lists {len(entries)} entries; the limit is {MAX_ENTRIES}", path
+        )
+        return False
+
     # --- medications --------------------------------------------------------------------------
     def medications(self, raw: Any) -> None:
         if not isinstance(raw, list):
             self.check.fail("201", "medications must be a list", ("medications",))
+            return
+        if not self.few_entries(raw, ("medications",), "medications"):
             return
         found: dict[str, list[float | None]] = {}
         typed: dict[str, list[str]] = {}
@@ -282,10 +314,12 @@ class _Normaliser:
                         "started_months_ago",
                         (0, 1200),
                     )
-                if name is None:
+                if name is None or not self.short_text(name, (*path, "name"), "medication name"):
                     continue
             elif isinstance(entry, str) and entry.strip():
                 name = entry
+                if not self.short_text(name, path, "a medication"):
+                    continue
             else:
                 self.check.fail(
                     "201",
@@ -347,7 +381,12 @@ class _Normaliser:
     # --- conditions ---------------------------------------------------------------------------
     def conditions(self, raw: Any) -> None:
         entries = self.check.string_list(raw, ("conditions",), "conditions")
-        if entries is None:
+        if entries is None or not self.few_entries(entries, ("conditions",), "conditions"):
+            return
+        # A list, not a generator: every entry that is too long is reported, not only the first.
+        if not all(
+            [self.short_text(t, ("conditions", i), "a condition") for i, t in enumerate(entries)]
+        ):
             return
         unrecognised = False
         for index, text in enumerate(entries):

@@ -102,8 +102,16 @@ def test_bare_number_implausible_in_the_default_unit_asks_for_the_unit(knowledge
 
 
 def test_unknown_unit_lists_the_accepted_ones(knowledge):
-    (problem,) = _problems(knowledge, "labs:\n  potassium: 3.1 mg/dL\n")
-    assert "unknown unit" in problem.message and "mmol/L" in problem.hint
+    (problem,) = _problems(knowledge, "labs:\n  potassium: 3.1 furlongs\n")
+    assert "unknown unit" in problem.message and "mmol/L, mEq/L" in problem.hint
+
+
+def test_a_unit_of_another_analyte_says_whose_it_is(knowledge):
+    # U/L under sodium is most likely a CK value typed under the wrong name.
+    (problem,) = _problems(knowledge, "labs:\n  sodium: 140 U/L\n")
+    assert problem.code == "P205" and problem.location.line == 2
+    assert "'U/L' is a unit of ck, not of sodium" in problem.message
+    assert "accepted units: mmol/L, mEq/L" in problem.hint
 
 
 @pytest.mark.parametrize("text", ["magnesium: 1e400 mg/dL", "magnesium: 1e308 mg/dL", "age: 1e400"])
@@ -292,3 +300,9 @@ def test_combined_entries_keep_every_component(knowledge, typed):
     patient = _read(knowledge, f"medications: ['{typed}']\n")
     assert patient.values["meds.med_diuretic_loop"] is True
     assert patient.values["meds.med_diuretic_potassium_sparing"] is True
+
+
+def test_a_bare_lab_number_of_hundreds_of_digits_is_an_input_error(knowledge):
+    # Found by the fuzz tests: float() of such an integer raised OverflowError.
+    (problem,) = _problems(knowledge, "labs:\n  abi: 1" + "0" * 400 + "\n")
+    assert problem.code == "P205" and "401-digit number" in problem.message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cramp_expert.errors import InputError
-from cramp_expert.source import MAX_BYTES, load_bytes, parse
+from cramp_expert.source import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_bytes, load_file, parse
 
 
 def _problem(text: str, name: str = "p.yaml"):
@@ -90,3 +90,114 @@ def test_json_is_read_with_positions():
 def test_json_with_tabs_still_reads():
     doc = parse("p.json", '{\n\t"age": 70\n}\n')
     assert doc.data == {"age": 70}
+
+
+def test_limits_are_crossed_at_a_named_place():
+    deep = "".join(" " * i + f"k{i}:\n" for i in range(40)) + " " * 40 + "x: 1\n"
+    problem = _problem(deep)
+    assert problem.code == "E104" and problem.location.line == MAX_DEPTH + 1
+    assert problem.location.key.startswith("k0.k1.k2")
+
+
+def test_a_long_flat_list_is_counted_before_it_is_composed():
+    problem = _problem("labs: [" + ", ".join(["0"] * (MAX_NODES + 10)) + "]\n")
+    assert problem.code == "E104" and problem.location.line == 1
+    assert "alias" not in problem.message  # no alias in the text: no talk of alias bombs
+
+
+def test_an_alias_bomb_names_aliases():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in "bcdef":
+        previous = chr(ord(level) - 1)
+        bomb += f"{level}: &{level} [" + ", ".join([f"*{previous}"] * 10) + "]\n"
+    problem = _problem(bomb)
+    assert problem.code == "E104" and "repeats an alias" in problem.message
+    assert problem.location.line == 5 and problem.location.key.startswith("e[")
+
+
+def test_an_impossible_date_is_kept_as_text_not_constructed():
+    assert parse("p.yaml", "age: 2001-02-30\n").data == {"age": "2001-02-30"}
+
+
+@pytest.mark.parametrize("name", ["p.yaml", "p.json"])
+def test_an_integer_python_cannot_convert_is_refused_where_it_stands(name):
+    text = "age: " + "9" * 5000 + "\n" if name == "p.yaml" else '{\n "age": ' + "9" * 5000 + "}"
+    problem = _problem(text, name)
+    assert problem.code == "E105" and problem.location.line in (1, 2)
+    assert problem.location.key == "age" and "5000 digits" in problem.message
+
+
+def test_a_control_character_is_located_and_the_message_is_one_line():
+    problem = _problem('age: 70\nid: "a\x7fb"\n')
+    assert problem.code == "E101" and (problem.location.line, problem.location.column) == (2, 7)
+    assert "U+007F" in problem.message and "\n" not in problem.render()
+
+
+def test_a_tab_in_the_indentation_is_named_in_the_hint():
+    problem = _problem("labs:\n\tpotassium: 3.1\n")
+    assert problem.code == "E101" and problem.location.line == 2 and "tabs" in problem.hint
+
+
+def test_json_positions_come_from_the_json_text_itself():
+    # A key longer than 1024 characters and a surrogate pair: the YAML composer reads neither.
+    text = '{\n  "id": "\\ud83d\\ude00",\n  "%s": 1,\n  "age": 400\n}' % ("k" * 2000)
+    doc = parse("p.json", text)
+    assert doc.data["id"] == "\U0001f600"
+    assert doc.location(("age",)).line == 4 and doc.location(("k" * 2000,)).line == 3
+
+
+def test_json_duplicates_are_located():
+    problem = _problem('{"labs": {\n  "potassium": 3,\n  "potassium": 4}}', "p.json")
+    assert problem.code == "E102" and problem.location.line == 3
+    assert problem.location.key == "labs.potassium" and "first at line 2" in problem.message
+
+
+def test_json_too_deep_for_the_json_module_is_located():
+    problem = _problem('{"labs":\n' + "[" * 5000 + "]" * 5000 + "}", "p.json")
+    assert problem.code == "E104" and problem.location.line == 2
+    assert problem.location.column == MAX_DEPTH
+
+
+def test_json_unpaired_surrogate_is_refused():
+    problem = _problem('{"id": "\\ud800"}', "p.json")
+    assert problem.code == "E100" and problem.location.key == "id"
+
+
+def test_reading_stops_at_the_limit(tmp_path):
+    # /dev/zero never ends: reading it whole would hang; it is refused as too large.
+    with pytest.raises(InputError, match="larger than"):
+        load_file("/dev/zero")
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (MAX_BYTES + 10))
+    with pytest.raises(InputError, match="larger than"):
+        load_file(big)
+
+
+def test_a_yaml_flow_mapping_is_yaml_unless_the_file_says_json():
+    assert parse("p.yaml", "{age: 70, sex: male}\n").data == {"age": 70, "sex": "male"}
+    assert _problem("{age: 70, sex: male}\n", "p.json").message.startswith("JSON syntax error")
+    # Neither JSON nor YAML: the JSON error is the one reported, since it looked like JSON.
+    assert _problem('{"age": 70,, }\n', "p.yaml").message.startswith("JSON syntax error")
+
+
+def test_a_second_document_is_located():
+    problem = _problem("age: 70\n---\nage: 71\n")
+    assert problem.code == "E101" and problem.location.line == 3 and "several" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("age: !!null 70\n", "'!!null' does not fit '70'"),
+        ("a: !!bool maybe\n", "'!!bool'"),
+        ('a: !!int ""\n', "'!!int'"),
+    ],
+)
+def test_an_explicit_tag_that_changes_a_value_is_refused(text, shown):
+    # !!null 70 would silently read the age as unknown; the other two made PyYAML raise.
+    problem = _problem(text)
+    assert problem.code == "E103" and shown in problem.message and problem.location.line == 1
+
+
+def test_explicit_tags_that_change_nothing_are_read():
+    assert parse("p.yaml", "age: !!int 70\nid: !!str 012345\n").data == {"age": 70, "id": "012345"}
