@@ -4,10 +4,13 @@ and patient files that give any value of any fact."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cramp_expert.compile.predicates import predicate
 from cramp_expert.patient import normalise_patient
 from cramp_expert.patient.derive import ckd_epi_2021
+from cramp_expert.testing import patient_files
 from cramp_expert.verify.domains import ABSENT, Domains, Sampler, creatinine_for
 
 
@@ -83,3 +86,10 @@ def test_a_creatinine_is_found_for_any_calculated_egfr():
         for sex in ("female", "male"):
             creatinine = creatinine_for(egfr, 50.0, sex)
             assert creatinine is not None and ckd_epi_2021(creatinine, 50.0, sex) == egfr
+
+
+@given(st.data())
+def test_generated_patients_are_consistent_too(kb, domains, data):
+    # The same as above on the hypothesis strategies' patients (other units, other names).
+    facts = normalise_patient(data.draw(patient_files(kb)), kb.knowledge).values
+    assert domains.consistent({f: facts.get(f, ABSENT) for f in domains.variables}), facts
