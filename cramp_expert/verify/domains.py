@@ -143,7 +143,9 @@ class Domains:
             if test.op == "known":
                 continue  # its value is a yes/no, not a threshold
             refs = test.value if test.op == "between" else (test.value,)
-            edges.update(float(r) for r in refs if isinstance(r, int | float) and not isinstance(r, bool))
+            edges.update(
+                float(r) for r in refs if isinstance(r, int | float) and not isinstance(r, bool)
+            )
         return sorted(edges)
 
     def _numbers(self, fact: FactDef, tests: list[FactCondition]) -> list[float]:
@@ -583,7 +585,9 @@ class Sampler:
         if rng.random() < 0.5:
             data["conditions"] = [
                 c.replace("_", " ")
-                for c in rng.sample(sorted(knowledge.conditions), rng.randint(0, 3))
+                for c in rng.sample(
+                    sorted(knowledge.conditions), rng.randint(0, min(3, len(knowledge.conditions)))
+                )
             ]
         return data
 
