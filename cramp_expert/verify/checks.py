@@ -536,11 +536,6 @@ def _describe(condition: Condition) -> str:
     return text
 
 
-def witnesses(verifier: Verifier) -> dict[str, Witness]:
-    """Rule id -> a patient on which it fires (for the rules that can)."""
-    return {e.rule.id: e.witness for e in verifier.coverage.rules if e.witness is not None}
-
-
 def write_witnesses(result: Check, directory: Path) -> list[Path]:
     """Write each finding's patient as a patient file in `directory`; return the files written.
 
@@ -559,4 +554,4 @@ def write_witnesses(result: Check, directory: Path) -> list[Path]:
     return written
 
 
-__all__ = ["Check", "Finding", "Verifier", "check", "witnesses", "write_witnesses"]
+__all__ = ["Check", "Finding", "Verifier", "check", "write_witnesses"]

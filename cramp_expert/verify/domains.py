@@ -99,6 +99,18 @@ class Domains:
             None,
         )
 
+    def cover(self, conditions: Iterable[Condition]) -> None:
+        """Make the domains tell apart what `conditions` test too (a target's own thresholds)."""
+        for fact_id, tests in conditions_on(conditions).items():
+            if self.knowledge.fact(fact_id) is None:
+                continue
+            known = {t.describe() for t in self.tests.get(fact_id, [])}
+            new = [t for t in tests if t.describe() not in known]
+            if new:
+                self.tests.setdefault(fact_id, []).extend(new)
+                self._values.pop(fact_id, None)
+                self.variables = self.variables | {fact_id}
+
     # --- values -------------------------------------------------------------------------------
     def values(self, fact_id: str) -> tuple[Any, ...]:
         """One value of each class the rules can tell apart (`ABSENT` not included)."""
@@ -118,10 +130,12 @@ class Domains:
         elif fact.type == "choice":
             raw = list(fact.values)
         elif fact.type == "list":
+            # Every subset, smallest first, when there are few values (cramps.sites has 7):
+            # then every combination of `includes` and `only` tests that some set meets is met.
             members = sorted(fact.values)
-            raw = [frozenset({v}) for v in members]
-            raw += [frozenset(pair) for pair in itertools.combinations(members, 2)]
-            raw += [frozenset(members), frozenset()]
+            sizes = range(1, len(members) + 1) if len(members) <= 10 else (1, 2, len(members))
+            raw = [frozenset(c) for n in sizes for c in itertools.combinations(members, n)]
+            raw.append(frozenset())
         else:
             raw = self._numbers(fact, tests)
         return _one_per_signature(raw, tests)

@@ -134,6 +134,7 @@ class Solver:
         the facts are, even with those conclusions granted, no patient can make it hold.
         """
         limit = self.budget if budget is None else budget
+        self.domains.cover([target])
         nodes, undecided, logical = 0, False, True
         for case in _cases(target):
             if self._refuted(case):

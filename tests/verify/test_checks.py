@@ -46,3 +46,13 @@ def test_a_knowledge_base_that_does_not_load_is_reported_not_verified(tmp_path):
     result = check(tmp_path / "kb", samples=10)
     assert not result.verified
     assert [f.problem.code for f in result.findings] == ["R303"]
+
+
+def test_a_cycle_in_the_chaining_is_reported_and_stops_the_verification(tmp_path):
+    from tests.kb.test_fixtures import FIXTURES, build
+
+    result = check(build(FIXTURES / "cycle", tmp_path), samples=10)
+    assert not result.verified
+    assert [(f.problem.location.path, f.problem.code) for f in result.findings] == [
+        ("rules/t/ping.yaml", "R401")
+    ]

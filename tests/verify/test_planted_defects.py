@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
 
 from cramp_expert.kb import load_knowledge_base
-from cramp_expert.testing import Properties, patient_files
+from cramp_expert.testing import Properties, monotone_changes, patient_files
 from cramp_expert.verify.checks import check
 from cramp_expert.verify.coverage import coverage
 from tests.acceptance.never import never_violations
@@ -54,8 +54,8 @@ def test_the_base_is_clean_under_kb_check():
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_kb_check_reports_exactly_the_planted_defect(case, tmp_path):
+    # Exactly what the case announces: nothing, for a defect only a property can see.
     wanted = expected(case)
-    assert wanted, f"{case.name} announces no problem"
     result = check(build(case, tmp_path), samples=100)
     assert result.verified
     got = found(result)
@@ -85,6 +85,15 @@ def test_the_property_suite_catches_the_planted_defect(case, prop, tmp_path):
         assert [c.rule.id for c in table.rules if c.witness is None], "every rule fired"
         return
     properties = Properties(root)
+    if prop == "monotone":
+        changes = patient_files(kb).flatmap(
+            lambda p: monotone_changes(kb, properties.declarations.monotone, p)
+        )
+        change = find(
+            changes, lambda c: bool(properties.monotone(c[0], c[2], c[3])), settings=SEARCH
+        )
+        assert properties.monotone(change[0], change[2], change[3])
+        return
     broken = {
         "never": properties.never,
         "exclusive": properties.exclusive,
@@ -95,9 +104,10 @@ def test_the_property_suite_catches_the_planted_defect(case, prop, tmp_path):
     assert broken(patient)
 
 
-def test_every_case_is_caught_by_kb_check_and_most_by_a_property_too():
-    assert all(expected(case) for case in CASES)
-    assert sum(1 for case in CASES if caught_by(case)) >= len(CASES) - 1
+def test_every_case_is_caught_by_kb_check_or_a_property_and_most_by_both():
+    assert all(expected(case) or caught_by(case) for case in CASES)
+    both = sum(1 for case in CASES if expected(case) and caught_by(case))
+    assert both >= len(CASES) - 2
 
 
 def test_a_property_that_holds_finds_nothing_on_the_base():
