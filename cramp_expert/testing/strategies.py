@@ -25,6 +25,7 @@ from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import FactCondition
 from cramp_expert.patient.medications import match_medication
 from cramp_expert.patient.normalise import SECTIONS, normalise_patient
+from cramp_expert.verify.coverage import coverage
 from cramp_expert.verify.domains import (
     Domains,
     lab_text,
@@ -192,6 +193,12 @@ def patient_files(
         return merge(seed, extra)
 
     return st.one_of(random_patients, seeded())
+
+
+def seeds(kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """A patient file for each rule that can fire, found by the verifier's search (`seeds=`)."""
+    table = coverage(kb, samples=0)
+    return [c.witness.patient for c in table.rules if c.source == "search" and c.witness]
 
 
 def merge(seed: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -364,6 +371,7 @@ __all__ = [
     "merge",
     "monotone_changes",
     "patient_files",
+    "seeds",
     "set_fact",
     "shuffled",
     "thresholds",

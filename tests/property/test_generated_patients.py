@@ -21,17 +21,14 @@ from cramp_expert.testing import (
     in_other_units,
     monotone_changes,
     patient_files,
+    seeds,
     shuffled,
     under_other_names,
 )
-from cramp_expert.verify.coverage import coverage
 from tests.acceptance.never import never_violations
 
 KB = load_knowledge_base()
-SEEDS = [
-    c.witness.patient for c in coverage(KB, samples=0).rules if c.source == "search" and c.witness
-]
-PATIENTS = patient_files(KB, seeds=SEEDS)
+PATIENTS = patient_files(KB, seeds=seeds(KB))
 
 
 @pytest.fixture(scope="module")
