@@ -92,12 +92,27 @@ def fact_values(kb: KnowledgeBase, fact_id: str) -> st.SearchStrategy[Any]:
     return st.one_of(st.sampled_from(near), anywhere) if near else anywhere
 
 
-def lab_values(kb: KnowledgeBase, name: str) -> st.SearchStrategy[str]:
-    """A lab as a patient file writes it: a value on the lab's grid, in any accepted unit."""
+def lab_values(kb: KnowledgeBase, name: str) -> st.SearchStrategy[Any]:
+    """A lab as a patient file writes it: a value on the lab's grid, in any accepted unit.
+
+    As a text (`"1.4 mg/dL"`) or a mapping (`{value: 1.4, unit: mg/dL}`; for CK sometimes with
+    the laboratory's upper limit of normal).
+    """
     analyte = kb.knowledge.analytes[name]
-    return st.tuples(
+    texts = st.tuples(
         fact_values(kb, f"labs.{name}"), st.sampled_from([u.name for u in analyte.units])
     ).map(lambda pair: lab_text(analyte, _on_grid(analyte, pair[0]), pair[1]))
+
+    def as_mapping(text: str) -> dict[str, Any]:
+        number, _, unit = text.partition(" ")
+        return {"value": float(number), "unit": unit}
+
+    mappings = texts.map(as_mapping)
+    if name == "ck":
+        mappings = st.tuples(mappings, st.sampled_from([None, 170.0, 200.0, 320.0])).map(
+            lambda pair: pair[0] if pair[1] is None else {**pair[0], "uln": pair[1]}
+        )
+    return st.one_of(texts, mappings)
 
 
 def _on_grid(analyte: Analyte, value: float) -> float:
