@@ -103,7 +103,7 @@ class Monotone:
     """A change to a fact in one direction never removes some conclusions.
 
     Changing `fact` (or each fact matching a `fact` ending in `.*`) in `direction` never
-    removes any of the conclusions in `keeps`.
+    removes any of the conclusions in `keeps`, but those in `exempt`.
     """
 
     fact: str
@@ -111,6 +111,9 @@ class Monotone:
     keeps: tuple[str, ...]
     """Conclusion ids (a section name such as `red_flags` stands for all of its ids)."""
     location: Location
+    exempt: tuple[str, ...] = ()
+    """Ids of `keeps` the declaration does not cover (written `except:`), each with a reason in
+    a comment: `rf_frequent_unexplained` is there only while no cause is found."""
 
     def facts(self, knowledge: Knowledge) -> list[str]:
         """The input facts the declaration is about (a `.*` pattern expanded)."""
@@ -148,7 +151,7 @@ class Declarations:
                 ids.extend(c.id for c in knowledge.conclusions_of(CONCLUSION_SECTIONS[name]))
             else:
                 ids.append(name)
-        return ids
+        return [cid for cid in ids if cid not in declaration.exempt]
 
 
 def _phrase(phrase: str) -> re.Pattern[str]:
@@ -367,15 +370,20 @@ class _Reader:
 
     # --- monotone -----------------------------------------------------------------------------
     def monotone(self, entry: dict[str, Any], path: KeyPath) -> Monotone | None:
-        self.check.keys(entry, path, ["fact", "direction", "keeps"], ["fact", "direction", "keeps"])
+        self.check.keys(
+            entry, path, ["fact", "direction", "keeps", "except"], ["fact", "direction", "keeps"]
+        )
         direction = self.check.choice(
             entry.get("direction"), (*path, "direction"), "direction", DIRECTIONS
         )
         fact_id = self.check.string(entry.get("fact"), (*path, "fact"), "fact")
         keeps = self.conclusion_ids(entry.get("keeps"), (*path, "keeps"), sections=True)
+        exempt = (
+            self.conclusion_ids(entry["except"], (*path, "except")) if "except" in entry else ()
+        )
         if fact_id is None or direction is None:
             return None
-        declaration = Monotone(fact_id, direction, keeps, self.doc.location(path))
+        declaration = Monotone(fact_id, direction, keeps, self.doc.location(path), exempt)
         inputs = {f for f, d in self.knowledge.facts.items() if not d.derived}
         if fact_id.endswith(".*"):
             if not declaration.facts(self.knowledge):

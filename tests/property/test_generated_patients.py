@@ -110,3 +110,18 @@ def test_the_trace_agrees_with_what_experta_handed_each_rule(properties, patient
             if "concluded" in f and f["holds"] and not f.get("negated")
         }
         assert handed <= held, entry["rule"]
+
+
+def test_a_finding_that_reveals_a_cause_replaces_the_frequent_unexplained_red_flag(properties):
+    # Found by the nightly profile: absent foot pulses make cramps three nights a week
+    # explained (peripheral artery disease), so "frequent cramps, no cause found" goes. The
+    # monotonicity declaration exempts that red flag, with this reason.
+    before = {"cramps": {"nights_per_week": 3.0}, "findings": {"absent_foot_pulses": False}}
+    after = {"cramps": {"nights_per_week": 3.0}, "findings": {"absent_foot_pulses": True}}
+    red_flags = next(d for d in properties.declarations.monotone if d.fact == "findings.*")
+    assert properties.monotone(red_flags, before, after) == []
+    _, first = properties.consult(before)
+    _, second = properties.consult(after)
+    assert "rf_frequent_unexplained" in {f["id"] for f in first["red_flags"]}
+    assert "rf_frequent_unexplained" not in {f["id"] for f in second["red_flags"]}
+    assert "peripheral_artery_disease" in {c["id"] for c in second["causes"]}
