@@ -1,8 +1,8 @@
 """Helpers for testing a knowledge base and the interview.
 
 Hypothesis strategies generated from the vocabulary (`strategies`), the properties every
-consultation must have (`properties`), and drivers that answer the interview from a patient
-file or a script (`interview`).
+consultation must have (`properties`), strategies that fuzz the loaders (`fuzz`), and drivers
+that answer the interview from a patient file or a script (`interview`).
 
 Public so that knowledge authors can use the same generators as the project's own tests. Runtime
 code never imports this package.
