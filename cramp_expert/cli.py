@@ -577,6 +577,113 @@ def kb_validate(kb_dir: Path | None, output_format: str, color: bool | None) -> 
     sys.exit(EXIT_OK if validation.ok else EXIT_INPUT)
 
 
+@kb.command("check")
+@click.argument(
+    "kb_dir",
+    required=False,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["human", "parsable", "json", "github"]),
+    default="human",
+    show_default=True,
+    help="As kb validate; a finding's patient follows it.",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the human format (default: on a terminal, unless NO_COLOR is set).",
+)
+@click.option(
+    "--witnesses",
+    "witness_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each finding's patient to this folder as a patient file, to consult.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    help="Random patients generated before searching.",
+)
+def kb_check(
+    kb_dir: Path | None,
+    output_format: str,
+    color: bool | None,
+    witness_dir: Path | None,
+    samples: int,
+) -> None:
+    r"""Verify the rule base as a whole: every finding with a patient that shows it.
+
+    Everything kb validate reports, then: rules no patient makes fire, conclusions no patient
+    reaches, rules that add nothing, conclusions that exclude each other reached together,
+    rules that can break a never-rule of knowledge/properties.yaml, certainties below the
+    threshold. Exit status 0 when clean, 1 when there are problems.
+
+    \b
+    Examples:
+        cramp-expert kb check
+        cramp-expert kb check --format parsable --witnesses /tmp/witnesses
+        cramp-expert kb check path/to/kb --format github
+    """
+    from cramp_expert.verify import report
+    from cramp_expert.verify.checks import check, write_witnesses
+
+    with usage_errors():
+        result = check(kb_dir, samples=samples).relative_to(Path.cwd())
+    if color is None:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    click.echo(report.render(result, output_format, color=color), nl=False, color=color)
+    if witness_dir is not None:
+        try:
+            written = write_witnesses(result, witness_dir)
+        except OSError as exc:
+            click.echo(f"error: cannot write {witness_dir}: {exc.strerror}", err=True)
+            sys.exit(EXIT_INPUT)
+        if written:
+            click.echo(f"{len(written)} patient files written to {witness_dir}", err=True)
+    sys.exit(EXIT_OK if result.ok else EXIT_INPUT)
+
+
+@kb.command("coverage")
+@click.argument(
+    "kb_dir",
+    required=False,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Random patients generated.",
+)
+def kb_coverage(kb_dir: Path | None, output_format: str, samples: int) -> None:
+    r"""Show, for every rule, the embedded examples and the generated patients it fires on.
+
+    A rule no random patient fires is searched for. Exit status 1 when a rule fires on no
+    example, or on no generated patient.
+
+    \b
+    Examples:
+        cramp-expert kb coverage
+        cramp-expert kb coverage --format json --samples 2000
+    """
+    from cramp_expert.authoring.lint import knowledge_base_root
+    from cramp_expert.kb import load_knowledge_base
+    from cramp_expert.verify.coverage import coverage, render
+
+    with input_errors(), usage_errors():
+        table = coverage(load_knowledge_base(knowledge_base_root(kb_dir)), samples=samples)
+    click.echo(render(table, output_format), nl=False)
+    covered = all(entry.examples and entry.witness is not None for entry in table.rules)
+    sys.exit(EXIT_OK if covered else EXIT_INPUT)
+
+
 def main() -> None:
     """Entry point of the `cramp-expert` command."""
     try:

@@ -82,11 +82,29 @@ def test_importing_the_package_does_not_turn_on_logging_output():
     assert out.strip() == "['NullHandler']"
 
 
+def _outside(prefix: str, *allowed: str) -> set[str]:
+    """Modules using `prefix` other than its own and those under the `allowed` prefixes."""
+    return {
+        m
+        for m in _users(prefix)
+        if not m.startswith(prefix) and not any(m.startswith(a) for a in allowed)
+    }
+
+
 def test_only_the_cli_uses_the_authors_toolkit():
-    # The toolkit sits above the library API: the runtime never depends on it.
-    assert {
-        m for m in _users("cramp_expert.authoring") if not m.startswith("cramp_expert.authoring")
-    } <= {"cramp_expert.cli"}
+    # The toolkit sits above the library API: the runtime never depends on it. The verifier
+    # (kb check runs kb validate first) and the testing helpers are tools above it too.
+    assert _outside("cramp_expert.authoring", "cramp_expert.verify", "cramp_expert.testing") <= {
+        "cramp_expert.cli"
+    }
+
+
+def test_only_the_cli_and_the_testing_helpers_use_the_verifier():
+    assert _outside("cramp_expert.verify", "cramp_expert.testing") <= {"cramp_expert.cli"}
+
+
+def test_the_verifier_runs_the_engine_through_the_engine_package_never_experta():
+    assert {m for m in _users("experta") if m.startswith("cramp_expert.verify")} == set()
 
 
 def test_the_authors_toolkit_reads_the_knowledge_base_without_compiling_it():

@@ -6,11 +6,14 @@ fact, duplicate ids, cycles. It reports every file, knowledge and rules alike, b
 This module adds the checks an author needs and the engine does not:
 
 - R308: a threshold outside the fact's range (the condition is constant);
+- R409: a reason that cites a fact the rule never looks at (an unfaithful explanation);
+- R410: a lab threshold that looks like it is in another unit;
 - R402: a test of a conclusion that no rule concludes (the condition is constant);
 - R403: conditions of one `all` that can never hold together (the rule, or branch, is dead);
 - R501/R502: no example where the rule fires, or none where it does not;
 - P…: an example's `patient:` block that is not a valid patient file;
-- K401: a conclusion of knowledge/ that no rule concludes.
+- K401: a conclusion of knowledge/ that no rule concludes;
+- K2xx, K301 and rule codes in knowledge/properties.yaml (the declarations `kb check` verifies).
 
 Nothing is compiled and experta is never imported, so validation takes a fraction of a second.
 """
@@ -26,9 +29,12 @@ from pathlib import Path
 
 from cramp_expert.authoring import BadArgument
 from cramp_expert.errors import InputError, Location, Problem, ProblemCollector
+from cramp_expert.kb.declarations import FILE as DECLARATIONS
+from cramp_expert.kb.declarations import read_declarations
 from cramp_expert.kb.knowledge import FactDef, Knowledge
 from cramp_expert.kb.loader import KnowledgeBaseReading, default_root, read_knowledge_base
 from cramp_expert.kb.model import (
+    PLACEHOLDER,
     ConcludedCondition,
     Condition,
     ConditionGroup,
@@ -37,6 +43,7 @@ from cramp_expert.kb.model import (
     walk,
 )
 from cramp_expert.patient import read_patient
+from cramp_expert.patient.inputs import fact_inputs
 from cramp_expert.source import Document
 
 
@@ -103,12 +110,20 @@ def validate(root: Path | None = None) -> Validation:
     """
     reading = read_knowledge_base(knowledge_base_root(root))
     problems = ProblemCollector(list(reading.problems))
+    if not reading.knowledge.incomplete:
+        read_declarations(reading.root, reading.knowledge, problems)
     for rule in reading.rules:
         check_rule(rule, reading.knowledge, problems)
     if reading.complete:
         # Who concludes what is only known when every rule was read.
         check_chaining(reading, problems)
-    order = {name: index for index, name in enumerate(reading.files)}
+    files = list(reading.files)
+    if (reading.root / "knowledge" / DECLARATIONS).is_file():
+        # After the other knowledge files, before the rules (the order problems are listed in).
+        files.insert(
+            sum(1 for f in files if f.startswith("knowledge/")), f"knowledge/{DECLARATIONS}"
+        )
+    order = {name: index for index, name in enumerate(files)}
     ordered = sorted(
         problems.problems,
         key=lambda p: (
@@ -119,8 +134,8 @@ def validate(root: Path | None = None) -> Validation:
             p.code,
         ),
     )
-    rule_files = sum(1 for name in reading.files if not name.startswith("knowledge/"))
-    return Validation(reading.root, tuple(ordered), tuple(reading.files), rule_files)
+    rule_files = sum(1 for name in files if not name.startswith("knowledge/"))
+    return Validation(reading.root, tuple(ordered), tuple(files), rule_files)
 
 
 # --- one rule ---------------------------------------------------------------------------------
@@ -139,6 +154,17 @@ def check_rule(rule: Rule, knowledge: Knowledge, problems: ProblemCollector) -> 
                 f"thresholds are in {fact.id}'s unit, {fact.unit}"
                 if fact.unit
                 else "check the threshold against the fact's range",
+            )
+    for condition in rule.fact_conditions():
+        fact = knowledge.fact(condition.fact)
+        other = _other_unit(condition, knowledge)
+        if other and fact is not None and not _constant_threshold(condition, fact):
+            problems.add(
+                "R410",
+                f"'{condition.describe()}' is not a plausible {condition.fact} in "
+                f"{knowledge.facts[condition.fact].unit}: {other}",
+                condition.location,
+                f"thresholds are in {knowledge.facts[condition.fact].unit}; convert it",
             )
     for conflict, location in _contradictions(rule.when, knowledge):
         problems.add(
@@ -173,6 +199,28 @@ def check_rule(rule: Rule, knowledge: Knowledge, problems: ProblemCollector) -> 
                 key = problem.location.key
                 where = replace(problem.location, key=f"{prefix}.{key}" if key else prefix)
                 problems.add(problem.code, problem.message, where, problem.hint)
+
+
+def _other_unit(condition: FactCondition, knowledge: Knowledge) -> str:
+    """How a lab threshold outside the analyte's plausible range reads in another unit, or ""."""
+    analyte = knowledge.analytes.get(condition.fact.removeprefix("labs."))
+    if not condition.fact.startswith("labs.") or analyte is None:
+        return ""
+    if condition.op not in ("lt", "le", "gt", "ge", "is", "between"):
+        return ""
+    low, high = analyte.plausible
+    refs = condition.value if condition.op == "between" else (condition.value,)
+    strange = [float(r) for r in refs if not low <= float(r) <= high]
+    if not strange:
+        return ""
+    readings = [
+        f"{value:g} {unit.name} = {(value - unit.offset) * unit.factor:.3g} {analyte.unit}"
+        for value in strange
+        for unit in analyte.units
+        if unit.name != analyte.unit and low <= (value - unit.offset) * unit.factor <= high
+    ]
+    where = f"values are read between {low:g} and {high:g} {analyte.unit}"
+    return where + (f"; as {readings[0]}?" if readings else "")
 
 
 def _constant_threshold(condition: FactCondition, fact: FactDef) -> str:
@@ -285,6 +333,17 @@ def _number_satisfiable(tests: Iterable[FactCondition]) -> bool:
 def check_chaining(reading: KnowledgeBaseReading, problems: ProblemCollector) -> None:
     """The checks that need every rule: tests of conclusions nobody reaches, unused conclusions."""
     concluded = {cid for rule in reading.rules for cid in rule.then.conclude}
+    looked_at = facts_looked_at(reading.rules)
+    for rule in reading.rules:
+        for name in dict.fromkeys(PLACEHOLDER.findall(rule.then.reason)):
+            if name in reading.knowledge.facts and name not in looked_at[rule.id]:
+                problems.add(
+                    "R409",
+                    f"the reason cites {{{name}}}, which rule {rule.id} never looks at "
+                    "(not in its conditions nor in the chains they test)",
+                    rule.location,
+                    "cite a fact the rule tests, or test the fact the reason relies on",
+                )
     for rule in reading.rules:
         for condition in walk(rule.when):
             if isinstance(condition, ConcludedCondition) and condition.conclusion not in concluded:
@@ -302,3 +361,31 @@ def check_chaining(reading: KnowledgeBaseReading, problems: ProblemCollector) ->
                 conclusion.location,
                 "write a rule that concludes it, or remove it",
             )
+
+
+def facts_looked_at(rules: list[Rule]) -> dict[str, set[str]]:
+    """Rule id -> every fact the rule looks at.
+
+    Its own tests, the entries a derived fact it tests is computed from, and, down the chains,
+    what the rules whose conclusions it tests look at.
+    """
+    producers: dict[str, list[Rule]] = defaultdict(list)
+    for rule in rules:
+        for cid in rule.produced():
+            producers[cid].append(rule)
+    found: dict[str, set[str]] = {}
+
+    def visit(rule: Rule) -> set[str]:
+        if rule.id not in found:
+            found[rule.id] = set()  # a cycle is R401; it only stops the walk here
+            facts = {c.fact for c in rule.fact_conditions()}
+            facts |= {i for f in list(facts) for i in fact_inputs(f)}
+            for cid in rule.consumed():
+                for producer in producers.get(cid, []):
+                    facts |= visit(producer)
+            found[rule.id] = facts
+        return found[rule.id]
+
+    for rule in rules:
+        visit(rule)
+    return found

@@ -229,9 +229,19 @@ class PartialEvaluator:
         """Every fact some rule tests."""
         return set(self._by_fact)
 
-    def evaluate(self, values: Mapping[str, Any], is_open: IsOpen) -> PartialOutcome:
-        """Evaluate every rule, stratum by stratum."""
-        outcome = PartialOutcome(self, values, is_open, {})
+    def evaluate(
+        self,
+        values: Mapping[str, Any],
+        is_open: IsOpen,
+        assumed: Mapping[str, Truth] | None = None,
+    ) -> PartialOutcome:
+        """Evaluate every rule, stratum by stratum.
+
+        `assumed` fixes the truth of some conclusions instead of computing it: the rules that
+        test them read the assumption (the verifier asks "could X and Y both hold?" by assuming
+        X and finding Y false whatever the open facts are).
+        """
+        outcome = PartialOutcome(self, values, is_open, {}, dict(assumed or {}))
         for rule in self.order:
             outcome.rule_truth[rule.id] = self._compiled[rule.id](outcome)
         return outcome

@@ -1,27 +1,45 @@
 """Hypothesis strategies that generate patient files from the knowledge base.
 
-Every fact may be absent (unknown), so generated patients cover partial knowledge. Numbers are
-drawn around every threshold that some rule tests, so both sides of each rule's conditions are
-exercised; labs are written in any accepted unit; medicines are typed as generic names, brand
-names, combinations or aliases (misspellings included).
+Every entry may be absent (unknown), so generated patients cover partial knowledge. Values are
+drawn from the verifier's domains (`verify.domains`): on both sides of every threshold some rule
+tests, or anywhere in range; labs are on the grid a laboratory reports them on and written in
+any accepted unit; medicines are typed under any of their names (generic, brand, alias), with a
+dose, sometimes with a typing slip the dictionary still reads.
+
+Beside whole patients, strategies for the variants the properties compare a patient with: the
+same file reordered, the same lab values in other units, the same medicines under other names,
+and a fact moved in the direction a monotonicity declaration names.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import random
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
 
-from cramp_expert.kb.knowledge import Knowledge
+from cramp_expert.kb.declarations import Monotone
+from cramp_expert.kb.knowledge import Analyte, Knowledge
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import FactCondition
-from cramp_expert.patient.normalise import SECTIONS
+from cramp_expert.patient.medications import match_medication
+from cramp_expert.patient.normalise import SECTIONS, normalise_patient
+from cramp_expert.verify.coverage import coverage
+from cramp_expert.verify.domains import (
+    Domains,
+    lab_text,
+    medication_names,
+    misspellings,
+    reads_as,
+)
+
+DOSES = ("", " 20 mg od", " 40mg", " 5 mg nocte", " inhaler bd")
 
 
 def thresholds(kb: KnowledgeBase) -> dict[str, list[float]]:
     """Fact id -> every number a rule compares it with (the edges of its conditions)."""
-    edges: dict[str, set[float]] = defaultdict(set)
+    edges: dict[str, set[float]] = {}
     for rule in kb.rules:
         for condition in rule.fact_conditions():
             if isinstance(condition, FactCondition) and condition.op in (
@@ -35,23 +53,28 @@ def thresholds(kb: KnowledgeBase) -> dict[str, list[float]]:
                 values = condition.value if condition.op == "between" else (condition.value,)
                 for value in values:
                     if isinstance(value, float):
-                        edges[condition.fact].add(value)
+                        edges.setdefault(condition.fact, set()).add(value)
     return {fact: sorted(values) for fact, values in edges.items()}
 
 
-def _number(low: float, high: float, edges: list[float]) -> st.SearchStrategy[float]:
-    near = [
-        round(min(high, max(low, edge + delta)), 3)
-        for edge in edges
-        for delta in (-0.01 * max(1.0, abs(edge)), 0.0, 0.01 * max(1.0, abs(edge)))
-    ]
-    anywhere = st.floats(min_value=low, max_value=high, allow_nan=False).map(lambda v: round(v, 3))
-    return st.one_of(st.sampled_from(near), anywhere) if near else anywhere
+_DOMAINS: dict[int, tuple[KnowledgeBase, Domains]] = {}
 
 
-def _fact_value(
-    knowledge: Knowledge, fact_id: str, edges: dict[str, list[float]]
-) -> st.SearchStrategy[Any]:
+def _domains(kb: KnowledgeBase) -> Domains:
+    # One Domains per knowledge base, its values computed once; the entry keeps the knowledge
+    # base alive, so that its id is never reused for another.
+    if id(kb) not in _DOMAINS:
+        _DOMAINS[id(kb)] = (kb, Domains(kb))
+    return _DOMAINS[id(kb)][1]
+
+
+def fact_values(kb: KnowledgeBase, fact_id: str) -> st.SearchStrategy[Any]:
+    """Values of an input fact as a patient file writes them.
+
+    One value of each class the rules tell apart (both sides of every threshold), or anywhere
+    in the fact's range; a number on the fact's reporting grid.
+    """
+    knowledge, domains = kb.knowledge, _domains(kb)
     fact = knowledge.facts[fact_id]
     if fact.type == "bool":
         return st.booleans()
@@ -60,75 +83,102 @@ def _fact_value(
     if fact.type == "list":
         return st.lists(st.sampled_from(fact.values), min_size=1, max_size=3, unique=True)
     low, high = fact.range or (0.0, 1000.0)
-    return _number(low, high, edges.get(fact_id, []))
+    step = domains.step(fact_id)
+    places = max(0, len(f"{step:.10f}".rstrip("0").split(".")[1]))
+    anywhere = st.floats(min_value=low, max_value=high, allow_nan=False).map(
+        lambda v: min(high, max(low, round(v, places)))
+    )
+    near = [float(v) for v in domains.values(fact_id)] if fact_id in domains.variables else []
+    return st.one_of(st.sampled_from(near), anywhere) if near else anywhere
 
 
-def _lab(knowledge: Knowledge, name: str, edges: dict[str, list[float]]) -> st.SearchStrategy[Any]:
-    analyte = knowledge.analytes[name]
-    low, high = analyte.plausible
+def lab_values(kb: KnowledgeBase, name: str) -> st.SearchStrategy[Any]:
+    """A lab as a patient file writes it: a value on the lab's grid, in any accepted unit.
 
-    def write(value: float, unit_index: int) -> Any:
-        unit = analyte.units[unit_index]
-        given = value / unit.factor + unit.offset
-        return f"{given:.6g} {unit.name}"
+    As a text (`"1.4 mg/dL"`) or a mapping (`{value: 1.4, unit: mg/dL}`; for CK sometimes with
+    the laboratory's upper limit of normal).
+    """
+    analyte = kb.knowledge.analytes[name]
+    texts = st.tuples(
+        fact_values(kb, f"labs.{name}"), st.sampled_from([u.name for u in analyte.units])
+    ).map(lambda pair: lab_text(analyte, _on_grid(analyte, pair[0]), pair[1]))
 
-    return st.tuples(
-        _number(low, high, edges.get(f"labs.{name}", [])), st.integers(0, len(analyte.units) - 1)
-    ).map(lambda pair: write(*pair))
+    def as_mapping(text: str) -> dict[str, Any]:
+        number, _, unit = text.partition(" ")
+        return {"value": float(number), "unit": unit}
+
+    mappings = texts.map(as_mapping)
+    if name == "ck":
+        mappings = st.tuples(mappings, st.sampled_from([None, 170.0, 200.0, 320.0])).map(
+            lambda pair: pair[0] if pair[1] is None else {**pair[0], "uln": pair[1]}
+        )
+    return st.one_of(texts, mappings)
 
 
-def _medication_names(knowledge: Knowledge) -> list[str]:
-    names: list[str] = []
-    for drug in knowledge.drugs.values():
-        names.append(drug.name)
-        names.extend(drug.brands[:2])
-        names.extend(drug.aliases[:2])
-    names.extend(list(knowledge.combinations)[:200])
-    return sorted(set(names))
+def _on_grid(analyte: Analyte, value: float) -> float:
+    return round(value, analyte.decimals)
 
 
 @st.composite
-def _medication(draw: st.DrawFn, names: list[str]) -> Any:
-    name = draw(st.sampled_from(names))
-    typed = name + draw(st.sampled_from(["", " 20 mg od", " 40mg", " 5 mg nocte", " inhaler bd"]))
+def medications(draw: st.DrawFn, knowledge: Knowledge) -> Any:
+    """A medicine as typed, with a dose, and sometimes how many months ago it was started.
+
+    The name is any of the drug's (generic, brand, alias), or a typing slip still read as it.
+    """
+    drug = draw(st.sampled_from(sorted(knowledge.drugs)))
+    name = draw(st.sampled_from(medication_names(knowledge, drug)))
+    slips = misspellings(name)
+    if slips and draw(st.integers(0, 9)) == 0:
+        slip = draw(st.sampled_from(slips))
+        name = slip if reads_as(knowledge, slip, drug) else name
+    typed = name + draw(st.sampled_from(DOSES))
     if draw(st.booleans()):
         return {"name": typed, "started_months_ago": draw(st.sampled_from([1, 6, 12, 13, 48]))}
     return typed
 
 
-def patient_files(kb: KnowledgeBase) -> st.SearchStrategy[dict[str, Any]]:
-    """Patient files (dicts in the contract's shape) with any subset of facts known."""
+@st.composite
+def _combination(draw: st.DrawFn, knowledge: Knowledge) -> str:
+    return draw(st.sampled_from(sorted(knowledge.combinations))) + draw(st.sampled_from(DOSES))
+
+
+def patient_files(
+    kb: KnowledgeBase, seeds: Sequence[dict[str, Any]] = ()
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Patient files (dicts in the contract's shape) with any subset of entries known.
+
+    With `seeds` (patient files, such as the verifier's witnesses that fire each rule), half
+    the patients start from a seed and have random entries added where the seed has none: so
+    rules that random patients rarely fire are exercised too.
+    """
     knowledge = kb.knowledge
-    edges = thresholds(kb)
-    names = _medication_names(knowledge)
     conditions = sorted(knowledge.conditions)
 
     def section(prefix: str) -> st.SearchStrategy[dict[str, Any]]:
-        keys = sorted(
-            f.removeprefix(prefix + ".")
-            for f, d in knowledge.facts.items()
-            if f.startswith(prefix + ".") and not d.derived
-        )
+        keys = knowledge.section_keys(prefix)
         return st.fixed_dictionaries(
-            {}, optional={k: _fact_value(knowledge, f"{prefix}.{k}", edges) for k in keys}
+            {}, optional={k: fact_values(kb, f"{prefix}.{k}") for k in keys}
         )
 
     @st.composite
     def build(draw: st.DrawFn) -> dict[str, Any]:
         patient: dict[str, Any] = {}
         for key in ("age", "sex", "dialysis"):
-            if draw(st.booleans()):
-                patient[key] = draw(_fact_value(knowledge, key, edges))
+            if key in knowledge.facts and draw(st.booleans()):
+                patient[key] = draw(fact_values(kb, key))
         if patient.get("sex") in ("female", None) and draw(st.booleans()):
             patient["pregnant"] = draw(st.booleans())
             if patient["pregnant"] and draw(st.booleans()):
-                patient["gestation_weeks"] = draw(_fact_value(knowledge, "gestation_weeks", edges))
+                patient["gestation_weeks"] = draw(fact_values(kb, "gestation_weeks"))
         for name in SECTIONS:
-            if draw(st.booleans()):
+            if len(knowledge.section_keys(name)) > 0 and draw(st.booleans()):
                 patient[name] = draw(section(name))
         if draw(st.booleans()):
-            patient["medications"] = draw(st.lists(_medication(names), max_size=6))
-        if draw(st.booleans()):
+            entries = medications(knowledge)
+            if knowledge.combinations:
+                entries = st.one_of(entries, entries, entries, _combination(knowledge))
+            patient["medications"] = draw(st.lists(entries, max_size=6))
+        if len(conditions) > 0 and draw(st.booleans()):
             patient["conditions"] = [
                 c.replace("_", " ")
                 for c in draw(st.lists(st.sampled_from(conditions), max_size=3, unique=True))
@@ -136,11 +186,209 @@ def patient_files(kb: KnowledgeBase) -> st.SearchStrategy[dict[str, Any]]:
         cramps = patient.get("cramps", {})
         if patient.get("dialysis") == "none" and cramps.get("during_dialysis") is True:
             del cramps["during_dialysis"]  # a contradiction is an input error, not a patient
-        if draw(st.booleans()):
+        if len(knowledge.analytes) > 0 and draw(st.booleans()):
             labs = draw(
                 st.lists(st.sampled_from(sorted(knowledge.analytes)), max_size=6, unique=True)
             )
-            patient["labs"] = {name: draw(_lab(knowledge, name, edges)) for name in labs}
+            patient["labs"] = {
+                name: draw(lab_values(kb, name))
+                for name in labs
+                if f"labs.{name}" in knowledge.facts
+            }
         return patient
 
-    return build()
+    random_patients = build()
+    if not seeds:
+        return random_patients
+
+    @st.composite
+    def seeded(draw: st.DrawFn) -> dict[str, Any]:
+        seed = draw(st.sampled_from(list(seeds)))
+        extra = draw(random_patients)
+        return merge(seed, extra)
+
+    return st.one_of(random_patients, seeded())
+
+
+def seeds(kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """A patient file for each rule that can fire, found by the verifier's search (`seeds=`)."""
+    table = coverage(kb, samples=0)
+    return [c.witness.patient for c in table.rules if c.source == "search" and c.witness]
+
+
+def merge(seed: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`seed` with the entries of `extra` it does not have (sections merged key by key)."""
+    merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in seed.items()}
+    for key, value in extra.items():
+        if key not in merged:
+            merged[key] = value
+        elif isinstance(value, dict) and isinstance(merged[key], dict):
+            for inner, item in value.items():
+                merged[key].setdefault(inner, item)
+    if merged.get("sex") == "male":
+        merged.pop("pregnant", None)
+        merged.pop("gestation_weeks", None)
+    if merged.get("pregnant") is False:
+        merged.pop("gestation_weeks", None)
+    cramps = merged.get("cramps")
+    if isinstance(cramps, dict) and merged.get("dialysis") == "none":
+        cramps.pop("during_dialysis", None)
+    return merged
+
+
+# --- variants of one patient ---------------------------------------------------------------------
+
+
+def shuffled(patient: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The same patient file with its keys, its sections' keys and its lists in another order."""
+    rng = random.Random(seed)
+    out = dict(rng.sample(list(patient.items()), len(patient)))
+    for key, value in out.items():
+        if isinstance(value, dict):
+            out[key] = dict(rng.sample(list(value.items()), len(value)))
+        elif isinstance(value, list):
+            out[key] = rng.sample(value, len(value))
+    return out
+
+
+@st.composite
+def in_other_units(draw: st.DrawFn, kb: KnowledgeBase, patient: dict[str, Any]) -> dict[str, Any]:
+    """The same patient with each lab written in another accepted unit (same value).
+
+    A value off the lab's reporting grid is left as it is: written in another unit, it would
+    be rounded on the way back, as a laboratory rounds it.
+    """
+    knowledge = kb.knowledge
+    labs = patient.get("labs")
+    if not isinstance(labs, dict) or not labs:
+        return patient
+    facts = normalise_patient(patient, knowledge).values
+    rewritten: dict[str, Any] = {}
+    for name, raw in labs.items():
+        analyte = knowledge.analytes[name]
+        value = facts.get(f"labs.{name}")
+        if value is None or round(value, analyte.decimals) != value:
+            rewritten[name] = raw
+            continue
+        unit = draw(st.sampled_from([u.name for u in analyte.units]))
+        text = lab_text(analyte, value, unit)
+        if isinstance(raw, dict):
+            number, _, unit_name = text.partition(" ")
+            rewritten[name] = {**raw, "value": float(number), "unit": unit_name}
+        else:
+            rewritten[name] = text
+    return {**patient, "labs": rewritten}
+
+
+@st.composite
+def under_other_names(
+    draw: st.DrawFn, kb: KnowledgeBase, patient: dict[str, Any]
+) -> dict[str, Any]:
+    """The same patient with each medicine typed under another of its names.
+
+    Generic, brand and alias names, and typing slips the dictionary still reads as the same
+    drug; a dose or a start date stays as it was.
+    """
+    knowledge = kb.knowledge
+    entries = patient.get("medications")
+    if not isinstance(entries, list) or not entries:
+        return patient
+    renamed: list[Any] = []
+    for entry in entries:
+        typed = entry["name"] if isinstance(entry, dict) else entry
+        match = match_medication(typed, knowledge)
+        if len(match.drugs) != 1 or match.matched not in ("exact", "fuzzy"):
+            renamed.append(entry)
+            continue
+        drug = match.drugs[0]
+        names = medication_names(knowledge, drug)
+        name = draw(st.sampled_from(names))
+        slips = misspellings(name)
+        if len(slips) > 0 and draw(st.booleans()):
+            slip = draw(st.sampled_from(slips))
+            name = slip if reads_as(knowledge, slip, drug) else name
+        dose = draw(st.sampled_from(DOSES))
+        renamed.append({**entry, "name": name + dose} if isinstance(entry, dict) else name + dose)
+    return {**patient, "medications": renamed}
+
+
+def set_fact(
+    patient: dict[str, Any], knowledge: Knowledge, fact_id: str, value: Any
+) -> dict[str, Any]:
+    """A copy of `patient` with an input fact set (`None`: removed); a lab in its default unit."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in patient.items()}
+    head, _, name = fact_id.partition(".")
+    if head == "labs":
+        labs = out.setdefault("labs", {})
+        if value is None:
+            labs.pop(name, None)
+        else:
+            labs[name] = lab_text(knowledge.analytes[name], value)
+    elif name:
+        section = out.setdefault(head, {})
+        if value is None:
+            section.pop(name, None)
+        else:
+            section[name] = value
+    elif value is None:
+        out.pop(fact_id, None)
+    else:
+        out[fact_id] = value
+    return out
+
+
+@st.composite
+def monotone_changes(
+    draw: st.DrawFn, kb: KnowledgeBase, declarations: Iterable[Monotone], patient: dict[str, Any]
+) -> tuple[Monotone, str, dict[str, Any], dict[str, Any]]:
+    """A declaration, a fact it covers, and the patient before and after the declared change.
+
+    `decreasing`: the fact from one value to a lower one; `increasing`: to a higher one;
+    `becomes_true`: from false or unknown to true.
+    """
+    knowledge = kb.knowledge
+    declaration = draw(st.sampled_from(list(declarations)))
+    fact_id = draw(st.sampled_from(declaration.facts(knowledge)))
+    if declaration.direction == "becomes_true":
+        before_value = draw(st.sampled_from([False, None]))
+        return (
+            declaration,
+            fact_id,
+            set_fact(patient, knowledge, fact_id, before_value),
+            set_fact(patient, knowledge, fact_id, True),
+        )
+    values = fact_values(kb, fact_id)
+    first, second = draw(values), draw(values)
+    if first == second:
+        fact = knowledge.facts[fact_id]
+        low, high = fact.range or (0.0, 1000.0)
+        step = _domains(kb).step(fact_id)
+        second = min(high, first + step) if first + step <= high else max(low, first - step)
+    low_value, high_value = sorted((first, second))
+    before, after = (
+        (high_value, low_value)
+        if declaration.direction == "decreasing"
+        else (low_value, high_value)
+    )
+    return (
+        declaration,
+        fact_id,
+        set_fact(patient, knowledge, fact_id, before),
+        set_fact(patient, knowledge, fact_id, after),
+    )
+
+
+__all__ = [
+    "fact_values",
+    "in_other_units",
+    "lab_values",
+    "medications",
+    "merge",
+    "monotone_changes",
+    "patient_files",
+    "seeds",
+    "set_fact",
+    "shuffled",
+    "thresholds",
+    "under_other_names",
+]

@@ -1,0 +1,147 @@
+"""Whether one condition implies another, read off their structure (conservative, fast).
+
+`implies(a, b)` is True only when every patient for whom `a` holds is seen, from the conditions
+alone, to satisfy `b`: `b` is made of parts each implied by a part of `a` (`labs.potassium lt 3`
+implies `lt 3.5`; `in [haemodialysis]` implies `in [haemodialysis, peritoneal]`; a `none` in `a`
+implies the `none` in `b` of fewer of the same tests). False means "not shown", and the verifier
+then searches for a patient instead. It proves in microseconds what a search would have to
+exhaust: that a rule repeating another's conditions and adding some implies that other.
+"""
+
+from __future__ import annotations
+
+import math
+
+from cramp_expert.kb.model import Condition, ConditionGroup, FactCondition
+
+
+def key(condition: Condition) -> str:
+    """The condition's structure as text (locations aside): equal keys, equal conditions."""
+    return condition.describe()
+
+
+def conjuncts(condition: Condition) -> list[Condition]:
+    """The parts of a condition that must all hold (nested `all`s opened)."""
+    if isinstance(condition, ConditionGroup) and condition.kind == "all":
+        return [part for item in condition.items for part in conjuncts(item)]
+    return [condition]
+
+
+def implies(a: Condition, b: Condition) -> bool:
+    """True when `a` holding is seen to make `b` hold (False: not shown either way)."""
+    if key(a) == key(b):
+        return True
+    if isinstance(a, ConditionGroup) and a.kind == "any":
+        return all(implies(item, b) for item in a.items)
+    if isinstance(b, ConditionGroup):
+        if b.kind == "all":
+            return all(implies(a, item) for item in b.items)
+        if b.kind == "any" and any(implies(a, item) for item in b.items):
+            return True
+        if b.kind == "none":
+            return all(_rules_out(a, item) for item in b.items)
+    parts = conjuncts(a)
+    if len(parts) > 1 or (parts and parts[0] is not a):
+        return any(implies(part, b) for part in parts)
+    if isinstance(a, FactCondition) and isinstance(b, FactCondition) and a.fact == b.fact:
+        return _fact_implies(a, b)
+    return False
+
+
+def _rules_out(a: Condition, item: Condition) -> bool:
+    """Whether `a` holding makes `item` fail: `a` requires `none` of it, or a value it excludes."""
+    for part in conjuncts(a):
+        if (
+            isinstance(part, ConditionGroup)
+            and part.kind == "none"
+            and any(implies(item, inner) for inner in part.items)
+        ):
+            return True
+        if (
+            isinstance(part, FactCondition)
+            and isinstance(item, FactCondition)
+            and part.fact == item.fact
+            and _disjoint(part, item)
+        ):
+            return True
+    return False
+
+
+def _interval(condition: FactCondition) -> tuple[float, bool, float, bool] | None:
+    """`(low, low_closed, high, high_closed)` of a number test, or None."""
+    op, value = condition.op, condition.value
+    if op == "lt":
+        return (-math.inf, False, float(value), False)
+    if op == "le":
+        return (-math.inf, False, float(value), True)
+    if op == "gt":
+        return (float(value), False, math.inf, False)
+    if op == "ge":
+        return (float(value), True, math.inf, False)
+    if op == "between":
+        return (float(value[0]), True, float(value[1]), True)
+    if op == "is" and isinstance(value, float):
+        return (float(value), True, float(value), True)
+    return None
+
+
+def _within(inner: tuple[float, bool, float, bool], outer: tuple[float, bool, float, bool]) -> bool:
+    low, low_closed, high, high_closed = inner
+    o_low, o_low_closed, o_high, o_high_closed = outer
+    low_ok = low > o_low or (low == o_low and (o_low_closed or not low_closed))
+    high_ok = high < o_high or (high == o_high and (o_high_closed or not high_closed))
+    return low_ok and high_ok
+
+
+def _choices(condition: FactCondition) -> set[object] | None:
+    if condition.op == "is" and not isinstance(condition.value, float):
+        return {condition.value}
+    if condition.op == "in":
+        return set(condition.value)
+    return None
+
+
+def _fact_implies(a: FactCondition, b: FactCondition) -> bool:
+    if b.op == "known":
+        return bool(b.value) is (a.op != "known" or bool(a.value))
+    if a.op == "known":
+        return False
+    interval_a, interval_b = _interval(a), _interval(b)
+    if interval_a is not None and interval_b is not None:
+        return _within(interval_a, interval_b)
+    choices_a, choices_b = _choices(a), _choices(b)
+    if choices_a is not None and choices_b is not None:
+        return choices_a <= choices_b
+    if a.op in ("includes", "only") and b.op == "includes":
+        return set(a.value) <= set(b.value)
+    if a.op == "only" and b.op == "only":
+        return set(a.value) <= set(b.value)
+    return False
+
+
+def _disjoint(a: FactCondition, b: FactCondition) -> bool:
+    """Whether no value satisfies both tests of one fact."""
+    if a.op == "known" or b.op == "known":
+        return (a.op == "known" and a.value is False and b.op != "known") or (
+            b.op == "known" and b.value is False and a.op != "known"
+        )
+    interval_a, interval_b = _interval(a), _interval(b)
+    if interval_a is not None and interval_b is not None:
+        low = max(interval_a[0], interval_b[0])
+        high = min(interval_a[2], interval_b[2])
+        if low < high:
+            return False
+        if low > high:
+            return True
+        closed = all(
+            (i[1] if i[0] == low else True) and (i[3] if i[2] == high else True)
+            for i in (interval_a, interval_b)
+        )
+        return not closed
+    choices_a, choices_b = _choices(a), _choices(b)
+    if choices_a is not None and choices_b is not None:
+        return not choices_a & choices_b
+    return False
+
+
+__all__ = ["conjuncts", "implies", "key"]
