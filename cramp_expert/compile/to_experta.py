@@ -42,6 +42,27 @@ class Excluded(Fact):  # type: ignore[misc]
     """A cause excluded by a measurement: `concluded: <id>` does not hold while this exists."""
 
 
+_PLAIN = (str, bool, int, float)
+
+
+def plain_fact(kind: type[Any], fields: dict[str, Any]) -> Any:
+    """`kind(**fields)`, with values that are already immutable stored as they are.
+
+    experta freezes every value through a generic dispatch (lists to tuples, sets to frozensets)
+    as it stores it; texts, numbers, yes/no and sets of texts, all a fact here ever holds, need
+    nothing, and building the patient fact field by field was a tenth of a consultation.
+    """
+    fact = kind()
+    if all(
+        type(v) in _PLAIN or (type(v) is frozenset and all(type(i) is str for i in v))
+        for v in fields.values()
+    ):
+        dict.update(fact, fields)
+    else:
+        fact.update(fields)  # experta's own path: freezes what needs it
+    return fact
+
+
 @dataclass(frozen=True)
 class CompiledKnowledgeBase:
     """A knowledge base compiled for experta: the rule objects and the specs they came from."""
@@ -135,9 +156,9 @@ def _action(spec: RuleSpec, kinds: dict[str, str]) -> Callable[..., None]:
         # conclusion reached by several rules is one fact. Certainties are combined afterwards
         # from the trace (cramp_expert.consultation), where every contributing rule is known.
         for conclusion, kind in derived:
-            engine.declare(Derived(id=conclusion, kind=kind))
+            engine.declare(plain_fact(Derived, {"id": conclusion, "kind": kind}))
         for cause in excluded:
-            engine.declare(Excluded(id=cause))
+            engine.declare(plain_fact(Excluded, {"id": cause}))
 
     fire.__name__ = spec.id
     fire.__qualname__ = spec.id
@@ -170,4 +191,5 @@ __all__ = [
     "branches",
     "compile_knowledge_base",
     "compile_rule",
+    "plain_fact",
 ]
