@@ -166,11 +166,32 @@ def _action(spec: RuleSpec, kinds: dict[str, str]) -> Callable[..., None]:
     return fire
 
 
+class CompiledRule(Rule):  # type: ignore[misc]
+    """An experta `Rule` that keeps its action when experta rewrites its conditions.
+
+    experta rewrites every rule several times while it builds the network (into disjunctive
+    normal form, then with an initial fact where a rule starts with a negation), and each copy
+    wrapped the action again, inspecting its signature: two thirds of building the engine. The
+    action and what experta learnt of it are carried over instead.
+    """
+
+    def new_conditions(self, *args: Any) -> Any:
+        """The same rule (salience, action) with other conditions."""
+        rule = self.__class__(*args, salience=self.salience)
+        if self._wrapped is not None:
+            # What Rule.__call__ would set: the action, its argument names, and the action's
+            # name, docstring and attributes (`rule_id`) copied onto the rule.
+            rule.__dict__.update(self.__dict__)
+        return rule
+
+
 def compile_rule(
     spec: RuleSpec, salience: int, kinds: dict[str, str], excludable: frozenset[str] = frozenset()
 ) -> Any:
     """Compile one rule into an experta `Rule` (the RHS declares its conclusions)."""
-    return Rule(_compile_group(spec.when, excludable), salience=salience)(_action(spec, kinds))
+    return CompiledRule(_compile_group(spec.when, excludable), salience=salience)(
+        _action(spec, kinds)
+    )
 
 
 def compile_knowledge_base(kb: KnowledgeBase) -> CompiledKnowledgeBase:
@@ -184,6 +205,7 @@ def compile_knowledge_base(kb: KnowledgeBase) -> CompiledKnowledgeBase:
 
 __all__ = [
     "CompiledKnowledgeBase",
+    "CompiledRule",
     "Derived",
     "Excluded",
     "KnowledgeEngine",
