@@ -269,8 +269,17 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         self._rewire(nodes)
 
     def _get_conflict_set_nodes(self) -> tuple[Any, ...]:
+        # experta's order (depth first, first visit), without its list-membership test per
+        # node: quadratic, seconds at 10,000 rules.
         if self._conflict_set_nodes is None:
-            self._conflict_set_nodes = ReteMatcher._get_conflict_set_nodes.__wrapped__(self)
+            found: dict[int, Any] = {}
+            stack = [self.root_node]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, ConflictSetNode):
+                    found.setdefault(id(node), node)
+                stack.extend(child.node for child in reversed(node.children))
+            self._conflict_set_nodes = tuple(found.values())
         return self._conflict_set_nodes
 
     def _nodes(self) -> list[Any]:
