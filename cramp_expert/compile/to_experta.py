@@ -172,7 +172,7 @@ class CompiledRule(Rule):  # type: ignore[misc]
     experta rewrites every rule several times while it builds the network (into disjunctive
     normal form, then with an initial fact where a rule starts with a negation), and each copy
     wrapped the action again, inspecting its signature: two thirds of building the engine. The
-    action and what experta learnt of it are carried over instead.
+    action and what experta learnt of it are carried over instead. Its hash is computed once.
     """
 
     def new_conditions(self, *args: Any) -> Any:
@@ -182,7 +182,16 @@ class CompiledRule(Rule):  # type: ignore[misc]
             # What Rule.__call__ would set: the action, its argument names, and the action's
             # name, docstring and attributes (`rule_id`) copied onto the rule.
             rule.__dict__.update(self.__dict__)
+            rule.__dict__.pop("_hash", None)  # other conditions, another hash
         return rule
+
+    def __hash__(self) -> int:
+        # experta hashes a rule (its conditions, action and salience) for every activation it
+        # adds to or removes from the agenda; none of them changes once the rule is built.
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = self.__dict__["_hash"] = int(super().__hash__())
+        return cached
 
 
 def compile_rule(
