@@ -600,8 +600,9 @@ class PartialEvaluator:
     def _open_id(self, outcome: PartialOutcome, cid: str) -> bool:
         if outcome.negative(cid) is True:
             return False
-        return any(
-            outcome.rule_truth[r.id] is None for r in (*self.concluders(cid), *self.excluders(cid))
+        truths = outcome.rule_truth
+        return any(truths[r] is None for r in self.concluder_ids(cid)) or any(
+            truths[r] is None for r in self.excluder_ids(cid)
         )
 
 
