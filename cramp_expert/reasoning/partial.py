@@ -208,10 +208,40 @@ def compile_condition(
 
         return _record(closures, condition, concluded)
     parts = tuple(compile_condition(item, closures) for item in condition.items)
+    # The group's fact tests are made here, inline, rather than through their own closures
+    # (which are compiled all the same, for the tree's other users): a call less per test.
+    tests = tuple(
+        (item.fact, predicate(item))
+        for item in condition.items
+        if isinstance(item, FactCondition) and item.op != "known"
+    )
+    knowns = tuple(
+        (item.fact, bool(item.value))
+        for item in condition.items
+        if isinstance(item, FactCondition) and item.op == "known"
+    )
+    others = tuple(
+        part
+        for item, part in zip(condition.items, parts, strict=True)
+        if not isinstance(item, FactCondition)
+    )
 
     def any_of(outcome: PartialOutcome) -> Truth:
+        is_open, values = outcome.is_open, outcome.values
         result: Truth = False
-        for part in parts:
+        for fact, test in tests:
+            if is_open(fact):
+                result = None
+            else:
+                value = values.get(fact, _MISSING)
+                if value is not _MISSING and test(value):
+                    return True
+        for fact, wanted in knowns:
+            if is_open(fact):
+                result = None
+            elif (fact in values) is wanted:
+                return True
+        for part in others:
             value = part(outcome)
             if value is True:
                 return True
@@ -230,8 +260,21 @@ def compile_condition(
         return _record(closures, condition, none_of)
 
     def all_of(outcome: PartialOutcome) -> Truth:
+        is_open, values = outcome.is_open, outcome.values
         result: Truth = True
-        for part in parts:
+        for fact, test in tests:
+            if is_open(fact):
+                result = None
+            else:
+                value = values.get(fact, _MISSING)
+                if value is _MISSING or not test(value):
+                    return False
+        for fact, wanted in knowns:
+            if is_open(fact):
+                result = None
+            elif (fact in values) is not wanted:
+                return False
+        for part in others:
             value = part(outcome)
             if value is False:
                 return False

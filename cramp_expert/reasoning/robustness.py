@@ -132,7 +132,8 @@ def robustness(
 ) -> dict[str, Any]:
     """The robustness section of a result for a patient whose known facts are `values`."""
     knowledge = evaluator.kb.knowledge
-    is_open = file_is_open(values, evaluator.facts_tested())
+    tested = evaluator.facts_tested()
+    is_open = file_is_open(values, tested)
     outcome = evaluator.evaluate(values, is_open)
 
     def order(cid: str) -> tuple[int, str]:
@@ -157,7 +158,7 @@ def robustness(
         )
     best = most_informative(evaluator, outcome, facts_of)
     return {
-        "unknown_facts": sum(1 for f in evaluator.facts_tested() if is_open(f)),
+        "unknown_facts": sum(1 for f in tested if is_open(f)),
         "holds_regardless": holds,
         "depends_on_unknowns": depends,
         "most_informative": best,
