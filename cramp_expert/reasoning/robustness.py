@@ -177,9 +177,10 @@ def most_informative(
     """The open fact that, once known, decides the most open ids whatever its value.
 
     "Most" counts red flags first, then causes, then every id. An id can be decided by a fact
-    only if it depends on it, which bounds each fact's score: facts are tried best bound first,
-    the search stops when no remaining bound can beat the best score found, and a fact's values
-    stop being tried as soon as what it still decides cannot beat it.
+    only if it depends on it, which bounds each fact's score, and an id that depends on one open
+    fact only is surely decided by it. Facts are tried best bound first; the search stops when
+    no remaining bound can beat the best score found (or reach what some fact surely decides),
+    and a fact's values stop being tried as soon as what it still decides cannot beat it.
     """
     knowledge = evaluator.kb.knowledge
     values = outcome.values
@@ -195,19 +196,30 @@ def most_informative(
             for fact_id in facts:
                 dependents.setdefault(fact_id, []).append(cid)
     bound = {fact_id: score(ids) for fact_id, ids in dependents.items()}
+    # An id that depends on one open fact only is decided by it, whatever its value: no trial
+    # is needed for it, and what a fact surely decides bounds the best score from the start.
+    sure = {
+        fact_id: {cid for cid in ids if facts_of[cid] == {fact_id}}
+        for fact_id, ids in dependents.items()
+    }
+    surely = min((score(ids) for ids in sure.values() if ids), default=(0, 0, 0))
     ranked = sorted(dependents, key=lambda f: (bound[f], f))
     best: tuple[tuple[int, int, int], str, list[str]] | None = None
     for fact_id in ranked:
         # A fact decides at most its dependents, so it can beat the best only with a better
-        # bound (a tie keeps the fact found first).
-        if best is not None and bound[fact_id] >= best[0]:
+        # bound (a tie keeps the fact found first), and it can be the best only if its bound
+        # reaches what some fact surely decides.
+        if (best is not None and bound[fact_id] >= best[0]) or bound[fact_id] > surely:
             break
         fact = knowledge.fact(fact_id)
         if fact is None:
             continue
         decided = set(dependents[fact_id])
         for value in distinct_candidates(fact, evaluator):
-            decided = evaluator.decided_by(outcome, fact_id, value, frozenset(decided))
+            if decided <= sure[fact_id]:
+                break
+            unsure = frozenset(decided - sure[fact_id])
+            decided = evaluator.decided_by(outcome, fact_id, value, unsure) | sure[fact_id]
             if not decided or (best is not None and score(decided) >= best[0]):
                 break  # what is left cannot beat the best any more
         if decided and (best is None or score(decided) < best[0]):
