@@ -305,17 +305,31 @@ def compile_collector(
 
         collectors[id(condition)] = collect_leaf
         return collect_leaf
-    parts = tuple(
-        (closures[id(item)], compile_collector(item, closures, collectors))
-        for item in condition.items
-    )
+    # A fact leaf is undetermined exactly when its fact is open, and a `concluded` leaf when
+    # the conclusion is: both are tested here, without calling their closures.
+    entries: list[tuple[int, Any, Any]] = []
+    for item in condition.items:
+        collect = compile_collector(item, closures, collectors)
+        if isinstance(item, FactCondition):
+            entries.append((0, item.fact, item))
+        elif isinstance(item, ConcludedCondition):
+            entries.append((1, item.conclusion, item))
+        else:
+            entries.append((2, closures[id(item)], collect))
     flips = condition.kind == "none"
 
     def collect_group(outcome: PartialOutcome, negated: bool, found: Leaves) -> None:
         inner = not negated if flips else negated
-        for truth, collect in parts:
-            if truth(outcome) is None:
-                collect(outcome, inner, found)
+        is_open = outcome.is_open
+        for kind, key, item in entries:
+            if kind == 0:
+                if is_open(key):
+                    found.append((item, inner))
+            elif kind == 1:
+                if outcome.concluded(key) is None:
+                    found.append((item, inner))
+            elif key(outcome) is None:
+                item(outcome, inner, found)
 
     collectors[id(condition)] = collect_group
     return collect_group
@@ -493,7 +507,7 @@ class PartialEvaluator:
     def decided_by(
         self, outcome: PartialOutcome, fact_id: str, value: Any, ids: frozenset[str]
     ) -> set[str]:
-        """Of the conclusion `ids`, those determined once the open fact `fact_id` is `value`.
+        """Of the conclusion `ids` (all undetermined), those determined once `fact_id` is `value`.
 
         What `reevaluate` followed by `concluded` gives, without copying the outcome: only the
         rules that test the fact or are chained after it, and can change one of `ids`, are
@@ -504,12 +518,17 @@ class PartialEvaluator:
         needed = self._ancestors_of(ids)
         truths = outcome.rule_truth
         values, is_open, asserted = outcome.values, outcome.is_open, outcome._asserted
+        open_set = getattr(is_open, "__self__", None)
+        if isinstance(open_set, frozenset):
+            # A set's own membership test, not a function around it: it runs for every leaf.
+            outcome.is_open = (open_set - {fact_id}).__contains__
+        else:
 
-        def still_open(fact: str) -> bool:
-            return fact != fact_id and is_open(fact)
+            def still_open(fact: str) -> bool:
+                return fact != fact_id and is_open(fact)
 
+            outcome.is_open = still_open
         outcome.values = {**values, fact_id: value}
-        outcome.is_open = still_open
         before: dict[str, Truth] = {}
         forgotten: dict[str, Truth] = {}
         produced = self._produced
@@ -529,6 +548,8 @@ class PartialEvaluator:
                     for cid in produced[rule_id]:
                         if cid in asserted:
                             forgotten.setdefault(cid, asserted.pop(cid))
+            if not before:
+                return set()  # no rule changed: every id is as open as it was
             return {cid for cid in ids if outcome.concluded(cid) is not None}
         finally:
             truths.update(before)
