@@ -23,6 +23,7 @@ from functools import partial
 from typing import Any
 
 from experta import AND, NOT, OR, Fact, KnowledgeEngine, P, Rule, W
+from experta.matchers.rete.dnf import dnf
 
 from cramp_expert.compile.predicates import predicate
 from cramp_expert.kb.loader import KnowledgeBase
@@ -40,6 +41,21 @@ class Derived(Fact):  # type: ignore[misc]
 
 class Excluded(Fact):  # type: ignore[misc]
     """A cause excluded by a measurement: `concluded: <id>` does not hold while this exists."""
+
+
+def _already_normal(pattern: Any) -> Any:
+    """A pattern of these facts is already in normal form: no field holds an `|` of tests.
+
+    experta's normal form rebuilds every pattern, field by field, on each of its passes over a
+    rule (a third of building the engine) to split `L(a) | L(b)` fields; the compiler never
+    writes those (membership is one predicate, see compile/predicates.py), so the pattern is
+    its own normal form.
+    """
+    return pattern
+
+
+for _kind in (Patient, Derived, Excluded):
+    dnf.register(_kind)(_already_normal)
 
 
 _PLAIN = (str, bool, int, float)
