@@ -104,6 +104,23 @@ class Clock:
         return figures
 
 
+def calibration() -> float:
+    """Milliseconds for a fixed pure-Python loop (best of 5): how fast this machine is now.
+
+    The host is shared with other virtual machines: the same code runs up to half again as
+    slow at some times as at others, with the CPU all to itself. Figures of two runs compare
+    only next to their calibrations.
+    """
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i % 7
+        best = min(best, time.perf_counter() - start)
+    return round(1000 * best, 1)
+
+
 def load_average() -> list[float]:
     """The load averages over 1, 5 and 15 minutes."""
     try:
@@ -532,7 +549,9 @@ def report(results: dict[str, Any]) -> str:
     env = results["environment"]
     out.append(
         f"cramp-expert benchmark, commit {env['commit']}, {env['python']} on {env['machine']}, "
-        f"{env['cores']} cores; load average before {env['load before']}, after {env['load after']}"
+        f"{env['cores']} cores; load average before {env['load before']}, after {env['load after']};"
+        f" calibration loop {env['calibration before, ms']} ms before, "
+        f"{env['calibration after, ms']} ms after"
     )
     if "startup" in results:
         s = results["startup"]
@@ -687,6 +706,7 @@ def main() -> None:
             "machine": f"{platform.system()} {platform.machine()}",
             "cores": os.cpu_count(),
             "load before": load_average(),
+            "calibration before, ms": calibration(),
             "settings": {k: v for k, v in vars(args).items() if k != "json"},
         }
     }
@@ -705,6 +725,7 @@ def main() -> None:
                 sizes, args.scaling_patients, args.seed, work, args.budget
             )
     results["environment"]["load after"] = load_average()
+    results["environment"]["calibration after, ms"] = calibration()
     results["environment"]["settings"]["json"] = str(args.json)
     text = report(results)
     print(text)
