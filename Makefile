@@ -28,8 +28,8 @@ test: $(VENV)/.synced ## the whole test suite (derandomized hypothesis profile w
 	$(VENV)/bin/python -m pytest
 
 lint: $(VENV)/.synced ## ruff (lint and format check) and mypy
-	$(VENV)/bin/ruff check cramp_expert tests
-	$(VENV)/bin/ruff format --check cramp_expert tests
+	$(VENV)/bin/ruff check cramp_expert tests bench
+	$(VENV)/bin/ruff format --check cramp_expert tests bench
 	$(VENV)/bin/mypy
 
 validate: $(VENV)/.synced ## check every rule and knowledge file (kb validate)
@@ -41,8 +41,11 @@ docs: $(VENV)/.synced ## regenerate what is generated from the knowledge base (t
 	$(VENV)/bin/cramp-expert kb schema patient -o schemas/patient.schema.json
 
 format: $(VENV)/.synced
-	$(VENV)/bin/ruff format cramp_expert tests
-	$(VENV)/bin/ruff check --fix cramp_expert tests
+	$(VENV)/bin/ruff format cramp_expert tests bench
+	$(VENV)/bin/ruff check --fix cramp_expert tests bench
+
+bench: $(VENV)/.synced ## the benchmark: prints every figure, writes bench/results.json (minutes)
+	$(VENV)/bin/python bench/benchmark.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -266,6 +266,95 @@ def _conclusion_ids(consultant: Any, ids: tuple[str, ...], option: str) -> None:
 
 
 @cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON Lines of results, in input order; replaced only when the run ends.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Processes consulting in parallel (0: one per core).",
+)
+@kb_option
+def batch(input_path: Path, output_path: Path, workers: int, kb_root: Path | None) -> None:
+    r"""Consult every patient of INPUT; write one JSON result per line to OUTPUT.
+
+    INPUT is JSON Lines (each line a patient file as one JSON object), a CSV file (.csv), or a
+    folder of patient files (*.yaml, *.yml, *.json). Each OUTPUT line is the result of
+    `consult --format json` with "source" (input, record number, line or file) added, or, for
+    a record that cannot be consulted, "source" and "error" with every problem located on
+    the input's own lines; the run goes on. A summary follows (counts per red flag, cause and
+    error). Exit status: 0 all consulted, 1 some records had errors (or the input or
+    knowledge base cannot be read), 3 a record met a bug.
+
+    CSV columns are patient-file keys: id, age, sex, pregnant, gestation_weeks, dialysis;
+    section keys as section.key (cramps.nights_per_week, findings.unilateral_leg_swelling,
+    lifestyle.activity); labs as labs.NAME, written as in a patient file ("3.1 mmol/L");
+    medications and conditions, several in a cell separated by ';' (start dates need JSON
+    Lines); list facts (cramps.sites) also ';'-separated; yes/no as true/false or yes/no. An
+    empty cell is unknown.
+
+    \b
+    Examples:
+        cramp-expert batch patients.jsonl -o results.jsonl --workers 0
+        cramp-expert batch clinic.csv -o results.jsonl
+        cramp-expert batch patient-files/ -o results.jsonl
+    """
+    from cramp_expert import batch as screening
+    from cramp_expert.kb import load_knowledge_base
+
+    if output_path.resolve() == input_path.resolve():
+        raise click.UsageError("OUTPUT would overwrite INPUT; choose another file")
+    workers = workers or os.cpu_count() or 1
+    with input_errors():
+        consultant = _consultant(kb_root) if workers == 1 else None
+        knowledge = (
+            consultant.kb.knowledge if consultant else load_knowledge_base(kb_root).knowledge
+        )
+        try:
+            if sys.stderr.isatty():
+                total = screening.count_records(input_path, knowledge)
+                with click.progressbar(length=total, label="Consulting", file=sys.stderr) as bar:
+                    summary = screening.run_batch(
+                        input_path,
+                        output_path,
+                        knowledge=knowledge,
+                        workers=workers,
+                        kb_root=kb_root,
+                        consultant=consultant,
+                        progress=bar.update,
+                    )
+            else:
+                summary = screening.run_batch(
+                    input_path,
+                    output_path,
+                    knowledge=knowledge,
+                    workers=workers,
+                    kb_root=kb_root,
+                    consultant=consultant,
+                )
+        except screening.BatchInputError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem.render()}", err=True)
+            sys.exit(EXIT_INPUT)
+        except OSError as exc:
+            click.echo(f"error: cannot write {output_path}: {exc.strerror}", err=True)
+            sys.exit(EXIT_INPUT)
+        except KeyboardInterrupt:
+            click.echo(f"\ninterrupted: {output_path} was not written", err=True)
+            sys.exit(130)
+    click.echo(summary.render(str(output_path)), nl=False)
+    sys.exit(EXIT_INTERNAL if summary.internal else EXIT_INPUT if summary.failed else EXIT_OK)
+
+
+@cli.command()
 @click.argument("patient_file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--how", "how_ids", multiple=True, metavar="ID", help="How ID was concluded.")
 @click.option(

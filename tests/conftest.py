@@ -7,11 +7,21 @@ Profiles: `dev` (default, random), `ci` (derandomized, chosen automatically when
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+# The parsed-knowledge cache goes to a folder of this run's own, not the user's cache (set
+# before anything loads a knowledge base; CLI tests' subprocesses inherit it).
+if "CRAMP_EXPERT_CACHE" not in os.environ:
+    _CACHE = tempfile.mkdtemp(prefix="cramp-expert-test-cache-")
+    os.environ["CRAMP_EXPERT_CACHE"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 from cramp_expert.api import Consultant
 

@@ -23,6 +23,7 @@ from functools import partial
 from typing import Any
 
 from experta import AND, NOT, OR, Fact, KnowledgeEngine, P, Rule, W
+from experta.matchers.rete.dnf import dnf
 
 from cramp_expert.compile.predicates import predicate
 from cramp_expert.kb.loader import KnowledgeBase
@@ -40,6 +41,42 @@ class Derived(Fact):  # type: ignore[misc]
 
 class Excluded(Fact):  # type: ignore[misc]
     """A cause excluded by a measurement: `concluded: <id>` does not hold while this exists."""
+
+
+def _already_normal(pattern: Any) -> Any:
+    """A pattern of these facts is already in normal form: no field holds an `|` of tests.
+
+    experta's normal form rebuilds every pattern, field by field, on each of its passes over a
+    rule (a third of building the engine) to split `L(a) | L(b)` fields; the compiler never
+    writes those (membership is one predicate, see compile/predicates.py), so the pattern is
+    its own normal form.
+    """
+    return pattern
+
+
+for _kind in (Patient, Derived, Excluded):
+    dnf.register(_kind)(_already_normal)
+
+
+_PLAIN = (str, bool, int, float)
+
+
+def plain_fact(kind: type[Any], fields: dict[str, Any]) -> Any:
+    """`kind(**fields)`, with values that are already immutable stored as they are.
+
+    experta freezes every value through a generic dispatch (lists to tuples, sets to frozensets)
+    as it stores it; texts, numbers, yes/no and sets of texts, all a fact here ever holds, need
+    nothing, and building the patient fact field by field was a tenth of a consultation.
+    """
+    fact = kind()
+    if all(
+        type(v) in _PLAIN or (type(v) is frozenset and all(type(i) is str for i in v))
+        for v in fields.values()
+    ):
+        dict.update(fact, fields)
+    else:
+        fact.update(fields)  # experta's own path: freezes what needs it
+    return fact
 
 
 @dataclass(frozen=True)
@@ -135,9 +172,9 @@ def _action(spec: RuleSpec, kinds: dict[str, str]) -> Callable[..., None]:
         # conclusion reached by several rules is one fact. Certainties are combined afterwards
         # from the trace (cramp_expert.consultation), where every contributing rule is known.
         for conclusion, kind in derived:
-            engine.declare(Derived(id=conclusion, kind=kind))
+            engine.declare(plain_fact(Derived, {"id": conclusion, "kind": kind}))
         for cause in excluded:
-            engine.declare(Excluded(id=cause))
+            engine.declare(plain_fact(Excluded, {"id": cause}))
 
     fire.__name__ = spec.id
     fire.__qualname__ = spec.id
@@ -145,11 +182,41 @@ def _action(spec: RuleSpec, kinds: dict[str, str]) -> Callable[..., None]:
     return fire
 
 
+class CompiledRule(Rule):  # type: ignore[misc]
+    """An experta `Rule` that keeps its action when experta rewrites its conditions.
+
+    experta rewrites every rule several times while it builds the network (into disjunctive
+    normal form, then with an initial fact where a rule starts with a negation), and each copy
+    wrapped the action again, inspecting its signature: two thirds of building the engine. The
+    action and what experta learnt of it are carried over instead. Its hash is computed once.
+    """
+
+    def new_conditions(self, *args: Any) -> Any:
+        """The same rule (salience, action) with other conditions."""
+        rule = self.__class__(*args, salience=self.salience)
+        if self._wrapped is not None:
+            # What Rule.__call__ would set: the action, its argument names, and the action's
+            # name, docstring and attributes (`rule_id`) copied onto the rule.
+            rule.__dict__.update(self.__dict__)
+            rule.__dict__.pop("_hash", None)  # other conditions, another hash
+        return rule
+
+    def __hash__(self) -> int:
+        # experta hashes a rule (its conditions, action and salience) for every activation it
+        # adds to or removes from the agenda; none of them changes once the rule is built.
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = self.__dict__["_hash"] = int(super().__hash__())
+        return cached
+
+
 def compile_rule(
     spec: RuleSpec, salience: int, kinds: dict[str, str], excludable: frozenset[str] = frozenset()
 ) -> Any:
     """Compile one rule into an experta `Rule` (the RHS declares its conclusions)."""
-    return Rule(_compile_group(spec.when, excludable), salience=salience)(_action(spec, kinds))
+    return CompiledRule(_compile_group(spec.when, excludable), salience=salience)(
+        _action(spec, kinds)
+    )
 
 
 def compile_knowledge_base(kb: KnowledgeBase) -> CompiledKnowledgeBase:
@@ -163,6 +230,7 @@ def compile_knowledge_base(kb: KnowledgeBase) -> CompiledKnowledgeBase:
 
 __all__ = [
     "CompiledKnowledgeBase",
+    "CompiledRule",
     "Derived",
     "Excluded",
     "KnowledgeEngine",
@@ -170,4 +238,5 @@ __all__ = [
     "branches",
     "compile_knowledge_base",
     "compile_rule",
+    "plain_fact",
 ]

@@ -14,10 +14,10 @@ from typing import Any
 
 from experta import KnowledgeEngine
 from experta.agenda import Agenda
-from experta.matchers.rete import ReteMatcher
 from experta.strategies import DepthStrategy
 
-from cramp_expert.compile.to_experta import CompiledKnowledgeBase, Derived, Patient
+from cramp_expert.compile.to_experta import CompiledKnowledgeBase, Derived, Patient, plain_fact
+from cramp_expert.engine.rete import FastReteMatcher
 from cramp_expert.errors import CrampExpertError
 
 
@@ -64,23 +64,6 @@ class DeterministicDepthStrategy(DepthStrategy):  # type: ignore[misc]
             bisect.insort(agenda.activations, activation)
 
 
-class PerEngineReteMatcher(ReteMatcher):  # type: ignore[misc]
-    """ReteMatcher whose conflict-set cache belongs to the engine, not the class.
-
-    experta caches `_get_conflict_set_nodes` with a class-level `lru_cache(maxsize=1)`, so two
-    engines in one process evict each other's cache on every call and re-walk the network.
-    """
-
-    def __init__(self, engine: Any):
-        self._conflict_set_nodes: list[Any] | None = None
-        super().__init__(engine)
-
-    def _get_conflict_set_nodes(self) -> list[Any]:
-        if self._conflict_set_nodes is None:
-            self._conflict_set_nodes = ReteMatcher._get_conflict_set_nodes.__wrapped__(self)
-        return self._conflict_set_nodes
-
-
 class TracingAgenda(Agenda):  # type: ignore[misc]
     """An agenda that records every activation it hands to the engine, in firing order."""
 
@@ -104,7 +87,7 @@ class TracingAgenda(Agenda):  # type: ignore[misc]
 
 class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
     __strategy__ = DeterministicDepthStrategy
-    __matcher__ = PerEngineReteMatcher
+    __matcher__ = FastReteMatcher
 
     def __init__(self, rules: tuple[Any, ...]):
         self._compiled_rules = rules
@@ -121,6 +104,35 @@ class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
         if self._deffacts is None:
             self._deffacts = super().get_deffacts()
         return self._deffacts
+
+    def declare(self, *facts: Any) -> Any:
+        # experta's declare() less two checks made for facts a user builds by hand (that no
+        # value is a pattern, that no field name has `__`): this engine declares only the
+        # Patient, Derived and Excluded facts built here and in compile/, from validated ids
+        # (the loader refuses `__`) and plain values. About a tenth of a consultation.
+        last = None
+        for fact in facts:
+            last = self.facts.declare(fact)
+        if not self.running:
+            added, removed = self.get_activations()
+            self.strategy.update_agenda(self.agenda, added, removed)
+        return last
+
+    def run(self, steps: float = float("inf")) -> None:
+        # experta's own loop, less its FIRE log line: that line renders every matched fact
+        # (the patient's every field) on every firing, even with logging off.
+        self.running = True
+        while steps > 0 and self.running:
+            added, removed = self.get_activations()
+            self.strategy.update_agenda(self.agenda, added, removed)
+            activation = self.agenda.get_next()
+            if activation is None:
+                break
+            steps -= 1
+            activation.rule(
+                self, **{k: v for k, v in activation.context.items() if not k.startswith("__")}
+            )
+        self.running = False
 
     def reset(self, **kwargs: Any) -> None:
         super().reset(**kwargs)
@@ -145,7 +157,7 @@ class Engine:
         """Declare one patient's facts, run to quiescence and return the firings in order."""
         engine: Any = self._engine
         engine.reset()
-        engine.declare(Patient(**dict(sorted(facts.items()))))
+        engine.declare(plain_fact(Patient, dict(sorted(facts.items()))))
         engine.run(steps=self.max_firings)
         if engine.agenda.activations:
             raise EngineError(f"the rules did not settle within {self.max_firings} firings")

@@ -21,6 +21,7 @@ from cramp_expert.errors import (
     ProblemCollector,
     did_you_mean,
 )
+from cramp_expert.kb.cache import DocumentCache
 from cramp_expert.kb.model import EVIDENCE_GRADES
 from cramp_expert.source import Document, load_bytes, read_file
 from cramp_expert.validate import Checker
@@ -235,12 +236,14 @@ def load_knowledge(root: Path) -> Knowledge:
     return knowledge
 
 
-def read_knowledge(root: Path, problems: ProblemCollector) -> Knowledge:
+def read_knowledge(
+    root: Path, problems: ProblemCollector, cache: DocumentCache | None = None
+) -> Knowledge:
     """Read every file in `root` as far as it can be read, recording each problem on `problems`.
 
     Never raises for bad content: a file that cannot be parsed counts as empty, and the tables
     it defines are listed in `Knowledge.incomplete` so that readers of the rules can tell an
-    unknown name from a name they cannot check.
+    unknown name from a name they cannot check. Files are parsed through `cache` when given.
     """
     documents: dict[str, Document] = {}
     unreadable: set[str] = set()
@@ -254,7 +257,9 @@ def read_knowledge(root: Path, problems: ProblemCollector) -> Knowledge:
         else:
             try:
                 raw = read_file(root / name, display)
-                documents[name] = load_bytes(display, raw, keep_going=True)
+                documents[name] = (
+                    cache.load(display, raw) if cache else load_bytes(display, raw, keep_going=True)
+                )
                 problems.problems.extend(documents[name].problems)
                 digest.update(name.encode() + b"\0" + raw + b"\0")
             except InputError as exc:

@@ -25,6 +25,7 @@ from cramp_expert.errors import (
     allowed,
     did_you_mean,
 )
+from cramp_expert.kb.cache import DocumentCache
 from cramp_expert.kb.knowledge import KNOWLEDGE_FILES, Knowledge, read_knowledge
 from cramp_expert.kb.model import (
     EVIDENCE_GRADES,
@@ -125,7 +126,8 @@ def read_knowledge_base(root: Path | None = None) -> KnowledgeBaseReading:
     """
     root = root or default_root()
     problems = ProblemCollector()
-    knowledge = read_knowledge(root / "knowledge", problems)
+    cache = DocumentCache.for_root(root)
+    knowledge = read_knowledge(root / "knowledge", problems, cache)
     files = [f"knowledge/{name}" for name in KNOWLEDGE_FILES]
     complete = True
     rules_root = root / "rules"
@@ -141,7 +143,9 @@ def read_knowledge_base(root: Path | None = None) -> KnowledgeBaseReading:
         except InputError as exc:
             problems.problems.extend(exc.problems)
             complete = False
-    return read_rules(root, knowledge, sources, problems, files, complete)
+    reading = read_rules(root, knowledge, sources, problems, files, complete, cache)
+    cache.save()
+    return reading
 
 
 def read_rules(
@@ -151,13 +155,15 @@ def read_rules(
     problems: ProblemCollector | None = None,
     files: list[str] | None = None,
     complete: bool = True,
+    cache: DocumentCache | None = None,
 ) -> KnowledgeBaseReading:
     """Read rule files given as `(path, bytes)` against `knowledge`, collecting every problem.
 
     A path reads `rules/<topic>/<rule-id>.yaml`: the folder is the rule's topic and the file stem
     its id. `read_knowledge_base` calls it with the files of a folder; the fuzz tests, with one
     generated file at a time. The reading's digest covers `knowledge` and every source's path
-    and bytes: the content alone (`KnowledgeBase.digest` adds the engine).
+    and bytes: the content alone (`KnowledgeBase.digest` adds the engine). Files are parsed
+    through `cache` when given.
     """
     problems = problems if problems is not None else ProblemCollector()
     files = files if files is not None else [display for display, _ in sources]
@@ -168,7 +174,9 @@ def read_rules(
         content.update(display.encode() + b"\0" + raw + b"\0")
         before = len(problems.problems)
         try:
-            document = load_bytes(display, raw, keep_going=True)
+            document = (
+                cache.load(display, raw) if cache else load_bytes(display, raw, keep_going=True)
+            )
         except InputError as exc:
             problems.problems.extend(exc.problems)
             complete = False

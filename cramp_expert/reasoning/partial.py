@@ -74,11 +74,11 @@ class PartialOutcome:
 
     def positive(self, conclusion: str) -> Truth:
         """Whether some rule that concludes `conclusion` fires."""
-        return kleene_or(self.rule_truth[r.id] for r in self.evaluator.concluders(conclusion))
+        return _any_true(self.rule_truth, self.evaluator.concluder_ids(conclusion))
 
     def negative(self, conclusion: str) -> Truth:
         """Whether some rule that excludes `conclusion` fires."""
-        return kleene_or(self.rule_truth[r.id] for r in self.evaluator.excluders(conclusion))
+        return _any_true(self.rule_truth, self.evaluator.excluder_ids(conclusion))
 
     def concluded(self, conclusion: str) -> Truth:
         """Whether `conclusion` is concluded: some rule concludes it and none excludes it.
@@ -86,14 +86,31 @@ class PartialOutcome:
         Every rule's certainty reaches the threshold (the loader checks it), so one firing rule
         concludes, and an exclusion (-1) always wins; this is also what `concluded: X` sees.
         """
-        if conclusion in self._asserted:
-            return self._asserted[conclusion]
-        value = kleene_and((self.positive(conclusion), kleene_not(self.negative(conclusion))))
-        self._asserted[conclusion] = value
+        asserted = self._asserted
+        if conclusion in asserted:
+            return asserted[conclusion]
+        # kleene_and(positive, kleene_not(negative)), spelt out: this runs for every
+        # `concluded:` test of every evaluation.
+        evaluator = self.evaluator
+        positive = _any_true(self.rule_truth, evaluator.concluder_ids(conclusion))
+        if positive is False:
+            value: Truth = False
+        else:
+            negative = _any_true(self.rule_truth, evaluator.excluder_ids(conclusion))
+            if negative is True:
+                value = False
+            elif positive is None or negative is None:
+                value = None
+            else:
+                value = True
+        asserted[conclusion] = value
         return value
 
     def truth(self, condition: Condition) -> Truth:
         """Three-valued truth of a condition tree (its conclusions must already be evaluated)."""
+        compiled = self.evaluator.compiled_condition(condition)
+        if compiled is not None:
+            return compiled(self)
         if isinstance(condition, FactCondition):
             if self.is_open(condition.fact):
                 return None
@@ -114,20 +131,57 @@ class PartialOutcome:
 
     def open_leaves_signed(
         self, condition: Condition, negated: bool = False
-    ) -> Iterator[tuple[FactCondition | ConcludedCondition, bool]]:
+    ) -> list[tuple[FactCondition | ConcludedCondition, bool]]:
         """Like `open_leaves`, with whether each leaf sits under a `none` (must not hold)."""
-        if self.truth(condition) is not None:
-            return
+        found: list[tuple[FactCondition | ConcludedCondition, bool]] = []
+        if self.truth(condition) is None:
+            collect = self.evaluator.compiled_collector(condition)
+            if collect is not None:
+                collect(self, negated, found)
+            else:
+                self._collect_open(condition, negated, found)
+        return found
+
+    def _collect_open(
+        self,
+        condition: Condition,
+        negated: bool,
+        found: list[tuple[FactCondition | ConcludedCondition, bool]],
+    ) -> None:
+        # `condition` is undetermined: collect its undetermined leaves.
         if isinstance(condition, FactCondition | ConcludedCondition):
-            yield condition, negated
+            found.append((condition, negated))
             return
         inner = not negated if condition.kind == "none" else negated
         for item in condition.items:
-            yield from self.open_leaves_signed(item, inner)
+            if self.truth(item) is None:
+                self._collect_open(item, inner, found)
 
 
-def compile_condition(condition: Condition) -> Compiled:
-    """The three-valued truth of a condition as one closure (as `PartialOutcome.truth`)."""
+def _any_true(truths: Mapping[str, Truth], rule_ids: tuple[str, ...]) -> Truth:
+    """kleene_or of the truths of `rule_ids`."""
+    result: Truth = False
+    for rule_id in rule_ids:
+        value = truths[rule_id]
+        if value is True:
+            return True
+        if value is None:
+            result = None
+    return result
+
+
+def compile_condition(
+    condition: Condition, closures: dict[int, Compiled] | None = None
+) -> Compiled:
+    """The three-valued truth of a condition as one closure (as `PartialOutcome.truth`).
+
+    With `closures`, the closure of every node of the tree is also recorded there by the node's
+    id, so that the truth of a part can be asked for without walking the tree.
+
+    The connectives are written out as loops rather than `kleene_and(generator)`: robustness
+    evaluates the rule base once per candidate value of every open fact, and the generators
+    were most of its time.
+    """
     if isinstance(condition, FactCondition):
         fact = condition.fact
         if condition.op == "known":
@@ -136,7 +190,7 @@ def compile_condition(condition: Condition) -> Compiled:
             def known(outcome: PartialOutcome) -> Truth:
                 return None if outcome.is_open(fact) else (fact in outcome.values) is wanted
 
-            return known
+            return _record(closures, condition, known)
         test = predicate(condition)
 
         def leaf(outcome: PartialOutcome) -> Truth:
@@ -145,16 +199,148 @@ def compile_condition(condition: Condition) -> Compiled:
             value = outcome.values.get(fact, _MISSING)
             return value is not _MISSING and test(value)
 
-        return leaf
+        return _record(closures, condition, leaf)
     if isinstance(condition, ConcludedCondition):
         conclusion = condition.conclusion
-        return lambda outcome: outcome.concluded(conclusion)
-    parts = tuple(compile_condition(item) for item in condition.items)
-    if condition.kind == "all":
-        return lambda outcome: kleene_and(part(outcome) for part in parts)
+
+        def concluded(outcome: PartialOutcome) -> Truth:
+            return outcome.concluded(conclusion)
+
+        return _record(closures, condition, concluded)
+    parts = tuple(compile_condition(item, closures) for item in condition.items)
+    # The group's fact tests are made here, inline, rather than through their own closures
+    # (which are compiled all the same, for the tree's other users): a call less per test.
+    tests = tuple(
+        (item.fact, predicate(item))
+        for item in condition.items
+        if isinstance(item, FactCondition) and item.op != "known"
+    )
+    knowns = tuple(
+        (item.fact, bool(item.value))
+        for item in condition.items
+        if isinstance(item, FactCondition) and item.op == "known"
+    )
+    others = tuple(
+        part
+        for item, part in zip(condition.items, parts, strict=True)
+        if not isinstance(item, FactCondition)
+    )
+
+    def any_of(outcome: PartialOutcome) -> Truth:
+        is_open, values = outcome.is_open, outcome.values
+        result: Truth = False
+        for fact, test in tests:
+            if is_open(fact):
+                result = None
+            else:
+                value = values.get(fact, _MISSING)
+                if value is not _MISSING and test(value):
+                    return True
+        for fact, wanted in knowns:
+            if is_open(fact):
+                result = None
+            elif (fact in values) is wanted:
+                return True
+        for part in others:
+            value = part(outcome)
+            if value is True:
+                return True
+            if value is None:
+                result = None
+        return result
+
     if condition.kind == "any":
-        return lambda outcome: kleene_or(part(outcome) for part in parts)
-    return lambda outcome: kleene_not(kleene_or(part(outcome) for part in parts))
+        return _record(closures, condition, any_of)
+    if condition.kind == "none":
+
+        def none_of(outcome: PartialOutcome) -> Truth:
+            value = any_of(outcome)
+            return None if value is None else not value
+
+        return _record(closures, condition, none_of)
+
+    def all_of(outcome: PartialOutcome) -> Truth:
+        is_open, values = outcome.is_open, outcome.values
+        result: Truth = True
+        for fact, test in tests:
+            if is_open(fact):
+                result = None
+            else:
+                value = values.get(fact, _MISSING)
+                if value is _MISSING or not test(value):
+                    return False
+        for fact, wanted in knowns:
+            if is_open(fact):
+                result = None
+            elif (fact in values) is not wanted:
+                return False
+        for part in others:
+            value = part(outcome)
+            if value is False:
+                return False
+            if value is None:
+                result = None
+        return result
+
+    return _record(closures, condition, all_of)
+
+
+Leaves: TypeAlias = list[tuple[FactCondition | ConcludedCondition, bool]]
+Collector: TypeAlias = Callable[["PartialOutcome", bool, Leaves], None]
+
+
+def compile_collector(
+    condition: Condition, closures: dict[int, Compiled], collectors: dict[int, Collector]
+) -> Collector:
+    """`PartialOutcome._collect_open` for one condition tree, as closures (recorded by node id).
+
+    A collector is called on an undetermined node; it adds the node if it is a leaf, or goes
+    into each undetermined part (a `none` flips the sign of what is below it).
+    """
+    if isinstance(condition, FactCondition | ConcludedCondition):
+        leaf = condition
+
+        def collect_leaf(outcome: PartialOutcome, negated: bool, found: Leaves) -> None:
+            found.append((leaf, negated))
+
+        collectors[id(condition)] = collect_leaf
+        return collect_leaf
+    # A fact leaf is undetermined exactly when its fact is open, and a `concluded` leaf when
+    # the conclusion is: both are tested here, without calling their closures.
+    entries: list[tuple[int, Any, Any]] = []
+    for item in condition.items:
+        collect = compile_collector(item, closures, collectors)
+        if isinstance(item, FactCondition):
+            entries.append((0, item.fact, item))
+        elif isinstance(item, ConcludedCondition):
+            entries.append((1, item.conclusion, item))
+        else:
+            entries.append((2, closures[id(item)], collect))
+    flips = condition.kind == "none"
+
+    def collect_group(outcome: PartialOutcome, negated: bool, found: Leaves) -> None:
+        inner = not negated if flips else negated
+        is_open = outcome.is_open
+        for kind, key, item in entries:
+            if kind == 0:
+                if is_open(key):
+                    found.append((item, inner))
+            elif kind == 1:
+                if outcome.concluded(key) is None:
+                    found.append((item, inner))
+            elif key(outcome) is None:
+                item(outcome, inner, found)
+
+    collectors[id(condition)] = collect_group
+    return collect_group
+
+
+def _record(
+    closures: dict[int, Compiled] | None, condition: Condition, compiled: Compiled
+) -> Compiled:
+    if closures is not None:
+        closures[id(condition)] = compiled
+    return compiled
 
 
 @dataclass(frozen=True)
@@ -195,8 +381,24 @@ class PartialEvaluator:
         self.reported: tuple[str, ...] = tuple(
             sorted(cid for cid, c in conclusions.items() if c.kind != "state")
         )
+        self._concluder_ids = {
+            c: tuple(r.id for r in rules) for c, rules in self._concluders.items()
+        }
+        self._excluder_ids = {c: tuple(r.id for r in rules) for c, rules in self._excluders.items()}
+        self._produced: dict[str, tuple[str, ...]] = {
+            rule.id: tuple(sorted(rule.produced())) for rule in self.order
+        }
         self._downstream: dict[frozenset[str], tuple[Rule, ...]] = {}
-        self._compiled = {rule.id: compile_condition(rule.when) for rule in self.order}
+        self._direct: dict[frozenset[str], frozenset[str]] = {}
+        self._closures: dict[int, Compiled] = {}
+        self._compiled = {
+            rule.id: compile_condition(rule.when, self._closures) for rule in self.order
+        }
+        self._collectors: dict[int, Collector] = {}
+        for rule in self.order:
+            compile_collector(rule.when, self._closures, self._collectors)
+        self._ancestors: dict[frozenset[str], frozenset[str]] = {}
+        self._plans: dict[str, tuple[tuple[str, Compiled, frozenset[str], bool], ...]] = {}
         self._depends_on: dict[str, frozenset[str]] = {
             rule.id: frozenset(
                 producer.id
@@ -207,9 +409,25 @@ class PartialEvaluator:
         }
         """Rule id -> the rules whose truth it reads through `concluded:`."""
 
+    def compiled_condition(self, condition: Condition) -> Compiled | None:
+        """The closure of a condition of one of this knowledge base's rules (None for others)."""
+        return self._closures.get(id(condition))
+
+    def compiled_collector(self, condition: Condition) -> Collector | None:
+        """The open-leaf collector of a condition of one of this knowledge base's rules."""
+        return self._collectors.get(id(condition))
+
     def concluders(self, conclusion: str) -> list[Rule]:
         """Rules that conclude `conclusion`, in firing order."""
         return self._concluders.get(conclusion, [])
+
+    def concluder_ids(self, conclusion: str) -> tuple[str, ...]:
+        """Ids of the rules that conclude `conclusion`, in firing order."""
+        return self._concluder_ids.get(conclusion, ())
+
+    def excluder_ids(self, conclusion: str) -> tuple[str, ...]:
+        """Ids of the rules that exclude `conclusion`, in firing order."""
+        return self._excluder_ids.get(conclusion, ())
 
     def excluders(self, conclusion: str) -> list[Rule]:
         """Rules that exclude `conclusion`, in firing order."""
@@ -252,29 +470,126 @@ class PartialEvaluator:
         values: Mapping[str, Any],
         is_open: IsOpen,
         changed: Iterable[str],
+        targets: Iterable[str] | None = None,
     ) -> PartialOutcome:
         """Evaluate again after the facts in `changed` changed: only the rules they can reach.
 
         A rule is evaluated again when it tests a changed fact or when a rule it depends on
-        (through `concluded:`) changed its truth; the rest keep the base outcome's truth.
+        (through `concluded:`) changed its truth; the rest keep the base outcome's truth. With
+        `targets`, only the rules that can change those conclusion ids are evaluated again: the
+        outcome then answers for them (and the rules they depend on) only.
         """
+        needed = None if targets is None else self._ancestors_of(frozenset(targets))
         facts = frozenset(changed)
-        direct: set[str] = set()
-        for fact in facts:
-            direct |= self._by_fact.get(fact, set())
+        direct = self._direct.get(facts)
+        if direct is None:
+            direct = frozenset(r for fact in facts for r in self._by_fact.get(fact, ()))
+            self._direct[facts] = direct
         truths = dict(base.rule_truth)
         outcome = PartialOutcome(self, values, is_open, truths, dict(base._asserted))
+        asserted = outcome._asserted
         moved: set[str] = set()
+        compiled = self._compiled
         for rule in self._affected(facts):
-            if rule.id not in direct and not (self._depends_on[rule.id] & moved):
+            rule_id = rule.id
+            if needed is not None and rule_id not in needed:
                 continue
-            truth = self._compiled[rule.id](outcome)
-            if truth != truths[rule.id]:
-                truths[rule.id] = truth
-                moved.add(rule.id)
-                for cid in rule.produced():
-                    outcome._asserted.pop(cid, None)
+            if rule_id not in direct and not (moved and self._depends_on[rule_id] & moved):
+                continue
+            truth = compiled[rule_id](outcome)
+            if truth != truths[rule_id]:
+                truths[rule_id] = truth
+                moved.add(rule_id)
+                for cid in self._produced[rule_id]:
+                    asserted.pop(cid, None)
         return outcome
+
+    def decided_by(
+        self, outcome: PartialOutcome, fact_id: str, value: Any, ids: frozenset[str]
+    ) -> set[str]:
+        """Of the conclusion `ids` (all undetermined), those determined once `fact_id` is `value`.
+
+        What `reevaluate` followed by `concluded` gives, without copying the outcome: only the
+        rules that test the fact or are chained after it, and can change one of `ids`, are
+        evaluated, in place, and `outcome` is put back as it was before returning. Robustness
+        asks this for every candidate value of every open fact, and copying the outcome was
+        most of the cost of each question.
+        """
+        needed = self._ancestors_of(ids)
+        truths = outcome.rule_truth
+        values, is_open, asserted = outcome.values, outcome.is_open, outcome._asserted
+        open_set = getattr(is_open, "__self__", None)
+        if isinstance(open_set, frozenset):
+            # A set's own membership test, not a function around it: it runs for every leaf.
+            outcome.is_open = (open_set - {fact_id}).__contains__
+        else:
+
+            def still_open(fact: str) -> bool:
+                return fact != fact_id and is_open(fact)
+
+            outcome.is_open = still_open
+        outcome.values = {**values, fact_id: value}
+        before: dict[str, Truth] = {}
+        forgotten: dict[str, Truth] = {}
+        produced = self._produced
+        try:
+            for rule_id, compiled, depends_on, direct in self._plan(fact_id):
+                if rule_id not in needed:
+                    continue
+                if not direct and before.keys().isdisjoint(depends_on):
+                    continue
+                truth = compiled(outcome)
+                if truth != truths[rule_id]:
+                    before[rule_id] = truths[rule_id]
+                    truths[rule_id] = truth
+                    # What this rule produces is worked out again when asked. Rules run in
+                    # strata, so nothing asked for it yet in this trial: what is dropped here
+                    # is the outcome's own.
+                    for cid in produced[rule_id]:
+                        if cid in asserted:
+                            forgotten.setdefault(cid, asserted.pop(cid))
+            if not before:
+                return set()  # no rule changed: every id is as open as it was
+            return {cid for cid in ids if outcome.concluded(cid) is not None}
+        finally:
+            truths.update(before)
+            # Conclusions worked out in the trial stay cached only where no rule producing
+            # them changed (they hold for the outcome too).
+            for rule_id in before:
+                for cid in produced[rule_id]:
+                    asserted.pop(cid, None)
+            asserted.update(forgotten)
+            outcome.values, outcome.is_open = values, is_open
+
+    def _plan(self, fact_id: str) -> tuple[tuple[str, Compiled, frozenset[str], bool], ...]:
+        """The rules a change of one fact can reach, in order, with what `decided_by` needs."""
+        plan = self._plans.get(fact_id)
+        if plan is None:
+            direct = self._by_fact.get(fact_id, set())
+            plan = tuple(
+                (rule.id, self._compiled[rule.id], self._depends_on[rule.id], rule.id in direct)
+                for rule in self._affected(frozenset((fact_id,)))
+            )
+            self._plans[fact_id] = plan
+        return plan
+
+    def _ancestors_of(self, targets: frozenset[str]) -> frozenset[str]:
+        """The rules that conclude or exclude one of `targets`, and every rule they depend on."""
+        found = self._ancestors.get(targets)
+        if found is None:
+            ids: set[str] = set()
+            frontier = [
+                r for cid in targets for r in (*self.concluder_ids(cid), *self.excluder_ids(cid))
+            ]
+            while frontier:
+                rule_id = frontier.pop()
+                if rule_id not in ids:
+                    ids.add(rule_id)
+                    frontier.extend(self._depends_on[rule_id])
+            if len(self._ancestors) > 4096:  # bounded: one entry per set of targets asked about
+                self._ancestors.clear()
+            found = self._ancestors[targets] = frozenset(ids)
+        return found
 
     def _affected(self, facts: frozenset[str]) -> tuple[Rule, ...]:
         """The rules that test one of `facts`, and every rule chained after them, in order."""
@@ -328,16 +643,19 @@ class PartialEvaluator:
         undetermined paths and on whatever the open conclusions it tests depend on.
         """
         by_id: dict[str, set[str]] = {}
+        truths = outcome.rule_truth
         for rule in self.order:
-            if outcome.rule_truth[rule.id] is not None:
+            if truths[rule.id] is not None:
                 continue
             facts: set[str] = set()
-            for leaf in outcome.open_leaves(rule.when):
+            leaves: Leaves = []
+            self._collectors[id(rule.when)](outcome, False, leaves)  # the rule is undetermined
+            for leaf, _ in leaves:
                 if isinstance(leaf, FactCondition):
                     facts.add(leaf.fact)
-                else:
-                    facts |= by_id.get(leaf.conclusion, set())
-            for cid in rule.produced():
+                elif leaf.conclusion in by_id:
+                    facts |= by_id[leaf.conclusion]
+            for cid in self._produced[rule.id]:
                 by_id.setdefault(cid, set()).update(facts)
         return {
             cid: frozenset(facts) for cid, facts in by_id.items() if self._open_id(outcome, cid)
@@ -346,8 +664,9 @@ class PartialEvaluator:
     def _open_id(self, outcome: PartialOutcome, cid: str) -> bool:
         if outcome.negative(cid) is True:
             return False
-        return any(
-            outcome.rule_truth[r.id] is None for r in (*self.concluders(cid), *self.excluders(cid))
+        truths = outcome.rule_truth
+        return any(truths[r] is None for r in self.concluder_ids(cid)) or any(
+            truths[r] is None for r in self.excluder_ids(cid)
         )
 
 

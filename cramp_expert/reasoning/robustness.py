@@ -16,7 +16,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
+from weakref import WeakKeyDictionary
 
+from cramp_expert.compile.predicates import predicate
 from cramp_expert.kb.knowledge import FactDef, Knowledge
 from cramp_expert.patient.inputs import CONDITIONS, MEDICATIONS, fact_inputs, settled_absent
 from cramp_expert.reasoning.partial import IsOpen, PartialEvaluator, PartialOutcome
@@ -72,6 +74,36 @@ def candidate_values(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
     return sorted(p for p in points if low <= p <= high)
 
 
+_DISTINCT: WeakKeyDictionary[PartialEvaluator, dict[str, list[Any]]] = WeakKeyDictionary()
+
+
+def distinct_candidates(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
+    """`candidate_values`, less the values every rule's test of the fact treats alike.
+
+    Two values on which each condition on the fact holds or fails alike give the same
+    evaluation of the whole rule base, so one of them is enough (edges, the range's ends and
+    the points beyond the outermost edges often coincide in this way). Computed once per fact
+    and knowledge base.
+    """
+    known = _DISTINCT.setdefault(evaluator, {})
+    if fact.id not in known:
+        tests = [
+            predicate(condition)
+            for rule in evaluator.rules_testing(fact.id)
+            for condition in rule.fact_conditions()
+            if condition.fact == fact.id and condition.op != "known"
+        ]
+        seen: set[tuple[bool, ...]] = set()
+        distinct = []
+        for value in candidate_values(fact, evaluator):
+            signature = tuple(bool(test(value)) for test in tests)
+            if signature not in seen:
+                seen.add(signature)
+                distinct.append(value)
+        known[fact.id] = distinct
+    return known[fact.id]
+
+
 def _kind_rank(knowledge: Knowledge, cid: str) -> int:
     kind = knowledge.conclusions[cid].kind
     return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
@@ -100,7 +132,8 @@ def robustness(
 ) -> dict[str, Any]:
     """The robustness section of a result for a patient whose known facts are `values`."""
     knowledge = evaluator.kb.knowledge
-    is_open = file_is_open(values, evaluator.facts_tested())
+    tested = evaluator.facts_tested()
+    is_open = file_is_open(values, tested)
     outcome = evaluator.evaluate(values, is_open)
 
     def order(cid: str) -> tuple[int, str]:
@@ -125,7 +158,7 @@ def robustness(
         )
     best = most_informative(evaluator, outcome, facts_of)
     return {
-        "unknown_facts": sum(1 for f in evaluator.facts_tested() if is_open(f)),
+        "unknown_facts": sum(1 for f in tested if is_open(f)),
         "holds_regardless": holds,
         "depends_on_unknowns": depends,
         "most_informative": best,
@@ -144,8 +177,10 @@ def most_informative(
     """The open fact that, once known, decides the most open ids whatever its value.
 
     "Most" counts red flags first, then causes, then every id. An id can be decided by a fact
-    only if it depends on it, which bounds each fact's score: facts are tried best bound first
-    and the search stops when no remaining bound can beat the best score found.
+    only if it depends on it, which bounds each fact's score, and an id that depends on one open
+    fact only is surely decided by it. Facts are tried best bound first; the search stops when
+    no remaining bound can beat the best score found (or reach what some fact surely decides),
+    and a fact's values stop being tried as soon as what it still decides cannot beat it.
     """
     knowledge = evaluator.kb.knowledge
     values = outcome.values
@@ -160,24 +195,33 @@ def most_informative(
         if definition is not None and definition.kind != "state" and outcome.concluded(cid) is None:
             for fact_id in facts:
                 dependents.setdefault(fact_id, []).append(cid)
-    ranked = sorted(dependents, key=lambda f: (score(dependents[f]), f))
+    bound = {fact_id: score(ids) for fact_id, ids in dependents.items()}
+    # An id that depends on one open fact only is decided by it, whatever its value: no trial
+    # is needed for it, and what a fact surely decides bounds the best score from the start.
+    sure = {
+        fact_id: {cid for cid in ids if facts_of[cid] == {fact_id}}
+        for fact_id, ids in dependents.items()
+    }
+    surely = min((score(ids) for ids in sure.values() if ids), default=(0, 0, 0))
+    ranked = sorted(dependents, key=lambda f: (bound[f], f))
     best: tuple[tuple[int, int, int], str, list[str]] | None = None
     for fact_id in ranked:
-        if best is not None and score(dependents[fact_id]) > best[0]:
+        # A fact decides at most its dependents, so it can beat the best only with a better
+        # bound (a tie keeps the fact found first), and it can be the best only if its bound
+        # reaches what some fact surely decides.
+        if (best is not None and bound[fact_id] >= best[0]) or bound[fact_id] > surely:
             break
         fact = knowledge.fact(fact_id)
         if fact is None:
             continue
         decided = set(dependents[fact_id])
-        for value in candidate_values(fact, evaluator):
-
-            def is_open(f: str, _known: str = fact_id) -> bool:
-                return f != _known and outcome.is_open(f)
-
-            trial = evaluator.reevaluate(outcome, {**values, fact_id: value}, is_open, [fact_id])
-            decided = {cid for cid in decided if trial.concluded(cid) is not None}
-            if not decided:
+        for value in distinct_candidates(fact, evaluator):
+            if decided <= sure[fact_id]:
                 break
+            unsure = frozenset(decided - sure[fact_id])
+            decided = evaluator.decided_by(outcome, fact_id, value, unsure) | sure[fact_id]
+            if not decided or (best is not None and score(decided) >= best[0]):
+                break  # what is left cannot beat the best any more
         if decided and (best is None or score(decided) < best[0]):
             best = (
                 score(decided),
@@ -198,4 +242,11 @@ def most_informative(
     }
 
 
-__all__ = ["candidate_values", "describe_inputs", "file_is_open", "most_informative", "robustness"]
+__all__ = [
+    "candidate_values",
+    "describe_inputs",
+    "distinct_candidates",
+    "file_is_open",
+    "most_informative",
+    "robustness",
+]

@@ -1,7 +1,8 @@
 """Properties of reasoning on partial knowledge, on generated patients.
 
 - With nothing open, the three-valued evaluation is exactly what the engine fired.
-- Re-evaluating after one fact changes equals evaluating from scratch.
+- Re-evaluating after one fact changes equals evaluating from scratch; deciding in place (what
+  robustness asks of every candidate value) equals re-evaluating, and puts the outcome back.
 - Robustness is sound: whatever values the unknown facts take, what "holds regardless" stays
   concluded, and what is neither concluded nor listed as depending on unknowns stays out.
 - An interview answered from a patient file (unknown where the file has no value) ends with the
@@ -66,6 +67,37 @@ def test_reevaluating_after_a_change_equals_evaluating_afresh(consultant, patien
     assert incremental.rule_truth == fresh.rule_truth
     for cid in KB.knowledge.conclusions:
         assert incremental.concluded(cid) == fresh.concluded(cid), cid
+
+
+@given(PATIENTS, st.data())
+def test_deciding_in_place_equals_reevaluating_and_leaves_the_outcome_as_it_was(
+    consultant, patient, data
+):
+    evaluator = consultant.evaluator
+    values = normalise_patient(patient, KB.knowledge).values
+    # A function, or a set's membership test (what robustness uses): both paths.
+    tested = evaluator.facts_tested() if data.draw(st.booleans()) else None
+    is_open = file_is_open(values, tested)
+    base = evaluator.evaluate(values, is_open)
+    open_ids = [cid for cid in evaluator.reported if base.concluded(cid) is None]
+    facts = sorted(f for f in evaluator.facts_tested() if is_open(f))
+    if not open_ids or not facts:
+        return
+    fact_id = data.draw(st.sampled_from(facts))
+    ids = frozenset(data.draw(st.lists(st.sampled_from(open_ids), min_size=1, unique=True)))
+    truths = dict(base.rule_truth)
+    for value in candidate_values(KB.knowledge.facts[fact_id], evaluator):
+
+        def still_open(f: str) -> bool:
+            return f != fact_id and is_open(f)
+
+        trial = evaluator.reevaluate(base, {**values, fact_id: value}, still_open, [fact_id])
+        expected = {cid for cid in ids if trial.concluded(cid) is not None}
+        assert evaluator.decided_by(base, fact_id, value, ids) == expected
+        assert base.rule_truth == truths and base.values is values and base.is_open is is_open
+    fresh = evaluator.evaluate(values, is_open)
+    for cid in KB.knowledge.conclusions:
+        assert base.concluded(cid) == fresh.concluded(cid), cid
 
 
 @given(PATIENTS, st.data())

@@ -1,0 +1,743 @@
+"""Benchmark of cramp-expert: start-up, latency, batch throughput, scaling, experta's ratio.
+
+experta's ratio is to a plain-Python evaluation of the same rules. Run `make bench` (or `python bench/benchmark.py --help`). One run prints every figure as tables
+and writes them to a JSON file (bench/results.json by default). Sections:
+
+1. start-up phases in fresh processes: imports, loading the knowledge base (YAML, and from the
+   parsed-document cache), compiling the rules, building experta's network;
+2. in-process consultation latency (p50, p95) on the bundled knowledge base, over the example
+   vignettes and generated patients, split into reading the patient file, the engine,
+   building the result and its robustness section, plus the whole of `consult`;
+3. the same patients through the plain-Python reference evaluator of the same rules
+   (`compile.predicates.evaluate`, rule by rule in stratum order) and through the closure-
+   compiled three-valued evaluator with nothing open; both must fire exactly the rules experta
+   fires on every patient (checked here, and the run fails otherwise). experta / reference is
+   the headline figure;
+4. CLI start-up: `python -c pass`, `cramp-expert --help` and a consultation of an example, each
+   a new process, with Python's bytecode cache and the knowledge cache in place (as after the
+   first run of an installation), and the very first run without them;
+5. batch throughput on generated patients, with 1 worker and with one per core, whole runs of
+   `cramp-expert batch` (start-up included) and the rate once started;
+6. scaling: synthetic rule sets of 100, 1,000 and 10,000 rules (three numeric conditions each,
+   thresholds set so that about three rules fire per patient, as in
+   ../shared/knowledge/experta-notes.md section 4) loaded, compiled and consulted, experta
+   against the reference evaluator.
+
+Times are wall-clock (`time.perf_counter`); the load average is recorded before and after, as
+other processes on the machine skew every figure. Speed is never asserted: this prints numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+CLI = Path(sys.executable).parent / "cramp-expert"
+
+
+# --- small helpers ------------------------------------------------------------------------------
+def percentiles(seconds: Iterable[float]) -> dict[str, float]:
+    """p50, p95, mean and max of durations, in milliseconds."""
+    values = sorted(seconds)
+    if not values:
+        return {"n": 0}
+    p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
+    return {
+        "n": len(values),
+        "p50_ms": round(1000 * statistics.median(values), 3),
+        "p95_ms": round(1000 * p95, 3),
+        "mean_ms": round(1000 * statistics.fmean(values), 3),
+        "max_ms": round(1000 * values[-1], 3),
+    }
+
+
+def timed(function: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """How long `function(*args)` took, and what it returned."""
+    start = time.perf_counter()
+    value = function(*args)
+    return time.perf_counter() - start, value
+
+
+class Clock:
+    """Wall-clock and CPU seconds of the calls it times, by name.
+
+    CPU time is reported next to wall-clock time because the machine is shared: other processes
+    stretch wall-clock time, while CPU time is about what the wall clock would show on an idle
+    machine.
+    """
+
+    def __init__(self) -> None:
+        self.wall: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}
+
+    def __call__(self, name: str, function: Callable[..., Any], *args: Any) -> Any:
+        """`function(*args)`, timed under `name`."""
+        cpu, wall = time.process_time(), time.perf_counter()
+        value = function(*args)
+        self.wall.setdefault(name, []).append(time.perf_counter() - wall)
+        self.cpu.setdefault(name, []).append(time.process_time() - cpu)
+        return value
+
+    def figures(self, name: str) -> dict[str, float]:
+        """Percentiles of the wall-clock times, with the CPU time's p50 and mean."""
+        figures = percentiles(self.wall.get(name, []))
+        cpu = self.cpu.get(name, [])
+        if cpu:
+            figures["cpu_p50_ms"] = round(1000 * statistics.median(cpu), 3)
+            figures["cpu_mean_ms"] = round(1000 * statistics.fmean(cpu), 3)
+        return figures
+
+
+def calibration() -> float:
+    """Milliseconds for a fixed pure-Python loop (best of 5): how fast this machine is now.
+
+    The host is shared with other virtual machines: the same code runs up to half again as
+    slow at some times as at others, with the CPU all to itself. Figures of two runs compare
+    only next to their calibrations.
+    """
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i % 7
+        best = min(best, time.perf_counter() - start)
+    return round(1000 * best, 1)
+
+
+def load_average() -> list[float]:
+    """The load averages over 1, 5 and 15 minutes."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def git_commit() -> str:
+    """The commit measured."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+        return out.stdout.strip()
+    except OSError:
+        return ""
+
+
+def table(title: str, header: list[str], rows: list[list[Any]]) -> str:
+    """A plain-text table."""
+    cells = [header, *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = [f"\n{title}", "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in cells[1:]:
+        lines.append(
+            "  ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    return "\n".join(lines)
+
+
+def process_environment(cache: Path, pycache: Path) -> dict[str, str]:
+    """The environment of a measured CLI process.
+
+    Bytecode is cached (in a folder of the benchmark's own, not next to the sources: this
+    workplace sets PYTHONDONTWRITEBYTECODE, which would make every start compile every module),
+    and the knowledge cache is `cache`.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    env["CRAMP_EXPERT_CACHE"] = str(cache)
+    return env
+
+
+def children_cpu() -> float:
+    """CPU seconds used by the processes this one has waited for (and their own children)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_process(
+    command: list[str], env: dict[str, str], cwd: Path = ROOT, cpu: list[float] | None = None
+) -> float:
+    """Seconds a command took (exit 0 or 1 expected: 1 is a batch with error records).
+
+    Its CPU seconds (its workers' included) are appended to `cpu` when given.
+    """
+    before = children_cpu()
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True)
+    elapsed = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(children_cpu() - before)
+    if done.returncode not in (0, 1):
+        raise SystemExit(
+            f"benchmark: {' '.join(command)} exited {done.returncode}:\n{done.stderr.decode()}"
+        )
+    return elapsed
+
+
+# --- 1. start-up phases, each in a fresh process -------------------------------------------------
+PHASES = """
+import json, os, sys, time
+t0 = time.perf_counter()
+import cramp_expert.cli
+t1 = time.perf_counter()
+import cramp_expert.api
+from cramp_expert.compile import compile_knowledge_base
+from cramp_expert.engine import Engine
+from cramp_expert.kb import load_knowledge_base
+from cramp_expert.reasoning import PartialEvaluator
+t2 = time.perf_counter()
+kb = load_knowledge_base(sys.argv[1] if len(sys.argv) > 1 else None)
+t3 = time.perf_counter()
+compiled = compile_knowledge_base(kb)
+t4 = time.perf_counter()
+Engine(compiled)
+t5 = time.perf_counter()
+PartialEvaluator(kb)
+t6 = time.perf_counter()
+print(json.dumps({"import cli": t1 - t0, "import api": t2 - t1, "load": t3 - t2,
+                  "compile rules": t4 - t3, "build experta network": t5 - t4,
+                  "three-valued evaluator": t6 - t5}))
+"""
+
+
+def startup_phases(runs: int, env: dict[str, str], root: Path | None = None) -> dict[str, Any]:
+    """Median of each phase over `runs` fresh processes."""
+    samples: dict[str, list[float]] = {}
+    for _ in range(runs):
+        command = [sys.executable, "-c", PHASES, *([str(root)] if root else [])]
+        out = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+        for phase, seconds in json.loads(out.stdout).items():
+            samples.setdefault(phase, []).append(seconds)
+    return {phase: round(1000 * statistics.median(v), 1) for phase, v in samples.items()}
+
+
+# --- 2 and 3. consultations and the reference evaluators ------------------------------------------
+class VisibleConclusions:
+    """What `concluded: X` sees in the engine: concluded by a fired rule and excluded by none."""
+
+    def __init__(self) -> None:
+        self.concluded: set[str] = set()
+        self.excluded: set[str] = set()
+
+    def __contains__(self, conclusion: object) -> bool:
+        return conclusion in self.concluded and conclusion not in self.excluded
+
+
+def reference_fired(order: list[Any], values: dict[str, Any]) -> set[str]:
+    """The rules that fire, by `compile.predicates.evaluate`, rule by rule in stratum order."""
+    from cramp_expert.compile.predicates import evaluate
+
+    seen = VisibleConclusions()
+    fired = set()
+    for rule in order:
+        if evaluate(rule.when, values, seen):  # type: ignore[arg-type]
+            fired.add(rule.id)
+            seen.concluded.update(rule.then.conclude)
+            seen.excluded.update(rule.then.exclude)
+    return fired
+
+
+def never_open(fact_id: str) -> bool:
+    """No fact is open: the three-valued evaluation is two-valued."""
+    return False
+
+
+def consultation_latency(
+    consultant: Any, patients: list[tuple[str, Any]], repeats: int
+) -> dict[str, Any]:
+    """Each part of a consultation, and the reference evaluators, over `patients`."""
+    from cramp_expert.api import concluded_ids
+    from cramp_expert.consultation import build_result
+    from cramp_expert.reasoning import robustness
+
+    kb, engine, evaluator = consultant.kb, consultant.engine, consultant.evaluator
+    order = sorted(kb.rules, key=lambda r: (kb.strata[r.id], r.id))
+    clock = Clock()
+    mismatches: list[str] = []
+    firings: list[int] = []
+    for _ in range(repeats):
+        for name, read in patients:
+            facts = clock("read patient file", read)
+            fired = clock("engine (experta)", engine.run, facts.values)
+            result = clock("build result", build_result, kb, facts, fired, consultant._version)
+            concluded = concluded_ids(result)
+            clock("robustness", robustness, evaluator, facts.values, concluded)
+            result = clock(
+                "consult (engine + result + robustness)", consultant.consult_facts, facts
+            )
+            clock("JSON of the result", json.dumps, result)
+            by_reference = clock("reference evaluator", reference_fired, order, facts.values)
+            outcome = clock("closure evaluator", evaluator.evaluate, facts.values, never_open)
+            by_engine = {firing.rule_id for firing in fired}
+            by_closures = {rule for rule, truth in outcome.rule_truth.items() if truth}
+            if not by_engine == by_reference == by_closures:
+                mismatches.append(name)
+            firings.append(len(fired))
+    figures: dict[str, Any] = {part: clock.figures(part) for part in clock.wall}
+    figures["agreement"] = {
+        "patients": len(patients) * repeats,
+        "mismatches": len(mismatches),
+        "first": sorted(set(mismatches))[:5],
+    }
+    figures["firings per patient"] = round(statistics.fmean(firings), 1)
+    engine, reference = figures["engine (experta)"], figures["reference evaluator"]
+    closures = figures["closure evaluator"]
+    figures["ratio"] = {
+        "engine / reference evaluator (p50)": round(engine["p50_ms"] / reference["p50_ms"], 1),
+        "engine / reference evaluator (CPU p50)": round(
+            engine["cpu_p50_ms"] / reference["cpu_p50_ms"], 1
+        ),
+        "engine / closure evaluator (p50)": round(engine["p50_ms"] / closures["p50_ms"], 1),
+        "engine / closure evaluator (CPU p50)": round(
+            engine["cpu_p50_ms"] / closures["cpu_p50_ms"], 1
+        ),
+    }
+    return figures
+
+
+def latency_section(count: int, seed: int, repeats: int) -> dict[str, Any]:
+    """Consultation latency on the bundled knowledge base: vignettes and generated patients."""
+    from cramp_expert.api import Consultant
+    from cramp_expert.patient import normalise_patient
+    from cramp_expert.source import load_file
+    from cramp_expert.testing.generate import PatientGenerator
+
+    consultant = Consultant()
+    knowledge = consultant.kb.knowledge
+    vignettes = [(p.name, lambda p=p: consultant.read(load_file(p))) for p in EXAMPLES]
+    generated = [
+        (f"generated {n}", lambda d=d: normalise_patient(d, knowledge))
+        for n, d in enumerate(PatientGenerator(consultant.kb, seed).patients(count))
+    ]
+    # Warm-up: every path once (first calls compile regular expressions, fill caches).
+    consultation_latency(consultant, vignettes + generated[:50], 1)
+    return {
+        "vignettes": consultation_latency(consultant, vignettes, repeats * 20),
+        "generated": consultation_latency(consultant, generated, repeats),
+    }
+
+
+# --- 4. CLI start-up -----------------------------------------------------------------------------
+def cli_section(runs: int, work: Path) -> dict[str, Any]:
+    """Start-up of the command line, and its phases, in new processes."""
+    cache, pycache = work / "kb-cache", work / "pycache"
+    env = process_environment(cache, pycache)
+    example = str(ROOT / "examples" / "V16.yaml")
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "cramp-expert --help": [str(CLI), "--help"],
+        "cramp-expert consult V16.yaml --format json": [
+            str(CLI),
+            "consult",
+            example,
+            "--format",
+            "json",
+        ],
+    }
+    first = {
+        # No bytecode, no knowledge cache: the first run after installing without compiling.
+        name: round(1000 * run_process(command, env), 1)
+        for name, command in commands.items()
+    }
+    figures: dict[str, Any] = {"first run (no caches), ms": first}
+    for name, command in commands.items():
+        run_process(command, env)  # warm the caches
+        cpu: list[float] = []
+        figures[name] = percentiles([run_process(command, env, cpu=cpu) for _ in range(runs)])
+        figures[name]["cpu_p50_ms"] = round(1000 * statistics.median(cpu), 1)
+    figures["phases (median ms, fresh processes)"] = startup_phases(max(3, runs // 2), env)
+    off = dict(env, CRAMP_EXPERT_CACHE="off")
+    figures["phases without the knowledge cache (median ms)"] = startup_phases(
+        max(3, runs // 4), off
+    )
+    return figures
+
+
+# --- 5. batch throughput -------------------------------------------------------------------------
+def batch_section(count: int, workers: int, seed: int, work: Path) -> dict[str, Any]:
+    """Whole `cramp-expert batch` runs over generated patients, 1 worker and `workers`."""
+    from cramp_expert.kb import load_knowledge_base
+    from cramp_expert.testing.generate import PatientGenerator
+
+    kb = load_knowledge_base()
+    source = work / "patients.jsonl"
+    with source.open("w") as stream:
+        for n, patient in enumerate(PatientGenerator(kb, seed + 1).patients(count)):
+            stream.write(json.dumps({"id": f"G{n}", **patient}) + "\n")
+    one = work / "one.jsonl"
+    one.write_text(source.read_text().split("\n", 1)[0] + "\n")
+    env = process_environment(work / "kb-cache", work / "pycache")
+    figures: dict[str, Any] = {"patients": count, "cores": os.cpu_count()}
+    outputs = []
+    for label, n in (("1 worker", 1), (f"{workers} workers", workers)):
+        command = [str(CLI), "batch", str(source), "-o", str(work / f"out-{n}.jsonl")]
+        command += ["--workers", str(n)]
+        run_process(
+            [str(CLI), "batch", str(one), "-o", str(work / "x.jsonl"), "--workers", str(n)], env
+        )
+        startup = run_process(
+            [str(CLI), "batch", str(one), "-o", str(work / "x.jsonl"), "--workers", str(n)], env
+        )
+        cpu: list[float] = []
+        wall = run_process(command, env, cpu=cpu)
+        outputs.append((work / f"out-{n}.jsonl").read_bytes())
+        figures[label] = {
+            "wall_s": round(wall, 2),
+            "patients_per_s": round(count / wall, 1),
+            "start-up of a 1-patient run_s": round(startup, 2),
+            "patients_per_s once started": round(count / max(wall - startup, 1e-9), 1),
+            "per worker once started": round(count / max(wall - startup, 1e-9) / n, 1),
+            "CPU s (all processes)": round(cpu[0], 2),
+            "patients per CPU second": round(count / cpu[0], 1),
+        }
+    figures["outputs identical"] = outputs[0] == outputs[1]
+    return figures
+
+
+# --- 6. synthetic rule sets ----------------------------------------------------------------------
+RULE = """id: {id}
+title: Synthetic rule {n}
+tier: cause
+rationale: Synthetic rule for the benchmark.
+evidence: LOW
+references: [{reference}]
+when:
+  all:
+{conditions}
+then:
+  conclude: [{conclusion}]
+  certainty: 0.8
+"""
+
+
+def synthetic_kb(size: int, folder: Path, seed: int) -> tuple[Path, list[tuple[str, float, float]]]:
+    """A knowledge base of `size` synthetic rules on the bundled knowledge/ (numeric facts)."""
+    from cramp_expert.kb.knowledge import load_knowledge
+
+    knowledge = load_knowledge(ROOT / "knowledge")
+    facts = [
+        (fid, *fact.range)
+        for fid, fact in knowledge.facts.items()
+        if fact.type == "number" and fact.range and not fact.derived
+    ]
+    causes = [cid for cid, c in knowledge.conclusions.items() if c.kind == "cause"]
+    reference = next(iter(knowledge.references))
+    root = folder / f"kb-{size}"
+    shutil.copytree(ROOT / "knowledge", root / "knowledge")
+    (root / "rules" / "synthetic").mkdir(parents=True)
+    pick = random.Random(seed)
+    chance = (3 / size) ** (1 / 3)  # each condition holds this often: about 3 rules fire
+    for n in range(size):
+        lines = []
+        for fid, low, high in pick.sample(facts, 3):
+            if pick.random() < 0.5:
+                lines.append(f"    - {{fact: {fid}, gt: {high - chance * (high - low):.6g}}}")
+            else:
+                lines.append(f"    - {{fact: {fid}, lt: {low + chance * (high - low):.6g}}}")
+        rule_id = f"syn-{n:05d}"
+        (root / "rules" / "synthetic" / f"{rule_id}.yaml").write_text(
+            RULE.format(
+                id=rule_id,
+                n=n,
+                reference=reference,
+                conditions="\n".join(lines),
+                conclusion=pick.choice(causes),
+            )
+        )
+    return root, facts
+
+
+def scaling_section(
+    sizes: list[int], patients: int, seed: int, work: Path, budget: float
+) -> dict[str, Any]:
+    """Load, compile and consult synthetic rule sets.
+
+    Each size's consultations stop after `budget` seconds (the patients measured are counted).
+    """
+    from cramp_expert.api import Consultant, engine_version
+    from cramp_expert.compile import compile_knowledge_base
+    from cramp_expert.engine import Engine
+    from cramp_expert.kb import load_knowledge_base
+    from cramp_expert.patient import PatientFacts
+    from cramp_expert.reasoning import PartialEvaluator
+
+    figures: dict[str, Any] = {}
+    for size in sizes:
+        root, facts = synthetic_kb(size, work, seed)
+        row: dict[str, Any] = {"rules": size}
+        os.environ["CRAMP_EXPERT_CACHE"] = str(work / "scaling-cache")
+        seconds, kb = timed(load_knowledge_base, root)
+        row["load, YAML s"] = round(seconds, 3)
+        seconds, kb = timed(load_knowledge_base, root)
+        row["load, cached s"] = round(seconds, 3)
+        seconds, compiled = timed(compile_knowledge_base, kb)
+        row["compile rules s"] = round(seconds, 3)
+        seconds, engine = timed(Engine, compiled)
+        row["build experta network s"] = round(seconds, 3)
+        pick = random.Random(seed + size)
+        values = [
+            {fid: round(pick.uniform(low, high), 3) for fid, low, high in facts}
+            for _ in range(patients)
+        ]
+        order = sorted(kb.rules, key=lambda r: (kb.strata[r.id], r.id))
+        seconds, evaluator = timed(PartialEvaluator, kb)
+        row["build three-valued evaluator s"] = round(seconds, 3)
+        clock = Clock()
+        fired_counts, mismatches = [], 0
+        started = time.perf_counter()
+        for facts_of in values:
+            fired = clock("engine", engine.run, facts_of)
+            by_reference = clock("reference evaluator", reference_fired, order, facts_of)
+            outcome = clock("closure evaluator", evaluator.evaluate, facts_of, never_open)
+            fired_counts.append(len(fired))
+            by_closures = {rule for rule, truth in outcome.rule_truth.items() if truth}
+            mismatches += not ({f.rule_id for f in fired} == by_reference == by_closures)
+            if time.perf_counter() - started > budget:
+                break
+        row["engine"] = clock.figures("engine")
+        row["reference evaluator"] = clock.figures("reference evaluator")
+        row["closure evaluator"] = clock.figures("closure evaluator")
+        row["engine / reference (p50)"] = round(
+            row["engine"]["p50_ms"] / row["reference evaluator"]["p50_ms"], 1
+        )
+        row["engine / closure (p50)"] = round(
+            row["engine"]["p50_ms"] / row["closure evaluator"]["p50_ms"], 1
+        )
+        row["firings per patient"] = round(statistics.fmean(fired_counts), 2)
+        row["mismatches"] = mismatches
+        # A consultant around what was just built (building it again would double the time).
+        consultant = Consultant.__new__(Consultant)
+        consultant.kb, consultant.engine, consultant.evaluator = kb, engine, evaluator
+        consultant._version = engine_version()
+        started = time.perf_counter()
+        for facts_of in values[: max(5, patients // 4)]:
+            clock("consult", consultant.consult_facts, PatientFacts(None, dict(facts_of)))
+            if time.perf_counter() - started > budget:
+                break
+        row["consult (with robustness)"] = clock.figures("consult")
+        figures[str(size)] = row
+        shutil.rmtree(root, ignore_errors=True)
+    return figures
+
+
+# --- report --------------------------------------------------------------------------------------
+def report(results: dict[str, Any]) -> str:
+    """Every figure as tables."""
+    out = []
+    env = results["environment"]
+    out.append(
+        f"cramp-expert benchmark, commit {env['commit']}, {env['python']} on {env['machine']}, "
+        f"{env['cores']} cores; load average before {env['load before']}, after {env['load after']};"
+        f" calibration loop {env['calibration before, ms']} ms before, "
+        f"{env['calibration after, ms']} ms after"
+    )
+    if "startup" in results:
+        s = results["startup"]
+        rows = [
+            [
+                name,
+                s[name]["p50_ms"],
+                s[name]["p95_ms"],
+                s[name]["cpu_p50_ms"],
+                s["first run (no caches), ms"][name],
+            ]
+            for name in s["first run (no caches), ms"]
+        ]
+        out.append(
+            table(
+                "CLI start-up (ms, new process each; caches warm unless said)",
+                ["command", "p50", "p95", "CPU p50", "first run, no caches"],
+                rows,
+            )
+        )
+        phases = s["phases (median ms, fresh processes)"]
+        off = s["phases without the knowledge cache (median ms)"]
+        out.append(
+            table(
+                "Start-up phases (median ms, fresh processes)",
+                ["phase", "knowledge cache warm", "cache off (YAML)"],
+                [[p, phases[p], off[p]] for p in phases],
+            )
+        )
+    if "latency" in results:
+        for group, figures in results["latency"].items():
+            rows = [
+                [part, f["p50_ms"], f["p95_ms"], f["mean_ms"], f["cpu_p50_ms"]]
+                for part, f in figures.items()
+                if isinstance(f, dict) and "p50_ms" in f
+            ]
+            agreement = figures["agreement"]
+            out.append(
+                table(
+                    f"Consultation in process, {group} ({agreement['patients']} consultations, "
+                    f"{figures['firings per patient']} firings each; agreement with both reference "
+                    f"evaluators: {agreement['mismatches']} mismatches)",
+                    ["part", "p50 ms", "p95 ms", "mean ms", "CPU p50 ms"],
+                    rows,
+                )
+            )
+            out.append("  " + "; ".join(f"{k}: {v}x" for k, v in figures["ratio"].items()))
+    if "batch" in results:
+        b = results["batch"]
+        rows = [
+            [
+                label,
+                f["wall_s"],
+                f["patients_per_s"],
+                f["start-up of a 1-patient run_s"],
+                f["patients_per_s once started"],
+                f["per worker once started"],
+                f["CPU s (all processes)"],
+                f["patients per CPU second"],
+            ]
+            for label, f in b.items()
+            if isinstance(f, dict)
+        ]
+        out.append(
+            table(
+                f"Batch, {b['patients']} generated patients (outputs identical: "
+                f"{b['outputs identical']})",
+                [
+                    "workers",
+                    "wall s",
+                    "patients/s",
+                    "start-up s",
+                    "patients/s started",
+                    "per worker",
+                    "CPU s",
+                    "patients per CPU s",
+                ],
+                rows,
+            )
+        )
+    if "scaling" in results:
+        rows = []
+        for size, f in results["scaling"].items():
+            rows.append(
+                [
+                    size,
+                    f["load, YAML s"],
+                    f["load, cached s"],
+                    f["compile rules s"],
+                    f["build experta network s"],
+                    f["engine"]["p50_ms"],
+                    f["reference evaluator"]["p50_ms"],
+                    f["closure evaluator"]["p50_ms"],
+                    f["engine / reference (p50)"],
+                    f["engine / closure (p50)"],
+                    f["consult (with robustness)"]["p50_ms"],
+                    f["firings per patient"],
+                    f["mismatches"],
+                    f["engine"]["n"],
+                ]
+            )
+        out.append(
+            table(
+                "Synthetic rule sets (3 numeric conditions per rule)",
+                [
+                    "rules",
+                    "load YAML s",
+                    "load cached s",
+                    "compile s",
+                    "network s",
+                    "engine p50 ms",
+                    "reference p50 ms",
+                    "closure p50 ms",
+                    "engine/ref",
+                    "engine/closure",
+                    "consult p50 ms",
+                    "firings",
+                    "mismatches",
+                    "patients",
+                ],
+                rows,
+            )
+        )
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    """Run the sections asked for, print the tables, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--patients", type=int, default=1000, help="generated patients (latency)")
+    parser.add_argument("--repeats", type=int, default=2, help="passes over the patients")
+    parser.add_argument("--batch", type=int, default=10_000, help="patients in the batch runs")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--sizes", default="100,1000,10000", help="synthetic rule-set sizes")
+    parser.add_argument("--scaling-patients", type=int, default=200)
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds per scaling size")
+    parser.add_argument("--cli-runs", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--only", default="startup,latency,batch,scaling")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that it runs")
+    args = parser.parse_args()
+    if args.quick:
+        args.patients, args.repeats, args.batch, args.sizes = 20, 1, 40, "100"
+        args.scaling_patients, args.cli_runs, args.budget = 10, 1, 10.0
+    warnings.simplefilter("ignore")  # hypothesis' strategies module warns about nothing here
+    sections = set(args.only.split(","))
+    results: dict[str, Any] = {
+        "environment": {
+            "commit": git_commit(),
+            "python": platform.python_version(),
+            "machine": f"{platform.system()} {platform.machine()}",
+            "cores": os.cpu_count(),
+            "load before": load_average(),
+            "calibration before, ms": calibration(),
+            "settings": {k: v for k, v in vars(args).items() if k != "json"},
+        }
+    }
+    with tempfile.TemporaryDirectory(prefix="cramp-bench-") as folder:
+        work = Path(folder)
+        os.environ["CRAMP_EXPERT_CACHE"] = str(work / "kb-cache")
+        if "startup" in sections:
+            results["startup"] = cli_section(args.cli_runs, work)
+        if "latency" in sections:
+            results["latency"] = latency_section(args.patients, args.seed, args.repeats)
+        if "batch" in sections:
+            results["batch"] = batch_section(args.batch, args.workers, args.seed, work)
+        if "scaling" in sections:
+            sizes = [int(s) for s in args.sizes.split(",") if s]
+            results["scaling"] = scaling_section(
+                sizes, args.scaling_patients, args.seed, work, args.budget
+            )
+    results["environment"]["load after"] = load_average()
+    results["environment"]["calibration after, ms"] = calibration()
+    results["environment"]["settings"]["json"] = str(args.json)
+    text = report(results)
+    print(text)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"figures written to {args.json}")
+    mismatched = [
+        figures["agreement"]["mismatches"] for figures in results.get("latency", {}).values()
+    ] + [f["mismatches"] for f in results.get("scaling", {}).values()]
+    if any(mismatched):
+        raise SystemExit("benchmark: experta and the reference evaluator disagree (see above)")
+
+
+if __name__ == "__main__":
+    main()

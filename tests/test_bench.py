@@ -1,0 +1,29 @@
+"""The committed benchmark runs (on tiny sizes: it prints numbers, nothing here times anything)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_benchmark_runs_every_section_and_writes_its_figures(tmp_path):
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "benchmark.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = json.loads(out.read_text())
+    assert set(figures) == {"environment", "startup", "latency", "batch", "scaling"}
+    for group in ("vignettes", "generated"):
+        assert figures["latency"][group]["agreement"]["mismatches"] == 0
+        assert figures["latency"][group]["engine (experta)"]["p50_ms"] > 0
+    assert figures["batch"]["outputs identical"] is True
+    assert figures["scaling"]["100"]["mismatches"] == 0
+    assert "Synthetic rule sets" in done.stdout and "CLI start-up" in done.stdout
