@@ -14,9 +14,10 @@ The output is JSON Lines in input order: for each record, the result `consult --
 gives, with `source` added (the input, the record's number from 1, and its line or file); for a
 record that cannot be consulted, `source` and `error` (each problem as one `file:line:col: ...`
 line, the line being the input's own). Every line is a whole JSON object, written whole, so a
-later run can resume after the last complete line. The output goes to a temporary file next to
-it and replaces it only when every record is done: an interrupted run leaves the previous output
-(or none), never half of one.
+later run can resume after the last complete line. The output goes to a hidden partial file next
+to it (`partial_path`) and replaces it only when every record is done: an interrupted run leaves
+the previous output (or none), never half of one, and `--resume` carries on from the partial
+file's last whole line.
 
 With several workers, each is a process (spawned, so nothing but the knowledge base's folder is
 shared) that builds its own consultant once; records go to them in chunks and come back in
@@ -30,7 +31,6 @@ import json
 import multiprocessing
 import os
 import signal
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -392,13 +392,13 @@ class RecordConsultant:
             result = self.consultant.consult_facts(self.patient(record))
         except InputError as exc:
             problems = [problem.render() for problem in exc.problems]
-            line = _dumps({"source": source, "error": {"problems": problems}})
-            return Outcome(line, errors=tuple(p.code for p in exc.problems))
+            codes = list(dict.fromkeys(p.code for p in exc.problems))
+            line = _dumps({"source": source, "error": {"codes": codes, "problems": problems}})
+            return Outcome(line, errors=tuple(codes))
         except Exception as exc:  # a bug: recorded, and the run goes on
             message = f"internal error: {type(exc).__name__}: {exc} (please report it)"
-            return Outcome(
-                _dumps({"source": source, "error": {"internal": message}}), errors=("internal",)
-            )
+            error = {"codes": ["internal"], "internal": message}
+            return Outcome(_dumps({"source": source, "error": error}), errors=("internal",))
         return Outcome(
             _dumps({"source": source, **result}),
             causes=tuple(item["id"] for item in result["causes"]),
@@ -457,7 +457,7 @@ def outcomes(
 # --- the run ------------------------------------------------------------------------------------
 @contextmanager
 def _terminate_as_exit() -> Iterator[None]:
-    """SIGTERM ends the run like Ctrl-C does (the partial output is removed), not abruptly."""
+    """SIGTERM ends the run like Ctrl-C does: whole lines flushed, the partial file kept."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -472,6 +472,51 @@ def _terminate_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def partial_path(output_path: Path) -> Path:
+    """Where a run writes its lines until it ends: beside OUTPUT, hidden, one per OUTPUT.
+
+    Its name is fixed (not random) so that `--resume` finds the lines of an interrupted run.
+    """
+    return output_path.parent / f".{output_path.name}.partial"
+
+
+def outcome_of_line(line: str) -> Outcome:
+    """What the summary counts of an output line already written (a resumed run recounts)."""
+    entry = json.loads(line)
+    if "error" in entry:
+        return Outcome(line, errors=tuple(entry["error"].get("codes", ["error"])))
+    return Outcome(
+        line,
+        causes=tuple(item["id"] for item in entry.get("causes", [])),
+        red_flags=tuple(item["id"] for item in entry.get("red_flags", [])),
+    )
+
+
+def _completed(partial: Path, input_name: str) -> tuple[list[Outcome], int]:
+    """The records an interrupted run finished, and the length of the file that holds them.
+
+    A record counts only when its line is whole (ends with a newline), is JSON, belongs to this
+    input and comes in order (record 1, 2, ...): a line cut by the interruption is dropped and
+    its record consulted again.
+    """
+    done: list[Outcome] = []
+    length = 0
+    with partial.open("rb") as stream:
+        for raw in stream:
+            if not raw.endswith(b"\n"):
+                break
+            try:
+                line = raw.decode("utf-8").rstrip("\n")
+                source = json.loads(line)["source"]
+            except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+                break
+            if source.get("input") != input_name or source.get("record") != len(done) + 1:
+                break
+            done.append(outcome_of_line(line))
+            length += len(raw)
+    return done, length
+
+
 def run_batch(
     input_path: Path,
     output_path: Path,
@@ -481,12 +526,19 @@ def run_batch(
     kb_root: Path | None = None,
     consultant: Consultant | None = None,
     progress: Callable[[int], None] | None = None,
+    resume: bool = False,
 ) -> Summary:
     """Consult every record of `input_path` and write the JSON lines to `output_path`.
 
     `knowledge` reads the input (CSV columns); `consultant`, if given, consults in this process
     when `workers` is 1. Raises BatchInputError when the input cannot be read and OSError when
-    the output cannot be written; then, and when interrupted, `output_path` is left as it was.
+    the output cannot be written.
+
+    Lines go to `partial_path(output_path)`, flushed a chunk of whole lines at a time, and the
+    file replaces OUTPUT only when every record is done: OUTPUT is only ever the previous output
+    (or absent) or the complete new one. An interrupted run leaves its partial file; with
+    `resume`, a run keeps the records it finished and consults the rest (without `resume`, it
+    starts afresh).
     """
     name = str(input_path)
     records = read_records(input_path, knowledge)
@@ -494,23 +546,27 @@ def run_batch(
     if first is not None:
         records = chain([first], records)
     summary = Summary()
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{output_path.name}.", suffix=".partial", dir=output_path.parent
-    )
-    try:
-        with _terminate_as_exit(), os.fdopen(handle, "w", encoding="utf-8") as stream:
-            for chunk in outcomes(records, name, workers, kb_root, consultant):
-                stream.write("".join(outcome.line + "\n" for outcome in chunk))
-                stream.flush()  # whole lines only: a resumed run can trust every line it finds
-                for outcome in chunk:
-                    summary.add(outcome)
-                if progress is not None:
-                    progress(len(chunk))
-            os.fsync(stream.fileno())
-        os.replace(temporary, output_path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    partial = partial_path(output_path)
+    done: list[Outcome] = []
+    if resume and partial.is_file():
+        done, length = _completed(partial, name)
+        with partial.open("r+b") as stream:
+            stream.truncate(length)  # drop a line the interruption cut short
+    for outcome in done:
+        summary.add(outcome)
+    if progress is not None and done:
+        progress(len(done))
+    records = islice(records, len(done), None)
+    with _terminate_as_exit(), partial.open("a" if done else "w", encoding="utf-8") as stream:
+        for chunk in outcomes(records, name, workers, kb_root, consultant):
+            stream.write("".join(outcome.line + "\n" for outcome in chunk))
+            stream.flush()  # whole lines only: a resumed run can trust every line it finds
+            for outcome in chunk:
+                summary.add(outcome)
+            if progress is not None:
+                progress(len(chunk))
+        os.fsync(stream.fileno())
+    os.replace(partial, output_path)
     return summary
 
 
@@ -524,6 +580,8 @@ __all__ = [
     "count_records",
     "csv_columns",
     "input_kind",
+    "outcome_of_line",
+    "partial_path",
     "read_records",
     "run_batch",
 ]

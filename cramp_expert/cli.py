@@ -282,8 +282,15 @@ def _conclusion_ids(consultant: Any, ids: tuple[str, ...], option: str) -> None:
     show_default=True,
     help="Processes consulting in parallel (0: one per core).",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue an interrupted run: keep the records it finished, consult the rest.",
+)
 @kb_option
-def batch(input_path: Path, output_path: Path, workers: int, kb_root: Path | None) -> None:
+def batch(
+    input_path: Path, output_path: Path, workers: int, resume: bool, kb_root: Path | None
+) -> None:
     r"""Consult every patient of INPUT; write one JSON result per line to OUTPUT.
 
     INPUT is JSON Lines (each line a patient file as one JSON object), a CSV file (.csv), or a
@@ -293,6 +300,11 @@ def batch(input_path: Path, output_path: Path, workers: int, kb_root: Path | Non
     the input's own lines; the run goes on. A summary follows (counts per red flag, cause and
     error). Exit status: 0 all consulted, 1 some records had errors (or the input or
     knowledge base cannot be read), 3 a record met a bug.
+
+    OUTPUT is replaced only when every record is done; until then the lines go to a hidden
+    partial file beside it (.OUTPUT.partial). Killed or interrupted at any moment, a run leaves
+    the previous OUTPUT (or none); run it again with --resume to carry on from the last whole
+    line.
 
     CSV columns are patient-file keys: id, age, sex, pregnant, gestation_weeks, dialysis;
     section keys as section.key (cramps.nights_per_week, findings.unilateral_leg_swelling,
@@ -330,6 +342,7 @@ def batch(input_path: Path, output_path: Path, workers: int, kb_root: Path | Non
                         kb_root=kb_root,
                         consultant=consultant,
                         progress=bar.update,
+                        resume=resume,
                     )
             else:
                 summary = screening.run_batch(
@@ -339,6 +352,7 @@ def batch(input_path: Path, output_path: Path, workers: int, kb_root: Path | Non
                     workers=workers,
                     kb_root=kb_root,
                     consultant=consultant,
+                    resume=resume,
                 )
         except screening.BatchInputError as exc:
             for problem in exc.problems:
@@ -348,7 +362,11 @@ def batch(input_path: Path, output_path: Path, workers: int, kb_root: Path | Non
             click.echo(f"error: cannot write {output_path}: {exc.strerror}", err=True)
             sys.exit(EXIT_INPUT)
         except KeyboardInterrupt:
-            click.echo(f"\ninterrupted: {output_path} was not written", err=True)
+            click.echo(
+                f"\ninterrupted: {output_path} was not written; run again with --resume to "
+                "carry on from the last whole record",
+                err=True,
+            )
             sys.exit(130)
     click.echo(summary.render(str(output_path)), nl=False)
     sys.exit(EXIT_INTERNAL if summary.internal else EXIT_INPUT if summary.failed else EXIT_OK)

@@ -158,9 +158,45 @@ def test_an_interrupted_run_leaves_the_previous_output(tmp_path, monkeypatch):
     monkeypatch.setattr(screening.RecordConsultant, "consult", interrupted)
     result = run(str(source), "-o", str(output))
     assert result.exit_code == 130
-    assert "was not written" in result.output
+    assert "was not written" in result.output and "--resume" in result.output
     assert output.read_text() == "previous\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".out.jsonl.partial",
+        "in.jsonl",
+        "out.jsonl",
+    ]
+    # The partial file holds whole chunks of whole lines, the first records in order.
+    kept = lines(tmp_path / ".out.jsonl.partial")
+    assert [entry["source"]["record"] for entry in kept] == list(range(1, len(kept) + 1))
+
+    monkeypatch.setattr(screening.RecordConsultant, "consult", real)
+    resumed = run(str(source), "-o", str(output), "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.output.startswith("100 records: 100 consulted")
+    run(str(source), "-o", str(tmp_path / "whole.jsonl"))
+    assert output.read_text() == (tmp_path / "whole.jsonl").read_text()
+    assert not (tmp_path / ".out.jsonl.partial").exists()
+
+
+def test_resume_drops_a_line_cut_short_and_recounts_what_was_done(tmp_path):
+    source = jsonl(tmp_path / "in.jsonl", V16, {"age": 400}, V16, V16)
+    whole = tmp_path / "whole.jsonl"
+    assert run(str(source), "-o", str(whole)).exit_code == 1
+    done = whole.read_text().splitlines(keepends=True)
+    partial = tmp_path / ".out.jsonl.partial"
+    partial.write_text(done[0] + done[1] + done[2][:100])  # killed in the middle of a line
+    output = tmp_path / "out.jsonl"
+    result = run(str(source), "-o", str(output), "--resume")
+    assert result.exit_code == 1
+    assert output.read_text() == whole.read_text()
+    assert "4 records: 3 consulted, 1 with errors" in result.output and "P204" in result.output
+
+
+def test_without_resume_a_stale_partial_file_is_started_afresh(tmp_path):
+    source = jsonl(tmp_path / "in.jsonl", V16)
+    (tmp_path / ".out.jsonl.partial").write_text('{"source": {"input": "other", "record": 1}}\n')
+    assert run(str(source), "-o", str(tmp_path / "out.jsonl")).exit_code == 0
+    assert len(lines(tmp_path / "out.jsonl")) == 1
 
 
 @pytest.mark.parametrize(
