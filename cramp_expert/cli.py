@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,7 @@ def consult(
     save_path: Path | None,
     kb_root: Path | None,
 ) -> None:
-    r"""Consult the knowledge base about a patient file, or interview when no file is given.
+    """Consult the knowledge base about a patient file, or interview when no file is given.
 
     PATIENT_FILE is YAML or JSON ('-' reads standard input). Without it, an interview asks only
     the questions whose answers can still change a conclusion; at any question type 'why',
@@ -291,7 +291,7 @@ def _conclusion_ids(consultant: Any, ids: tuple[str, ...], option: str) -> None:
 def batch(
     input_path: Path, output_path: Path, workers: int, resume: bool, kb_root: Path | None
 ) -> None:
-    r"""Consult every patient of INPUT; write one JSON result per line to OUTPUT.
+    """Consult every patient of INPUT; write one JSON result per line to OUTPUT.
 
     INPUT is JSON Lines (each line a patient file as one JSON object), a CSV file (.csv), or a
     folder of patient files (*.yaml, *.yml, *.json). Each OUTPUT line is the result of
@@ -397,7 +397,7 @@ def explain(
     output_format: str,
     kb_root: Path | None,
 ) -> None:
-    r"""Explain a consultation: HOW a conclusion was reached, or WHY NOT.
+    """Explain a consultation: HOW a conclusion was reached, or WHY NOT.
 
     \b
     Examples:
@@ -438,7 +438,7 @@ def kb() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Name every example run, not only failures.")
 @kb_option
 def kb_test(selectors: tuple[str, ...], verbose: bool, kb_root: Path | None) -> None:
-    r"""Run the rules' embedded examples: all of them, a rule's, or one (`RULE::EXAMPLE`).
+    """Run the rules' embedded examples: all of them, a rule's, or one (`RULE::EXAMPLE`).
 
     A failure says what was expected, what was concluded and which rules fired. pytest runs
     the same examples with the same ids (`pytest -k RULE`).
@@ -514,7 +514,7 @@ def generated_output(command: Any) -> Any:
 @generated_output
 @kb_option
 def kb_docs(output: Path | None, check: bool, kb_root: Path | None) -> None:
-    r"""Write the rule catalogue in Markdown: rules by topic, references, evidence grades.
+    """Write the rule catalogue in Markdown: rules by topic, references, evidence grades.
 
     \b
     Examples:
@@ -574,7 +574,7 @@ def kb_graph(
     topic: str | None,
     kb_root: Path | None,
 ) -> None:
-    r"""Draw how facts, rules, intermediate facts and conclusions chain.
+    """Draw how facts, rules, intermediate facts and conclusions chain.
 
     \b
     Examples:
@@ -605,7 +605,7 @@ def kb_graph(
 )
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def kb_diff(old: str, new: str, cases_dir: Path | None, output_format: str) -> None:
-    r"""Compare two knowledge bases: rules added, removed, changed, and what cases conclude.
+    """Compare two knowledge bases: rules added, removed, changed, and what cases conclude.
 
     OLD and NEW are folders holding rules/ and knowledge/, or git revisions of this
     repository (rules/ and knowledge/ are taken from the revision). The text is Markdown,
@@ -628,7 +628,7 @@ def kb_diff(old: str, new: str, cases_dir: Path | None, output_format: str) -> N
 @generated_output
 @kb_option
 def kb_schema(kind: str, output: Path | None, check: bool, kb_root: Path | None) -> None:
-    r"""Write the JSON Schema of rule files or patient files (for editors; see schemas/).
+    """Write the JSON Schema of rule files or patient files (for editors; see schemas/).
 
     \b
     Examples:
@@ -643,27 +643,38 @@ def kb_schema(kind: str, output: Path | None, check: bool, kb_root: Path | None)
     _write_or_check(text, output, check)
 
 
+def report_options(format_help: str) -> Callable[[Any], Any]:
+    """`--format human|parsable|json|github` and `--color/--no-color`, for kb validate and check."""
+
+    def decorate(command: Any) -> Any:
+        command = click.option(
+            "--color/--no-color",
+            default=None,
+            help="Colour the human format (default: on a terminal, unless NO_COLOR is set).",
+        )(command)
+        return click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(["human", "parsable", "json", "github"]),
+            default="human",
+            show_default=True,
+            help=format_help,
+        )(command)
+
+    return decorate
+
+
 @kb.command("validate")
 @click.argument(
     "kb_dir",
     required=False,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["human", "parsable", "json", "github"]),
-    default="human",
-    show_default=True,
-    help="Grouped by file for people; file:line:col lines for editors; JSON; GitHub annotations.",
-)
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Colour the human format (default: on a terminal, unless NO_COLOR is set).",
+@report_options(
+    "Grouped by file for people; file:line:col lines for editors; JSON; GitHub annotations."
 )
 def kb_validate(kb_dir: Path | None, output_format: str, color: bool | None) -> None:
-    r"""Check every rule and knowledge file and report every problem at once.
+    """Check every rule and knowledge file and report every problem at once.
 
     KB_DIR holds rules/ and knowledge/ (default: the bundled knowledge base). Exit status 0
     when clean, 1 when there are problems.
@@ -690,19 +701,7 @@ def kb_validate(kb_dir: Path | None, output_format: str, color: bool | None) -> 
     required=False,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["human", "parsable", "json", "github"]),
-    default="human",
-    show_default=True,
-    help="As kb validate; a finding's patient follows it.",
-)
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Colour the human format (default: on a terminal, unless NO_COLOR is set).",
-)
+@report_options("As kb validate; a finding's patient follows it.")
 @click.option(
     "--witnesses",
     "witness_dir",
@@ -723,7 +722,7 @@ def kb_check(
     witness_dir: Path | None,
     samples: int,
 ) -> None:
-    r"""Verify the rule base as a whole: every finding with a patient that shows it.
+    """Verify the rule base as a whole: every finding with a patient that shows it.
 
     Everything kb validate reports, then: rules no patient makes fire, conclusions no patient
     reaches, rules that add nothing, conclusions that exclude each other reached together,
@@ -770,7 +769,7 @@ def kb_check(
     help="Random patients generated.",
 )
 def kb_coverage(kb_dir: Path | None, output_format: str, samples: int) -> None:
-    r"""Show, for every rule, the embedded examples and the generated patients it fires on.
+    """Show, for every rule, the embedded examples and the generated patients it fires on.
 
     A rule no random patient fires is searched for. Exit status 1 when a rule fires on no
     example, or on no generated patient.

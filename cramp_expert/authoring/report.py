@@ -14,6 +14,7 @@ line-based formats, as editors need a number there.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from itertools import groupby
 
 from cramp_expert.authoring.lint import Validation
@@ -29,6 +30,7 @@ _STYLES = {
     "hint": "\033[36m",  # cyan
     "ok": "\033[1;32m",  # bold green
     "summary": "\033[1m",
+    "patient": "\033[33m",  # yellow: a verifier finding's patient (kb check)
 }
 
 
@@ -100,9 +102,35 @@ def as_json(validation: Validation) -> dict[str, object]:
     }
 
 
-def _human(validation: Validation, color: bool) -> str:
+def painter(color: bool) -> Callable[[str, str], str]:
+    """`paint(style, text)`: the text in the style's colour, or as it is without colour."""
+
     def paint(style: str, text: str) -> str:
         return f"{_STYLES[style]}{text}{_RESET}" if color else text
+
+    return paint
+
+
+def problem_lines(problem: Problem, paint: Callable[[str, str], str]) -> tuple[list[str], str]:
+    """One problem in the human format (position, code, message, hint), and its indent.
+
+    Lines added under the problem (a verifier finding's patient) use the same indent.
+    """
+    location = problem.location
+    position = f"{location.line}:{location.column or 1}" if location.line else "-"
+    key = f"  [{location.key}]" if location.key else ""
+    lines = [
+        f"  {paint('position', position.ljust(7))} {paint('code', problem.code)}  "
+        f"{problem.message}{key}"
+    ]
+    indent = f"  {' ' * 7} {' ' * len(problem.code)}  "
+    if problem.hint:
+        lines.append(indent + paint("hint", problem.hint))
+    return lines, indent
+
+
+def _human(validation: Validation, color: bool) -> str:
+    paint = painter(color)
 
     knowledge_files = len(validation.files) - validation.rules
     checked = f"{knowledge_files} knowledge files and {validation.rules} rule files checked"
@@ -112,17 +140,7 @@ def _human(validation: Validation, color: bool) -> str:
     for path, group in groupby(validation.problems, key=lambda p: p.location.path):
         lines.append(paint("path", path))
         for problem in group:
-            location = problem.location
-            position = f"{location.line}:{location.column or 1}" if location.line else "-"
-            key = f"  [{location.key}]" if location.key else ""
-            lines.append(
-                f"  {paint('position', position.ljust(7))} {paint('code', problem.code)}  "
-                f"{problem.message}{key}"
-            )
-            if problem.hint:
-                lines.append(
-                    f"  {' ' * 7} {' ' * len(problem.code)}  {paint('hint', problem.hint)}"
-                )
+            lines += problem_lines(problem, paint)[0]
         lines.append("")
     files = len({p.location.path for p in validation.problems})
     count = len(validation.problems)

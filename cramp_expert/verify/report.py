@@ -13,19 +13,9 @@ from dataclasses import replace
 from itertools import groupby
 from typing import Any
 
-from cramp_expert.authoring.report import FORMATS, github, parsable
+from cramp_expert.authoring.report import FORMATS, github, painter, parsable, problem_lines
 from cramp_expert.verify.checks import Check, Finding
 
-_RESET = "\033[0m"
-_STYLES = {
-    "path": "\033[1;4m",
-    "position": "\033[2m",
-    "code": "\033[1;31m",
-    "hint": "\033[36m",
-    "patient": "\033[33m",
-    "ok": "\033[1;32m",
-    "summary": "\033[1m",
-}
 _PLAIN = re.compile(r"^[A-Za-z0-9_./%^+-]+(?: [A-Za-z0-9_./%^+()-]+)*$")
 
 
@@ -128,8 +118,7 @@ def _summary(check: Check) -> str:
 
 
 def _human(check: Check, color: bool) -> str:
-    def paint(style: str, text: str) -> str:
-        return f"{_STYLES[style]}{text}{_RESET}" if color else text
+    paint = painter(color)
 
     if check.ok:
         return f"{paint('ok', 'No problems')}: {_summary(check)}.\n"
@@ -137,17 +126,8 @@ def _human(check: Check, color: bool) -> str:
     for path, group in groupby(check.findings, key=lambda f: f.problem.location.path):
         lines.append(paint("path", path))
         for finding in group:
-            problem = finding.problem
-            location = problem.location
-            position = f"{location.line}:{location.column or 1}" if location.line else "-"
-            key = f"  [{location.key}]" if location.key else ""
-            lines.append(
-                f"  {paint('position', position.ljust(7))} {paint('code', problem.code)}  "
-                f"{problem.message}{key}"
-            )
-            indent = f"  {' ' * 7} {' ' * len(problem.code)}  "
-            if problem.hint:
-                lines.append(indent + paint("hint", problem.hint))
+            shown, indent = problem_lines(finding.problem, paint)
+            lines += shown
             if finding.witness is not None:
                 lines.append(indent + paint("patient", _patient_line(finding)))
         lines.append("")

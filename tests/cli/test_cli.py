@@ -146,3 +146,16 @@ def test_a_vignette_file_is_explained_not_misread():
 def test_version_names_the_package():
     result = run("--version")
     assert result.exit_code == 0 and "cramp-expert" in result.output
+
+
+@pytest.mark.parametrize(
+    "command", [["consult"], ["explain"], ["batch"], ["kb", "validate"], ["kb", "check"]]
+)
+def test_help_shows_examples_one_per_line(command):
+    # click keeps a block unwrapped only after a line holding a real backspace character.
+    out = run(*command, "--help").output
+    assert "\\b" not in out
+    examples = out.split("Examples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(examples) >= 2 and all(
+        line.startswith("      cramp-expert ") or line.startswith("      cat ") for line in examples
+    )
