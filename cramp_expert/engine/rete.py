@@ -4,7 +4,7 @@ experta builds the network (alpha tests, joins, NOT nodes, one conflict-set node
 and owns its memories; this module only changes how tokens travel through it, for a knowledge
 base whose patient is one fact with many fields. On the bundled rules (about 190 rules, 340
 sub-rules, 25 firings per patient), stock experta spent its time as follows; each item removes
-one cause (the engine went from about 10 ms to about 1.5 ms per patient, bench/README.md):
+one cause (the engine went from 11 to 15 ms per patient to 1.5 to 2 ms, bench/README.md):
 
 - `changes()` asked every conflict-set node for its activations after every declaration and every
   firing (about 8,000 calls per patient). Only nodes a token reached since the last call can have

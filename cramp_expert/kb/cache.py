@@ -1,9 +1,10 @@
 """Parsed knowledge files kept between runs: a start-up reads one JSON file instead of the YAML.
 
-Reading the bundled knowledge base's 200 YAML files with every value's position takes about
-0.13 s; the same documents (data, positions, source texts) read back from JSON take about 0.05 s,
-a sixth of a consultation's start-up (bench/README.md). Nothing else is cached: every document
-is validated as if it had just been parsed, so problems, digests and results are the same.
+In a fresh process, loading the bundled knowledge base (200 YAML files, every value's position
+kept) takes 0.22 to 0.32 s; with the same documents (data, positions, source texts) read back
+from one JSON file it takes 0.11 to 0.15 s (bench/README.md). Nothing else is cached: every
+document is validated as if it had just been parsed, so problems, digests and results are the
+same.
 
 Each document is keyed by its name and the SHA-256 of its bytes, under a key for this cache's
 format and the parser's own source, so an edited file or a changed parser is read afresh. One
