@@ -226,63 +226,45 @@ def compile_condition(
         if not isinstance(item, FactCondition)
     )
 
-    def any_of(outcome: PartialOutcome) -> Truth:
-        is_open, values = outcome.is_open, outcome.values
-        result: Truth = False
-        for fact, test in tests:
-            if is_open(fact):
-                result = None
-            else:
-                value = values.get(fact, _MISSING)
-                if value is not _MISSING and test(value):
-                    return True
-        for fact, wanted in knowns:
-            if is_open(fact):
-                result = None
-            elif (fact in values) is wanted:
-                return True
-        for part in others:
-            value = part(outcome)
-            if value is True:
-                return True
-            if value is None:
-                result = None
-        return result
+    def connective(decides: bool) -> Compiled:
+        """`any` (one True part decides it) or `all` (one False part does), in Kleene logic."""
 
+        def combine(outcome: PartialOutcome) -> Truth:
+            is_open, values = outcome.is_open, outcome.values
+            result: Truth = not decides
+            for fact, test in tests:
+                if is_open(fact):
+                    result = None
+                else:
+                    value = values.get(fact, _MISSING)
+                    if (value is not _MISSING and test(value)) is decides:
+                        return decides
+            for fact, wanted in knowns:
+                if is_open(fact):
+                    result = None
+                elif ((fact in values) is wanted) is decides:
+                    return decides
+            for part in others:
+                value = part(outcome)
+                if value is decides:
+                    return decides
+                if value is None:
+                    result = None
+            return result
+
+        return combine
+
+    if condition.kind == "all":
+        return _record(closures, condition, connective(False))
+    any_of = connective(True)
     if condition.kind == "any":
         return _record(closures, condition, any_of)
-    if condition.kind == "none":
 
-        def none_of(outcome: PartialOutcome) -> Truth:
-            value = any_of(outcome)
-            return None if value is None else not value
+    def none_of(outcome: PartialOutcome) -> Truth:
+        value = any_of(outcome)
+        return None if value is None else not value
 
-        return _record(closures, condition, none_of)
-
-    def all_of(outcome: PartialOutcome) -> Truth:
-        is_open, values = outcome.is_open, outcome.values
-        result: Truth = True
-        for fact, test in tests:
-            if is_open(fact):
-                result = None
-            else:
-                value = values.get(fact, _MISSING)
-                if value is _MISSING or not test(value):
-                    return False
-        for fact, wanted in knowns:
-            if is_open(fact):
-                result = None
-            elif (fact in values) is not wanted:
-                return False
-        for part in others:
-            value = part(outcome)
-            if value is False:
-                return False
-            if value is None:
-                result = None
-        return result
-
-    return _record(closures, condition, all_of)
+    return _record(closures, condition, none_of)
 
 
 Leaves: TypeAlias = list[tuple[FactCondition | ConcludedCondition, bool]]
