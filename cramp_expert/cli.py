@@ -265,6 +265,22 @@ def _conclusion_ids(consultant: Any, ids: tuple[str, ...], option: str) -> None:
             )
 
 
+def _worker_count(asked: int) -> int:
+    """`--workers`: 0 means one per CPU; more than the CPUs this process may use is refused."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    if asked > cpus:
+        raise click.BadParameter(
+            f"{asked} is more than the {cpus} CPUs this machine gives the run: each worker is a "
+            f"process with its own knowledge base, and more than {cpus} only add memory "
+            f"(use --workers 0 for {cpus})",
+            param_hint="--workers",
+        )
+    return asked or cpus
+
+
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
 @click.option(
@@ -280,7 +296,7 @@ def _conclusion_ids(consultant: Any, ids: tuple[str, ...], option: str) -> None:
     type=click.IntRange(min=0),
     default=1,
     show_default=True,
-    help="Processes consulting in parallel (0: one per core).",
+    help="Processes consulting in parallel (0: one per CPU; at most the CPUs).",
 )
 @click.option(
     "--resume",
@@ -293,8 +309,9 @@ def batch(
 ) -> None:
     """Consult every patient of INPUT; write one JSON result per line to OUTPUT.
 
-    INPUT is JSON Lines (each line a patient file as one JSON object), a CSV file (.csv), or a
-    folder of patient files (*.yaml, *.yml, *.json). Each OUTPUT line is the result of
+    INPUT is JSON Lines (each line a patient file as one JSON object), a CSV file (a header
+    row of patient-file keys), or a folder of patient files (*.yaml, *.yml, *.json); the kind
+    is decided by the content, and anything else is refused. Each OUTPUT line is the result of
     `consult --format json` with "source" (input, record number, line or file) added, or, for
     a record that cannot be consulted, "source" and "error" with every problem located on
     the input's own lines; the run goes on. A summary follows (counts per red flag, cause and
@@ -304,7 +321,8 @@ def batch(
     OUTPUT is replaced only when every record is done; until then the lines go to a hidden
     partial file beside it (.OUTPUT.partial). Killed or interrupted at any moment, a run leaves
     the previous OUTPUT (or none); run it again with --resume to carry on from the last whole
-    line.
+    line. --resume refuses when the input, the knowledge base or the options changed since
+    the interrupted run; a second run writing the same OUTPUT refuses to start.
 
     CSV columns are patient-file keys: id, age, sex, pregnant, gestation_weeks, dialysis;
     section keys as section.key (cramps.nights_per_week, findings.unilateral_leg_swelling,
@@ -321,50 +339,48 @@ def batch(
     """
     from cramp_expert import batch as screening
     from cramp_expert.kb import load_knowledge_base
+    from cramp_expert.render import visible
 
     if output_path.resolve() == input_path.resolve():
         raise click.UsageError("OUTPUT would overwrite INPUT; choose another file")
-    workers = workers or os.cpu_count() or 1
+    workers = _worker_count(workers)
     with input_errors():
         consultant = _consultant(kb_root) if workers == 1 else None
-        knowledge = (
-            consultant.kb.knowledge if consultant else load_knowledge_base(kb_root).knowledge
-        )
+        kb = consultant.kb if consultant else load_knowledge_base(kb_root)
+        arguments: dict[str, Any] = {
+            "knowledge": kb.knowledge,
+            "workers": workers,
+            "kb_root": kb_root,
+            "consultant": consultant,
+            "resume": resume,
+            "kb_digest": kb.digest,
+        }
         try:
             if sys.stderr.isatty():
-                total = screening.count_records(input_path, knowledge)
+                total = screening.count_records(input_path, kb.knowledge)
                 with click.progressbar(length=total, label="Consulting", file=sys.stderr) as bar:
                     summary = screening.run_batch(
-                        input_path,
-                        output_path,
-                        knowledge=knowledge,
-                        workers=workers,
-                        kb_root=kb_root,
-                        consultant=consultant,
-                        progress=bar.update,
-                        resume=resume,
+                        input_path, output_path, progress=bar.update, **arguments
                     )
             else:
-                summary = screening.run_batch(
-                    input_path,
-                    output_path,
-                    knowledge=knowledge,
-                    workers=workers,
-                    kb_root=kb_root,
-                    consultant=consultant,
-                    resume=resume,
-                )
+                summary = screening.run_batch(input_path, output_path, **arguments)
         except screening.BatchInputError as exc:
             for problem in exc.problems:
                 click.echo(f"error: {problem.render()}", err=True)
             sys.exit(EXIT_INPUT)
+        except (screening.OutputBusy, screening.ResumeRefused) as exc:
+            click.echo(f"error: {visible(str(exc))}", err=True)
+            sys.exit(EXIT_INPUT)
+        except screening.WorkerFailed as exc:
+            click.echo(f"error: {visible(str(exc))}", err=True)
+            sys.exit(EXIT_INTERNAL)
         except OSError as exc:
-            click.echo(f"error: cannot write {output_path}: {exc.strerror}", err=True)
+            click.echo(f"error: cannot write {visible(str(output_path))}: {exc.strerror}", err=True)
             sys.exit(EXIT_INPUT)
         except KeyboardInterrupt:
             click.echo(
-                f"\ninterrupted: {output_path} was not written; run again with --resume to "
-                "carry on from the last whole record",
+                f"\ninterrupted: {visible(str(output_path))} was not written; run again with "
+                "--resume to carry on from the last whole record",
                 err=True,
             )
             sys.exit(130)

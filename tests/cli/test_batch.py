@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cramp_expert import batch as screening
+from cramp_expert.api import Consultant
 from cramp_expert.cli import cli
 from tests.acceptance.contract import PROJECT_KEYS, RESULT_KEYS
 
@@ -162,6 +163,7 @@ def test_an_interrupted_run_leaves_the_previous_output(tmp_path, monkeypatch):
     assert output.read_text() == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         ".out.jsonl.partial",
+        ".out.jsonl.partial.key",
         "in.jsonl",
         "out.jsonl",
     ]
@@ -176,6 +178,7 @@ def test_an_interrupted_run_leaves_the_previous_output(tmp_path, monkeypatch):
     run(str(source), "-o", str(tmp_path / "whole.jsonl"))
     assert output.read_text() == (tmp_path / "whole.jsonl").read_text()
     assert not (tmp_path / ".out.jsonl.partial").exists()
+    assert not (tmp_path / ".out.jsonl.partial.key").exists()
 
 
 def test_resume_drops_a_line_cut_short_and_recounts_what_was_done(tmp_path):
@@ -183,9 +186,11 @@ def test_resume_drops_a_line_cut_short_and_recounts_what_was_done(tmp_path):
     whole = tmp_path / "whole.jsonl"
     assert run(str(source), "-o", str(whole)).exit_code == 1
     done = whole.read_text().splitlines(keepends=True)
-    partial = tmp_path / ".out.jsonl.partial"
-    partial.write_text(done[0] + done[1] + done[2][:100])  # killed in the middle of a line
     output = tmp_path / "out.jsonl"
+    partial = screening.partial_path(output)
+    partial.write_text(done[0] + done[1] + done[2][:100])  # killed in the middle of a line
+    key = screening.RunKey.of(source, Consultant().kb.digest, {})
+    screening.key_path(output).write_text(key.text())
     result = run(str(source), "-o", str(output), "--resume")
     assert result.exit_code == 1
     assert output.read_text() == whole.read_text()

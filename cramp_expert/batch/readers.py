@@ -1,0 +1,364 @@
+"""Reading a batch input into records: JSON Lines, CSV or a folder, decided by the content.
+
+The kind of an input is decided by what it holds, not by its name: a folder is a folder; a file
+whose first non-blank character is `{` is JSON Lines; a file whose first line is a header of
+patient-file keys (names such as `id`, `labs.potassium`) is CSV; anything else (a YAML patient
+file, a JSON array, a binary file) is refused before any output exists.
+
+Everything that can go wrong with one record is a value, not an exception: a line that is not
+UTF-8, a record longer than `MAX_RECORD` bytes, a CSV row with the wrong number of cells become
+the record's `problems`, which the run writes as that record's error line before going on. Only
+what concerns the input as a whole (no such file, not a known kind, a CSV header naming no key)
+raises `BatchInputError`, before the first record.
+
+Lines are read with a bound (`readline(limit)`), so a line of a gigabyte costs its reading time
+and never its size in memory. Non-regular files (a FIFO, a device, a socket) are refused before
+they are opened for reading: opening a FIFO blocks until a writer comes, forever.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from cramp_expert.errors import CrampExpertError, Location, Problem, did_you_mean
+from cramp_expert.kb.knowledge import Knowledge
+from cramp_expert.patient.normalise import SECTIONS
+from cramp_expert.source import MAX_BYTES
+
+PATIENT_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_RECORD = MAX_BYTES
+"""Largest record (a JSON line, a CSV row, a file of a folder): a patient file's own limit,
+2 MiB, whatever form the patient comes in."""
+_SNIFF = 64 * 1024
+"""Bytes looked at to decide an input's kind: a CSV header or the start of a JSON object."""
+_KEY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
+_UNDECODED = re.compile("[\udc80-\udcff]")
+"""Bytes that are not UTF-8, as `surrogateescape` decoding keeps them."""
+
+
+class BatchInputError(CrampExpertError):
+    """The input as a whole cannot be read (no such file, a CSV header naming no key)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(p.render() for p in problems))
+
+    def __reduce__(self) -> tuple[type[BatchInputError], tuple[list[Problem]]]:
+        # Rebuilt from its problems when it crosses a process boundary (the default would pass
+        # the message, a str, where a list belongs).
+        return (type(self), (self.problems,))
+
+
+@dataclass(frozen=True)
+class Record:
+    """One patient of the input, as read, before anything is checked."""
+
+    kind: str
+    """`jsonl`, `csv` or `file`."""
+    number: int
+    """1-based position among the input's records."""
+    line: int
+    """The line it starts on (0 for a file of a folder)."""
+    text: str = ""
+    """JSON Lines: the line."""
+    cells: tuple[tuple[str, str], ...] = ()
+    """CSV: (column, cell) pairs."""
+    path: str = ""
+    """Folder: the patient file."""
+    problems: tuple[Problem, ...] = ()
+    """Why the record cannot be read at all (not UTF-8, too long, cells not fitting the
+    header): written as its error line without consulting."""
+
+
+def _unreadable(name: str, exc: OSError) -> BatchInputError:
+    what = "no such file" if isinstance(exc, FileNotFoundError) else f"cannot read: {exc.strerror}"
+    return BatchInputError([Problem("E100", what, Location(name))])
+
+
+def not_regular(path: Path) -> str:
+    """Why `path` must not be opened for reading (a FIFO would block), or "" for a file."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return ""  # opening it reports the reason
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return ""
+    what = (
+        "a FIFO (named pipe)"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
+    return f"is {what}, not a file: it is not read"
+
+
+@contextmanager
+def _open_binary(path: Path, name: str) -> Iterator[BinaryIO]:
+    refusal = not_regular(path)
+    if refusal:
+        raise BatchInputError([Problem("E100", refusal, Location(name))])
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise _unreadable(name, exc) from None
+    try:
+        yield stream
+    finally:
+        stream.close()
+
+
+def input_kind(path: Path) -> str:
+    """`folder`, `csv`, `jsonl` or `empty` (raises BatchInputError for any other content)."""
+    name = str(path)
+    if path.is_dir():
+        return "folder"
+    with _open_binary(path, name) as stream:
+        head = stream.read(_SNIFF)
+    text = head.decode("utf-8", "replace").removeprefix("\ufeff")
+    stripped = text.lstrip()
+    if not stripped:
+        return "empty"
+    if stripped.startswith("{"):
+        return "jsonl"
+    first = text.split("\n", 1)[0].rstrip("\r")
+    cells = next(csv.reader([first]), [])
+    if cells and all(_KEY_NAME.fullmatch(cell.strip()) for cell in cells):
+        return "csv"
+    what = (
+        "a JSON array, not JSON Lines (one object per line)"
+        if stripped.startswith("[")
+        else "neither JSON Lines (a JSON object per line) nor CSV (a header row of patient-file "
+        "keys) nor a folder"
+    )
+    hint = "a single patient file is consulted with `cramp-expert consult FILE`"
+    raise BatchInputError([Problem("B200", f"the input is {what}", Location(name, 1, 1), hint)])
+
+
+def _lines(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, line without its newline, whether it was longer than `limit` bytes).
+
+    A line longer than the limit is read past in pieces, never held whole.
+    """
+    number = 0
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > limit and not line.endswith(b"\n"):
+            while (rest := stream.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass
+            yield number, b"", True
+            continue
+        yield number, line.rstrip(b"\n").rstrip(b"\r"), False
+
+
+def _too_long(name: str, line: int) -> Problem:
+    return Problem(
+        "E100",
+        f"the record is longer than {MAX_RECORD} bytes (2 MiB), the limit for one patient",
+        Location(name, line),
+    )
+
+
+def _not_utf8(name: str, line: int, raw: bytes, start: int) -> Problem:
+    return Problem(
+        "E100",
+        f"the record is not UTF-8 text (byte 0x{raw[start]:02x})",
+        Location(name, line, start + 1),
+    )
+
+
+def read_records(path: Path, knowledge: Knowledge) -> Iterator[Record]:
+    """The input's records in order (raises BatchInputError if the input cannot be read)."""
+    name = str(path)
+    kind = input_kind(path)
+    if kind == "folder":
+        try:
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in PATIENT_SUFFIXES)
+        except OSError as exc:
+            raise _unreadable(name, exc) from None
+        for number, file in enumerate(files, 1):
+            refusal = not_regular(file)
+            problems = (Problem("E100", refusal, Location(str(file))),) if refusal else ()
+            yield Record("file", number, 0, path=str(file), problems=problems)
+        return
+    if kind == "empty":
+        return
+    with _open_binary(path, name) as stream:
+        if kind == "jsonl":
+            yield from _jsonl_records(stream, name)
+        else:
+            yield from _csv_records(stream, name, knowledge)
+
+
+def _jsonl_records(stream: BinaryIO, name: str) -> Iterator[Record]:
+    number = 0
+    for line_number, raw, too_long in _lines(stream, MAX_RECORD):
+        if line_number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        if not too_long and not raw.strip():
+            continue
+        number += 1
+        if too_long:
+            yield Record("jsonl", number, line_number, problems=(_too_long(name, line_number),))
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problem = _not_utf8(name, line_number, raw, exc.start)
+            yield Record("jsonl", number, line_number, problems=(problem,))
+            continue
+        yield Record("jsonl", number, line_number, text=text)
+
+
+class _RowTooLong(Exception):
+    """A CSV row crossed MAX_RECORD (raised from inside the csv reader's line source)."""
+
+
+class _CsvLines:
+    """The decoded lines the csv module reads, counted, each row's length bounded."""
+
+    def __init__(self, stream: BinaryIO):
+        self._lines = _lines(stream, MAX_RECORD)
+        self.number = 0
+        """The last line handed out."""
+        self.row_bytes = 0
+        """Bytes of the current row so far (reset by the reader at each row's start)."""
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        number, raw, too_long = next(self._lines)
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        self.number = number
+        self.row_bytes += len(raw) + 1
+        if too_long or self.row_bytes > MAX_RECORD:
+            raise _RowTooLong
+        # Bytes that are not UTF-8 are kept as surrogate escapes and refused per row.
+        return raw.decode("utf-8", "surrogateescape") + "\n"
+
+
+def _csv_records(stream: BinaryIO, name: str, knowledge: Knowledge) -> Iterator[Record]:
+    lines = _CsvLines(stream)
+    # The csv module's own field limit (128 KiB) would end the whole run; rows are bounded by
+    # _CsvLines instead, to MAX_RECORD, and a longer one is one record's error.
+    csv.field_size_limit(MAX_RECORD + 1)
+    try:
+        header = next(csv.reader(lines), None)
+    except _RowTooLong:
+        raise BatchInputError([_too_long(name, 1)]) from None
+    if header is None:
+        return
+    header_text = ",".join(header)
+    if _UNDECODED.search(header_text):
+        raise BatchInputError([Problem("E100", "the header is not UTF-8 text", Location(name, 1))])
+    columns = check_columns(header, knowledge, name)
+    number = 0
+    while True:
+        reader = csv.reader(lines)
+        start = lines.number + 1
+        lines.row_bytes = 0
+        try:
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    number += 1
+                    yield _csv_record(name, number, start, columns, row)
+                start = lines.number + 1
+                lines.row_bytes = 0
+            return
+        except _RowTooLong:
+            # The rest of the oversized row's line was read past; reading starts afresh at the
+            # next line (a new csv reader: the old one is in the middle of a field).
+            number += 1
+            yield Record("csv", number, start, problems=(_too_long(name, start),))
+        except csv.Error as exc:
+            number += 1
+            problem = Problem(
+                "B203", f"the row cannot be read as CSV: {exc}", Location(name, start)
+            )
+            yield Record("csv", number, start, problems=(problem,))
+
+
+def _csv_record(name: str, number: int, start: int, columns: list[str], row: list[str]) -> Record:
+    if len(row) != len(columns):
+        misfit = f"the row has {len(row)} cells; the header has {len(columns)}"
+        return Record(
+            "csv", number, start, problems=(Problem("B203", misfit, Location(name, start)),)
+        )
+    for column, cell in zip(columns, row, strict=True):
+        found = _UNDECODED.search(cell)
+        if found:
+            byte = ord(found.group()) - 0xDC00
+            problem = Problem(
+                "E100",
+                f"the cell is not UTF-8 text (byte 0x{byte:02x})",
+                Location(name, start, 0, column),
+            )
+            return Record("csv", number, start, problems=(problem,))
+    return Record("csv", number, start, cells=tuple(zip(columns, row, strict=True)))
+
+
+def count_records(path: Path, knowledge: Knowledge) -> int:
+    """How many records `read_records` will give (read once more, for the progress bar)."""
+    return sum(1 for _ in read_records(path, knowledge))
+
+
+# --- CSV columns --------------------------------------------------------------------------------
+def csv_columns(knowledge: Knowledge) -> list[str]:
+    """Every column a CSV input may have."""
+    columns = ["id", "medications", "conditions"]
+    columns += [
+        fact_id
+        for fact_id, fact in knowledge.facts.items()
+        if not fact.derived and (fact_id.split(".")[0] in SECTIONS or "." not in fact_id)
+    ]
+    columns += [f"labs.{name}" for name in knowledge.analytes]
+    return columns
+
+
+def check_columns(header: list[str], knowledge: Knowledge, name: str) -> list[str]:
+    """The header's columns, each checked to name a patient-file key."""
+    known = set(csv_columns(knowledge))
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    columns = [column.strip() for column in header]
+    for index, column in enumerate(columns, 1):
+        where = Location(name, 1, 0, column)
+        if column not in known:
+            hint = did_you_mean(column, known) or "see `cramp-expert batch --help` for the columns"
+            problems.append(
+                Problem("B201", f"column {index} '{column}' is not a patient-file key", where, hint)
+            )
+        elif column in seen:
+            problems.append(Problem("B202", f"column '{column}' appears twice", where))
+        seen.add(column)
+    if problems:
+        raise BatchInputError(problems)
+    return columns
+
+
+__all__ = [
+    "MAX_RECORD",
+    "PATIENT_SUFFIXES",
+    "BatchInputError",
+    "Record",
+    "check_columns",
+    "count_records",
+    "csv_columns",
+    "input_kind",
+    "not_regular",
+    "read_records",
+]

@@ -1,0 +1,100 @@
+"""A whole batch run: records read, consulted (here or in workers), written resumably."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+from cramp_expert.api import Consultant
+from cramp_expert.batch.pool import consult_here, consult_in_processes
+from cramp_expert.batch.readers import read_records
+from cramp_expert.batch.summary import Summary
+from cramp_expert.batch.writer import PartialWriter, RunKey, locked_partial
+from cramp_expert.kb.knowledge import Knowledge
+
+
+@contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM ends the run like Ctrl-C: whole lines flushed, partial file kept, workers stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_batch(
+    input_path: Path,
+    output_path: Path,
+    *,
+    knowledge: Knowledge,
+    workers: int = 1,
+    kb_root: Path | None = None,
+    consultant: Consultant | None = None,
+    progress: Callable[[int], None] | None = None,
+    resume: bool = False,
+    kb_digest: str = "",
+    options: Mapping[str, object] | None = None,
+) -> Summary:
+    """Consult every record of `input_path` and write the JSON lines to `output_path`.
+
+    `knowledge` reads the input (CSV columns); `consultant`, if given, consults in this process
+    when `workers` is 1. `kb_digest` (the knowledge base's digest) and `options` (those that
+    change the output) key the partial file with the input's content digest, so that `resume`
+    refuses to mix records written for anything else (ResumeRefused).
+
+    Raises BatchInputError when the input cannot be read, OutputBusy when another run writes
+    OUTPUT, WorkerFailed when a worker dies, and OSError when the output cannot be written.
+    Lines go to the locked partial file and replace OUTPUT only when every record is done.
+    """
+    name = str(input_path)
+    records = read_records(input_path, knowledge)
+    first = next(records, None)  # an unreadable input fails here, before any output exists
+    if first is not None:
+        records = chain([first], records)
+    if not kb_digest and consultant is not None:
+        kb_digest = consultant.kb.digest
+    key = RunKey.of(input_path, kb_digest, options or {})
+    summary = Summary()
+    with _terminate_as_exit(), locked_partial(output_path) as stream:
+        writer = PartialWriter(output_path, stream, key)
+        done = writer.resume(name) if resume else []
+        if not done:
+            writer.start_afresh()
+        for outcome in done:
+            summary.add(outcome)
+        if progress is not None and done:
+            progress(len(done))
+        records = islice(records, len(done), None)
+        if workers <= 1:
+            batches = consult_here(records, name, consultant or Consultant(kb_root))
+        else:
+            batches = consult_in_processes(records, name, workers, kb_root)
+        try:
+            for chunk in batches:
+                writer.write(chunk)
+                for outcome in chunk:
+                    summary.add(outcome)
+                if progress is not None:
+                    progress(len(chunk))
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()  # stops the workers now, whatever ended the loop
+        writer.finish()
+    return summary
+
+
+__all__ = ["run_batch"]

@@ -1,0 +1,53 @@
+"""Numbers as a clinician writes them, the one reading shared by every input form.
+
+YAML 1.1 reads `0140` as octal (96), `1:30` as base 60 (90), `0b11` as binary and `1_000` with
+its underscore; Python's `int()` takes `1_000` and `float()` takes `1e3`, `inf` and `nan`. A
+clinician writing `sodium: 0140` means 140 and one writing `1:30` may mean ninety minutes or a
+time, so none of these forms is guessed at: only plain decimals (`70`, `-3`, `3.5`, `0.58`,
+`1.2e3`) are numbers; everything else stays text and is refused, located, by the patient
+file's checks. The same function reads YAML and JSON scalars, CSV cells and interview answers.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_NUMBER_TEXT = 40
+"""Longest text read as a number (checked before matching: no pattern ever sees more)."""
+DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]{1,3})?")
+"""A plain decimal: no leading zero (but `0.5`), no `_`, no base prefix, no `:`."""
+_NUMBER_LIKE = re.compile(r"[-+]?[0-9][0-9_:.]*(?:[eE][-+]?[0-9]+)?|[-+]?0[bBoOxX][0-9a-fA-F_]+")
+"""What YAML 1.1 or Python would read as a number although it is not a plain decimal."""
+
+
+def plain_number(text: str) -> int | float | None:
+    """`text` as a number when it is a plain decimal (an int without a point), else None."""
+    text = text.strip()
+    if len(text) > MAX_NUMBER_TEXT or not DECIMAL.fullmatch(text):
+        return None
+    if "." in text or "e" in text or "E" in text:
+        return float(text)
+    return int(text)
+
+
+def misread_number(text: str) -> str:
+    """Why `text` is not read as a number although it looks like one ("" when it does not).
+
+    Used for the message: `0140 has a leading zero (YAML reads it as octal)`.
+    """
+    text = text.strip()
+    if len(text) > MAX_NUMBER_TEXT or DECIMAL.fullmatch(text) or not _NUMBER_LIKE.fullmatch(text):
+        return ""
+    body = text.lstrip("+-")
+    if body[:2].lower() in ("0b", "0o", "0x"):
+        return f"'{text}' is a binary, octal or hexadecimal number: write it in decimal"
+    if "_" in body:
+        return f"'{text}' has '_' inside the number: write the digits only"
+    if ":" in body:
+        return f"'{text}' is written as a:b (YAML reads it in base 60): write one decimal number"
+    if len(body) > 1 and body[0] == "0" and body[1].isdigit():
+        return f"'{text}' has a leading zero (YAML reads it as octal): write it without the zero"
+    return ""
+
+
+__all__ = ["DECIMAL", "MAX_NUMBER_TEXT", "misread_number", "plain_number"]
