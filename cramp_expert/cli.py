@@ -22,6 +22,22 @@ EXIT_OK = 0
 EXIT_INPUT = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+_STDIN_CLOSED = False
+"""Set by `main` when the command was started with standard input closed."""
+
+
+def _visible(text: str) -> str:
+    """Input-derived text for the terminal: control, escape and bidi characters shown escaped."""
+    from cramp_expert.render.safe import visible
+
+    return visible(text)
+
+
+def _lines(text: str) -> str:
+    """A rendered text for the terminal: its line breaks kept, nothing else unsafe emitted."""
+    from cramp_expert.render.safe import visible_lines
+
+    return visible_lines(text)
 
 
 @contextmanager
@@ -36,7 +52,7 @@ def input_errors() -> Iterator[None]:
             click.echo(f"error: {problem.render()}", err=True)
         sys.exit(EXIT_INPUT)
     except CrampExpertError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_visible(str(exc))}", err=True)
         sys.exit(EXIT_INPUT)
 
 
@@ -149,6 +165,9 @@ def consult(
         cat patient.json | cramp-expert consult - --explain
         cramp-expert consult --save answers.yaml
     """
+    if _STDIN_CLOSED and patient_file in (None, "-"):
+        click.echo("error: standard input is closed: there is nothing to read", err=True)
+        sys.exit(EXIT_INPUT)
     if patient_file is None:
         _interview(output_format, explain, save_path, kb_root)
         return
@@ -167,7 +186,7 @@ def consult(
         return
     from cramp_expert.explain.text import render_text
 
-    click.echo(render_text(result, consultant.kb, explain=explain), nl=False)
+    click.echo(_lines(render_text(result, consultant.kb, explain=explain)), nl=False)
 
 
 class _TerminalIO:
@@ -183,17 +202,17 @@ class _TerminalIO:
         self.interactive = sys.stdin.isatty()
 
     def ask(self, prompt: str) -> str | None:
-        click.echo(prompt, nl=False, err=self.err)
+        click.echo(_lines(prompt), nl=False, err=self.err)
         line = sys.stdin.readline()
         if not line:
             click.echo("", err=self.err)
             return None
         if not self.interactive:
-            click.echo(line.rstrip("\n"), err=self.err)
+            click.echo(_visible(line.rstrip("\n")), err=self.err)
         return line.rstrip("\r\n")
 
     def say(self, text: str) -> None:
-        click.echo(text, err=self.err)
+        click.echo(_lines(text), err=self.err)
 
 
 def _interview(
@@ -213,7 +232,7 @@ def _interview(
         try:
             write_atomically(save_path, interview.saved_file())
         except OSError as exc:
-            click.echo(f"error: cannot write {save_path}: {exc.strerror}", err=True)
+            click.echo(f"error: cannot write {_visible(str(save_path))}: {exc.strerror}", err=True)
             sys.exit(EXIT_INPUT)
         io.say(
             f"Answers saved to {save_path}: 'cramp-expert consult {save_path}' gives this result."
@@ -221,7 +240,7 @@ def _interview(
     if output_format == "json":
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
-    click.echo(render_text(result, consultant.kb, explain=explain), nl=False)
+    click.echo(_lines(render_text(result, consultant.kb, explain=explain)), nl=False)
     _ask_how_and_why_not(consultant, interview, result, io)
 
 
@@ -243,7 +262,7 @@ def _ask_how_and_why_not(consultant: Any, interview: Any, result: Any, io: _Term
             continue
         if cid not in known:
             hint = did_you_mean(cid, known)
-            io.say(f"  Unknown conclusion id '{cid}'" + (f"; {hint}" if hint else ""))
+            io.say(f"  Unknown conclusion id '{_visible(cid)}'" + (f"; {hint}" if hint else ""))
             continue
         if command.lower() == "how":
             io.say(render_how(consultant.how(result, cid)).rstrip("\n"))
@@ -384,7 +403,7 @@ def batch(
                 err=True,
             )
             sys.exit(130)
-    click.echo(summary.render(str(output_path)), nl=False)
+    click.echo(_lines(summary.render(str(output_path))), nl=False)
     sys.exit(EXIT_INTERNAL if summary.internal else EXIT_INPUT if summary.failed else EXIT_OK)
 
 
@@ -441,7 +460,8 @@ def explain(
         return
     from cramp_expert.explain.text import render_how, render_why_not
 
-    click.echo("\n".join([*map(render_how, hows), *map(render_why_not, why_nots)]), nl=False)
+    text = "\n".join([*map(render_how, hows), *map(render_why_not, why_nots)])
+    click.echo(_lines(text), nl=False)
 
 
 @cli.group()
@@ -475,9 +495,9 @@ def kb_test(selectors: tuple[str, ...], verbose: bool, kb_root: Path | None) -> 
             outcome = consultant.run_example(rule, example)
             if outcome.failures:
                 failed += 1
-                click.echo(outcome.describe())
+                click.echo(_lines(outcome.describe()))
             elif verbose:
-                click.echo(f"ok {rule.id}::{example.name}")
+                click.echo(_visible(f"ok {rule.id}::{example.name}"))
     rules = len({rule.id for rule, _ in chosen})
     click.echo(f"{len(chosen) - failed} passed, {failed} failed ({rules} rules)")
     sys.exit(EXIT_INPUT if failed else EXIT_OK)
@@ -494,7 +514,7 @@ def kb_list(topic: str | None, output_format: str, kb_root: Path | None) -> None
 
     with input_errors(), usage_errors():
         rows = list_rules(load_knowledge_base(kb_root), topic)
-    click.echo(render_list(rows, output_format), nl=False)
+    click.echo(_lines(render_list(rows, output_format)), nl=False)
 
 
 @kb.command("show")
@@ -508,7 +528,7 @@ def kb_show(rule_id: str, kb_root: Path | None) -> None:
     with input_errors(), usage_errors():
         kb = load_knowledge_base(kb_root)
         text = show_rule(kb, find_rule(kb, rule_id))
-    click.echo(text, nl=False)
+    click.echo(_lines(text), nl=False)
 
 
 def generated_output(command: Any) -> Any:
@@ -607,7 +627,7 @@ def kb_graph(
         drawn = graph.build_graph(kb, [r for r in kb.rules if r.id in chosen])
         if focus_ids:
             drawn = graph.focus(drawn, focus_ids, depth)
-    click.echo(graph.render(drawn, output_format), nl=False)
+    click.echo(_lines(graph.render(drawn, output_format)), nl=False)
 
 
 @kb.command("diff")
@@ -636,7 +656,7 @@ def kb_diff(old: str, new: str, cases_dir: Path | None, output_format: str) -> N
 
     with input_errors(), usage_errors():
         result = diff.diff(old, new, cases_dir)
-    click.echo(diff.render(result, output_format), nl=False)
+    click.echo(_lines(diff.render(result, output_format)), nl=False)
 
 
 @kb.command("schema")
@@ -763,7 +783,9 @@ def kb_check(
         try:
             written = write_witnesses(result, witness_dir)
         except OSError as exc:
-            click.echo(f"error: cannot write {witness_dir}: {exc.strerror}", err=True)
+            click.echo(
+                f"error: cannot write {_visible(str(witness_dir))}: {exc.strerror}", err=True
+            )
             sys.exit(EXIT_INPUT)
         if written:
             click.echo(f"{len(written)} patient files written to {witness_dir}", err=True)
@@ -801,15 +823,25 @@ def kb_coverage(kb_dir: Path | None, output_format: str, samples: int) -> None:
 
     with input_errors(), usage_errors():
         table = coverage(load_knowledge_base(knowledge_base_root(kb_dir)), samples=samples)
-    click.echo(render(table, output_format), nl=False)
+    click.echo(_lines(render(table, output_format)), nl=False)
     covered = all(entry.examples and entry.witness is not None for entry in table.rules)
     sys.exit(EXIT_OK if covered else EXIT_INPUT)
 
 
 def main() -> None:
     """Entry point of the `cramp-expert` command."""
+    if sys.stdin is None:  # started with standard input closed (`<&-`)
+        global _STDIN_CLOSED
+        _STDIN_CLOSED = True
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - reads as end of input
     try:
         cli(prog_name="cramp-expert")
+    except OSError as exc:
+        # Writing the output failed (a full disk, a closed pipe, a quota): bad circumstances,
+        # not a bug. Nothing more is written to that output, so exit does not fail again.
+        _quiet_stdout()
+        click.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_INPUT)
     except Exception as exc:  # a bug, not bad input: one line, never a traceback
         if os.environ.get("CRAMP_EXPERT_DEBUG"):
             raise
@@ -819,3 +851,13 @@ def main() -> None:
             err=True,
         )
         sys.exit(EXIT_INTERNAL)
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, dropping what is buffered for it."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass

@@ -9,9 +9,10 @@ reports them all.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+from cramp_expert.render.safe import visible
 
 
 @dataclass(frozen=True, order=True)
@@ -46,19 +47,13 @@ class Problem:
     def render(self) -> str:
         """Return `file:line:col: message (key) hint`, the one-line form used on stderr.
 
-        Control characters (a newline inside a quoted key, say) are shown escaped, so that one
-        problem is always exactly one line.
+        Control, escape and bidi characters (a newline inside a quoted key, an escape sequence
+        quoted from a file) are shown escaped (`render.visible`), so that one problem is always
+        exactly one line and cannot rewrite the terminal.
         """
         key = f" [{self.location.key}]" if self.location.key else ""
         hint = f"; {self.hint}" if self.hint else ""
-        return _CONTROL.sub(_escape, f"{self.location}: {self.code} {self.message}{key}{hint}")
-
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    return match.group().encode("unicode_escape").decode("ascii")
+        return visible(f"{self.location}: {self.code} {self.message}{key}{hint}")
 
 
 @dataclass

@@ -21,7 +21,9 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ from typing import Any, BinaryIO
 import yaml
 
 from cramp_expert.errors import InputError, Location, Problem
+from cramp_expert.numbers import DECIMAL, misread_number
 
 MAX_BYTES = 2 * 1024 * 1024
 """Largest source file read (2 MiB): a patient file is a few hundred bytes, a rule a few KiB."""
@@ -50,6 +53,7 @@ KeyPath = tuple[str | int, ...]
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _STR = "tag:yaml.org,2002:str"
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -250,6 +254,17 @@ class _Builder:
             # Dates are kept as text (nothing here needs a datetime), and are not constructed:
             # `2001-02-30` looks like a date but would raise.
             return str(node.value)
+        if (
+            node.tag in _NUMBER_TAGS
+            and not DECIMAL.fullmatch(node.value)
+            and node.value.lower().lstrip("+-") not in (".inf", ".nan")  # E105 below
+        ):
+            # YAML 1.1 reads `0140` as octal 96, `1:30` as 90 (base 60), `0b11` as 3 and
+            # `1_000` as 1000: a clinician means none of these, so none is read.
+            written = str(node.value)
+            why = misread_number(written) or f"'{written}' is not written as a plain decimal number"
+            self._fail(node, why, "E106", key_path)
+            return None
         try:
             value = self._constructor.construct_object(node, deep=True)
         except (ValueError, OverflowError):
@@ -461,7 +476,7 @@ def _reader_problem(path: str, text: str, exc: yaml.reader.ReaderError) -> Probl
         "E101",
         f"character U+{character:04X} is not allowed in YAML ({exc.reason})",
         Location(path, line, column),
-        f"remove it, or write it as the escape \\x{character:02x} inside a double-quoted text",
+        "remove it: control characters have no place in a patient or rule file",
     )
 
 
@@ -690,16 +705,61 @@ def load_file(path: Path | str, display: str | None = None) -> Document:
     return parse(name, read_text(name, read_file(path, name)))
 
 
-def read_file(path: Path | str, display: str | None = None) -> bytes:
+def read_file(path: Path | str, display: str | None = None, *, within: Path | None = None) -> bytes:
     """Read a file's bytes, at most one more than MAX_BYTES; raise InputError if it cannot be read.
 
     Reading stops at the limit, so a huge file, or a device that never ends (`/dev/zero`), is
-    refused without being read whole.
+    refused without being read whole; a FIFO, a device or a socket is refused before a byte is
+    read (`open_regular`). With `within`, a file whose real path (symbolic links followed) is
+    outside that folder is refused unread: a knowledge base never reads `/etc/passwd` through
+    a link in `rules/`.
+    """
+    name = display or str(path)
+    if within is not None:
+        try:
+            real = Path(path).resolve()
+            inside = real.is_relative_to(within.resolve())
+        except (OSError, RuntimeError):  # a symlink loop
+            inside = False
+        if not inside:
+            raise InputError(
+                [
+                    Problem(
+                        "E100",
+                        f"is a symbolic link to a file outside {within}: it is not read",
+                        Location(name),
+                        "copy the file into the folder instead of linking to it",
+                    )
+                ]
+            )
+    with open_regular(path, name) as handle:
+        try:
+            return read_limited(handle)
+        except OSError as exc:
+            raise InputError(
+                [Problem("E100", f"cannot read: {exc.strerror}", Location(name))]
+            ) from None
+
+
+def _special(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def open_regular(path: Path | str, display: str | None = None) -> BinaryIO:
+    """Open a regular file for reading in binary; raise InputError for anything else.
+
+    Opened without blocking and checked on the open descriptor (no race with a rename): a FIFO
+    would otherwise block the open until a writer comes, which may be never.
     """
     name = display or str(path)
     try:
-        with Path(path).open("rb") as handle:
-            return read_limited(handle)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise InputError([Problem("E100", "no such file", Location(name))]) from None
     except IsADirectoryError:
@@ -708,6 +768,17 @@ def read_file(path: Path | str, display: str | None = None) -> bytes:
         raise InputError(
             [Problem("E100", f"cannot read: {exc.strerror}", Location(name))]
         ) from None
+    mode = os.fstat(descriptor).st_mode
+    if stat.S_ISDIR(mode):
+        os.close(descriptor)
+        raise InputError([Problem("E100", "is a directory, not a file", Location(name))])
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise InputError(
+            [Problem("E100", f"is {_special(mode)}, not a file: it is not read", Location(name))]
+        )
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb")
 
 
 def load_bytes(name: str, raw: bytes, *, keep_going: bool = False) -> Document:

@@ -29,6 +29,7 @@ from cramp_expert.authoring import BadArgument
 from cramp_expert.authoring.catalogue import example_lines, when_lines
 from cramp_expert.errors import InputError, KnowledgeBaseError
 from cramp_expert.kb import KnowledgeBase, Rule
+from cramp_expert.kb.cache import forget
 from cramp_expert.source import Document, load_file
 
 SECTIONS = {
@@ -113,7 +114,10 @@ def open_side(spec: str, workdir: Path) -> Iterator[Side]:
     with tempfile.TemporaryDirectory(prefix="cramp-kb-") as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")  # NOTE: 'data' refuses links and paths out of tmp
-        yield Side(Path(tmp), spec)
+        try:
+            yield Side(Path(tmp), spec)
+        finally:
+            forget(Path(tmp))  # its parsed-knowledge cache would outlive the folder
 
 
 def _git_archive(revision: str, workdir: Path) -> bytes:

@@ -19,6 +19,7 @@ from itertools import groupby
 
 from cramp_expert.authoring.lint import Validation
 from cramp_expert.errors import Problem
+from cramp_expert.render.safe import visible
 
 FORMATS = ("human", "parsable", "json", "github")
 
@@ -57,14 +58,16 @@ def parsable(problem: Problem) -> str:
     line, column = _line_col(problem)
     key = f" [{problem.location.key}]" if problem.location.key else ""
     hint = f" ({problem.hint})" if problem.hint else ""
-    return f"{problem.location.path}:{line}:{column}: {problem.code} {problem.message}{key}{hint}"
+    return visible(
+        f"{problem.location.path}:{line}:{column}: {problem.code} {problem.message}{key}{hint}"
+    )
 
 
 def github(problem: Problem) -> str:
     """A GitHub Actions `::error` workflow command (an annotation on the file's line)."""
     line, column = _line_col(problem)
-    text = problem.message + (f"\n{problem.hint}" if problem.hint else "")
-    properties = {"file": problem.location.path, "title": problem.code}
+    text = visible(problem.message) + (f"\n{visible(problem.hint)}" if problem.hint else "")
+    properties = {"file": visible(problem.location.path), "title": problem.code}
     if problem.location.line:
         properties |= {"line": str(line), "col": str(column)}
     props = ",".join(f"{name}={_escape_property(value)}" for name, value in properties.items())
@@ -106,7 +109,9 @@ def painter(color: bool) -> Callable[[str, str], str]:
     """`paint(style, text)`: the text in the style's colour, or as it is without colour."""
 
     def paint(style: str, text: str) -> str:
-        return f"{_STYLES[style]}{text}{_RESET}" if color else text
+        # What is painted may quote a file (a message, a hint, a path): shown visibly, so that
+        # only the report's own colours reach the terminal.
+        return f"{_STYLES[style]}{visible(text)}{_RESET}" if color else visible(text)
 
     return paint
 
@@ -121,7 +126,7 @@ def problem_lines(problem: Problem, paint: Callable[[str, str], str]) -> tuple[l
     key = f"  [{location.key}]" if location.key else ""
     lines = [
         f"  {paint('position', position.ljust(7))} {paint('code', problem.code)}  "
-        f"{problem.message}{key}"
+        f"{visible(problem.message + key)}"
     ]
     indent = f"  {' ' * 7} {' ' * len(problem.code)}  "
     if problem.hint:

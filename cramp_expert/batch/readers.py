@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import csv
 import re
-import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from cramp_expert.errors import CrampExpertError, Location, Problem, did_you_mean
+from cramp_expert.errors import CrampExpertError, InputError, Location, Problem, did_you_mean
 from cramp_expert.kb.knowledge import Knowledge
 from cramp_expert.patient.normalise import SECTIONS
-from cramp_expert.source import MAX_BYTES
+from cramp_expert.source import MAX_BYTES, open_regular
 
 PATIENT_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_RECORD = MAX_BYTES
@@ -82,35 +81,12 @@ def _unreadable(name: str, exc: OSError) -> BatchInputError:
     return BatchInputError([Problem("E100", what, Location(name))])
 
 
-def not_regular(path: Path) -> str:
-    """Why `path` must not be opened for reading (a FIFO would block), or "" for a file."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return ""  # opening it reports the reason
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-        return ""
-    what = (
-        "a FIFO (named pipe)"
-        if stat.S_ISFIFO(mode)
-        else "a device"
-        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-        else "a socket"
-        if stat.S_ISSOCK(mode)
-        else "not a regular file"
-    )
-    return f"is {what}, not a file: it is not read"
-
-
 @contextmanager
 def _open_binary(path: Path, name: str) -> Iterator[BinaryIO]:
-    refusal = not_regular(path)
-    if refusal:
-        raise BatchInputError([Problem("E100", refusal, Location(name))])
     try:
-        stream = path.open("rb")
-    except OSError as exc:
-        raise _unreadable(name, exc) from None
+        stream = open_regular(path, name)  # a FIFO or a device refused, never waited on
+    except InputError as exc:
+        raise BatchInputError(list(exc.problems)) from None
     try:
         yield stream
     finally:
@@ -189,9 +165,8 @@ def read_records(path: Path, knowledge: Knowledge) -> Iterator[Record]:
         except OSError as exc:
             raise _unreadable(name, exc) from None
         for number, file in enumerate(files, 1):
-            refusal = not_regular(file)
-            problems = (Problem("E100", refusal, Location(str(file))),) if refusal else ()
-            yield Record("file", number, 0, path=str(file), problems=problems)
+            # A FIFO among them is refused when its record is read (`source.open_regular`).
+            yield Record("file", number, 0, path=str(file))
         return
     if kind == "empty":
         return
@@ -359,6 +334,5 @@ __all__ = [
     "count_records",
     "csv_columns",
     "input_kind",
-    "not_regular",
     "read_records",
 ]

@@ -15,7 +15,7 @@ from cramp_expert.api import Consultant
 from cramp_expert.batch.readers import Record
 from cramp_expert.errors import InputError, Location, Problem
 from cramp_expert.kb.knowledge import Knowledge
-from cramp_expert.patient.numbers import plain_number
+from cramp_expert.numbers import plain_number
 from cramp_expert.source import MAX_DEPTH, Document, parse
 
 LIST_SEPARATOR = ";"

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from cramp_expert.batch.readers import PATIENT_SUFFIXES, not_regular
+from cramp_expert.batch.readers import PATIENT_SUFFIXES
 from cramp_expert.batch.records import Outcome
-from cramp_expert.errors import CrampExpertError
+from cramp_expert.errors import CrampExpertError, InputError
+from cramp_expert.source import open_regular
 
 KEY_FORMAT = 1
 
@@ -64,8 +65,7 @@ def input_digest(path: Path) -> str:
     if path.is_dir():
         for file in sorted(p for p in path.iterdir() if p.suffix.lower() in PATIENT_SUFFIXES):
             digest.update(file.name.encode("utf-8", "surrogateescape") + b"\0")
-            if not not_regular(file):
-                _hash_file(file, digest)
+            _hash_file(file, digest)
             digest.update(b"\0")
     else:
         _hash_file(path, digest)
@@ -74,10 +74,10 @@ def input_digest(path: Path) -> str:
 
 def _hash_file(path: Path, digest: hashlib._Hash) -> None:
     try:
-        with path.open("rb") as stream:
+        with open_regular(path) as stream:  # a FIFO is not waited on
             while block := stream.read(1 << 20):
                 digest.update(block)
-    except OSError:
+    except (InputError, OSError):
         digest.update(b"<unreadable>")
 
 

@@ -16,13 +16,13 @@ from typing import Any
 
 from cramp_expert.errors import did_you_mean
 from cramp_expert.kb.knowledge import Knowledge
+from cramp_expert.numbers import MAX_VALUE_TEXT, NumberForm, split_number
 from cramp_expert.patient.inputs import CONDITIONS, MEDICATIONS, input_ids
 
 YES = ("yes", "y", "true", "t")
 NO = ("no", "n", "false", "f")
 UNKNOWN_ANSWERS = ("", "unknown", "u", "not known", "dont know", "don't know")
 """Answers that leave the entry unknown (never false)."""
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 _ULN = re.compile(r"^(.*?)[,;\s]*\buln\b\s*[:=]?\s*([-+]?\d+(?:\.\d+)?)\s*$", re.IGNORECASE)
 
 
@@ -114,11 +114,19 @@ class Question:
         return [p.strip() for p in text.split(separator) if p.strip()]
 
 
+def _split(text: str) -> tuple[str, str] | None:
+    """The number an answer starts with and the rest (linear; `070`, `1:30` refused)."""
+    try:
+        return split_number(text)
+    except NumberForm as exc:
+        raise AnswerError(str(exc)) from None
+
+
 def _read_number(text: str, unit: str) -> float | int:
-    match = _NUMBER.match(text)
-    if not match or (match.group(2) and match.group(2).lower() not in _unit_words(unit)):
+    split = _split(text)
+    if not split or (split[1] and split[1].lower() not in _unit_words(unit)):
         raise AnswerError(f"type a number{f' in {unit}' if unit else ''}")
-    number = float(match.group(1))
+    number = float(split[0])
     return int(number) if number.is_integer() else number
 
 
@@ -141,16 +149,18 @@ def _read_choice(text: str, values: tuple[str, ...]) -> str:
 
 def _read_lab(text: str) -> Any:
     """`3.4`, `1.4 mg/dL`, or for CK `420 U/L uln 200` (the lab's upper limit)."""
+    if len(text) > MAX_VALUE_TEXT:  # before any pattern: none runs on a megabyte of spaces
+        raise AnswerError(f"the answer is {len(text)} characters long; at most {MAX_VALUE_TEXT}")
     uln = _ULN.match(text)
     if uln:
-        value = _NUMBER.match(uln.group(1))
+        value = _split(uln.group(1))
         if not value:
             raise AnswerError("type the value, then 'uln' and the lab's upper limit")
-        entry: dict[str, Any] = {"value": float(value.group(1)), "uln": float(uln.group(2))}
-        if value.group(2):
-            entry["unit"] = value.group(2)
+        entry: dict[str, Any] = {"value": float(value[0]), "uln": float(uln.group(2))}
+        if value[1]:
+            entry["unit"] = value[1]
         return entry
-    if not _NUMBER.match(text):
+    if not _split(text):
         raise AnswerError("type a number, optionally with its unit (e.g. '1.4 mg/dL')")
     return text
 

@@ -35,7 +35,7 @@ from cramp_expert.errors import (
 from cramp_expert.kb.knowledge import CONCLUSION_SECTIONS, URGENCIES, Knowledge
 from cramp_expert.kb.loader import _RuleReader
 from cramp_expert.kb.model import Condition
-from cramp_expert.source import Document, KeyPath, load_bytes
+from cramp_expert.source import Document, KeyPath, load_bytes, read_file
 from cramp_expert.validate import Checker
 
 FILE = "properties.yaml"
@@ -162,15 +162,13 @@ def read_declarations(root: Path, knowledge: Knowledge, problems: ProblemCollect
     """Read `root`/knowledge/properties.yaml if it exists, recording every problem on `problems`."""
     path = root / "knowledge" / FILE
     display = f"knowledge/{FILE}"
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return Declarations()
     try:
-        document = load_bytes(display, path.read_bytes(), keep_going=True)
+        raw = read_file(path, display, within=root)
+        document = load_bytes(display, raw, keep_going=True)
     except InputError as exc:
         problems.problems.extend(exc.problems)
-        return Declarations(path=display)
-    except OSError as exc:
-        problems.add("E100", f"cannot read: {exc.strerror}", Location(display))
         return Declarations(path=display)
     problems.problems.extend(document.problems)
     return _Reader(document, knowledge, problems).read()

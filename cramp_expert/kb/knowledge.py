@@ -256,7 +256,7 @@ def read_knowledge(
             )
         else:
             try:
-                raw = read_file(root / name, display)
+                raw = read_file(root / name, display, within=root)
                 documents[name] = (
                     cache.load(display, raw) if cache else load_bytes(display, raw, keep_going=True)
                 )

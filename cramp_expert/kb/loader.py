@@ -139,7 +139,7 @@ def read_knowledge_base(root: Path | None = None) -> KnowledgeBaseReading:
         display = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         files.append(display)
         try:
-            sources.append((display, read_file(path, display)))
+            sources.append((display, read_file(path, display, within=root)))
         except InputError as exc:
             problems.problems.extend(exc.problems)
             complete = False

@@ -8,16 +8,15 @@ reading is plausible (knowledge/units.yaml); otherwise the unit is asked for. No
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from cramp_expert.kb.knowledge import Analyte, Knowledge, UnitDef, normalise_unit
+from cramp_expert.numbers import NumberForm, split_number
 
 MAX_LAB_VALUE = 1e7
 """No lab value in any accepted unit is larger (CK in U/L stays below a million)."""
-_VALUE_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 
 
 class LabError(ValueError):
@@ -78,13 +77,17 @@ def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
     if isinstance(raw, int | float):
         number, unit_text, shown = float(raw), "", f"{raw:g}"
     elif isinstance(raw, str):
-        match = _VALUE_UNIT.match(raw)
-        if not match:
+        try:
+            split = split_number(raw)
+        except NumberForm as exc:
+            hint = f"write it as '<number> <unit>'; accepted units: {accepted}"
+            raise LabError(str(exc), hint) from None
+        if split is None:
             raise LabError(
                 f"cannot read '{raw}' as a number with a unit",
                 f"write it as '<number> <unit>'; accepted units: {accepted}",
             )
-        number, unit_text, shown = float(match.group(1)), match.group(2), raw.strip()
+        number, unit_text, shown = float(split[0]), split[1], raw.strip()
     else:
         raise LabError("must be a number, a text like '3.4 mmol/L', or a mapping {value, unit}")
     if not math.isfinite(number) or abs(number) > MAX_LAB_VALUE:

@@ -27,6 +27,7 @@ from cramp_expert.patient.medications import (
     match_condition,
     match_medication,
 )
+from cramp_expert.render.safe import unsafe_characters
 from cramp_expert.source import Document, KeyPath, format_path
 from cramp_expert.validate import Checker, coerce
 
@@ -148,6 +149,7 @@ class _Normaliser:
                 "consult the mapping under 'patient:' on its own (examples/ holds them)",
             )
             return self.result
+        self.control_characters(data, ())
         self.check.keys(data, (), TOP_LEVEL, what="top-level key")
         if "id" in data and data["id"] is not None:
             if isinstance(data["id"], str | int | float) and not isinstance(data["id"], bool):
@@ -262,6 +264,33 @@ class _Normaliser:
             "value": reading.value,
             "unit": reading.unit,
         }
+
+    # --- text -------------------------------------------------------------------------------
+    def control_characters(self, value: Any, path: KeyPath) -> None:
+        """Refuse control, escape, bidi and line-separator characters in every text and key.
+
+        They have no place in a patient's id, medicines or answers, and printed they could
+        rewrite the report (clear the screen, move the cursor, reverse a line). Refused, not
+        dropped: the file is corrected at its source.
+        """
+        if isinstance(value, str):
+            unsafe = [c for c in unsafe_characters(value) if not c.startswith("\\ud")]
+            if unsafe:
+                shown = ", ".join(unsafe)
+                self.check.fail(
+                    "207",
+                    f"the text holds control or formatting characters ({shown[:60]})",
+                    path,
+                    "write plain text: escape sequences, tabs, line breaks and bidi controls "
+                    "are not allowed",
+                )
+        elif isinstance(value, dict):
+            # Keys are checked against the known names; an unknown one is shown escaped.
+            for key, item in value.items():
+                self.control_characters(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self.control_characters(item, (*path, index))
 
     # --- limits -------------------------------------------------------------------------------
     def short_text(self, text: str, path: KeyPath, what: str) -> bool:

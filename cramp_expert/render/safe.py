@@ -40,3 +40,23 @@ def visible(text: str) -> str:
         # str.isprintable is False for every character of UNSAFE_CATEGORIES: a fast, exact path.
         return text
     return "".join(_shown(c) if _unsafe(c) else c for c in text)
+
+
+def unsafe_characters(text: str) -> list[str]:
+    """The characters `visible()` would escape, each once, as it shows them."""
+    if text.isprintable():
+        return []
+    return list(dict.fromkeys(_shown(c) for c in text if _unsafe(c)))
+
+
+def visible_lines(text: str) -> str:
+    """A whole rendered text made safe line by line: its own line breaks kept.
+
+    Every other unsafe character is shown as `visible()` shows it.
+
+    For outputs that draw no colours of their own (the text report, explanations, a rule shown
+    in full): whatever input reached them, nothing but printable text and newlines comes out.
+    """
+    if text.isprintable():
+        return text
+    return "\n".join(visible(line) for line in text.split("\n"))

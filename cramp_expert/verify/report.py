@@ -14,6 +14,7 @@ from itertools import groupby
 from typing import Any
 
 from cramp_expert.authoring.report import FORMATS, github, painter, parsable, problem_lines
+from cramp_expert.render.safe import visible
 from cramp_expert.verify.checks import Check, Finding
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_./%^+-]+(?: [A-Za-z0-9_./%^+()-]+)*$")
@@ -59,7 +60,9 @@ def render(check: Check, output_format: str, *, color: bool = False) -> str:
         return _human(check, color)
     if output_format == "parsable":
         return "".join(
-            parsable(f.problem) + (f" {_patient_line(f)}" if f.witness is not None else "") + "\n"
+            parsable(f.problem)
+            + (f" {visible(_patient_line(f))}" if f.witness is not None else "")
+            + "\n"
             for f in check.findings
         )
     if output_format == "github":

@@ -65,6 +65,12 @@ GENERATORS: dict[str, dict[str, Callable[[], bytes]]] = {
         "billion-laughs.yaml": _billion_laughs,
         "a-million-values.yaml": _a_million_values,
         "nested-100000-deep.json": _nested_100000_deep,
+        "lab-with-a-megabyte-of-spaces.yaml": lambda: (
+            b'age: 70\nlabs:\n  potassium: "3.1' + b" " * 1_000_000 + b'mmol/L"\n'
+        ),
+        "medication-with-a-megabyte-of-spaces.yaml": lambda: (
+            b'age: 70\nmedications:\n  - "furosemide' + b" " * 1_000_000 + b'40 mg"\n'
+        ),
     },
     "rules": {
         "billion-laughs": lambda: RULE.replace("titel:", "title:").encode() + _billion_laughs(),

@@ -142,7 +142,7 @@ def test_a_broken_side_is_named(sides):
     assert f"{new}: rules/base/hypokalemia-measured.yaml:9:8: R303" in result.output
 
 
-def test_git_revisions_are_exported(sides, tmp_path):
+def test_git_revisions_are_exported(sides, tmp_path, monkeypatch):
     old, new, cases = sides
     repo = tmp_path / "repo"
     shutil.copytree(old, repo)
@@ -164,7 +164,11 @@ def test_git_revisions_are_exported(sides, tmp_path):
     shutil.copytree(new / "knowledge", repo / "knowledge")
     git("add", "-A")
     git("commit", "-qm", "new")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CRAMP_EXPERT_CACHE", str(cache))
     result = diff("HEAD~1", "HEAD", cases, workdir=repo)
+    # The exported revisions' folders are gone, and so are their parsed-knowledge caches.
+    assert sorted(p.name for p in cache.iterdir()) == ["key"]
     assert [r.id for r in result.added] == ["dvt-calf"]
     assert sum(c.changed for c in result.cases or []) == 4
     with pytest.raises(BadArgument, match="neither a folder nor a git revision"):

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import os
 import shutil
+import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +16,7 @@ import pytest
 from cramp_expert import source
 from cramp_expert.errors import KnowledgeBaseError
 from cramp_expert.kb import load_knowledge_base
-from cramp_expert.kb.cache import ENVIRONMENT, cache_folder
+from cramp_expert.kb.cache import ENVIRONMENT, FORMAT, KEEP, PRUNE_DAYS, cache_folder, prune
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,3 +104,90 @@ def test_the_default_folder_is_the_users_cache(monkeypatch, tmp_path):
     monkeypatch.delenv(ENVIRONMENT, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert cache_folder() == tmp_path / "cramp-expert"
+
+
+# --- verified on read, private, pruned (issue 12) -----------------------------------------------
+def _cache_file(cache: Path) -> Path:
+    (path,) = cache.glob("kb-*.json")
+    return path
+
+
+def _sign(cache: Path, body: bytes) -> bytes:
+    secret = (cache / "key").read_bytes()
+    return (
+        f"cramp-expert-cache {FORMAT} {hmac.new(secret, body, hashlib.sha256).hexdigest()}\n".encode()
+        + body
+    )
+
+
+def test_an_edited_entry_is_not_trusted(kb_copy, cache, caplog):
+    expected = load_knowledge_base(kb_copy)
+    path = _cache_file(cache)
+    raw = path.read_bytes()
+    # Change what a cached rule says (a threshold), keeping the file's JSON valid.
+    edited = raw.replace(b'"older-age"', b'"older-agX"', 1)
+    assert edited != raw
+    path.write_bytes(edited)
+    with caplog.at_level(logging.WARNING, logger="cramp_expert.cache"):
+        again = load_knowledge_base(kb_copy)
+    assert again.rules == expected.rules and again.digest == expected.digest
+    assert any("does not match its HMAC" in r.getMessage() for r in caplog.records)
+    assert len(caplog.records) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[1, 2]", b"[" * 100_000 + b"]" * 100_000, b'{"key": 1, "documents": []}', b"\xff"],
+    ids=["array", "nested", "wrong-type", "not-utf8"],
+)
+def test_a_signed_cache_of_the_wrong_shape_is_ignored_with_a_note(kb_copy, cache, caplog, body):
+    expected = load_knowledge_base(kb_copy).rules
+    _cache_file(cache).write_bytes(_sign(cache, body))
+    with caplog.at_level(logging.WARNING, logger="cramp_expert.cache"):
+        assert load_knowledge_base(kb_copy).rules == expected
+    assert [
+        r.getMessage().startswith("cramp-expert: note: the knowledge cache") for r in caplog.records
+    ] == [True]
+
+
+def test_a_fifo_in_place_of_the_cache_is_not_waited_on(kb_copy, cache, caplog):
+    expected = load_knowledge_base(kb_copy).rules
+    path = _cache_file(cache)
+    path.unlink()
+    os.mkfifo(path)
+    with caplog.at_level(logging.WARNING, logger="cramp_expert.cache"):
+        assert load_knowledge_base(kb_copy).rules == expected
+    assert "not a regular file" in caplog.records[0].getMessage()
+
+
+def test_a_folder_others_can_write_is_not_used(kb_copy, tmp_path, monkeypatch, caplog):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    monkeypatch.setenv(ENVIRONMENT, str(shared))
+    with caplog.at_level(logging.WARNING, logger="cramp_expert.cache"):
+        load_knowledge_base(kb_copy)
+    assert list(shared.iterdir()) == []
+    assert "not private to this user" in caplog.records[0].getMessage()
+
+
+def test_a_new_cache_folder_and_key_are_private(kb_copy, cache):
+    load_knowledge_base(kb_copy)
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    assert stat.S_IMODE((cache / "key").stat().st_mode) == 0o600
+    assert stat.S_IMODE(_cache_file(cache).stat().st_mode) & 0o077 == 0
+
+
+def test_old_and_surplus_cache_files_are_pruned(tmp_path):
+    now = time.time()
+    for n in range(KEEP + 5):
+        path = tmp_path / f"kb-{n:016x}.json"
+        path.write_text("{}")
+        os.utime(path, (now - n, now - n))
+    stale = tmp_path / "kb-stale.json"
+    stale.write_text("{}")
+    os.utime(stale, (now - (PRUNE_DAYS + 1) * 86400,) * 2)
+    removed = prune(tmp_path, now)
+    kept = sorted(p.name for p in tmp_path.glob("kb-*.json"))
+    assert kept == sorted(f"kb-{n:016x}.json" for n in range(KEEP))
+    assert stale in removed and len(removed) == 6

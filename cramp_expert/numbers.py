@@ -50,4 +50,49 @@ def misread_number(text: str) -> str:
     return ""
 
 
-__all__ = ["DECIMAL", "MAX_NUMBER_TEXT", "misread_number", "plain_number"]
+class NumberForm(ValueError):
+    """A number written in a form that is not read (`0140`, `1:30`, `0x46`, `1_000`)."""
+
+
+_PREFIX = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+"""A number at the start of a text (linear: no nested repetition, no backtracking into spaces)."""
+_ODD_NEXT = re.compile(r"[0-9_:]|[xXoObB][0-9a-fA-F]")
+_NUMBER_PART = re.compile(r"[-+]?(?:0[bBoOxX][0-9a-fA-F_]*|[0-9][0-9_:.]*)")
+MAX_VALUE_TEXT = 200
+"""Longest text read as a value with its unit (`1.4 mg/dL`, `420 U/L uln 200`); checked before
+any pattern is applied, so that no pattern ever runs on a megabyte of spaces."""
+
+
+def split_number(text: str) -> tuple[str, str] | None:
+    """`(number, rest)` of a text starting with a plain decimal, or None.
+
+    `3.1 mmol/L` gives (`3.1`, `mmol/L`); a text starting with no number gives None. Raises
+    NumberForm for `0140`, `1:30`, `0x46`, `1_000` and for a text longer than MAX_VALUE_TEXT.
+    """
+    if len(text) > MAX_VALUE_TEXT:
+        raise NumberForm(f"the value is {len(text)} characters long; at most {MAX_VALUE_TEXT}")
+    text = text.strip()
+    match = _PREFIX.match(text)
+    if not match:
+        return None
+    number, rest = match.group(), text[match.end() :]
+    body = number.lstrip("+-")
+    leading_zero = len(body) > 1 and body[0] == "0" and body[1].isdigit()
+    if leading_zero or _ODD_NEXT.match(rest):
+        part = _NUMBER_PART.match(text)
+        written = part.group() if part else number
+        raise NumberForm(
+            misread_number(written) or f"'{written}' is not written as a plain decimal number"
+        )
+    return number, rest.strip()
+
+
+__all__ = [
+    "DECIMAL",
+    "MAX_NUMBER_TEXT",
+    "MAX_VALUE_TEXT",
+    "NumberForm",
+    "misread_number",
+    "plain_number",
+    "split_number",
+]
