@@ -240,4 +240,79 @@ def as_bytes(draw: st.DrawFn, texts: st.SearchStrategy[str]) -> bytes:
     return raw
 
 
-__all__ = ["as_bytes", "mutated_text", "perturbed", "scalars", "values", "yamlish_text"]
+# --- issue 12: what rewrote the report, stalled a pattern or misread a number -------------------
+TERMINAL_ATTACKS = (
+    "\x1b[2J\x1b[H", "\x1b[1A\x1b[2K", "\x9b2J", "\x1b]0;pwned\x07", "\x1b]52;c;aGk=\x07",
+    "\x1b]8;;http://evil.example\x1b\\link\x1b]8;;\x1b\\", "\x9d0;t\x9c", "\r", "\b\b\b",
+    "\n", "\t", "\x00", "\x7f", "\x85", "\u202e", "\u2066", "\u200f", "\u2028", "\u2029",
+    "\ufeff", "\x1bP+q\x1b\\", "\x1b[?1049h",
+)
+"""Control, escape and bidi sequences that rewrote the report: clear the screen, move the cursor,
+set the title, write the clipboard, hide a link, reverse a line, overwrite it."""
+NUMBER_FORMS = (
+    "0140", "070", "012", "-012", "+0140", "1:30", "190:20:30", "0b11", "0x46", "0o17", "1_000",
+    "1_0.5", "0_7",
+)
+"""Numbers YAML 1.1 (or Python) reads in another base or with separators."""
+
+
+@st.composite
+def hostile_text(draw: st.DrawFn, base: st.SearchStrategy[str] | None = None) -> str:
+    """A text with one to three terminal attacks inserted anywhere in it."""
+    text = draw(base if base is not None else st.sampled_from(SCALARS[-5:]))
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(TERMINAL_ATTACKS)) + text[at:]
+    return text
+
+
+def _texts(data: Any, here: KeyPath = ()) -> list[KeyPath]:
+    return [path for path in _paths(data, here) if isinstance(_at(data, path), str)]
+
+
+def _at(data: Any, path: KeyPath) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+@st.composite
+def with_hostile_text(draw: st.DrawFn, structures: st.SearchStrategy[Any]) -> tuple[Any, KeyPath]:
+    """A structure with a terminal attack in one of its texts, and that text's path.
+
+    Any text may be chosen: the id, a medication, a condition, a note, a lab value.
+    """
+    data = _copy(draw(structures))
+    paths = _texts(data)
+    if not paths:
+        data = {"id": "x", **(data if isinstance(data, dict) else {})}
+        paths = [("id",)]
+    path = draw(st.sampled_from(paths))
+    parent = _at(data, path[:-1])
+    parent[path[-1]] = draw(hostile_text(st.just(parent[path[-1]])))
+    return data, path
+
+
+def long_spaces() -> st.SearchStrategy[str]:
+    """A value with a long run of spaces (quadratic for a pattern like `(.*?)\\s*$`)."""
+    return st.builds(
+        lambda head, n, tail: head + " " * n + tail,
+        st.sampled_from(["3.1", "1.4", "420", "", "3.1 mmol/L", "x"]),
+        st.sampled_from([199, 200, 201, 5_000, 60_000, 1_000_000]),
+        st.sampled_from(["", "x", "mmol/L", "uln 200", "\t"]),
+    )
+
+
+__all__ = [
+    "NUMBER_FORMS",
+    "TERMINAL_ATTACKS",
+    "as_bytes",
+    "hostile_text",
+    "long_spaces",
+    "mutated_text",
+    "perturbed",
+    "scalars",
+    "values",
+    "with_hostile_text",
+    "yamlish_text",
+]
