@@ -294,7 +294,7 @@ def with_hostile_text(draw: st.DrawFn, structures: st.SearchStrategy[Any]) -> tu
 
 
 def long_spaces() -> st.SearchStrategy[str]:
-    """A value with a long run of spaces (quadratic for a pattern like `(.*?)\\s*$`)."""
+    """A value with a long run of spaces (quadratic for a lazy group before trailing spaces)."""
     return st.builds(
         lambda head, n, tail: head + " " * n + tail,
         st.sampled_from(["3.1", "1.4", "420", "", "3.1 mmol/L", "x"]),
