@@ -259,7 +259,7 @@ NUMBER_FORMS = (
 @st.composite
 def hostile_text(draw: st.DrawFn, base: st.SearchStrategy[str] | None = None) -> str:
     """A text with one to three terminal attacks inserted anywhere in it."""
-    text = draw(base if base is not None else st.sampled_from(SCALARS[-5:]))
+    text: str = draw(base if base is not None else st.sampled_from(SCALARS[-5:]))
     for _ in range(draw(st.integers(1, 3))):
         at = draw(st.integers(0, len(text)))
         text = text[:at] + draw(st.sampled_from(TERMINAL_ATTACKS)) + text[at:]
