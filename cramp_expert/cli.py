@@ -64,7 +64,7 @@ def usage_errors() -> Iterator[None]:
     try:
         yield
     except BadArgument as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(_visible(str(exc))) from None
 
 
 def _consultant(kb_root: Path | None) -> Any:
@@ -279,7 +279,7 @@ def _conclusion_ids(consultant: Any, ids: tuple[str, ...], option: str) -> None:
         if cid not in known:
             hint = did_you_mean(cid, known)
             raise click.BadParameter(
-                f"unknown conclusion id '{cid}'" + (f"; {hint}" if hint else ""),
+                f"unknown conclusion id '{_visible(cid)}'" + (f"; {hint}" if hint else ""),
                 param_hint=option,
             )
 
@@ -569,6 +569,7 @@ def _write_or_check(text: str, output: Path | None, check: bool) -> None:
     """Print `text`, write it to `output`, or with `check` exit 1 if `output` differs."""
     if check and output is None:
         raise click.UsageError("--check needs --output FILE")
+    text = _lines(text)  # a rule's text reaches the terminal or a committed file
     if output is None:
         click.echo(text, nl=False)
     elif check:

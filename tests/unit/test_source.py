@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from cramp_expert.errors import InputError
-from cramp_expert.source import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_bytes, load_file, parse
+from cramp_expert.source import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_NODES,
+    load_bytes,
+    load_file,
+    parse,
+    read_limited,
+)
 
 
 def _problem(text: str, name: str = "p.yaml"):
@@ -164,9 +174,17 @@ def test_json_unpaired_surrogate_is_refused():
 
 
 def test_reading_stops_at_the_limit(tmp_path):
-    # /dev/zero never ends: reading it whole would hang; it is refused as too large.
-    with pytest.raises(InputError, match="larger than"):
+    # A stream that never ends is read only up to the limit.
+    with open("/dev/zero", "rb") as endless:
+        assert len(read_limited(endless)) == MAX_BYTES + 1
+    # /dev/zero as a file name is a device: refused before a byte is read (as a FIFO is,
+    # which would block the open itself).
+    with pytest.raises(InputError, match="is a device, not a file: it is not read"):
         load_file("/dev/zero")
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"is a FIFO \(named pipe\), not a file"):
+        load_file(fifo)
     big = tmp_path / "big.yaml"
     big.write_bytes(b"#" * (MAX_BYTES + 10))
     with pytest.raises(InputError, match="larger than"):
