@@ -258,6 +258,9 @@ class _Builder:
             node.tag in _NUMBER_TAGS
             and not DECIMAL.fullmatch(node.value)
             and node.value.lower().lstrip("+-") not in (".inf", ".nan")  # E105 below
+            # An identifier (`id: 012345`, a record number with its leading zero) is not a
+            # number: readers take its source text (`Document.raw`), as written.
+            and key_path != ("id",)
         ):
             # YAML 1.1 reads `0140` as octal 96, `1:30` as 90 (base 60), `0b11` as 3 and
             # `1_000` as 1000: a clinician means none of these, so none is read.

@@ -219,3 +219,31 @@ def test_an_explicit_tag_that_changes_a_value_is_refused(text, shown):
 
 def test_explicit_tags_that_change_nothing_are_read():
     assert parse("p.yaml", "age: !!int 70\nid: !!str 012345\n").data == {"age": 70, "id": "012345"}
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("0140", "leading zero"),
+        ("-012", "leading zero"),
+        ("1:30", "base 60"),
+        ("190:20:30", "base 60"),
+        ("0b11", "binary, octal or hexadecimal"),
+        ("0x46", "binary, octal or hexadecimal"),
+        ("1_000", "'_' inside the number"),
+    ],
+)
+def test_yaml_1_1_number_forms_are_refused_where_they_stand(text, reason):
+    problem = _problem(f"age: 70\nlabs:\n  sodium: {text}\n", "p.yaml")
+    assert (problem.code, problem.location.line, problem.location.key) == ("E106", 3, "labs.sodium")
+    assert reason in problem.message
+
+
+def test_plain_decimals_are_numbers_and_an_id_keeps_its_leading_zero():
+    document = parse("p.yaml", "id: 012345\nage: 70\nlabs: {sodium: 140.0, k: -3.5, c: 0.58}\n")
+    assert document.data["age"] == 70 and document.data["labs"] == {
+        "sodium": 140.0,
+        "k": -3.5,
+        "c": 0.58,
+    }
+    assert document.raw[("id",)] == "012345"
