@@ -19,7 +19,7 @@ from itertools import groupby
 
 from cramp_expert.authoring.lint import Validation
 from cramp_expert.errors import Problem
-from cramp_expert.render.safe import visible
+from cramp_expert.render.safe import visible, visible_lines
 
 FORMATS = ("human", "parsable", "json", "github")
 
@@ -66,7 +66,10 @@ def parsable(problem: Problem) -> str:
 def github(problem: Problem) -> str:
     """A GitHub Actions `::error` workflow command (an annotation on the file's line)."""
     line, column = _line_col(problem)
-    text = visible(problem.message) + (f"\n{visible(problem.hint)}" if problem.hint else "")
+    # Line breaks are the annotation's own (a finding's patient follows on its own line).
+    text = visible_lines(problem.message) + (
+        f"\n{visible_lines(problem.hint)}" if problem.hint else ""
+    )
     properties = {"file": visible(problem.location.path), "title": problem.code}
     if problem.location.line:
         properties |= {"line": str(line), "col": str(column)}
