@@ -139,24 +139,29 @@ def cli() -> None:
 @click.option(
     "--save",
     "save_path",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Interview only: write the answers as a patient file that gives the same result.",
+    help="Interview only: write the answers as a patient file that gives the same result "
+    "(checked before the first question; Ctrl-C saves the answers so far there).",
 )
+@click.option("--force", is_flag=True, help="Interview only: let --save replace an existing file.")
 @kb_option
 def consult(
     patient_file: str | None,
     output_format: str,
     explain: bool,
     save_path: Path | None,
+    force: bool,
     kb_root: Path | None,
 ) -> None:
     """Consult the knowledge base about a patient file, or interview when no file is given.
 
     PATIENT_FILE is YAML or JSON ('-' reads standard input). Without it, an interview asks only
-    the questions whose answers can still change a conclusion; at any question type 'why',
-    'back', 'skip', 'unknown', 'quit' or 'help'. Each prompt ends with the fact id in brackets,
-    so a script can drive it through standard input.
+    what can still change a conclusion: single questions, checklists of findings and one line
+    of labs; at any prompt type 'why', 'back', 'skip', 'unknown', 'quit' or 'help' (which also
+    gives each prompt's answer grammar). Each prompt ends with its keys in brackets, so a
+    script can drive it through standard input. Ctrl-C saves the answers so far (to --save,
+    or to a new file it names) and exits with status 130.
 
     \b
     Examples:
@@ -169,9 +174,9 @@ def consult(
         click.echo("error: standard input is closed: there is nothing to read", err=True)
         sys.exit(EXIT_INPUT)
     if patient_file is None:
-        _interview(output_format, explain, save_path, kb_root)
+        _interview(output_format, explain, save_path, force, kb_root)
         return
-    if save_path is not None:
+    if save_path is not None or force:
         raise click.UsageError("--save writes an interview's answers; it needs no PATIENT_FILE")
     with input_errors():
         consultant = _consultant(kb_root)
@@ -190,7 +195,7 @@ def consult(
 
 
 class _TerminalIO:
-    """The interview's questions and answers on the terminal or piped standard input.
+    """The interview's prompts and answers on the terminal or piped standard input.
 
     With --format json the conversation goes to stderr so that stdout holds only the JSON.
     When the answers are piped, each is echoed after its prompt so that the transcript reads
@@ -215,19 +220,78 @@ class _TerminalIO:
         click.echo(_lines(text), err=self.err)
 
 
+def _check_save_path(save_path: Path, force: bool) -> None:
+    """Refuse, before the first question, a --save file that could not be written."""
+    folder = save_path.parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"folder '{folder}' does not exist", param_hint="--save")
+    if save_path.is_dir():
+        raise click.BadParameter(f"'{save_path}' is a folder", param_hint="--save")
+    if save_path.exists() and not force:
+        raise click.BadParameter(
+            f"'{save_path}' exists; choose another file, or add --force to replace it",
+            param_hint="--save",
+        )
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        save_path.exists() and not os.access(save_path, os.W_OK)
+    ):
+        raise click.BadParameter(f"'{save_path}' cannot be written", param_hint="--save")
+
+
+def _save_interrupted(interview: Any, save_path: Path | None) -> str:
+    """Write the answers so far after Ctrl-C: to --save, or to a new file; say where."""
+    from cramp_expert.files import write_atomically
+
+    text = interview.saved_file()
+    if save_path is not None:
+        write_atomically(save_path, text)
+        return str(save_path)
+    import tempfile
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+        try:
+            # A new file only readable by its owner: the answers are a patient's.
+            handle, name = tempfile.mkstemp(
+                prefix=f"cramp-interview-{stamp}-", suffix=".yaml", dir=folder
+            )
+        except OSError:
+            continue
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return name
+    raise OSError("no folder to write the answers in")
+
+
 def _interview(
-    output_format: str, explain: bool, save_path: Path | None, kb_root: Path | None
+    output_format: str, explain: bool, save_path: Path | None, force: bool, kb_root: Path | None
 ) -> None:
     from cramp_expert.explain.text import render_text
     from cramp_expert.files import write_atomically
-    from cramp_expert.interview import Interview
+    from cramp_expert.interview import Interview, converse, explain_after
 
+    if save_path is not None:
+        _check_save_path(save_path, force)
     with input_errors():
         consultant = _consultant(kb_root)
     interview = Interview(consultant)
     io = _TerminalIO(to_stderr=output_format == "json")
-    result = interview.run(io)
-    io.say(f"({len(interview.asked)} questions asked of {len(interview.catalogue)})")
+    try:
+        result = converse(interview, io)
+    except KeyboardInterrupt:
+        try:
+            where = _save_interrupted(interview, save_path)
+        except OSError as exc:
+            click.echo(f"\ninterrupted: the answers could not be saved: {exc}", err=True)
+            sys.exit(130)
+        click.echo(
+            f"\ninterrupted: {len(interview.history)} answers saved to {where} "
+            f"('cramp-expert consult {where}' concludes from them)",
+            err=True,
+        )
+        sys.exit(130)
+    io.say(f"({len(interview.asked)} prompts)")
     if save_path is not None:
         try:
             write_atomically(save_path, interview.saved_file())
@@ -241,33 +305,11 @@ def _interview(
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
     click.echo(_lines(render_text(result, consultant.kb, explain=explain)), nl=False)
-    _ask_how_and_why_not(consultant, interview, result, io)
-
-
-def _ask_how_and_why_not(consultant: Any, interview: Any, result: Any, io: _TerminalIO) -> None:
-    """After the report: answer `how ID` and `why-not ID` until the user is done."""
-    from cramp_expert.errors import did_you_mean
-    from cramp_expert.explain.text import render_how, render_why_not
-
-    known = consultant.kb.knowledge.conclusions
-    patient = interview.state().patient
-    while True:
-        typed = io.ask("Ask 'how ID' or 'why-not ID', or press Enter to finish [explain]: ")
-        if typed is None or typed.strip().lower() in ("", "quit", "done", "exit"):
-            return
-        command, _, cid = typed.strip().partition(" ")
-        cid = cid.strip()
-        if command.lower() not in ("how", "why-not", "whynot") or not cid:
-            io.say("  Type 'how ID' or 'why-not ID', e.g. 'why-not hypokalemia'.")
-            continue
-        if cid not in known:
-            hint = did_you_mean(cid, known)
-            io.say(f"  Unknown conclusion id '{_visible(cid)}'" + (f"; {hint}" if hint else ""))
-            continue
-        if command.lower() == "how":
-            io.say(render_how(consultant.how(result, cid)).rstrip("\n"))
-        else:
-            io.say(render_why_not(consultant.why_not(patient, result, cid)).rstrip("\n"))
+    try:
+        explain_after(interview, result, io)
+    except KeyboardInterrupt:
+        click.echo("", err=True)
+        sys.exit(130)
 
 
 def _conclusion_ids(consultant: Any, ids: tuple[str, ...], option: str) -> None:

@@ -22,6 +22,8 @@ from cramp_expert.errors import (
     did_you_mean,
 )
 from cramp_expert.kb.cache import DocumentCache
+from cramp_expert.kb.interview import FILE as INTERVIEW_FILE
+from cramp_expert.kb.interview import InterviewPlan, read_interview_plan
 from cramp_expert.kb.model import EVIDENCE_GRADES
 from cramp_expert.source import Document, load_bytes, read_file
 from cramp_expert.validate import Checker
@@ -167,6 +169,8 @@ class Knowledge:
     references: dict[str, Reference]
     drug_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Normalised name (generic, brand, alias, combination) -> generic drug names it stands for."""
+    interview: InterviewPlan = field(default_factory=InterviewPlan)
+    """How the interview asks (knowledge/interview.yaml; optional)."""
     incomplete: frozenset[str] = frozenset()
     """Tables (`facts`, `conclusions`, `references`, `tiers`) that could not be read in full:
     a name missing from one of them may exist, so it is not reported as unknown."""
@@ -267,8 +271,24 @@ def read_knowledge(
         if name not in documents:
             unreadable.add(name)
             documents[name] = Document(display, {}, {})
+    # interview.yaml is optional: without it the interview asks every entry on its own.
+    interview_document = None
+    if (root / INTERVIEW_FILE).exists():
+        display = f"{root.name}/{INTERVIEW_FILE}"
+        try:
+            raw = read_file(root / INTERVIEW_FILE, display)
+            interview_document = (
+                cache.load(display, raw) if cache else load_bytes(display, raw, keep_going=True)
+            )
+            problems.problems.extend(interview_document.problems)
+            digest.update(INTERVIEW_FILE.encode() + b"\0" + raw + b"\0")
+        except InputError as exc:
+            problems.problems.extend(exc.problems)
     builder = _KnowledgeBuilder(root, documents, problems, unreadable)
-    return builder.build(digest)
+    knowledge = builder.build(digest)
+    if interview_document is not None and "facts.yaml" not in unreadable:
+        knowledge.interview = read_interview_plan(interview_document, knowledge.facts, problems)
+    return knowledge
 
 
 class _KnowledgeBuilder:

@@ -26,6 +26,7 @@ from cramp_expert.errors import (
     did_you_mean,
 )
 from cramp_expert.kb.cache import DocumentCache
+from cramp_expert.kb.interview import FILE as INTERVIEW_FILE
 from cramp_expert.kb.knowledge import KNOWLEDGE_FILES, Knowledge, read_knowledge
 from cramp_expert.kb.model import (
     EVIDENCE_GRADES,
@@ -129,6 +130,8 @@ def read_knowledge_base(root: Path | None = None) -> KnowledgeBaseReading:
     cache = DocumentCache.for_root(root)
     knowledge = read_knowledge(root / "knowledge", problems, cache)
     files = [f"knowledge/{name}" for name in KNOWLEDGE_FILES]
+    if (root / "knowledge" / INTERVIEW_FILE).exists():
+        files.append(f"knowledge/{INTERVIEW_FILE}")
     complete = True
     rules_root = root / "rules"
     paths = sorted(p for p in rules_root.rglob("*.yaml") if not p.name.startswith("_"))

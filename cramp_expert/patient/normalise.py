@@ -493,6 +493,10 @@ class _Normaliser:
             self.check.fail(
                 "206", "gestation_weeks is given but pregnant is false", ("gestation_weeks",)
             )
+        # What the interview would not ask, or would refuse (knowledge/interview.yaml), is read
+        # as given but said back: pregnancy at 72 is more likely a slip than a fact.
+        for fact_id, message in self.k.interview.file_remarks(self.values):
+            self.result.warnings.append(InputWarning("W008", message, fact_id))
 
 
 def _medication_warning(match: MedicationMatch, where: str) -> InputWarning | None:

@@ -6,12 +6,14 @@ input (as a script drives it), and in-process; `explain` answers HOW and WHY NOT
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import select
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -22,20 +24,35 @@ from cramp_expert.cli import cli
 from cramp_expert.interview import Interview
 from cramp_expert.source import load_file
 from cramp_expert.testing import PatientAnswers, ScriptedIO
+from cramp_expert.testing.interview import prompt_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 V16 = str(ROOT / "examples" / "V16.yaml")
 COMMAND = [sys.executable, "-m", "cramp_expert"]
 
 
+def _controlling_terminal() -> None:
+    """In the child: a session of its own whose controlling terminal is the pty (stdin)."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class Terminal:
     """A child process on a pseudo-terminal: read until some text appears, type a line."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, cwd: Path = ROOT):
         self.master, slave = pty.openpty()
-        env = {**os.environ, "COLUMNS": "200", "TERM": "dumb"}
+        env = {**os.environ, "COLUMNS": "200", "TERM": "dumb", "PYTHONPATH": str(ROOT)}
+        # The terminal is the child's controlling terminal, so that Ctrl-C typed on it
+        # interrupts the child as at a bedside.
         self.process = subprocess.Popen(
-            [*COMMAND, *args], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT
+            [*COMMAND, *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=cwd,
+            preexec_fn=_controlling_terminal,
         )
         os.close(slave)
         self.seen = ""
@@ -61,54 +78,124 @@ class Terminal:
     def type(self, line: str) -> None:
         os.write(self.master, (line + "\n").encode())
 
+    def interrupt(self) -> None:
+        """Type Ctrl-C (the terminal sends SIGINT to the child)."""
+        os.write(self.master, b"\x03")
+
     def close(self) -> int:
         code = self.process.wait(timeout=60)
         os.close(self.master)
         return code
 
 
-def test_interview_on_a_real_terminal_with_why_back_a_bad_answer_and_quit(tmp_path):
+def _keys(prompt: str) -> list[str]:
+    return prompt_keys(prompt.rsplit("\n", 1)[-1] if prompt.endswith(": ") else prompt + ": ")
+
+
+def test_a_clinician_session_on_a_real_terminal_with_ctrl_c_saving_the_answers(tmp_path):
     saved = tmp_path / "answers.yaml"
     term = Terminal("consult", "--save", str(saved))
-    term.expect("Age in years [age]: ")
-    term.type("seventy")
-    term.expect("Not understood: type a number in years")
-    term.expect("[age]: ")
-    term.type("71")
-    term.expect("[sex]: ")
-    term.type("male")
-    term.expect("[dialysis]: ")
-    term.type("why")
-    why = term.expect("[dialysis]: ")
-    assert "The answer to [dialysis] can settle:" in why and "rule dialysis-cause" in why
-    term.type("why")
-    up = term.expect("[dialysis]: ")
-    assert "Those matter because they are tested by:" in up
-    term.type("back")
-    term.expect("Back to [sex].")
-    term.expect("[sex]: ")
-    term.type("female")
-    term.expect("Is the patient pregnant? (yes/no) [pregnant]: ")
-    term.type("no")
-    term.expect("[dialysis]: ")
+    first = term.expect("[age, sex, dialysis]: ")
+    assert "(1 of about " in first  # progress on every prompt
+    term.type("seventy, woman")  # a bad answer: refused with the reason and an example
+    refused = term.expect("[age, sex, dialysis]: ")
+    assert "Not understood: 'seventy' fits no item left" in refused and "e.g. 'age " in refused
+    term.type("72 woman, no dialysis")
+    read = term.expect("[medications]: ")
+    assert "read as: Age 72 years; Sex female; Dialysis none" in read
+    assert "pregnant" not in read  # not asked of a woman of 72
+    term.type("simvastatin 40 mg; bendroflumethiazide 2.5 mg")
+    started = term.expect("]: ")
+    assert "medications.0.started_months_ago" in started
+    term.type("1 2 years")
+    term.expect("[conditions]: ")
     term.type("none")
+    labs = term.expect("]: ")
+    assert "Recent blood results" in labs and "labs.potassium" in labs
+    term.type("K 3.1; Na 138 mmol/L")
+    term.expect("read as: ")
+    assert "Serum potassium 3.1 mmol/L; Serum sodium 138 mmol/L" in term.expect("\n")
+    cramps = term.expect("]: ")
+    assert "The cramps" in cramps
+    term.type("why")
+    why = term.expect("]: ")
+    assert "can settle:" in why and "rule " in why
+    term.type("back")  # the previous answer is shown, and its prompt asked again
+    back = term.expect("]: ")
+    assert "Back to [labs.potassium" in back and "the answer was: K 3.1; Na 138 mmol/L" in back
+    assert "(before: K 3.1; Na 138 mmol/L)" in back
+    term.type("K 3.3; Na 138")
+    term.expect("The cramps")
     term.expect("]: ")
+    term.type("3 nights, 5 min, calves")
+    term.expect("read as: ")
+    assert "Sites of cramps calf" in term.expect("\n")
+    checklist = term.expect("]: ")
+    assert "which are present?" in checklist and "  1. " in checklist
+    keys = _keys(checklist)
+    assert len(keys) >= 3
+    term.type("1 ?2")  # item 1 present, item 2 unknown, every other item absent
+    term.expect("noted - present: ")
+    term.expect("]: ")
+    term.interrupt()  # Ctrl-C: the answers so far are saved to --save, exit 130
+    out = term.expect("interrupted: ")
+    assert term.close() == 130, out
+    data = load_file(saved).data
+    assert data["age"] == 72 and data["sex"] == "female" and data["dialysis"] == "none"
+    assert data["medications"] == [
+        {"name": "simvastatin 40 mg", "started_months_ago": 24},
+        "bendroflumethiazide 2.5 mg",
+    ]
+    assert data["conditions"] == []
+    assert data["labs"] == {"potassium": "3.3", "sodium": "138"}
+    assert data["cramps"]["nights_per_week"] == 3 and data["cramps"]["sites"] == ["calf"]
+    section, _, first_item = keys[0].partition(".")
+    assert data[section][first_item] is True
+    assert keys[1].partition(".")[2] not in data.get(keys[1].partition(".")[0], {})
+    for key in keys[2:]:
+        assert data[key.partition(".")[0]][key.partition(".")[2]] is False
+
+
+def test_save_is_checked_before_the_first_question_on_a_real_terminal(tmp_path):
+    existing = tmp_path / "answers.yaml"
+    existing.write_text("age: 50\n")
+    term = Terminal("consult", "--save", str(existing))
+    out = term.expect("--force")
+    assert "exists" in out
+    assert term.close() == 2
+    assert existing.read_text() == "age: 50\n"  # untouched
+    term = Terminal("consult", "--save", str(tmp_path / "no-such-folder" / "a.yaml"))
+    assert "does not exist" in term.expect("does not exist")
+    assert term.close() == 2
+    term = Terminal("consult", "--save", str(existing), "--force")
+    term.expect("[age, sex, dialysis]: ")
     term.type("quit")
-    report = term.expect("[explain]: ")
-    assert "Stopped asking" in report and "RED FLAGS" in report and "older_age" in report
-    term.type("why-not hypokalemia")
-    answer = term.expect("[explain]: ")
-    assert "WHY NOT hypokalemia" in answer and "labs.potassium: unknown -> 3.4 mmol/L" in answer
-    term.type("how older_age")
-    assert "rule older-age" in term.expect("[explain]: ")
+    term.expect("[explain]: ")
     term.type("")
     assert term.close() == 0
-    assert load_file(saved).data == {
-        "age": 71,
-        "sex": "female",
-        "pregnant": False,
-        "dialysis": "none",
-    }
+    assert existing.read_text().startswith("# Patient file written by")
+
+
+def test_ctrl_c_without_save_says_where_the_answers_are(tmp_path):
+    term = Terminal("consult", cwd=tmp_path)
+    term.expect("[age, sex, dialysis]: ")
+    term.type("71, male")
+    term.expect("]: ")
+    term.interrupt()
+    out = term.expect(".yaml")
+    assert term.close() == 130
+    where = Path(out.split("answers saved to ", 1)[1].split(" ", 1)[0])
+    assert load_file(where).data == {"age": 71, "sex": "male"}
+    where.unlink()
+
+
+def test_why_goes_up_the_chain_and_quit_concludes(consultant):
+    interview = Interview(consultant)
+    io = ScriptedIO(["why", "why", "quit"])
+    interview.run(io)
+    assert "can settle:" in io.said[1] and "rule " in io.said[1]
+    assert "Those matter because they are tested by:" in io.said[2]
+    assert "Stopped asking" in io.said[3]
 
 
 def _run(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
@@ -118,12 +205,12 @@ def _run(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_script_drives_the_interview_through_piped_stdin_and_gets_clean_json():
-    done = _run("consult", "--format", "json", stdin="71\nmale\nnone\nquit\n")
+    done = _run("consult", "--format", "json", stdin="71, male, none\nquit\n")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)  # the conversation went to stderr
     assert [c["id"] for c in result["causes"]] == ["older_age"]
-    assert "Age in years [age]: 71" in done.stderr  # piped answers are echoed in the transcript
-    assert "(4 questions asked of 73)" in done.stderr
+    assert "[age, sex, dialysis]: 71, male, none" in done.stderr  # piped answers are echoed
+    assert "(2 prompts)" in done.stderr
 
 
 def test_an_interview_ends_at_end_of_input_and_reports(tmp_path):
@@ -146,29 +233,29 @@ def test_saved_answers_give_the_same_result_when_consulted(consultant, tmp_path)
 
 def test_skip_asks_again_at_the_end_and_unknown_is_never_false(consultant):
     interview = Interview(consultant)
-    io = ScriptedIO(["skip", "male", "unknown", "quit"])
+    io = ScriptedIO(["skip", "unknown", "quit"])
     interview.run(io)
-    keys = [p.rsplit("[", 1)[1] for p in io.prompts]
-    assert keys[:2] == ["age]: ", "sex]: "]
-    assert interview.patient_data() == {"sex": "male"}  # 'unknown' leaves dialysis absent
+    assert _keys(io.prompts[0]) == ["age", "sex", "dialysis"]
+    assert _keys(io.prompts[1]) == ["medications"]
+    assert interview.patient_data() == {}  # 'unknown' leaves the medication list absent
     assert "skipped: asked again at the end" in io.said[1]
 
 
-def test_a_question_skipped_twice_is_left_unknown(consultant):
+def test_a_prompt_skipped_twice_is_left_unknown(consultant):
     interview = Interview(consultant)
     io = ScriptedIO(["skip"] * 200)
     interview.run(io)
     assert interview.patient_data() == {}
-    assert io.prompts.count("Age in years [age]: ") == 2
+    assert sum(1 for p in io.prompts if p.endswith("[age, sex, dialysis]: ")) == 2
 
 
 def test_an_answer_the_patient_file_would_refuse_is_asked_again(consultant):
-    io = ScriptedIO(["400", "71", "quit"])
+    io = ScriptedIO(["age 400", "age 71", "quit"])
     interview = Interview(consultant)
     interview.run(io)
-    assert io.prompts[0] == io.prompts[1] == "Age in years [age]: "
+    assert io.prompts[0] == io.prompts[1]
     refused = [s for s in io.said if "Not understood" in s]
-    assert refused and "age" in refused[0] and "allowed: 0 to 120" in refused[0]
+    assert refused and "age" in refused[0] and "0-120" in refused[0]
     assert interview.patient_data() == {"age": 71}
 
 
@@ -178,10 +265,11 @@ def test_back_at_the_first_question_says_there_is_nothing_to_go_back_to(consulta
     assert "Nothing to go back to." in io.said[1]
 
 
-def test_help_shows_the_question_help_and_the_commands(consultant):
+def test_help_gives_the_answer_grammar_and_the_commands(consultant):
     io = ScriptedIO(["help", "quit"])
     Interview(consultant).run(io)
-    assert "A number from 0 to 120 years." in io.said[1] and "'why'" in io.said[1]
+    assert "'name value'" in io.said[1] and "A number from 0 to 120 years" in io.said[1]
+    assert "'why'" in io.said[1]
 
 
 def test_the_medication_follow_up_asks_when_each_medicine_was_started(consultant):
@@ -193,10 +281,7 @@ def test_the_medication_follow_up_asks_when_each_medicine_was_started(consultant
     io = PatientAnswers(data)
     interview.run(io)
     asked = " ".join(io.prompts)
-    assert (
-        "How many months ago was 'atorvastatin 20 mg' started? [medications.0.started_months_ago]"
-        in asked
-    )
+    assert "medications.0.started_months_ago" in asked
     assert interview.patient_data()["medications"][1] == {
         "name": "omeprazole",
         "started_months_ago": 30,
