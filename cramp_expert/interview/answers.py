@@ -153,7 +153,10 @@ def _named(entry: str, known: Mapping[str, str]) -> tuple[str, str] | None:
 
 
 def _read_value(question: Question, text: str) -> Any:
-    if text.strip().lower() in UNKNOWN_ANSWERS or text.strip() == "?":
+    lowered = text.strip().lower()
+    if question.kind == "choice" and lowered in question.values:
+        return lowered  # `sex unknown` is a value of its own
+    if lowered in UNKNOWN_ANSWERS or lowered == "?":
         return None
     try:
         return question.read(text)

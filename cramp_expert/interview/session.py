@@ -519,8 +519,39 @@ class Interview:
                 values[key] = by_key[key].read(text)
             except AnswerError as exc:
                 raise AnswerError(f"{key}: {exc}") from None
-        typed = "; ".join(f"{k} {v}" for k, v in answers.items() if v is not None)
-        return self._record(prompt, typed, values)
+        return self._record(prompt, _typed(prompt, answers, values), values)
+
+    def transcript(self) -> list[dict[str, str]]:
+        """The answers so far as `{"prompt": id, "typed": text}`, in order (see `replay`)."""
+        return [{"prompt": a.prompt.id, "typed": a.typed} for a in self.history]
+
+    @classmethod
+    def replay(cls, consultant: Consultant, transcript: Sequence[Mapping[str, str]]) -> Interview:
+        """An interview with a transcript's answers given again, in order.
+
+        A web form that keeps no state on the server posts the transcript back with each
+        answer. Raises AnswerError when an answer no longer fits its prompt (the knowledge base
+        changed, or the transcript was edited).
+        """
+        interview = cls(consultant)
+        for number, entry in enumerate(transcript, start=1):
+            # A prompt answered later than the engine would ask it was skipped: skip it again.
+            prompt = interview.current()
+            while (
+                prompt is not None
+                and prompt.id != entry.get("prompt")
+                and prompt.id not in interview.skipped
+            ):
+                interview.skip()
+                prompt = interview.current()
+            if prompt is None or prompt.id != entry.get("prompt"):
+                raise AnswerError(
+                    f"answer {number} is for '{entry.get('prompt')}', but "
+                    f"{'nothing' if prompt is None else repr(prompt.id)} is asked there"
+                )
+            typed = entry.get("typed", "")
+            interview.submit("" if typed == "skip" else typed)  # skipped twice: unknown
+        return interview
 
     def _require(self) -> Prompt:
         prompt = self.current()
@@ -689,27 +720,44 @@ def _read_back(prompt: Prompt, values: Mapping[str, Any], patient: PatientFacts)
         return visible("  read as: " + "; ".join(read))
     by_key = {q.key: q for q in (*prompt.items, *prompt.extra)}
     if prompt.kind == "checklist":
-        groups: dict[str, list[str]] = {"present": [], "absent": [], "unknown": []}
-        for key, value in values.items():
-            label = by_key[key].label or key
-            groups[
-                "present" if value is True else "absent" if value is False else "unknown"
-            ].append(label)
-        parts = [f"{name}: {', '.join(labels)}" for name, labels in groups.items() if labels]
-        return "  noted - " + "; ".join(parts)
+        present = [by_key[k].label or k for k, v in values.items() if v is True]
+        unknown = [by_key[k].label or k for k, v in values.items() if v is None]
+        absent = sum(1 for v in values.values() if v is False)
+        if not present and not absent:
+            return "  noted: all unknown"
+        if not present and not unknown:
+            return "  noted: none present"
+        parts = [f"present: {'; '.join(present)}"] if present else []
+        parts += [f"unknown: {'; '.join(unknown)}"] if unknown else []
+        parts += [f"the other {absent} absent"] if absent else []
+        return "  noted - " + " - ".join(parts)
     parts = []
     for key, value in values.items():
         question = by_key[key]
         name = question.label or key
         if value is None:
-            if key in prompt.keys and len(values) > 1:
-                parts.append(f"{name} unknown")
-            elif len(values) == 1:
+            if len(values) == 1:
                 return "  noted" if question.words else "  noted as unknown"
             continue
         shown = patient.show(key) if key in patient.values or key in patient.shown else None
         parts.append(f"{name} {shown or _show_value(value, question)}")
-    return visible("  read as: " + "; ".join(parts)) if parts else "  noted as unknown"
+    if not parts:
+        return "  noted: all unknown"
+    unknown_count = sum(1 for v in values.values() if v is None)
+    rest = f"; {unknown_count} unknown" if unknown_count and len(values) > 1 else ""
+    return visible("  read as: " + "; ".join(parts) + rest)
+
+
+def _typed(prompt: Prompt, answers: Mapping[str, str | None], values: Mapping[str, Any]) -> str:
+    """Item-by-item answers written in the prompt's own grammar (a transcript replays it)."""
+    if prompt.kind == "checklist":
+        parts = [k for k, v in values.items() if v is True]
+        parts += [f"?{k}" for k, v in values.items() if v is None]
+        return ", ".join(parts) if parts else "none"
+    given = [(k, text) for k, text in answers.items() if text is not None and text.strip()]
+    if prompt.kind in _MULTI:
+        return "; ".join(f"{k} {text}" for k, text in given)
+    return given[0][1] if given else ""
 
 
 def _show_value(value: Any, question: Question) -> str:
