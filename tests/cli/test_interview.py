@@ -24,10 +24,13 @@ from cramp_expert.cli import cli
 from cramp_expert.interview import Interview
 from cramp_expert.source import load_file
 from cramp_expert.testing import PatientAnswers, ScriptedIO
-from cramp_expert.testing.interview import prompt_keys
+from cramp_expert.testing.interview import answer_prompt, prompt_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 V16 = str(ROOT / "examples" / "V16.yaml")
+DRIVEN = [ROOT / "examples" / f"{name}.yaml" for name in ("V08", "V16", "V22")]
+"""Pregnancy and gestation; labs in other units and start dates; quinine (the in-process
+test answers all eight examples)."""
 COMMAND = [sys.executable, "-m", "cramp_expert"]
 
 
@@ -350,3 +353,52 @@ def test_explain_reads_a_bad_patient_file_as_bad_input(tmp_path, flag):
     path.write_text("age: 400\n")
     result = invoke("explain", str(path), flag, "older_age")
     assert result.exit_code == 1 and "p.yaml:1:" in result.output
+
+
+def test_the_examples_driven_through_a_real_terminal_with_the_documented_grammar():
+    # As a held-back vignette is checked: the conversation on a pseudo-terminal (stdin and
+    # stderr), each prompt answered from the file through the grammar `help` documents; the
+    # result, as JSON on stdout, must be the file's own, in at most 20 prompts.
+    for path in DRIVEN:
+        data = load_file(path).data
+        master, slave = pty.openpty()
+        process = subprocess.Popen(
+            [*COMMAND, "consult", "--format", "json"],
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            env={**os.environ, "COLUMNS": "200", "TERM": "dumb"},
+            cwd=ROOT,
+        )
+        os.close(slave)
+        prompts, seen, out = 0, "", b""
+        deadline = time.monotonic() + 120
+        assert process.stdout is not None
+        streams = [master, process.stdout.fileno()]
+        while streams and time.monotonic() < deadline and prompts <= 20:
+            ready, _, _ = select.select(streams, [], [], 1)
+            for stream in ready:
+                try:
+                    chunk = os.read(stream, 65536)
+                except OSError:  # the child closed the terminal: the interview is over
+                    chunk = b""
+                if not chunk:
+                    streams.remove(stream)
+                elif stream != master:
+                    out += chunk  # the JSON result (read as it comes: a pipe holds 64 KiB)
+                else:
+                    seen += chunk.decode("utf-8", "replace").replace("\r\n", "\n")
+                    if seen.endswith("]: "):
+                        prompts += 1
+                        typed = answer_prompt(data, seen.rsplit("\n", 1)[-1])
+                        os.write(master, (typed + "\n").encode())
+                        seen = ""
+        process.wait(timeout=60)
+        os.close(master)
+        process.stdout.close()
+        assert process.returncode == 0 and prompts <= 20, (path.name, prompts)
+        result = json.loads(out)
+        expected = json.loads(_run("consult", str(path), "--format", "json", stdin="").stdout)
+        for key in ("red_flags", "causes", "excluded", "differentials", "recommendations"):
+            assert result[key] == expected[key], (path.name, key)
+        assert result["investigations"] == expected["investigations"], path.name
