@@ -138,7 +138,12 @@ class Prompt:
             grammar = LINE_HELP + " Here the name is the medicine's number or first word."
         else:
             return self.items[0].describe_help()
-        details = [f"{q.key}: {q.describe_help()}" for q in self.items if q.describe_help()]
+        # A checklist item is yes/no like every other: only its own help is worth showing.
+        details = [
+            f"{q.key}: {q.help if self.kind == 'checklist' else q.describe_help()}"
+            for q in self.items
+            if (q.help if self.kind == "checklist" else q.describe_help())
+        ]
         return "\n  ".join([grammar, *details])
 
     def as_dict(self) -> dict[str, Any]:
@@ -700,6 +705,8 @@ def _store(data: dict[str, Any], key: str, value: Any) -> None:
 
 def _read_back(prompt: Prompt, values: Mapping[str, Any], patient: PatientFacts) -> str:
     """How an answer was read, in the clinician's words."""
+    if prompt.kind in (MEDICATIONS, CONDITIONS) and values.get(prompt.kind) is None:
+        return "  noted as unknown"
     if prompt.kind == MEDICATIONS:
         if not patient.medications:
             return "  noted: no regular medicines"

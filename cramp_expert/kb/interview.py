@@ -42,7 +42,7 @@ class PromptDecl:
     text: str = ""
     items: tuple[str, ...] = ()
     names: Mapping[str, str] = field(default_factory=dict)
-    """Short name (lower case) -> item fact id, for fields and labs lines."""
+    """Short name (as written; matched without case) -> item fact id, for fields and labs."""
     example: str = ""
 
 
@@ -242,10 +242,14 @@ class _Reader:
                     continue
                 items.append(fact)
                 for name in short:
-                    folded = name.lower()
-                    if names.get(folded, fact) != fact:
-                        check.fail("304", f"name '{name}' already names {names[folded]}", where)
-                    names[folded] = fact
+                    # Kept as written (`K`, `eGFR`: shown on the prompt); matched without case.
+                    taken = {n.lower(): f for n, f in names.items()}
+                    if taken.get(name.lower(), fact) != fact:
+                        check.fail(
+                            "304", f"name '{name}' already names {taken[name.lower()]}", where
+                        )
+                        continue
+                    names[name] = fact
             if kind == "question" and len(items) != 1:
                 check.fail("204", "a question prompt asks exactly one fact", (*path, "items"))
                 continue

@@ -263,3 +263,13 @@ def test_a_transcript_replays_to_the_same_interview(consultant):
     assert outcome(again.result()) == outcome(result)
     with pytest.raises(AnswerError, match="is asked there"):
         Interview.replay(consultant, [{"prompt": "no-such-prompt", "typed": ""}])
+
+
+def test_an_empty_list_answer_is_unknown_and_none_is_an_empty_list(consultant):
+    interview = Interview(consultant)
+    _answer_until(interview, "medications", {})
+    assert interview.submit("") == "  noted as unknown"
+    assert "medications" not in interview.patient_data()
+    interview.back()
+    assert interview.submit("none") == "  noted: no regular medicines"
+    assert interview.patient_data()["medications"] == []
