@@ -105,7 +105,7 @@ class Jargon:
             re.escape(word.lower()).replace(r"\*", "[a-z]*") for word in words if word.strip()
         ]
         self._words = re.compile(
-            r"(?<![a-z0-9])(" + "|".join(patterns or ["(?!)"]) + r")(?![a-z0-9/])", re.I
+            r"(?<![a-z0-9])(" + "|".join(patterns or ["(?!)"]) + r")(?![a-z0-9])", re.I
         )
         # Ids are written as code (snake_case, kebab-case); grades in capitals (`VERY_LOW`).
         literal = sorted({i for i in ids if "_" in i or "-" in i}, key=len, reverse=True)

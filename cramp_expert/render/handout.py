@@ -169,7 +169,8 @@ class _Builder:
         for entry in result.get("interpreted", {}).get("medications", []):
             for class_id in entry.get("classes", []):
                 names = self.medicines.setdefault(class_id, [])
-                drug = visible(str(entry.get("drug", "")))
+                # A combination reads as its parts ("budesonide with formoterol").
+                drug = visible(str(entry.get("drug", "")).replace(" + ", " with "))
                 if drug and drug not in names:
                     names.append(drug)
 
@@ -178,9 +179,10 @@ class _Builder:
         assert wording is not None  # checked in __init__
         return wording
 
-    def say(self, conclusion_id: str, text: str) -> str:
-        """`text` with `{medicines}` filled with the patient's medicines of that class."""
-        names = self.medicines.get(conclusion_id, [])
+    def say(self, conclusion_ids: str | list[str], text: str) -> str:
+        """`text` with `{medicines}` filled with the patient's medicines of those classes."""
+        ids = [conclusion_ids] if isinstance(conclusion_ids, str) else conclusion_ids
+        names = list(dict.fromkeys(n for cid in ids for n in self.medicines.get(cid, [])))
         if not names:
             return _MEDICINES.sub("", text)
         listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -258,13 +260,25 @@ class _Builder:
             if self.knowledge.conclusions[c["id"]].nature == "drug" and c["id"] != "medication"
         }
         lines: list[Line] = []
+        said: dict[str, list[str]] = {}
         for cause in result["causes"]:
             if cause["id"] == "medication" and drug_causes:
                 continue  # each medicine's own line says it; the umbrella would repeat them
-            text = self.say(cause["id"], self.lay(cause["id"]).text)
-            if cause.get("certainty", 1.0) < self.wording.less_likely_below:
+            template = self.lay(cause["id"]).text
+            if template in said:
+                # Two classes with one wording (three kinds of water tablet): one line naming
+                # the medicines of both, where the more likely one stands.
+                said[template].append(cause["id"])
+                continue
+            said[template] = [cause["id"]]
+            lines.append(Line(template, cause["id"]))
+        for index, line in enumerate(lines):
+            ids = said.get(line.text, [line.source])
+            text = self.say(ids, line.text)
+            certainty = max(c.get("certainty", 1.0) for c in result["causes"] if c["id"] in ids)
+            if certainty < self.wording.less_likely_below:
                 text = f"{text} {self.wording.less_likely}"
-            lines.append(Line(text, cause["id"]))
+            lines[index] = Line(text, ids[0])
         lines += [
             Line(self.say(d["id"], self.lay(d["id"]).text), d["id"])
             for d in result["differentials"]
@@ -357,11 +371,11 @@ def _wrap(text: str, first: str = "", indent: str = "") -> list[str]:
 
 # --- HTML -------------------------------------------------------------------------------------
 _CSS = """
-@page { size: A4; margin: 11mm 13mm; }
+@page { size: A4; margin: 10mm 12mm; }
 * { box-sizing: border-box; }
 html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 body { font-family: "DejaVu Sans", Verdana, Arial, sans-serif; font-size: 11.5pt;
-       line-height: 1.3; color: #000; margin: 0 auto; max-width: 184mm; }
+       line-height: 1.25; color: #000; margin: 0 auto; max-width: 184mm; }
 h1 { font-size: 19pt; margin: 0 0 1mm 0; }
 .subtitle { font-size: 12pt; margin: 0 0 2.5mm 0; }
 h2 { font-size: 13.5pt; margin: 2.8mm 0 1mm 0; padding-bottom: 0.5mm;
@@ -377,6 +391,20 @@ ul { margin: 0; padding-left: 6mm; }
 .listed { margin-top: 1.5mm; font-weight: bold; }
 .small { font-size: 9pt; margin-top: 2mm; color: #333; }
 footer p { margin-top: 2.5mm; font-weight: bold; }
+"""
+
+
+# A long handout (many causes and advice) is set in a smaller type until it fits one A4 sheet
+# (277 mm of text between the page margins), down to 9 pt; a short one keeps 11.5 pt. The body
+# is as wide on screen as on paper (184 mm), so it wraps the same way in both.
+_FIT = """
+(function () {
+  var body = document.body, size = 11.5, mm = 96 / 25.4, room = 275 * mm;
+  while (body.scrollHeight > room && size > 9) {
+    size -= 0.25;
+    body.style.fontSize = size + "pt";
+  }
+})();
 """
 
 
@@ -420,7 +448,7 @@ def render_handout_html(handout: Handout) -> str:
     )
     if small:
         parts.append(f'<p class="small">{e(small)}</p>')
-    parts += ["</footer>", "</body>", "</html>"]
+    parts += ["</footer>", f"<script>{_FIT}</script>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
 
