@@ -127,9 +127,7 @@ def jargon_finder(wording: HandoutWording, knowledge: Knowledge, rule_ids: Itera
     return Jargon(wording.jargon, [*knowledge.conclusions, *rule_ids])
 
 
-def read_handout_wording(
-    root: Path, problems: ProblemCollector
-) -> HandoutWording | None:
+def read_handout_wording(root: Path, problems: ProblemCollector) -> HandoutWording | None:
     """Read `root`/knowledge/handout.yaml if it exists (None if not), recording every problem."""
     path = root / "knowledge" / FILE
     display = f"knowledge/{FILE}"

@@ -736,7 +736,9 @@ class _KnowledgeBuilder:
         if entry is None:
             return None
         if kind == "state":
-            check.fail("202", "a state is never shown to a patient: it has no 'patient' words", where)
+            check.fail(
+                "202", "a state is never shown to a patient: it has no 'patient' words", where
+            )
             return None
         required = ["text", "section"] if kind == "recommendation" else ["text"]
         check.keys(entry, where, ["text", "section", "avoid"], required)
@@ -748,7 +750,7 @@ class _KnowledgeBuilder:
             )
         text = check.string(entry["text"], (*where, "text"), "text") if "text" in entry else ""
         avoid = check.string(entry["avoid"], (*where, "avoid"), "avoid") if "avoid" in entry else ""
-        locations = {
+        locations: dict[str, Location] = {
             key: check.document.location((*where, key)) for key in ("text", "avoid") if key in entry
         }
         return LayWording(_text(text), section, _text(avoid), locations)

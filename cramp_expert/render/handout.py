@@ -219,8 +219,9 @@ class _Builder:
             title=wording.title,
             subtitle=wording.subtitle,
             sections=tuple(
-                sections[key] for key in order if sections[key].lines or sections[key].urgencies
-                or sections[key].listed
+                sections[key]
+                for key in order
+                if sections[key].lines or sections[key].urgencies or sections[key].listed
             ),
             footer=wording.footer,
             patient=visible(str(patient)) if patient else "",
@@ -320,9 +321,7 @@ class _Builder:
 
     def doctor(self) -> Section:
         lines = [Line(self.lay(i["id"]).text, i["id"]) for i in self.recommendations("doctor")]
-        lines += [
-            Line(self.lay(t["id"]).text, t["id"]) for t in self.result["investigations"]
-        ]
+        lines += [Line(self.lay(t["id"]).text, t["id"]) for t in self.result["investigations"]]
         return Section("doctor", self.wording.headings.get("doctor", ""), lines=tuple(lines))
 
 

@@ -3,7 +3,6 @@ none of the contract's never-rules broken in its own words, one A4 page in a rea
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -47,9 +46,13 @@ CLINICIAN_STOPS = {
     "rec_stop_quinine": "rf_quinine_toxicity",
     "rec_stop_statin_pending_review": "rf_rhabdomyolysis",
 }
-FLUID_ADVICE = re.compile(r"\bdrink (more|plenty|extra|a normal amount)\b|\b(increase|raise) your fluids?\b", re.I)
+FLUID_ADVICE = re.compile(
+    r"\bdrink (more|plenty|extra|a normal amount)\b|\b(increase|raise) your fluids?\b", re.I
+)
 POTASSIUM_FOODS = re.compile(r"potassium[- ]rich|rich in potassium|bananas?|salt substitute", re.I)
-UNSAFE_IN_PREGNANCY = re.compile(r"\b(ibuprofen|aspirin|naproxen tablets?|quinine (may|can) help)\b", re.I)
+UNSAFE_IN_PREGNANCY = re.compile(
+    r"\b(ibuprofen|aspirin|naproxen tablets?|quinine (may|can) help)\b", re.I
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +102,11 @@ def advanced_kidney_disease(values: dict) -> bool:
 def violations(result: dict, handout: Handout, values: dict, knowledge, declarations) -> list[str]:
     """What the handout says, in its own words, that the result or the contract forbids."""
     problems: list[str] = []
-    concluded = {i["id"] for k in ("red_flags", "causes", "differentials", "recommendations", "investigations") for i in result[k]}
+    concluded = {
+        i["id"]
+        for k in ("red_flags", "causes", "differentials", "recommendations", "investigations")
+        for i in result[k]
+    }
     text = render_handout_text(handout)
     prose = flat(text)
     # every red flag, in its lay words, under the action its urgency calls for
@@ -125,17 +132,25 @@ def violations(result: dict, handout: Handout, values: dict, knowledge, declarat
         if said and not (
             line.source in CLINICIAN_STOPS and CLINICIAN_STOPS[line.source] in concluded
         ):
-            problems.append(f"advises stopping a medicine: {line.source or 'handout'}: {said.group()}")
+            problems.append(
+                f"advises stopping a medicine: {line.source or 'handout'}: {said.group()}"
+            )
     for line in [*all_lines(handout)]:
         source = knowledge.conclusions.get(line.source)
-        kind = {"cause": "causes", "recommendation": "recommendations", "red_flag": "red_flags",
-                "differential": "differentials", "investigation": "investigations"}.get(
-            source.kind if source else "", "")
+        kind = {
+            "cause": "causes",
+            "recommendation": "recommendations",
+            "red_flag": "red_flags",
+            "differential": "differentials",
+            "investigation": "investigations",
+        }.get(source.kind if source else "", "")
         for rule in declarations.never:
             for wording in rule.wording:
                 if source is None or wording.applies_to(line.source, kind):
                     for phrase in wording.said(line.text):
-                        problems.append(f"never-rule {rule.id}: {line.source or 'handout'} says '{phrase}'")
+                        problems.append(
+                            f"never-rule {rule.id}: {line.source or 'handout'} says '{phrase}'"
+                        )
     if fluid_restricted(values) and FLUID_ADVICE.search(prose):
         problems.append("advises drinking more with a fluid limit, dialysis or heart failure")
     if advanced_kidney_disease(values) and POTASSIUM_FOODS.search(prose):
@@ -147,7 +162,7 @@ def violations(result: dict, handout: Handout, values: dict, knowledge, declarat
     if "rf_dvt_suspected" in concluded and re.search(r"\brub the muscle|massage the", prose, re.I):
         problems.append("massage beside a suspected clot")
     if handout.most_urgent == "emergency" and handout.section("do") is not None:
-        tried = [l for l in handout.section("do").lines if l.note]  # type: ignore[union-attr]
+        tried = [x for x in handout.section("do").lines if x.note]  # type: ignore[union-attr]
         if tried:
             problems.append("self-care advice beside an emergency")
     return problems
@@ -187,16 +202,29 @@ def test_every_handout_is_plain_words(ctx, patient):
 def test_the_handout_says_only_what_the_result_concludes(ctx, patient):
     knowledge = ctx.knowledge
     result, handout, _ = handout_of(ctx.consultant, ctx.wording, patient)
-    concluded = [i["id"] for k in ("red_flags", "causes", "differentials", "recommendations", "investigations") for i in result[k]]
+    concluded = [
+        i["id"]
+        for k in ("red_flags", "causes", "differentials", "recommendations", "investigations")
+        for i in result[k]
+    ]
     shown = {line.source for line in all_lines(handout) if line.source}
     assert shown <= set(concluded)
     # everything concluded is said, but what the handout folds together on purpose
     folded = {"medication"} | {
-        c["id"] for c in result["causes"]
-        if any(knowledge.conclusions[c["id"]].patient.text == knowledge.conclusions[o].patient.text for o in shown if o != c["id"])
+        c["id"]
+        for c in result["causes"]
+        if any(
+            knowledge.conclusions[c["id"]].patient.text == knowledge.conclusions[o].patient.text
+            for o in shown
+            if o != c["id"]
+        )
     }
     if handout.most_urgent == "emergency":
-        folded |= {r["id"] for r in result["recommendations"] if knowledge.conclusions[r["id"]].patient.section == "try"}
+        folded |= {
+            r["id"]
+            for r in result["recommendations"]
+            if knowledge.conclusions[r["id"]].patient.section == "try"
+        }
     assert set(concluded) - shown - folded == set()
 
 
@@ -213,7 +241,9 @@ def test_golden_handout(consultant, wording, path):
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_handouts_are_plain_words(consultant, wording, jargon, knowledge, declarations, path):
+def test_example_handouts_are_plain_words(
+    consultant, wording, jargon, knowledge, declarations, path
+):
     result = consultant.consult_path(path)
     handout = build_handout(result, knowledge, wording)
     assert jargon.find(render_handout_text(handout)) == []
@@ -224,15 +254,30 @@ def test_example_handouts_are_plain_words(consultant, wording, jargon, knowledge
 
 def test_the_jargon_check_and_the_score_can_fail(knowledge, kb, wording):
     jargon = jargon_finder(wording, knowledge, [r.id for r in kb.rules])
-    found = jargon.find("Idiopathic cramps; K 3.1 mmol/L; see rec_calf_stretch_nightly (VERY_LOW), loop-diuretic-cause")
-    assert {"Idiopathic", "mmol", "rec_calf_stretch_nightly", "loop-diuretic-cause", "VERY_LOW"} <= set(found)
+    found = jargon.find(
+        "Idiopathic cramps; K 3.1 mmol/L; see rec_calf_stretch_nightly (VERY_LOW), loop-diuretic-cause"
+    )
+    assert {
+        "Idiopathic",
+        "mmol",
+        "rec_calf_stretch_nightly",
+        "loop-diuretic-cause",
+        "VERY_LOW",
+    } <= set(found)
     assert jargon.find("hydrochlorothiazide and a water tablet") == []
-    hard = Handout("t", "Pharmacological characterisation of electrolyte abnormalities necessitates comprehensive biochemical investigation.", (), "")
+    hard = Handout(
+        "t",
+        "Pharmacological characterisation of electrolyte abnormalities necessitates comprehensive biochemical investigation.",
+        (),
+        "",
+    )
     assert reading_grade(hard) > MAX_GRADE
 
 
 def test_the_medicines_are_named_in_plain_words(consultant, wording):
-    result = consultant.consult_data({"age": 70, "medications": ["Lasix 40 mg", "spironolactone", "Symbicort"]})
+    result = consultant.consult_data(
+        {"age": 70, "medications": ["Lasix 40 mg", "spironolactone", "Symbicort"]}
+    )
     text = flat(render_handout_text(build_handout(result, consultant.kb.knowledge, wording)))
     assert "Your water tablets (spironolactone and furosemide) may be playing a part" in text
     assert "Your long-acting inhaler (budesonide with formoterol) may be playing a part" in text
@@ -251,7 +296,13 @@ def test_a_conclusion_without_lay_words_writes_no_handout(consultant, wording):
     from dataclasses import replace
 
     knowledge = consultant.kb.knowledge
-    stripped = replace(knowledge, conclusions={**knowledge.conclusions, "older_age": replace(knowledge.conclusions["older_age"], patient=None)})
+    stripped = replace(
+        knowledge,
+        conclusions={
+            **knowledge.conclusions,
+            "older_age": replace(knowledge.conclusions["older_age"], patient=None),
+        },
+    )
     result = consultant.consult_data({"age": 70})
     with pytest.raises(HandoutError) as caught:
         build_handout(result, stripped, wording)
@@ -267,13 +318,17 @@ def test_an_emergency_puts_help_first_and_leaves_self_care_for_later(consultant,
     text = render_handout_text(handout)
     assert handout.sections[0].key == "help"
     assert text.index("Go to the emergency department now") < text.index("What may be causing")
-    assert not [l for l in all_lines(handout) if l.note]
+    assert not [x for x in all_lines(handout) if x.note]
 
 
 # --- the command --------------------------------------------------------------------------------
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cramp_expert", *args], capture_output=True, text=True, input=stdin, cwd=ROOT
+        [sys.executable, "-m", "cramp_expert", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=ROOT,
     )
 
 
