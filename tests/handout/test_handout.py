@@ -20,6 +20,7 @@ from cramp_expert.render.handout import (
     FIRST_WHEN,
     Handout,
     HandoutError,
+    Line,
     all_lines,
     build_handout,
     reading_grade,
@@ -135,15 +136,11 @@ def violations(result: dict, handout: Handout, values: dict, knowledge, declarat
             problems.append(
                 f"advises stopping a medicine: {line.source or 'handout'}: {said.group()}"
             )
-    for line in [*all_lines(handout)]:
+    # the contract's wording never-rules (knowledge/properties.yaml) on each line: a conclusion's
+    # words as its own texts are checked; the handout's own words against every rule
+    for line in all_lines(handout):
         source = knowledge.conclusions.get(line.source)
-        kind = {
-            "cause": "causes",
-            "recommendation": "recommendations",
-            "red_flag": "red_flags",
-            "differential": "differentials",
-            "investigation": "investigations",
-        }.get(source.kind if source else "", "")
+        kind = source.kind if source else ""
         for rule in declarations.never:
             for wording in rule.wording:
                 if source is None or wording.applies_to(line.source, kind):
@@ -392,3 +389,34 @@ def test_the_page_count_can_fail(tmp_path):
     with browser.chromium() as driver:
         count, _ = browser.pdf_pages(driver, page)
     assert count > 1
+
+
+def test_the_never_rule_check_can_fail(consultant, wording, knowledge, declarations):
+    from dataclasses import replace
+
+    patient = {
+        "age": 70,
+        "dialysis": "haemodialysis",
+        "findings": {"unilateral_leg_swelling": True, "calf_tenderness": True},
+    }
+    result, handout, values = handout_of(consultant, wording, patient)
+    assert violations(result, handout, values, knowledge, declarations) == []
+    bad = [
+        Line("Stop taking your water tablets and drink more water."),
+        Line("Eat potassium-rich food such as bananas."),
+        Line("Tonic water helps.", "rec_calf_stretch_nightly"),
+    ]
+    help_ = handout.section("help")
+    broken = replace(
+        handout,
+        sections=(
+            replace(help_, urgencies=()),
+            *[replace(s, lines=(*s.lines, *bad)) for s in handout.sections if s.key != "help"],
+        ),
+    )
+    found = violations(result, broken, values, knowledge, declarations)
+    assert any("red flag rf_dvt_suspected is not in the handout" in f for f in found)
+    assert any("advises stopping a medicine" in f for f in found)
+    assert any("drinking more" in f for f in found)
+    assert any("potassium-rich food in advanced kidney disease" in f for f in found)
+    assert any("quinine-as-treatment" in f for f in found)
