@@ -282,7 +282,10 @@ def test_the_medicines_are_named_in_plain_words(consultant, wording):
 
 
 def test_input_text_is_made_visible_and_escaped(consultant, wording):
-    result = consultant.consult_data({"id": "P1\x1b[2J<b>&", "age": 70})
+    # Patient files refuse control characters (P207); a result from elsewhere (another
+    # reader, an older file) may still hold them: the handout never emits them.
+    result = consultant.consult_data({"id": "P1<b>&", "age": 70})
+    result["patient_id"] = "P1\x1b[2J<b>&"
     handout = build_handout(result, consultant.kb.knowledge, wording)
     assert "Patient: P1\\x1b[2J<b>&" in render_handout_text(handout)
     page = render_handout_html(handout)
