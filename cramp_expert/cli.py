@@ -213,7 +213,7 @@ def consult(
             click.echo(_lines(_handout(consultant, result, output_format)), nl=False)
         return
     if output_format == "json":
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        click.echo(result.to_json())
         return
     from cramp_expert.explain.text import render_text
 
@@ -343,7 +343,7 @@ def _interview(
             f"Answers saved to {save_path}: 'cramp-expert consult {save_path}' gives this result."
         )
     if output_format == "json":
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        click.echo(result.to_json())
         return
     click.echo(_lines(render_text(result, consultant.kb, explain=explain)), nl=False)
     try:
@@ -538,7 +538,7 @@ def explain(
         hows = [consultant.how(result, cid) for cid in how_ids]
         why_nots = [consultant.why_not(patient, result, cid) for cid in why_not_ids]
     if output_format == "json":
-        answer = {"patient_id": result["patient_id"], "how": hows, "why_not": why_nots}
+        answer = {"patient_id": result.patient_id, "how": hows, "why_not": why_nots}
         click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
         return
     from cramp_expert.explain.text import render_how, render_why_not

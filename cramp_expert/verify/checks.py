@@ -35,6 +35,7 @@ from cramp_expert.kb.declarations import Declarations, read_declarations
 from cramp_expert.kb.loader import KnowledgeBase, load_knowledge_base
 from cramp_expert.kb.model import ConcludedCondition, Condition, Rule
 from cramp_expert.patient import PatientFacts
+from cramp_expert.result import Consultation
 from cramp_expert.source import dump_yaml
 from cramp_expert.verify.coverage import DEFAULT_SAMPLES, Coverage, coverage
 from cramp_expert.verify.implication import implies
@@ -47,8 +48,6 @@ from cramp_expert.verify.search import (
     any_of,
     none_of,
 )
-
-RESULT_LISTS = ("red_flags", "causes", "differentials", "recommendations", "investigations")
 
 
 @dataclass(frozen=True)
@@ -340,7 +339,7 @@ class Verifier:
             subject = self._fired_concluder(outcome, first)
             other = self._fired_concluder(outcome, second)
             pair = {first, second}
-            confirmed = self._confirm(result.witness, lambda r, _f, _p=pair: _p <= _ids(r))
+            confirmed = self._confirm(result.witness, lambda r, _f, _p=pair: _p <= r.concluded)
             out.append(
                 Finding(
                     Problem(
@@ -411,13 +410,13 @@ class Verifier:
                         when = forbid.when
 
                         def broken(
-                            result_: dict[str, Any],
+                            result_: Consultation,
                             facts: dict[str, Any],
                             _c: str = cid,
                             _w: Condition = when,
                         ) -> bool:
-                            seen = _ids(result_) | _visible(result_)
-                            return _c in _ids(result_) and evaluate(_w, facts, seen)
+                            seen = result_.concluded | result_.asserted
+                            return _c in result_.concluded and evaluate(_w, facts, seen)
 
                         out.append(
                             Finding(
@@ -517,16 +516,6 @@ class Verifier:
         facts = dict(witness.facts)
         result = build_result(self.kb, PatientFacts(None, facts), self._engine.run(facts), "")
         return bool(shows(result, facts))
-
-
-def _ids(result: dict[str, Any]) -> set[str]:
-    return {item["id"] for key in RESULT_LISTS for item in result[key]}
-
-
-def _visible(result: dict[str, Any]) -> set[str]:
-    asserted = {c for entry in result["trace"] for c in entry["asserted"]}
-    excluded = {c for entry in result["trace"] for c in entry["excluded"]}
-    return asserted - excluded
 
 
 def _describe(condition: Condition) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cramp_expert.api import Consultant, concluded_ids
+from cramp_expert.api import Consultant
 from cramp_expert.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +72,7 @@ def test_the_patients_written_out_show_the_problem_when_consulted(never_broken, 
     header = files[0].read_text().splitlines()[0]
     assert header.startswith("# ") and "rules/t/calf-stretch-nightly.yaml:5:1: R407" in header
     consulted = Consultant(never_broken).consult_path(files[0])
-    assert {"rec_calf_stretch_nightly", "rf_dvt_suspected"} <= concluded_ids(consulted)
+    assert {"rec_calf_stretch_nightly", "rf_dvt_suspected"} <= consulted.concluded
 
 
 def test_usage_errors_exit_2(tmp_path):

@@ -15,7 +15,6 @@ from cramp_expert.testing import PatientAnswers
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-LISTS = ("red_flags", "causes", "excluded", "differentials", "recommendations", "investigations")
 
 
 def _answer_until(interview: Interview, prompt_id: str, answers: dict[str, str]) -> None:
@@ -26,7 +25,8 @@ def _answer_until(interview: Interview, prompt_id: str, answers: dict[str, str])
 
 
 def outcome(result):
-    return {(key, item["id"], item.get("certainty")) for key in LISTS for item in result[key]}
+    listed = [*result.items(), *(("excluded", item) for item in result.excluded)]
+    return {(key, item.id, getattr(item, "certainty", None)) for key, item in listed}
 
 
 def test_the_examples_take_at_most_15_prompts_at_the_median_and_end_with_their_result(
