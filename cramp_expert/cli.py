@@ -52,7 +52,7 @@ Command = TypeVar("Command", bound=Callable[..., None])
 @contextmanager
 def input_errors() -> Iterator[None]:
     """Bad input as one line per problem on stderr and exit 1; a name naming nothing as usage (2)."""
-    from cramp_expert.commands import BadArgument, CrampExpertError, InputError
+    from cramp_expert.errors import BadArgument, CrampExpertError, InputError
 
     try:
         yield

@@ -3,7 +3,7 @@
 Every function here takes parsed arguments and returns an `Output` (the text for standard
 output, lines for standard error, the exit status) or a library object; none reads
 `sys.argv` or prints. Bad input raises `InputError` (exit 1), an argument that names nothing
-raises `authoring.BadArgument` (exit 2). The library is imported inside each function, so that `--help`
+raises `BadArgument` (exit 2); both are in `cramp_expert.errors`. The library is imported inside each function, so that `--help`
 and a plain consultation load only what they use.
 
 The exit statuses of every command are `EXIT_CODES`; the formats every command names the same
@@ -14,24 +14,11 @@ way are `TEXT` and `JSON`; `-` is standard input or output wherever a file is re
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, BinaryIO
-
-from cramp_expert.authoring import BadArgument
-from cramp_expert.errors import (
-    CrampExpertError,
-    InputError,
-    KnowledgeBaseError,
-    Location,
-    Problem,
-    did_you_mean,
-)
+from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
 
 if TYPE_CHECKING:
     from cramp_expert.api import Consultant
@@ -84,8 +71,7 @@ def exit_code_table(width: int = 88) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """What a command prints and how it ends."""
 
     text: str = ""
@@ -102,6 +88,8 @@ def kb_folder(path: Path | None) -> Path | None:
     Raises:
         KnowledgeBaseError: the folder does not exist or holds neither rules/ nor knowledge/.
     """
+    from cramp_expert.errors import KnowledgeBaseError, Location, Problem
+
     if path is None:
         return None
     if not path.is_dir():
@@ -178,6 +166,8 @@ def consult(
 
 def unknown_conclusion(kb: KnowledgeBase, cid: str) -> str | None:
     """Why `cid` names no conclusion, with the nearest one; None when it names one."""
+    from cramp_expert.errors import did_you_mean
+
     known = kb.knowledge.conclusions
     if cid in known:
         return None
@@ -187,6 +177,8 @@ def unknown_conclusion(kb: KnowledgeBase, cid: str) -> str | None:
 
 def conclusion_ids(kb: KnowledgeBase, ids: tuple[str, ...], option: str) -> None:
     """Refuse an unknown conclusion id, naming the nearest one (raises BadArgument)."""
+    from cramp_expert.errors import BadArgument
+
     for cid in ids:
         problem = unknown_conclusion(kb, cid)
         if problem is not None:
@@ -249,6 +241,8 @@ def write_text(text: str, path: Path) -> None:
 
 def generated(text: str, output: str | None, check: bool) -> Output:
     """Print `text` (no OUTPUT or `-`), write it to OUTPUT, or with `check` compare it."""
+    from cramp_expert.errors import BadArgument
+
     if check and output in (None, STDIO):
         raise BadArgument("--check needs --output FILE")
     if output in (None, STDIO):
@@ -275,6 +269,9 @@ def batch_files(input_path: str, output_path: str, stdin: IO[bytes]) -> Iterator
     standard output are written to a file and copied out when the run is whole, so that a run
     that fails prints no half of its results.
     """
+    import shutil
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="cramp-expert-batch-") as spool:
         source = Path(input_path)
         if input_path == STDIO:
@@ -301,7 +298,10 @@ def batch(
     `progress(total)`, if given, is called once with the number of records and returns what to
     call with each number done (a progress bar on a terminal).
     """
+    import shutil
+
     from cramp_expert import batch as screening
+    from cramp_expert.errors import BadArgument, InputError
     from cramp_expert.kb import load_knowledge_base
 
     if STDIO in (input_path, output_path) and resume:
@@ -419,6 +419,7 @@ def kb_graph(
 def kb_diff(old: str, new: str, cases: Path | None, output_format: str) -> Output:
     """`kb diff OLD NEW`: rules added, removed, changed, and what cases conclude."""
     from cramp_expert.authoring import diff
+    from cramp_expert.errors import KnowledgeBaseError, Location, Problem
 
     if cases is not None and not cases.is_dir():
         what = "is not a folder" if cases.exists() else "no such folder"
@@ -484,9 +485,6 @@ __all__ = [
     "JSON",
     "STDIO",
     "TEXT",
-    "BadArgument",
-    "CrampExpertError",
-    "InputError",
     "Output",
     "batch",
     "batch_files",
