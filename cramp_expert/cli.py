@@ -308,7 +308,7 @@ def _ask_how_and_why_not(
     type=click.IntRange(min=0),
     default=1,
     show_default=True,
-    help="Processes consulting in parallel (0: one per core).",
+    help="Processes consulting in parallel (0: one per CPU; at most the CPUs).",
 )
 @click.option(
     "--resume",
@@ -322,17 +322,20 @@ def batch(
     """Consult every patient of INPUT; write one JSON result per line to OUTPUT.
 
     INPUT is JSON Lines (each line a patient file as one JSON object; '-' reads them from
-    standard input), a CSV file (.csv), or a folder of patient files (*.yaml, *.yml, *.json).
-    Each OUTPUT line is the result of `consult --format json` with "source" (input, record
-    number, line or file) added, or, for a record that cannot be consulted, "source" and
-    "error" with every problem located on the input's own lines; the run goes on. A summary
-    follows (counts per red flag, cause and error). Exit status: 0 all consulted, 1 some
-    records had errors (or the input or knowledge base cannot be read), 3 a record met a bug.
+    standard input), a CSV file (a header row of patient-file keys), or a folder of patient
+    files (*.yaml, *.yml, *.json); the kind is decided by the content, and anything else is
+    refused. Each OUTPUT line is the result of `consult --format json` with "source" (input,
+    record number, line or file) added, or, for a record that cannot be consulted, "source"
+    and "error" with every problem located on the input's own lines; the run goes on. A
+    summary follows (counts per red flag, cause and error). Exit status: 0 all consulted, 1
+    some records had errors (or the input or knowledge base cannot be read), 3 a record met
+    a bug.
 
     OUTPUT is replaced only when every record is done; until then the lines go to a hidden
     partial file beside it (.OUTPUT.partial). Killed or interrupted at any moment, a run leaves
     the previous OUTPUT (or none); run it again with --resume to carry on from the last whole
-    line.
+    line. --resume refuses when the input, the knowledge base or the options changed since
+    the interrupted run; a second run writing the same OUTPUT refuses to start.
 
     CSV columns are patient-file keys: id, age, sex, pregnant, gestation_weeks, dialysis;
     section keys as section.key (cramps.nights_per_week, findings.unilateral_leg_swelling,
@@ -370,8 +373,8 @@ def batch(
             )
         except KeyboardInterrupt:
             click.echo(
-                f"\ninterrupted: {output_path} was not written; run again with --resume to "
-                "carry on from the last whole record",
+                f"\ninterrupted: {commands.visible(output_path)} was not written; run again "
+                "with --resume to carry on from the last whole record",
                 err=True,
             )
             sys.exit(EXIT_INTERRUPTED)

@@ -61,6 +61,13 @@ STDIO = "-"
 """As a file name: standard input where a file is read, standard output where one is written."""
 
 
+def visible(text: str) -> str:
+    """Input-derived text as it may be printed (control and bidi characters shown as escapes)."""
+    from cramp_expert.render import visible as shown
+
+    return shown(text)
+
+
 def exit_code_table(width: int = 88) -> str:
     """The exit statuses as the lines `--help` shows, each meaning wrapped under itself."""
     import textwrap
@@ -312,38 +319,63 @@ def batch(
     ):
         raise BadArgument("OUTPUT would overwrite INPUT; choose another file")
     root = kb_folder(kb)
-    workers = workers or os.cpu_count() or 1
+    workers = worker_count(workers)
     expert = consultant(root) if workers == 1 else None
-    knowledge = expert.kb.knowledge if expert else load_knowledge_base(root).knowledge
+    loaded = expert.kb if expert else load_knowledge_base(root)
+    name = "<stdin>" if input_path == STDIO else None
+    shown = visible("standard output" if output_path == STDIO else output_path)
     with batch_files(input_path, output_path, stdin) as (source, target):
         try:
             update = None
             if progress is not None:
-                update = progress(screening.count_records(source, knowledge))
+                update = progress(screening.count_records(source, loaded.knowledge, name))
             summary: Summary = screening.run_batch(
                 source,
                 target,
-                knowledge=knowledge,
+                knowledge=loaded.knowledge,
                 workers=workers,
                 kb_root=root,
                 consultant=expert,
                 progress=update,
                 resume=resume,
+                kb_digest=loaded.digest,
+                input_name=name,
             )
         except screening.BatchInputError as exc:
             raise InputError(exc.problems) from None
+        except (screening.OutputBusy, screening.ResumeRefused) as exc:
+            return Output(notes=(f"error: {visible(str(exc))}",), status=EXIT_INPUT)
+        except screening.WorkerFailed as exc:
+            return Output(notes=(f"error: {visible(str(exc))}",), status=EXIT_INTERNAL)
         except OSError as exc:
-            return Output(notes=(f"error: cannot write {output_path}: {exc.strerror}",), status=1)
+            return Output(notes=(f"error: cannot write {shown}: {exc.strerror}",), status=1)
         if output_path == STDIO:
             with target.open("rb") as lines:
                 shutil.copyfileobj(lines, stdout)
             stdout.flush()
-    text = summary.render("standard output" if output_path == STDIO else output_path)
+    text = summary.render(shown)
     status = EXIT_INTERNAL if summary.internal else EXIT_INPUT if summary.failed else EXIT_OK
     # With results on standard output, the summary goes to standard error.
     if output_path == STDIO:
         return Output(notes=tuple(text.splitlines()), status=status)
     return Output(text, status=status)
+
+
+def worker_count(asked: int) -> int:
+    """`--workers`: 0 means one per CPU; more than the CPUs this process may use is refused."""
+    from cramp_expert.errors import BadArgument
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    if asked > cpus:
+        raise BadArgument(
+            f"--workers: {asked} is more than the {cpus} CPUs this machine gives the run: each "
+            f"worker is a process with its own knowledge base, and more than {cpus} only add "
+            f"memory (use --workers 0 for {cpus})"
+        )
+    return asked or cpus
 
 
 # --- kb -----------------------------------------------------------------------------------------
@@ -514,6 +546,8 @@ __all__ = [
     "read_patient",
     "render_consultation",
     "unknown_conclusion",
+    "visible",
     "why_not_text",
+    "worker_count",
     "write_text",
 ]
