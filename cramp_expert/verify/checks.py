@@ -20,6 +20,7 @@ run through the engine, which must agree (`Finding.confirmed`).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -339,7 +340,7 @@ class Verifier:
             subject = self._fired_concluder(outcome, first)
             other = self._fired_concluder(outcome, second)
             pair = {first, second}
-            confirmed = self._confirm(result.witness, lambda r, _f, _p=pair: _p <= r.concluded)
+            confirmed = self._confirm(result.witness, _concludes_all(pair))
             out.append(
                 Finding(
                     Problem(
@@ -368,13 +369,7 @@ class Verifier:
             outcome = self.solver.outcome(result.witness.facts)
             concluder = next(r for r in concluders if outcome.rule_truth[r.id])
             excluder = next(r for r in excluders if outcome.rule_truth[r.id])
-            confirmed = self._confirm(
-                result.witness,
-                lambda r, _f, _c=cause: (
-                    _c in {e["id"] for e in r["excluded"]}
-                    and any(w.get("code") == "W100" for w in r["warnings"])
-                ),
-            )
+            confirmed = self._confirm(result.witness, _concluded_and_excluded(cause))
             out.append(
                 Finding(
                     Problem(
@@ -509,13 +504,27 @@ class Verifier:
         return out
 
     # --- the engine ---------------------------------------------------------------------------
-    def _confirm(self, witness: Witness, shows: Any) -> bool:
+    def _confirm(self, witness: Witness, shows: Shows) -> bool:
         """Run the engine on a witness; True when the result shows the problem."""
         if self._engine is None:
             self._engine = Engine(compile_knowledge_base(self.kb))
         facts = dict(witness.facts)
         result = build_result(self.kb, PatientFacts(None, facts), self._engine.run(facts), "")
         return bool(shows(result, facts))
+
+
+Shows = Callable[[Consultation, dict[str, Any]], bool]
+"""Whether a result on a witness's facts shows the problem found."""
+
+
+def _concludes_all(ids: set[str]) -> Shows:
+    return lambda result, _facts: ids <= result.concluded
+
+
+def _concluded_and_excluded(cause: str) -> Shows:
+    return lambda result, _facts: (
+        cause in result.excluded_ids and any(warning.code == "W100" for warning in result.warnings)
+    )
 
 
 def _describe(condition: Condition) -> str:
