@@ -57,13 +57,13 @@ def input_errors() -> Iterator[None]:
     try:
         yield
     except BadArgument as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(commands.visible(str(exc))) from None
     except InputError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem.render()}", err=True)
         sys.exit(EXIT_INPUT)
     except CrampExpertError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {commands.visible(str(exc))}", err=True)
         sys.exit(EXIT_INPUT)
 
 
@@ -203,6 +203,9 @@ def consult(
         cat patient.json | cramp-expert consult - --explain
         cramp-expert consult --save answers.yaml
     """
+    if _STDIN_CLOSED and patient_file in (None, STDIO):
+        click.echo("error: standard input is closed: there is nothing to read", err=True)
+        sys.exit(EXIT_INPUT)
     if patient_file is None:
         _interview(output_format, explain, save_path, kb_root)
         return
@@ -227,17 +230,17 @@ class _TerminalIO:
         self.interactive = sys.stdin.isatty()
 
     def ask(self, prompt: str) -> str | None:
-        click.echo(prompt, nl=False, err=self.err)
+        click.echo(commands.lines(prompt), nl=False, err=self.err)
         line = sys.stdin.readline()
         if not line:
             click.echo("", err=self.err)
             return None
         if not self.interactive:
-            click.echo(line.rstrip("\n"), err=self.err)
+            click.echo(commands.visible(line.rstrip("\n")), err=self.err)
         return line.rstrip("\r\n")
 
     def say(self, text: str) -> None:
-        click.echo(text, err=self.err)
+        click.echo(commands.lines(text), err=self.err)
 
 
 def _interview(
@@ -258,7 +261,9 @@ def _interview(
         try:
             commands.write_text(interview.saved_file(), Path(save_path))
         except OSError as exc:
-            click.echo(f"error: cannot write {save_path}: {exc.strerror}", err=True)
+            click.echo(
+                f"error: cannot write {commands.visible(save_path)}: {exc.strerror}", err=True
+            )
             sys.exit(EXIT_INPUT)
         io.say(
             f"Answers saved to {save_path}: 'cramp-expert consult {save_path}' gives this result."
@@ -707,10 +712,24 @@ def kb_coverage(
     emit(output)
 
 
+_STDIN_CLOSED = False
+"""Set by `main` when the command was started with standard input closed."""
+
+
 def main() -> None:
     """Entry point of the `cramp-expert` command."""
+    if sys.stdin is None:  # started with standard input closed (`<&-`)
+        global _STDIN_CLOSED
+        _STDIN_CLOSED = True
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - reads as end of input
     try:
         cli(prog_name="cramp-expert")
+    except OSError as exc:
+        # Writing the output failed (a full disk, a closed pipe, a quota): bad circumstances,
+        # not a bug. Nothing more is written to that output, so exit does not fail again.
+        _quiet_stdout()
+        click.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_INPUT)
     except Exception as exc:  # a bug, not bad input: one line, never a traceback
         if os.environ.get("CRAMP_EXPERT_DEBUG"):
             raise
@@ -720,3 +739,13 @@ def main() -> None:
             err=True,
         )
         sys.exit(EXIT_INTERNAL)
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, dropping what is buffered for it."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass

@@ -63,9 +63,16 @@ STDIO = "-"
 
 def visible(text: str) -> str:
     """Input-derived text as it may be printed (control and bidi characters shown as escapes)."""
-    from cramp_expert.render import visible as shown
+    from cramp_expert.render.safe import visible as shown
 
     return shown(text)
+
+
+def lines(text: str) -> str:
+    """A rendered text for the terminal: its line breaks kept, nothing else unsafe emitted."""
+    from cramp_expert.render.safe import visible_lines
+
+    return visible_lines(text)
 
 
 def exit_code_table(width: int = 88) -> str:
@@ -160,7 +167,7 @@ def render_consultation(
         return result.to_json() + "\n"
     from cramp_expert.explain.text import render_text
 
-    return render_text(result, kb, explain=explain)
+    return lines(render_text(result, kb, explain=explain))
 
 
 def consult(
@@ -179,7 +186,7 @@ def unknown_conclusion(kb: KnowledgeBase, cid: str) -> str | None:
     if cid in known:
         return None
     hint = did_you_mean(cid, known)
-    return f"unknown conclusion id '{cid}'" + (f"; {hint}" if hint else "")
+    return f"unknown conclusion id '{visible(cid)}'" + (f"; {hint}" if hint else "")
 
 
 def conclusion_ids(kb: KnowledgeBase, ids: tuple[str, ...], option: str) -> None:
@@ -203,14 +210,14 @@ def how_text(expert: Consultant, result: Consultation, cid: str) -> str:
     """HOW `cid` was concluded in `result`, as text."""
     from cramp_expert.explain.text import render_how
 
-    return render_how(expert.how(result, cid))
+    return lines(render_how(expert.how(result, cid)))
 
 
 def why_not_text(expert: Consultant, patient: PatientFacts, result: Consultation, cid: str) -> str:
     """WHY NOT `cid` in `result`, and the smallest change that concludes it, as text."""
     from cramp_expert.explain.text import render_why_not
 
-    return render_why_not(expert.why_not(patient, result, cid))
+    return lines(render_why_not(expert.why_not(patient, result, cid)))
 
 
 def explain(
@@ -235,7 +242,7 @@ def explain(
     if output_format == JSON:
         answer = {"patient_id": result.patient_id, "how": hows, "why_not": why_nots}
         return Output(json.dumps(answer, indent=2, ensure_ascii=False) + "\n")
-    return Output("\n".join([*map(render_how, hows), *map(render_why_not, why_nots)]))
+    return Output(lines("\n".join([*map(render_how, hows), *map(render_why_not, why_nots)])))
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -252,19 +259,23 @@ def generated(text: str, output: str | None, check: bool) -> Output:
 
     if check and output in (None, STDIO):
         raise BadArgument("--check needs --output FILE")
+    text = lines(text)  # a rule's text reaches the terminal or a committed file
     if output in (None, STDIO):
         return Output(text)
     target = Path(output)
     if check:
         current = target.read_text(encoding="utf-8") if target.is_file() else None
         if current != text:
-            return Output(notes=(f"{target} is stale: regenerate it (make docs)",), status=1)
-        return Output(f"{target} is up to date\n")
+            shown = visible(str(target))
+            return Output(notes=(f"{shown} is stale: regenerate it (make docs)",), status=1)
+        return Output(f"{visible(str(target))} is up to date\n")
     try:
         write_text(text, target)
     except OSError as exc:
-        return Output(notes=(f"error: cannot write {target}: {exc.strerror}",), status=1)
-    return Output(f"wrote {target}\n")
+        return Output(
+            notes=(f"error: cannot write {visible(str(target))}: {exc.strerror}",), status=1
+        )
+    return Output(f"wrote {visible(str(target))}\n")
 
 
 # --- batch --------------------------------------------------------------------------------------
@@ -350,10 +361,10 @@ def batch(
         except OSError as exc:
             return Output(notes=(f"error: cannot write {shown}: {exc.strerror}",), status=1)
         if output_path == STDIO:
-            with target.open("rb") as lines:
-                shutil.copyfileobj(lines, stdout)
+            with target.open("rb") as results:
+                shutil.copyfileobj(results, stdout)
             stdout.flush()
-    text = summary.render(shown)
+    text = lines(summary.render(shown))
     status = EXIT_INTERNAL if summary.internal else EXIT_INPUT if summary.failed else EXIT_OK
     # With results on standard output, the summary goes to standard error.
     if output_path == STDIO:
@@ -385,18 +396,18 @@ def kb_test(kb: Path | None, selectors: tuple[str, ...], verbose: bool) -> Outpu
 
     expert = consultant(kb)
     chosen = select_examples(expert.kb, selectors)
-    lines: list[str] = []
+    shown: list[str] = []
     failed = 0
     for rule, example in chosen:
         outcome = expert.run_example(rule, example)
         if outcome.failures:
             failed += 1
-            lines.append(outcome.describe())
+            shown.append(lines(outcome.describe()))
         elif verbose:
-            lines.append(f"ok {rule.id}::{example.name}")
+            shown.append(visible(f"ok {rule.id}::{example.name}"))
     rules = len({rule.id for rule, _ in chosen})
-    lines.append(f"{len(chosen) - failed} passed, {failed} failed ({rules} rules)")
-    return Output("\n".join(lines) + "\n", status=EXIT_INPUT if failed else EXIT_OK)
+    shown.append(f"{len(chosen) - failed} passed, {failed} failed ({rules} rules)")
+    return Output("\n".join(shown) + "\n", status=EXIT_INPUT if failed else EXIT_OK)
 
 
 def kb_list(kb: Path | None, topic: str | None, output_format: str) -> Output:
@@ -404,7 +415,7 @@ def kb_list(kb: Path | None, topic: str | None, output_format: str) -> Output:
     from cramp_expert.authoring.catalogue import list_rules, render_list
 
     rows = list_rules(knowledge_base(kb), topic)
-    return Output(render_list(rows, output_format))
+    return Output(lines(render_list(rows, output_format)))
 
 
 def kb_show(kb: Path | None, rule_id: str) -> Output:
@@ -412,7 +423,7 @@ def kb_show(kb: Path | None, rule_id: str) -> Output:
     from cramp_expert.authoring.catalogue import find_rule, show_rule
 
     loaded = knowledge_base(kb)
-    return Output(show_rule(loaded, find_rule(loaded, rule_id)))
+    return Output(lines(show_rule(loaded, find_rule(loaded, rule_id))))
 
 
 def kb_docs(kb: Path | None) -> str:
@@ -445,7 +456,7 @@ def kb_graph(
     drawn = graph.build_graph(loaded, [r for r in loaded.rules if r.id in chosen])
     if focus_ids:
         drawn = graph.focus(drawn, focus_ids, depth)
-    return Output(graph.render(drawn, output_format))
+    return Output(lines(graph.render(drawn, output_format)))
 
 
 def kb_diff(old: str, new: str, cases: Path | None, output_format: str) -> Output:
@@ -457,7 +468,7 @@ def kb_diff(old: str, new: str, cases: Path | None, output_format: str) -> Outpu
         what = "is not a folder" if cases.exists() else "no such folder"
         raise KnowledgeBaseError([Problem("E100", f"--cases: {what}", Location(str(cases)))])
     result = diff.diff(old, new, cases)
-    return Output(diff.render(result, output_format))
+    return Output(lines(diff.render(result, output_format)))
 
 
 def kb_validate(kb: Path | None, output_format: str, color: bool) -> Output:
@@ -486,7 +497,8 @@ def kb_check(
     try:
         written = write_witnesses(result, witnesses)
     except OSError as exc:
-        return Output(text, (f"error: cannot write {witnesses}: {exc.strerror}",), EXIT_INPUT)
+        message = f"error: cannot write {visible(str(witnesses))}: {exc.strerror}"
+        return Output(text, (message,), EXIT_INPUT)
     notes = (f"{len(written)} patient files written to {witnesses}",) if written else ()
     return Output(text, notes, status)
 
@@ -497,7 +509,7 @@ def kb_coverage(kb: Path | None, output_format: str, samples: int) -> Output:
 
     table = coverage(knowledge_base(kb), samples=samples)
     covered = all(entry.examples and entry.witness is not None for entry in table.rules)
-    return Output(render(table, output_format), status=EXIT_OK if covered else EXIT_INPUT)
+    return Output(lines(render(table, output_format)), status=EXIT_OK if covered else EXIT_INPUT)
 
 
 def color_default(color: bool | None) -> bool:
@@ -543,6 +555,7 @@ __all__ = [
     "kb_validate",
     "kb_versions",
     "knowledge_base",
+    "lines",
     "read_patient",
     "render_consultation",
     "unknown_conclusion",
