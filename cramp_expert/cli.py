@@ -42,9 +42,7 @@ from cramp_expert.commands import (
 )
 
 if TYPE_CHECKING:
-    from cramp_expert.api import Consultant
-    from cramp_expert.interview import Interview
-    from cramp_expert.result import Consultation
+    pass
 
 Command = TypeVar("Command", bound=Callable[..., None])
 
@@ -179,22 +177,27 @@ def cli() -> None:
     type=click.Path(dir_okay=False, allow_dash=True),
     default=None,
     help="Interview only: write the answers as a patient file that gives the same result "
-    "('-': to standard output, the conversation and report then go to standard error).",
+    "(checked before the first question; Ctrl-C saves the answers so far there; '-': to "
+    "standard output, the conversation and report then go to standard error).",
 )
+@click.option("--force", is_flag=True, help="Interview only: let --save replace an existing file.")
 @kb_option
 def consult(
     patient_file: str | None,
     output_format: str,
     explain: bool,
     save_path: str | None,
+    force: bool,
     kb_root: Path | None,
 ) -> None:
     """Consult the knowledge base about a patient file, or interview when no file is given.
 
     PATIENT_FILE is YAML or JSON ('-' reads standard input). Without it, an interview asks only
-    the questions whose answers can still change a conclusion; at any question type 'why',
-    'back', 'skip', 'unknown', 'quit' or 'help'. Each prompt ends with the fact id in brackets,
-    so a script can drive it through standard input.
+    what can still change a conclusion: single questions, checklists of findings and one line
+    of labs; at any prompt type 'why', 'back', 'skip', 'unknown', 'quit' or 'help' (which also
+    gives each prompt's answer grammar). Each prompt ends with its keys in brackets, so a
+    script can drive it through standard input. Ctrl-C saves the answers so far (to --save,
+    or to a new file it names) and exits with status 130.
 
     \b
     Examples:
@@ -207,9 +210,9 @@ def consult(
         click.echo("error: standard input is closed: there is nothing to read", err=True)
         sys.exit(EXIT_INPUT)
     if patient_file is None:
-        _interview(output_format, explain, save_path, kb_root)
+        _interview(output_format, explain, save_path, force, kb_root)
         return
-    if save_path is not None:
+    if save_path is not None or force:
         raise click.UsageError("--save writes an interview's answers; it needs no PATIENT_FILE")
     with input_errors():
         expert = commands.consultant(kb_root)
@@ -244,15 +247,33 @@ class _TerminalIO:
 
 
 def _interview(
-    output_format: str, explain: bool, save_path: str | None, kb_root: Path | None
+    output_format: str, explain: bool, save_path: str | None, force: bool, kb_root: Path | None
 ) -> None:
+    to_stdout = save_path == STDIO
+    if save_path is not None and not to_stdout:
+        with input_errors():
+            commands.check_save_path(Path(save_path), force)
     with input_errors():
         expert = commands.consultant(kb_root)
     interview = commands.interview(expert)
-    to_stdout = save_path == STDIO
     io = _TerminalIO(to_stderr=output_format == JSON or to_stdout)
-    result = interview.run(io)
-    io.say(f"({len(interview.asked)} questions asked of {len(interview.catalogue)})")
+    try:
+        result = commands.converse(interview, io)
+    except KeyboardInterrupt:
+        try:
+            where = commands.save_interrupted(
+                interview, None if save_path in (None, STDIO) else Path(save_path)
+            )
+        except OSError as exc:
+            click.echo(f"\ninterrupted: the answers could not be saved: {exc}", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        click.echo(
+            f"\ninterrupted: {len(interview.history)} answers saved to {where} "
+            f"('cramp-expert consult {where}' concludes from them)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
+    io.say(f"({len(interview.asked)} prompts)")
     if to_stdout:
         io.say(commands.render_consultation(result, expert.kb, output_format, explain))
         click.echo(interview.saved_file(), nl=False)
@@ -269,32 +290,13 @@ def _interview(
             f"Answers saved to {save_path}: 'cramp-expert consult {save_path}' gives this result."
         )
     click.echo(commands.render_consultation(result, expert.kb, output_format, explain), nl=False)
-    if output_format != JSON:
-        _ask_how_and_why_not(expert, interview, result, io)
-
-
-def _ask_how_and_why_not(
-    expert: Consultant, interview: Interview, result: Consultation, io: _TerminalIO
-) -> None:
-    """After the report: answer `how ID` and `why-not ID` until the user is done."""
-    patient = interview.state().patient
-    while True:
-        typed = io.ask("Ask 'how ID' or 'why-not ID', or press Enter to finish [explain]: ")
-        if typed is None or typed.strip().lower() in ("", "quit", "done", "exit"):
-            return
-        command, _, cid = typed.strip().partition(" ")
-        cid = cid.strip()
-        if command.lower() not in ("how", "why-not", "whynot") or not cid:
-            io.say("  Type 'how ID' or 'why-not ID', e.g. 'why-not hypokalemia'.")
-            continue
-        problem = commands.unknown_conclusion(expert.kb, cid)
-        if problem is not None:
-            io.say(f"  {problem[0].upper()}{problem[1:]}")
-            continue
-        if command.lower() == "how":
-            io.say(commands.how_text(expert, result, cid).rstrip("\n"))
-        else:
-            io.say(commands.why_not_text(expert, patient, result, cid).rstrip("\n"))
+    if output_format == JSON:
+        return
+    try:
+        commands.explain_after(interview, result, io)
+    except KeyboardInterrupt:
+        click.echo("", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 @cli.command()

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
 if TYPE_CHECKING:
     from cramp_expert.api import Consultant
     from cramp_expert.batch import Summary
-    from cramp_expert.interview import Interview
+    from cramp_expert.interview import Interview, InterviewIO
     from cramp_expert.kb import KnowledgeBase
     from cramp_expert.patient import PatientFacts
     from cramp_expert.result import Consultation
@@ -206,18 +206,62 @@ def interview(expert: Consultant) -> Interview:
     return Interview(expert)
 
 
-def how_text(expert: Consultant, result: Consultation, cid: str) -> str:
-    """HOW `cid` was concluded in `result`, as text."""
-    from cramp_expert.explain.text import render_how
+def check_save_path(save_path: Path, force: bool) -> None:
+    """Refuse, before the first question, a --save file that could not be written (BadArgument)."""
+    from cramp_expert.errors import BadArgument
 
-    return lines(render_how(expert.how(result, cid)))
+    folder = save_path.parent
+    if not folder.is_dir():
+        raise BadArgument(f"--save: folder '{visible(str(folder))}' does not exist")
+    if save_path.is_dir():
+        raise BadArgument(f"--save: '{visible(str(save_path))}' is a folder")
+    if save_path.exists() and not force:
+        raise BadArgument(
+            f"--save: '{visible(str(save_path))}' exists; choose another file, or add --force "
+            "to replace it"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        save_path.exists() and not os.access(save_path, os.W_OK)
+    ):
+        raise BadArgument(f"--save: '{visible(str(save_path))}' cannot be written")
 
 
-def why_not_text(expert: Consultant, patient: PatientFacts, result: Consultation, cid: str) -> str:
-    """WHY NOT `cid` in `result`, and the smallest change that concludes it, as text."""
-    from cramp_expert.explain.text import render_why_not
+def converse(interview: Interview, io: InterviewIO) -> Consultation:
+    """Put the interview's prompts through `io` until done; the result."""
+    from cramp_expert.interview import converse as run
 
-    return lines(render_why_not(expert.why_not(patient, result, cid)))
+    return run(interview, io)
+
+
+def explain_after(interview: Interview, result: Consultation, io: InterviewIO) -> None:
+    """After the report: `how ID` and `why-not ID` until the user is done."""
+    from cramp_expert.interview import explain_after as answer
+
+    answer(interview, result, io)
+
+
+def save_interrupted(interview: Interview, save_path: Path | None) -> str:
+    """Write the answers so far after Ctrl-C: to --save, or to a new file; say where."""
+    import tempfile
+    import time
+
+    text = interview.saved_file()
+    if save_path is not None:
+        write_text(text, save_path)
+        return str(save_path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+        try:
+            # A new file only readable by its owner: the answers are a patient's.
+            handle, name = tempfile.mkstemp(
+                prefix=f"cramp-interview-{stamp}-", suffix=".yaml", dir=folder
+            )
+        except OSError:
+            continue
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return name
+    raise OSError("no folder to write the answers in")
 
 
 def explain(
@@ -532,15 +576,17 @@ __all__ = [
     "Output",
     "batch",
     "batch_files",
+    "check_save_path",
     "color_default",
     "conclusion_ids",
     "consult",
     "consultant",
+    "converse",
     "engine_versions",
     "exit_code_table",
     "explain",
+    "explain_after",
     "generated",
-    "how_text",
     "interview",
     "kb_check",
     "kb_coverage",
@@ -558,9 +604,9 @@ __all__ = [
     "lines",
     "read_patient",
     "render_consultation",
+    "save_interrupted",
     "unknown_conclusion",
     "visible",
-    "why_not_text",
     "worker_count",
     "write_text",
 ]

@@ -8,7 +8,7 @@ prints the report itself: the caller renders the result.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from cramp_expert.interview.questions import AnswerError
 from cramp_expert.interview.session import Interview, Prompt

@@ -227,7 +227,7 @@ def test_a_web_form_reads_prompts_as_data_and_answers_item_by_item(consultant):
             interview.submit_items({prompt.keys[0]: "no"})
         else:
             interview.submit_items({})
-    assert interview.result()["patient_id"] is None
+    assert interview.result().patient_id is None
 
 
 def test_an_interview_file_with_mistakes_is_reported_with_locations(tmp_path):
