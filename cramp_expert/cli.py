@@ -164,7 +164,24 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("patient_file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
-@text_or_json("Report for a clinician, or the contract's JSON.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice([TEXT, JSON, "html"]),
+    default=TEXT,
+    show_default=True,
+    help="Report for a clinician, or the contract's JSON; with --for patient, text or html "
+    "(a page that prints on one A4 sheet).",
+)
+@click.option(
+    "--for",
+    "audience",
+    type=click.Choice(["clinician", "patient"]),
+    default="clinician",
+    show_default=True,
+    help="Who reads it: the clinician's report, or a handout for the patient in plain words, "
+    "made from the same result.",
+)
 @click.option(
     "--explain",
     is_flag=True,
@@ -185,6 +202,7 @@ def cli() -> None:
 def consult(
     patient_file: str | None,
     output_format: str,
+    audience: str,
     explain: bool,
     save_path: str | None,
     force: bool,
@@ -203,9 +221,20 @@ def consult(
     Examples:
         cramp-expert consult examples/V16.yaml
         cramp-expert consult examples/V16.yaml --format json
+        cramp-expert consult examples/V16.yaml --for patient --format html > handout.html
         cat patient.json | cramp-expert consult - --explain
         cramp-expert consult --save answers.yaml
     """
+    if audience == "patient":
+        if patient_file is None:
+            raise click.UsageError(
+                "--for patient needs PATIENT_FILE: interview with --save FILE, then "
+                "'cramp-expert consult FILE --for patient'"
+            )
+        if output_format == JSON or explain:
+            raise click.UsageError("--for patient writes --format text or html (no --explain)")
+    elif output_format == "html":
+        raise click.UsageError("--format html is the patient's handout: add --for patient")
     if _STDIN_CLOSED and patient_file in (None, STDIO):
         click.echo("error: standard input is closed: there is nothing to read", err=True)
         sys.exit(EXIT_INPUT)
@@ -216,7 +245,9 @@ def consult(
         raise click.UsageError("--save writes an interview's answers; it needs no PATIENT_FILE")
     with input_errors():
         expert = commands.consultant(kb_root)
-        output = commands.consult(expert, patient_file, sys.stdin.buffer, output_format, explain)
+        output = commands.consult(
+            expert, patient_file, sys.stdin.buffer, output_format, explain, audience
+        )
     emit(output)
 
 

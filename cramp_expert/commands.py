@@ -171,11 +171,34 @@ def render_consultation(
 
 
 def consult(
-    expert: Consultant, path: str, stdin: BinaryIO, output_format: str, explain: bool
+    expert: Consultant,
+    path: str,
+    stdin: BinaryIO,
+    output_format: str,
+    explain: bool,
+    audience: str = "clinician",
 ) -> Output:
-    """`consult PATIENT_FILE`."""
+    """`consult PATIENT_FILE` (`--for patient`: the patient's handout, text or html)."""
     result = expert.consult_facts(read_patient(expert, path, stdin))
+    if audience == "patient":
+        return Output(lines(handout(expert, result, output_format)))
     return Output(render_consultation(result, expert.kb, output_format, explain))
+
+
+def handout(expert: Consultant, result: Consultation, output_format: str) -> str:
+    """The patient's handout of a result, as text or html."""
+    from cramp_expert.kb.handout import load_handout_wording
+    from cramp_expert.render.handout import (
+        build_handout,
+        render_handout_html,
+        render_handout_text,
+    )
+
+    knowledge = expert.kb.knowledge
+    made = build_handout(result.to_dict(), knowledge, load_handout_wording(knowledge.root.parent))
+    render = render_handout_html if output_format == "html" else render_handout_text
+    text: str = render(made)
+    return text
 
 
 def unknown_conclusion(kb: KnowledgeBase, cid: str) -> str | None:
@@ -587,6 +610,7 @@ __all__ = [
     "explain",
     "explain_after",
     "generated",
+    "handout",
     "interview",
     "kb_check",
     "kb_coverage",
