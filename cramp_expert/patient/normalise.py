@@ -21,6 +21,7 @@ from cramp_expert.errors import (
 from cramp_expert.kb.knowledge import FactDef, Knowledge
 from cramp_expert.patient.derive import apply_derived
 from cramp_expert.patient.labs import LabError, LabReading, read_lab
+from cramp_expert.patient.labs import number as shown_number
 from cramp_expert.patient.medications import (
     MedicationMatch,
     dialysis_mentioned,
@@ -96,7 +97,8 @@ def format_value(value: Any, unit: str = "") -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float | int):
-        text = f"{value:g}"
+        # Whole numbers from 1,000 up with a thousands separator, as a clinician writes them.
+        text = f"{value:,.0f}" if abs(value) >= 1000 and value == int(value) else f"{value:g}"
     elif isinstance(value, frozenset | set | list | tuple):
         text = ", ".join(sorted(str(v) for v in value))
     else:
@@ -244,7 +246,9 @@ class _Normaliser:
             if name == "ck" and uln is not None:
                 # The lab's own limit; without one, apply_derived uses the default ULN.
                 self.values["labs.ck_xuln"] = round(reading.value / uln, 3)
-                self.shown["labs.ck_xuln"] = f"{reading.value / uln:.3g} x ULN (ULN {uln:g} U/L)"
+                self.shown["labs.ck_xuln"] = (
+                    f"{shown_number(reading.value / uln)} x ULN, ULN {uln:g} U/L"
+                )
 
     def store_lab(self, reading: LabReading, raw: Any) -> None:
         fact_id = f"labs.{reading.analyte}"
