@@ -2,7 +2,7 @@
 
 The golden reports of the 8 examples (tests/render/golden/) were read as a clinician would read
 them. After an intended change of the knowledge base or the layout, regenerate them with
-`CRAMP_EXPERT_UPDATE_GOLDEN=1 pytest tests/render/test_text_report.py` and read the diff.
+`UPDATE_GOLDEN=1 pytest tests/render/test_text_report.py` and read the diff.
 """
 
 from __future__ import annotations
@@ -40,12 +40,12 @@ def flat(text: str) -> str:
 def test_golden_report(results, consultant, path):
     text = render_text(results[path.stem], consultant.kb, width=100)
     golden = GOLDEN / f"{path.stem}.txt"
-    if os.environ.get("CRAMP_EXPERT_UPDATE_GOLDEN"):
+    if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(text)
-    assert golden.exists(), f"no golden report: set CRAMP_EXPERT_UPDATE_GOLDEN=1 to write {golden}"
+    assert golden.exists(), f"no golden report: set UPDATE_GOLDEN=1 to write {golden}"
     assert text == golden.read_text(), (
         f"{path.name}: the report differs from {golden}; if intended, regenerate with "
-        "CRAMP_EXPERT_UPDATE_GOLDEN=1 and read the diff"
+        "UPDATE_GOLDEN=1 and read the diff"
     )
 
 
