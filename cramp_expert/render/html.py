@@ -98,6 +98,7 @@ h3 .cf { font-weight: 400; white-space: nowrap; margin-left: 0.4em; }
 ul.standing { margin: 0.1em 0; padding-left: 1.2em; }
 ul.standing details { display: inline; }
 .refs-list { font-size: 0.85em; padding-left: 1.2em; }
+.facts { font-size: 0.9em; margin-top: 0.2em; }
 .refs-list li { margin: 0.05em 0; }
 * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 @media print {
@@ -185,8 +186,8 @@ class _Page:
         links = ", ".join(f'<a href="#ref-{e(k)}">{e(k)}</a>' for k in keys)
         return f' <span class="refs">[{links}]</span>'
 
-    def because(self, item: Mapping[str, Any], where: str) -> str:
-        fresh, pointers = self.reasons.split(item, where)
+    def because(self, item: Mapping[str, Any], where: str, finding_only: bool = False) -> str:
+        fresh, pointers = self.reasons.split(item, where, finding_only)
         out = ""
         if len(fresh) == 1:
             out += f'<p class="because">Because: {e(fresh[0])}</p>'
@@ -307,7 +308,7 @@ class _Page:
                 f'<article class="flag {e(flag["urgency"])}" aria-labelledby="rf-{number}">'
                 f'<h3 id="rf-{number}"><span class="tier">{e(tier)}</span> {e(flag["label"])}</h3>'
                 f"<p><strong>Action:</strong> {e(flag['action'])}</p>"
-                f"{self.because(flag, f'red flag {number}')}"
+                f"{self.because(flag, f'red flag {number}', finding_only=True)}"
                 f'<p class="grade">{e(grade(flag["evidence"]))} evidence{self.keys(flag)} '
                 f"<code>{e(flag['id'])}</code></p>{self.chain(flag['id'])}</article>"
             )
@@ -383,7 +384,7 @@ class _Page:
             for item in standing:
                 note = specific_note(item, self.result)
                 rows.append(
-                    f"<li>{e(item['label'])}{('. ' + e(note)) if note else ''} "
+                    f"<li>{e(item['label'])}{('; ' + e(note)) if note else ''} "
                     f'<span class="grade">{e(grade(item["evidence"]))} evidence</span>'
                     f"{self.keys(item, 1)} <details{self.open}><summary>full text</summary>"
                     f"<p>{e(item['text'])}</p></details> {self.chain(item['id'])}</li>"
@@ -419,6 +420,16 @@ class _Page:
             rows.append(("Condition", condition["input"], read))
         for name, lab in interpreted["labs"].items():
             rows.append((f"Lab: {name}", lab["input"], quantity(lab["value"], lab["unit"])))
+        # The other facts as the rules read them (age, pregnancy, the cramps, findings): from the
+        # trace, so only facts some fired rule looked at, each once.
+        seen: dict[str, str] = {}
+        for entry in self.result["trace"]:
+            for fact in entry["facts"]:
+                name = fact.get("fact", "")
+                other = name and not name.startswith(("labs.", "meds.", "conditions."))
+                if other and fact.get("shown", "unknown") != "unknown":
+                    seen.setdefault(name, fact["shown"])
+
         body = (
             '<table><thead><tr><th scope="col">Item</th><th scope="col">As written</th>'
             '<th scope="col">Read as</th></tr></thead><tbody>'
@@ -427,6 +438,9 @@ class _Page:
             if rows
             else "<p>No medicines, conditions or labs were given.</p>"
         )
+        if seen:
+            facts = "; ".join(f"{name} = {shown}" for name, shown in sorted(seen.items()))
+            body += f'<p class="facts"><strong>Other facts as the rules read them:</strong> {e(facts)}</p>'
         warnings = self.result["warnings"]
         if warnings:
             body += (

@@ -171,3 +171,20 @@ def test_the_main_element_alone_for_pages_that_embed_it(pages, consultant):
     result, _ = pages["V09"]
     main = render_html(result, consultant.kb, standalone=False)
     assert main.startswith("<main>") and main.endswith("</main>") and "<style>" not in main
+
+
+def test_an_interview_writes_only_the_page_on_stdout():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cramp_expert", "consult", "--format", "html"],
+        input="71\nmale\nnone\nquit\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("<!DOCTYPE html>") and done.stdout.endswith("</html>\n")
+    assert "Age in years [age]: 71" in done.stderr  # the conversation went to stderr
