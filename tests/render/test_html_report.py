@@ -143,17 +143,22 @@ def test_the_input_as_read_and_references_with_links(pages, consultant):
 def test_input_text_is_escaped(consultant):
     result = consultant.consult_data(
         {
-            "id": '<script>alert(1)</script>"\x1b[2J',
+            "id": '<script>alert(1)</script>"',
             "age": 70,
-            "medications": ["<img src=x onerror=alert(1)>", "atorvastatin 40 mg\u202e"],
+            "medications": ["<img src=x onerror=alert(1)>", "atorvastatin 40 mg"],
             "conditions": ["<b>diabetes</b>"],
         }
     )
+    # The reader refuses control characters in a patient file; a result from elsewhere (an
+    # older run, another reader) may still hold them, and the page shows them escaped.
+    result["interpreted"]["medications"][1]["input"] = "atorvastatin\x1b[2J\u202e 40 mg"
     page = render_html(result, consultant.kb)
     tags = parse(page)
     assert not tags.errors
     assert "script" not in tags.tags and "img" not in tags.tags and "b" not in tags.tags
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;\\x1b[2J" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "atorvastatin\\x1b[2J\\u202e 40 mg" in page
     assert "\x1b" not in page and "\u202e" not in page
 
 

@@ -173,14 +173,13 @@ def test_summary_asks_to_confirm_how_the_input_was_read(results, consultant):
 
 
 def test_input_text_cannot_reach_the_terminal_raw(consultant):
-    result = consultant.consult_data(
-        {
-            "id": "P\x1b[2J\u202e1",
-            "age": 70,
-            "medications": ["atorvastatin 40 mg\x1b]0;owned\x07", "Lasx\u202e 40mg"],
-        }
-    )
+    result = consultant.consult_data({"id": "P1", "age": 70, "medications": ["atorvastatn 40 mg"]})
+    # The reader refuses control characters in a patient file; a result from elsewhere may
+    # still hold them, and the report shows them as escapes.
+    result["patient_id"] = "P\x1b[2J\u202e1"
+    result["interpreted"]["medications"][0]["input"] = "atorvastatn\x1b]0;owned\x07 40 mg"
     for mode in ({}, {"explain": True}, {"brief": True}):
         text = render_text(result, consultant.kb, width=80, **mode)
         assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
-    assert "P\\x1b[2J\\u202e1" in render_text(result, consultant.kb, brief=True)
+    brief = render_text(result, consultant.kb, brief=True)
+    assert "P\\x1b[2J\\u202e1" in brief and "atorvastatn\\x1b]0;owned\\x07 40 mg" in brief
