@@ -184,7 +184,7 @@ def test_an_interview_writes_only_the_page_on_stdout():
 
     done = subprocess.run(
         [sys.executable, "-m", "cramp_expert", "consult", "--format", "html"],
-        input="71\nmale\nnone\nquit\n",
+        input="71, male, none\nquit\n",
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -192,4 +192,4 @@ def test_an_interview_writes_only_the_page_on_stdout():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("<!DOCTYPE html>") and done.stdout.endswith("</html>\n")
-    assert "Age in years [age]: 71" in done.stderr  # the conversation went to stderr
+    assert "[age, sex, dialysis]: 71, male, none" in done.stderr  # the conversation: stderr
