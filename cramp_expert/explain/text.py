@@ -45,6 +45,7 @@ def contract_dict(result: Any) -> dict[str, Any]:
     to_dict = getattr(result, "to_dict", None)
     return dict(to_dict()) if callable(to_dict) else dict(result)
 
+
 WIDTH = 96
 """The width of `how` and `why-not` answers."""
 MIN_WIDTH, MAX_WIDTH = 60, 100
@@ -103,7 +104,7 @@ def render_text(
     if brief:
         return "\n".join(page.lines) + "\n"
     cited: list[str] = []
-    reasons = Reasons()
+    reasons = Reasons(kb)
     _red_flags(page, result, kb, reasons, cited, explain)
     _causes(page, result, kb, reasons, cited, explain)
     _excluded(page, result, explain)

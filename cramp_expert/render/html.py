@@ -39,6 +39,7 @@ from cramp_expert.render.report import (
     summarise,
 )
 from cramp_expert.render.safe import visible
+from cramp_expert.result import Consultation
 
 
 def e(text: Any) -> str:
@@ -114,7 +115,7 @@ ul.standing details { display: inline; }
 
 
 def render_html(
-    result: Mapping[str, Any],
+    result: Any,
     kb: KnowledgeBase,
     *,
     standalone: bool = True,
@@ -125,7 +126,11 @@ def render_html(
     `standalone=False` returns only the `<main>` element (for a page that has its own head and
     includes `STYLE`); `open_chains=True` opens every inference chain.
     """
-    page = _Page(result, kb, open_chains)
+    from cramp_expert.explain.text import contract_dict
+
+    typed = result if isinstance(result, Consultation) else None
+    result = contract_dict(result)
+    page = _Page(result, kb, open_chains, typed)
     main = page.main()
     if not standalone:
         return main
@@ -144,12 +149,19 @@ def render_html(
 
 
 class _Page:
-    def __init__(self, result: Mapping[str, Any], kb: KnowledgeBase, open_chains: bool):
+    def __init__(
+        self,
+        result: Mapping[str, Any],
+        kb: KnowledgeBase,
+        open_chains: bool,
+        typed: Consultation | None = None,
+    ):
         self.result = result
+        self.typed = typed  # HOW reads the typed result; a bare dict gets no chains
         self.kb = kb
         self.open = " open" if open_chains else ""
         self.summary: Summary = summarise(result)
-        self.reasons = Reasons()
+        self.reasons = Reasons(kb)
         self.cited: list[str] = []
         self.chain_cited: list[str] = []  # cited only inside the (collapsed) chains
 
@@ -200,7 +212,9 @@ class _Page:
         return out
 
     def chain(self, cid: str) -> str:
-        answer = how(self.kb, self.result, cid)
+        if self.typed is None:
+            return ""
+        answer = how(self.kb, self.typed, cid)
         steps = answer.get("rules", [])
         if not steps:
             return ""

@@ -263,12 +263,42 @@ def distinct_reasons(reasons: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
     return kept
 
 
-def reasons_of(item: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """An entry's reasons, each with the rules that gave it."""
+def reasons_of(item: Mapping[str, Any], kb: KnowledgeBase | None = None) -> list[dict[str, Any]]:
+    """An entry's reasons, each with the rules that gave it.
+
+    The result joins its rules' distinct reasons with "; "; each rule's reason template (its
+    `{fact}` placeholders matching any text) finds its own part again, in the rules' order.
+    When they do not account for the whole text, the joined reason is one reason.
+    """
     if "reasons" in item:
         return [dict(r) for r in item["reasons"]]
-    # A result from before `reasons` was added: the joined reason as one.
-    return [{"text": item["reason"], "rules": list(item["because"])}] if item.get("reason") else []
+    joined = item.get("reason") or ""
+    if not joined:
+        return []
+    whole = [{"text": joined, "rules": list(item.get("because", []))}]
+    if kb is None:
+        return whole
+    found: dict[str, list[str]] = {}
+    position = 0
+    for rule_id in item.get("because", []):
+        rule = kb.rule(rule_id)
+        template = rule.then.reason if rule is not None else ""
+        if not template:
+            continue
+        parts = re.split(r"\{[^{}]+\}", template)
+        pattern = ".+?".join(re.escape(part) for part in parts) + r"(?=; |$)"
+        match = re.compile(pattern).match(joined, position)
+        if match:
+            found.setdefault(match.group(0), []).append(rule_id)
+            position = match.end() + 2
+            continue
+        for text in found:  # a reason equal to one already found was joined once
+            if re.fullmatch(pattern[: -len(r"(?=; |$)")], text):
+                found[text].append(rule_id)
+                break
+    if position < len(joined) or not found:
+        return whole
+    return [{"text": text, "rules": rules} for text, rules in found.items()]
 
 
 SECTION_NAMES = {
@@ -284,8 +314,9 @@ SECTION_NAMES = {
 class Reasons:
     """Each reason printed once: the first entry that gives it prints it; later entries point."""
 
-    def __init__(self) -> None:
+    def __init__(self, kb: KnowledgeBase | None = None) -> None:
         self.first: dict[str, str] = {}
+        self.kb = kb
 
     def split(
         self, item: Mapping[str, Any], where: str, finding_only: bool = False
@@ -297,7 +328,7 @@ class Reasons:
         """
         pointers: list[str] = []
         fresh: list[dict[str, Any]] = []
-        for reason in reasons_of(item):
+        for reason in reasons_of(item, self.kb):
             owner = self.first.get(reason["text"])
             if owner is None:
                 fresh.append(reason)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from cramp_expert.explain.text import contract_dict
 from cramp_expert.render.html import render_html
 from tests.render.browser import browser, pdf_pages, print_pdf, unavailable, visible_in_first_screen
 
@@ -44,9 +45,10 @@ def driver():
 def test_the_page_as_seen_and_printed(consultant, driver, shots, tmp_path, path):
     from selenium.webdriver.common.by import By
 
-    result = consultant.consult_path(path)
+    typed = consultant.consult_path(path)
+    result = contract_dict(typed)
     page = tmp_path / f"{path.stem}.html"
-    page.write_text(render_html(result, consultant.kb), encoding="utf-8")
+    page.write_text(render_html(typed, consultant.kb), encoding="utf-8")
     driver.get(page.as_uri())
     driver.save_screenshot(str(shots / f"{path.stem}-screen.png"))
 
