@@ -232,8 +232,10 @@ def _absent_entries(
 
 
 def urgency_of(definition: ConclusionDef, concluded: set[str]) -> str:
-    """A red flag's urgency in this result: its listed (least) tier, or `emergency` when the
-    state named by its `emergency_if` is concluded (clinical brief 8.1)."""
+    """A red flag's urgency in this result (clinical brief 8.1).
+
+    Its listed (least) tier, or `emergency` when the state its `emergency_if` names is concluded.
+    """
     if definition.emergency_if and definition.emergency_if in concluded:
         return "emergency"
     return definition.urgency
@@ -245,8 +247,10 @@ def _umbrella_grade(
     by_id: Mapping[str, list[Contribution]],
     concluded: set[str],
 ) -> str:
-    """An umbrella cause is graded no better than its best-supported concluded member (nor
-    better than its own grade; clinical brief 8.8)."""
+    """An umbrella cause's grade: no better than its best-supported member (brief 8.8).
+
+    Nor better than its own grade.
+    """
     definition = kb.knowledge.conclusions[cid]
     if definition.combine != "strongest":
         return definition.evidence
@@ -439,8 +443,8 @@ __all__ = [
     "build_result",
     "certainties",
     "combine",
-    "counted",
     "contributions",
+    "counted",
     "fired_rules",
     "matched_facts",
     "render_reason",

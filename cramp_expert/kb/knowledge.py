@@ -762,7 +762,9 @@ class _KnowledgeBuilder:
                     "301",
                     f"unknown state '{conclusion.emergency_if}'",
                     ("red_flags", conclusion.id, "emergency_if"),
-                    did_you_mean(conclusion.emergency_if, [c.id for c in out.values() if c.kind == "state"]),
+                    did_you_mean(
+                        conclusion.emergency_if, [c.id for c in out.values() if c.kind == "state"]
+                    ),
                 )
         return out
 

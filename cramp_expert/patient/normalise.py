@@ -599,8 +599,11 @@ _STRENGTH = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*mg\b", re.IGNORECASE)
 
 
 def _strength_mg(name: str, entry: Any) -> float | None:
-    """The strength in mg written in a one-drug medication line ("simvastatin 80 mg nocte") or in
-    its mapping's `dose` ("80 mg", or a bare number of mg); None unless exactly one is written."""
+    """The strength in mg written in a one-drug medication line ("simvastatin 80 mg nocte").
+
+    Or in its mapping's `dose` ("80 mg", or a bare number of mg); None unless exactly one is
+    written.
+    """
     dose = entry.get("dose") if isinstance(entry, dict) else None
     if isinstance(dose, int | float) and not isinstance(dose, bool):
         return float(dose)
