@@ -356,15 +356,24 @@ def build_result(
     red_flags.sort(key=lambda f: (URGENCIES.index(f.urgency), f.id))
     causes.sort(key=lambda c: (-c.certainty, _grade_rank(c.evidence), c.id))
 
+    lifting = {c.emergency_if for c in knowledge.conclusions_of("red_flag") if c.emergency_if}
+
     def priority(item: Differential | Recommendation | Investigation) -> tuple[int, int, int, str]:
         # Actions concluded with the most urgent red flag first, then by tier (safety first),
         # then stronger evidence first.
+        # A rule that acts on a red flag (concludes or tests it, or tests the state that lifts
+        # it to an emergency) ranks its actions by that flag's urgency in this result.
         rules = [c.rule for c in by_id[item.id] if c.certainty > 0]
         urgencies = [
             URGENCIES.index(urgency_of(knowledge.conclusions[cid], concluded))
             for rule in rules
-            for cid in rule.then.conclude
-            if knowledge.conclusions[cid].kind == "red_flag"
+            for cid in (*rule.then.conclude, *rule.consumed())
+            if knowledge.conclusions[cid].kind == "red_flag" and cid in concluded
+        ] + [
+            URGENCIES.index("emergency")
+            for rule in rules
+            for cid in rule.consumed()
+            if cid in lifting and cid in concluded
         ]
         tier = max(knowledge.tiers.get(rule.tier, 0) for rule in rules)
         return (min(urgencies, default=len(URGENCIES)), -tier, _grade_rank(item.evidence), item.id)
