@@ -10,7 +10,6 @@ import fcntl
 import json
 import os
 import pty
-import re
 import select
 import subprocess
 import sys
