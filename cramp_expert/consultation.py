@@ -20,7 +20,7 @@ measurement that excluded them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from cramp_expert.compile.predicates import evaluate, holds
