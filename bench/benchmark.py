@@ -540,6 +540,286 @@ def scaling_section(
     return figures
 
 
+# --- 7. population screening ---------------------------------------------------------------------
+REGISTER_KEYS = (
+    "id",
+    "age",
+    "sex",
+    "pregnant",
+    "gestation_weeks",
+    "dialysis",
+    "medications",
+    "conditions",
+    "labs",
+)
+"""What a record system's export gives of a patient (no symptoms or findings): a register."""
+
+
+def screening_population(kb: Any, kind: str, count: int, seed: int) -> list[str]:
+    """JSON lines of `count` patients: `generated` (every section) or `register`."""
+    from cramp_expert.testing.generate import PatientGenerator
+
+    lines = []
+    for n, patient in enumerate(PatientGenerator(kb, seed).patients(count)):
+        patient = {"id": f"P{n}", **patient}
+        if kind == "register":
+            patient = {k: v for k, v in patient.items() if k in REGISTER_KEYS}
+        lines.append(json.dumps(patient))
+    return lines
+
+
+def cpu_rate(function: Callable[[], Any], count: int, repeats: int = 2) -> tuple[float, Any]:
+    """Patients per CPU second of `function` over `count` patients (best of `repeats`)."""
+    best, value = float("inf"), None
+    for _ in range(repeats):
+        start = time.process_time()
+        value = function()
+        best = min(best, time.process_time() - start)
+    return round(count / max(best, 1e-9), 1), value
+
+
+def screening_in_process(kb_lines: dict[str, list[str]], sizes: dict[str, int]) -> dict[str, Any]:
+    """Per-patient CPU cost of each output and engine, in this process, part by part."""
+    import gc
+
+    from cramp_expert.api import Consultant
+    from cramp_expert.screen.records import LineFormat
+
+    consultant = Consultant()
+    gc.freeze()  # as batch does after building its consultant
+    encode = LineFormat().encode
+    figures: dict[str, Any] = {}
+    for kind, lines in kb_lines.items():
+        figures[kind] = screening_population_figures(consultant, lines, sizes, encode)
+    return figures
+
+
+def screening_population_figures(
+    consultant: Any, lines: list[str], sizes: dict[str, int], encode: Callable[[Any], str]
+) -> dict[str, Any]:
+    """`screening_in_process` for one population."""
+    from cramp_expert.api import concluded_ids
+    from cramp_expert.batch import Record, RecordConsultant
+    from cramp_expert.consultation import build_result
+    from cramp_expert.reasoning import robustness
+    from cramp_expert.screen.records import Mode
+
+    records = [Record("jsonl", n, n, text=line) for n, line in enumerate(lines, 1)]
+    row: dict[str, Any] = {}
+    for label, mode in (
+        ("full result (experta, robustness)", Mode()),
+        ("summary, experta", Mode(True)),
+        ("summary, compiled + audit", Mode(True, "compiled")),
+    ):
+        count = min(len(records), sizes[label])
+        here = RecordConsultant(consultant, "bench", mode)
+        for record in records[:10]:
+            here.consult(record)  # warm-up
+        if here.screener is not None:
+            here.screener.audited = 0
+        rate, outcomes = cpu_rate(
+            lambda here=here, count=count: [here.consult(r) for r in records[:count]], count
+        )
+        entry = {
+            "patients": count,
+            "patients per CPU s": rate,
+            "CPU ms per patient": round(1000 / rate, 3),
+            "output bytes per patient": round(
+                sum(len(o.line.encode()) + 1 for o in outcomes) / count
+            ),
+        }
+        if mode.engine == "compiled":
+            entry["audited share"] = round(here.screener.audited / (2 * count), 3)
+            # The same run without the audit: what re-running through experta costs.
+            here.screener.audit = lambda *args: None
+            bare, _ = cpu_rate(
+                lambda here=here, count=count: [here.consult(r) for r in records[:count]],
+                count,
+            )
+            entry["without the audit, patients per CPU s"] = bare
+            entry["audit's share of the CPU time"] = round(1 - rate / bare, 3)
+        row[label] = entry
+    # Where the time goes, part by part (CPU ms per patient).
+    here = RecordConsultant(consultant, "bench", Mode(True, "compiled"))
+    count = min(len(records), sizes["parts"])
+    sample = records[:count]
+    parts: dict[str, float] = {}
+
+    def part(name: str, function: Callable[[], Any]) -> Any:
+        start = time.process_time()
+        value = function()
+        parts[name] = round(1000 * (time.process_time() - start) / count, 4)
+        return value
+
+    patients = part("read, validate, normalise", lambda: [here.patient(r) for r in sample])
+    fired = part("engine (experta)", lambda: [consultant.engine.run(p.values) for p in patients])
+    part(
+        "compiled rules",
+        lambda: [here.screener.compiled.fired(p.values) for p in patients],
+    )
+    summarise = here.screener.summariser.summary
+    summaries = part(
+        "screening record",
+        lambda: [
+            summarise(p, [f.rule_id for f in fs]) for p, fs in zip(patients, fired, strict=True)
+        ],
+    )
+    part("encode screening record (orjson)", lambda: [encode(s) for s in summaries])
+    results = part(
+        "build full result",
+        lambda: [
+            build_result(consultant.kb, p, fs, consultant._version)
+            for p, fs in zip(patients, fired, strict=True)
+        ],
+    )
+    part(
+        "robustness",
+        lambda: [
+            robustness(consultant.evaluator, p.values, concluded_ids(r))
+            for p, r in zip(patients, results, strict=True)
+        ],
+    )
+    part("encode full result (orjson)", lambda: [encode(r) for r in results])
+    part("encode full result (json)", lambda: [json.dumps(r) for r in results])
+    row["parts, CPU ms per patient"] = parts
+    return row
+
+
+def dask_overhead(tasks: int) -> dict[str, Any]:
+    """What the scheduler costs per task: round trips of empty tasks on a 1-worker LocalCluster."""
+    from dask.distributed import Client, LocalCluster
+
+    started = time.perf_counter()
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, dashboard_address=None, host="127.0.0.1"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        startup = time.perf_counter() - started
+        client.submit(len, [0], pure=False).result()
+        start = time.perf_counter()
+        for _ in range(tasks):
+            client.submit(len, [0] * 256, pure=False).result()
+        one_by_one = (time.perf_counter() - start) / tasks
+        start = time.perf_counter()
+        client.gather([client.submit(len, [0] * 256, pure=False) for _ in range(tasks)])
+        pipelined = (time.perf_counter() - start) / tasks
+    return {
+        "LocalCluster start, s": round(startup, 2),
+        "task round trip, ms": round(1000 * one_by_one, 2),
+        "task, pipelined, ms": round(1000 * pipelined, 2),
+        "tasks": tasks,
+    }
+
+
+def screening_runs(lines: list[str], experta_count: int, work: Path) -> dict[str, Any]:
+    """Whole `batch --summary` runs: engines, 1 and 2 workers, Dask on 1 and 2 local workers."""
+    from cramp_expert.screen.cluster import PARTITION
+
+    env = process_environment(work / "kb-cache", work / "pycache")
+    figures: dict[str, Any] = {}
+    outputs: dict[str, bytes] = {}
+    for engine, count in (("compiled", len(lines)), ("experta", min(experta_count, len(lines)))):
+        source = work / f"register-{engine}.jsonl"
+        source.write_text("\n".join(lines[:count]) + "\n")
+        one = work / "one.jsonl"
+        one.write_text(lines[0] + "\n")
+        for label, extra in (
+            ("1 worker", ["--workers", "1"]),
+            ("2 workers", ["--workers", "2"]),
+            ("Dask, 1 local worker", ["--cluster", "dask", "--workers", "1"]),
+            ("Dask, 2 local workers", ["--cluster", "dask", "--workers", "2"]),
+        ):
+            out = work / f"screen-{engine}-{label.replace(' ', '-').replace(',', '')}.jsonl"
+            base = [str(CLI), "batch", "--summary", "--engine", engine, *extra]
+            startup_cpu: list[float] = []
+            startup = run_process(
+                [*base, str(one), "-o", str(work / "x.jsonl")], env, cpu=startup_cpu
+            )
+            cpu: list[float] = []
+            wall = run_process([*base, str(source), "-o", str(out)], env, cpu=cpu)
+            outputs[f"{engine} {label}"] = out.read_bytes()
+            started = max(wall - startup, 1e-9)
+            figures[f"{engine}, {label}"] = {
+                "patients": count,
+                "wall s": round(wall, 2),
+                "start-up (1-patient run) s": round(startup, 2),
+                "patients/s once started": round(count / started, 1),
+                "CPU s": round(cpu[0], 2),
+                "patients per CPU s (start-up CPU taken off)": round(
+                    count / max(cpu[0] - startup_cpu[0], 1e-9), 1
+                ),
+            }
+        for label in ("1 worker", "Dask, 1 local worker"):
+            two = label.replace("1 worker", "2 workers").replace(
+                "1 local worker", "2 local workers"
+            )
+            a, b = figures[f"{engine}, {label}"], figures[f"{engine}, {two}"]
+            figures[f"{engine}, {two} / {label} (once started)"] = round(
+                b["patients/s once started"] / a["patients/s once started"], 2
+            )
+        reference = outputs[f"{engine} 1 worker"]
+        figures[f"{engine}, outputs identical to 1 worker"] = all(
+            value == reference for key, value in outputs.items() if key.startswith(engine)
+        )
+    figures["Dask partition (records per task)"] = PARTITION
+    return figures
+
+
+def projection(in_process: dict[str, Any], overhead: dict[str, Any]) -> dict[str, Any]:
+    """One million patients: CPU hours, hours on N cores and on N machines, output size."""
+    from cramp_expert.screen.cluster import PARTITION
+
+    per_task_ms = overhead["task, pipelined, ms"]
+    rows: dict[str, Any] = {}
+    register = in_process["register"]
+    for label, entry in register.items():
+        if not isinstance(entry, dict) or "CPU ms per patient" not in entry:
+            continue
+        cost_ms = entry["CPU ms per patient"]
+        on_cluster_ms = cost_ms + per_task_ms / PARTITION
+        rows[label] = {
+            "CPU ms per patient": cost_ms,
+            "CPU hours": round(1e6 * cost_ms / 3.6e6, 2),
+            "hours on 2 / 8 / 32 cores": [round(1e6 * cost_ms / 3.6e6 / n, 3) for n in (2, 8, 32)],
+            "hours on 4 / 16 / 64 machines of 8 cores (Dask)": [
+                round(1e6 * on_cluster_ms / 3.6e6 / (8 * n), 4) for n in (4, 16, 64)
+            ],
+            "output GB": round(1e6 * entry["output bytes per patient"] / 1e9, 2),
+        }
+    return rows
+
+
+def screening_section(count: int, seed: int, work: Path, quick: bool) -> dict[str, Any]:
+    """Screening: per-patient cost per output and engine, worker counts, Dask, a projection."""
+    from cramp_expert.kb import load_knowledge_base
+
+    kb = load_knowledge_base()
+    populations = {
+        kind: screening_population(kb, kind, count, seed + 7) for kind in ("register", "generated")
+    }
+    small = 40 if quick else None
+    sizes = {
+        "full result (experta, robustness)": small or 300,
+        "summary, experta": small or 600,
+        "summary, compiled + audit": small or count,
+        "parts": small or 300,
+    }
+    figures: dict[str, Any] = {
+        "populations": {
+            "register": "age, sex, pregnancy, dialysis, medications, conditions, labs (no "
+            "symptoms or findings), as a record system's export gives",
+            "generated": "every section of the patient file, numbers near the rules' thresholds",
+        }
+    }
+    figures["in process"] = screening_in_process(populations, sizes)
+    figures["dask scheduler"] = dask_overhead(20 if quick else 200)
+    figures["runs"] = screening_runs(populations["register"], small or 1000, work)
+    figures["one million patients"] = projection(figures["in process"], figures["dask scheduler"])
+    return figures
+
+
 # --- report --------------------------------------------------------------------------------------
 def report(results: dict[str, Any]) -> str:
     """Every figure as tables."""
@@ -673,7 +953,117 @@ def report(results: dict[str, Any]) -> str:
                 rows,
             )
         )
+    if "screening" in results:
+        out.extend(screening_report(results["screening"]))
     return "\n".join(out) + "\n"
+
+
+def screening_report(s: dict[str, Any]) -> list[str]:
+    """The screening section's tables."""
+    out = []
+    rows = []
+    for kind, row in s["in process"].items():
+        for label, f in row.items():
+            if "patients per CPU s" not in f:
+                continue
+            rows.append(
+                [
+                    f"{kind}: {label}",
+                    f["patients"],
+                    f["patients per CPU s"],
+                    f["CPU ms per patient"],
+                    f["output bytes per patient"],
+                    f.get("audited share", ""),
+                    f.get("without the audit, patients per CPU s", ""),
+                    f.get("audit's share of the CPU time", ""),
+                ]
+            )
+    out.append(
+        table(
+            "Screening in process (CPU time; one consultant, as one batch worker)",
+            [
+                "population: output, engine",
+                "patients",
+                "per CPU s",
+                "CPU ms",
+                "bytes/patient",
+                "audited",
+                "per CPU s, no audit",
+                "audit's CPU share",
+            ],
+            rows,
+        )
+    )
+    kinds = list(s["in process"])
+    parts = list(s["in process"][kinds[0]]["parts, CPU ms per patient"])
+    out.append(
+        table(
+            "Where the time goes (CPU ms per patient)",
+            ["part", *kinds],
+            [
+                [p] + [s["in process"][k]["parts, CPU ms per patient"][p] for k in kinds]
+                for p in parts
+            ],
+        )
+    )
+    runs = s["runs"]
+    out.append(
+        table(
+            "batch --summary, register population, whole runs (CPU of every process)",
+            [
+                "engine, workers",
+                "patients",
+                "wall s",
+                "start-up s",
+                "patients/s started",
+                "CPU s",
+                "per CPU s",
+            ],
+            [
+                [
+                    label,
+                    f["patients"],
+                    f["wall s"],
+                    f["start-up (1-patient run) s"],
+                    f["patients/s once started"],
+                    f["CPU s"],
+                    f["patients per CPU s (start-up CPU taken off)"],
+                ]
+                for label, f in runs.items()
+                if isinstance(f, dict)
+            ],
+        )
+    )
+    out.append("  " + "; ".join(f"{k}: {v}" for k, v in runs.items() if not isinstance(v, dict)))
+    d = s["dask scheduler"]
+    out.append("  Dask scheduler: " + "; ".join(f"{k}: {v}" for k, v in d.items()))
+    out.append(
+        table(
+            "One million patients (register population), from the CPU cost measured above",
+            [
+                "output, engine",
+                "CPU ms",
+                "CPU hours",
+                "h on 2/8/32 cores",
+                "h on 4/16/64 x 8-core (Dask)",
+                "output GB",
+            ],
+            [
+                [
+                    label,
+                    f["CPU ms per patient"],
+                    f["CPU hours"],
+                    " / ".join(str(x) for x in f["hours on 2 / 8 / 32 cores"]),
+                    " / ".join(
+                        str(x) for x in f["hours on 4 / 16 / 64 machines of 8 cores (Dask)"]
+                    ),
+                    f["output GB"],
+                ]
+                for label, f in s["one million patients"].items()
+            ],
+        )
+    )
+    return out
 
 
 def main() -> None:
@@ -688,13 +1078,17 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per scaling size")
     parser.add_argument("--cli-runs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=6)
-    parser.add_argument("--only", default="startup,latency,batch,scaling")
+    parser.add_argument(
+        "--screen", type=int, default=5000, help="patients in the screening runs (compiled)"
+    )
+    parser.add_argument("--only", default="startup,latency,batch,scaling,screening")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that it runs")
     args = parser.parse_args()
     if args.quick:
         args.patients, args.repeats, args.batch, args.sizes = 20, 1, 40, "100"
         args.scaling_patients, args.cli_runs, args.budget = 10, 1, 10.0
+        args.screen = 60
     warnings.simplefilter("ignore")  # hypothesis' strategies module warns about nothing here
     sections = set(args.only.split(","))
     results: dict[str, Any] = {
@@ -722,6 +1116,8 @@ def main() -> None:
             results["scaling"] = scaling_section(
                 sizes, args.scaling_patients, args.seed, work, args.budget
             )
+        if "screening" in sections:
+            results["screening"] = screening_section(args.screen, args.seed, work, args.quick)
     results["environment"]["load after"] = load_average()
     results["environment"]["calibration after, ms"] = calibration()
     results["environment"]["settings"]["json"] = str(args.json)

@@ -353,9 +353,43 @@ def _interview(
     is_flag=True,
     help="Continue an interrupted run: keep the records it finished, consult the rest.",
 )
+@click.option(
+    "--summary/--full",
+    "screening",
+    default=False,
+    help="One compact screening record per patient (CSV if OUTPUT ends in .csv), or the full "
+    "result (the default).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["experta", "compiled"]),
+    default="experta",
+    show_default=True,
+    help="With --summary: 'compiled' runs the rules as plain Python, audited against experta.",
+)
+@click.option(
+    "--cluster",
+    type=click.Choice(["dask"]),
+    default=None,
+    help="Consult on a Dask cluster: a local one of --workers processes, or --scheduler's.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="With --cluster dask: an existing scheduler (tcp://host:8786) instead of a local one.",
+)
 @kb_option
 def batch(
-    input_path: str, output_path: str, workers: int, resume: bool, kb_root: Path | None
+    input_path: str,
+    output_path: str,
+    workers: int,
+    resume: bool,
+    screening: bool,
+    engine: str,
+    cluster: str | None,
+    scheduler: str | None,
+    kb_root: Path | None,
 ) -> None:
     """Consult every patient of INPUT; write one JSON result per line to OUTPUT.
 
@@ -408,6 +442,10 @@ def batch(
                 stdin=sys.stdin.buffer,
                 stdout=sys.stdout.buffer,
                 progress=progress if sys.stderr.isatty() else None,
+                screening_records=screening,
+                engine=engine,
+                cluster=cluster,
+                scheduler=scheduler,
             )
         except KeyboardInterrupt:
             click.echo(

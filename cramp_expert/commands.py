@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 if TYPE_CHECKING:
     from cramp_expert.api import Consultant
@@ -377,8 +377,15 @@ def batch(
     stdin: IO[bytes],
     stdout: IO[bytes],
     progress: Callable[[int], Callable[[int], None]] | None = None,
+    screening_records: bool = False,
+    engine: str = "experta",
+    cluster: str | None = None,
+    scheduler: str | None = None,
 ) -> Output:
     """`batch INPUT -o OUTPUT`: consult every record; `-` for standard input or output.
+
+    `screening_records`: screening records (CSV when OUTPUT ends in .csv) on `engine` (`compiled`: audited
+    against experta); `cluster="dask"`: on a Dask cluster (`scheduler`'s, or a local one).
 
     `progress(total)`, if given, is called once with the number of records and returns what to
     call with each number done (a progress bar on a terminal).
@@ -396,9 +403,25 @@ def batch(
         and Path(output_path).resolve() == Path(input_path).resolve()
     ):
         raise BadArgument("OUTPUT would overwrite INPUT; choose another file")
+    from cramp_expert.screen.records import Mode
+
+    if engine == "compiled" and not screening_records:
+        raise BadArgument(
+            "--engine compiled screens only (--summary): full results, traces and "
+            "explanations are experta's"
+        )
+    if scheduler and cluster != "dask":
+        raise BadArgument("--scheduler needs --cluster dask")
+    csv_out = screening_records and output_path.lower().endswith(".csv")
+    mode = Mode(screening_records, engine, csv_out)
     root = kb_folder(kb)
     workers = worker_count(workers)
-    expert = consultant(root) if workers == 1 else None
+    on_cluster: Any = None
+    if cluster == "dask":
+        from cramp_expert.screen.cluster import DaskOutcomes
+
+        on_cluster = DaskOutcomes(scheduler, workers)
+    expert = consultant(root) if workers == 1 and on_cluster is None else None
     loaded = expert.kb if expert else load_knowledge_base(root)
     name = "<stdin>" if input_path == STDIO else None
     shown = visible("standard output" if output_path == STDIO else output_path)
@@ -418,6 +441,8 @@ def batch(
                 resume=resume,
                 kb_digest=loaded.digest,
                 input_name=name,
+                mode=mode,
+                consult_with=on_cluster,
             )
         except screening.BatchInputError as exc:
             raise InputError(exc.problems) from None

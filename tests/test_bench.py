@@ -20,10 +20,14 @@ def test_the_benchmark_runs_every_section_and_writes_its_figures(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     figures = json.loads(out.read_text())
-    assert set(figures) == {"environment", "startup", "latency", "batch", "scaling"}
+    assert set(figures) == {"environment", "startup", "latency", "batch", "scaling", "screening"}
     for group in ("vignettes", "generated"):
         assert figures["latency"][group]["agreement"]["mismatches"] == 0
         assert figures["latency"][group]["engine (experta)"]["p50_ms"] > 0
     assert figures["batch"]["outputs identical"] is True
     assert figures["scaling"]["100"]["mismatches"] == 0
+    runs = figures["screening"]["runs"]
+    assert runs["compiled, outputs identical to 1 worker"] is True
+    assert runs["experta, outputs identical to 1 worker"] is True
+    assert "One million patients" in done.stdout
     assert "Synthetic rule sets" in done.stdout and "CLI start-up" in done.stdout

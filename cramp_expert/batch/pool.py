@@ -20,6 +20,7 @@ gone (killed with SIGKILL) finds its pipe closed and exits quietly, with no trac
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 from collections import deque
@@ -35,6 +36,7 @@ from cramp_expert.api import Consultant
 from cramp_expert.batch.readers import Record
 from cramp_expert.batch.records import Outcome, RecordConsultant
 from cramp_expert.errors import CrampExpertError
+from cramp_expert.screen.records import Mode
 
 CHUNK = 32
 """Records sent to a worker at a time: enough to make the hand-over cheap, few enough to keep
@@ -43,6 +45,8 @@ AHEAD = 4
 """Chunks per worker that may be done ahead of the one the output waits for."""
 STOP_SECONDS = 5.0
 """How long a worker is given to stop, then to die of SIGTERM, before SIGKILL."""
+START_METHOD = "spawn"
+"""How worker processes start (`fork` starts them faster where it exists; tests use both)."""
 
 
 class WorkerFailed(CrampExpertError):
@@ -56,25 +60,35 @@ def chunks(records: Iterator[Record], size: int = CHUNK) -> Iterator[list[Record
 
 
 def consult_here(
-    records: Iterator[Record], input_name: str, consultant: Consultant
+    records: Iterator[Record], input_name: str, consultant: Consultant, mode: Mode | None = None
 ) -> Iterator[list[Outcome]]:
     """Consult every record in this process, a chunk at a time."""
-    here = RecordConsultant(consultant, input_name)
+    here = RecordConsultant(consultant, input_name, mode)
+    gc.freeze()  # as in a worker: the knowledge base and engine, out of the collector's sight
     for chunk in chunks(records):
         yield [here.consult(record) for record in chunk]
 
 
-def serve(connection: Connection, kb_root: Path | None, input_name: str) -> None:
+def serve(
+    connection: Connection, kb_root: Path | None, input_name: str, mode: Mode | None = None
+) -> None:
     """A worker's life: build a consultant, then consult each chunk sent until told to stop."""
     # Ctrl-C reaches every process of the terminal's group; the parent handles it and stops
     # the workers, and a worker interrupted mid-record would only add a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the run's SIGTERM handler (`run._terminate_as_exit`), which
+    # would turn the pool's SIGTERM at shutdown into a SystemExit inside the worker: workers
+    # end as SIGTERM's default does.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         try:
-            here = RecordConsultant(Consultant(kb_root), input_name)
+            here = RecordConsultant(Consultant(kb_root), input_name, mode)
         except BaseException as exc:
             connection.send(("failed", f"{type(exc).__name__}: {exc}"))
             return
+        # The knowledge base and engine live as long as the worker: out of the collector's
+        # sight, they are not scanned again at every collection.
+        gc.freeze()
         connection.send(("ready", None))
         while (task := connection.recv()) is not None:
             index, records = task
@@ -105,13 +119,14 @@ class _Pool:
     size: int
     kb_root: Path | None
     input_name: str
+    mode: Mode | None = None
     workers: list[_Worker] = field(default_factory=list)
 
     def start(self) -> _Worker:
-        context = multiprocessing.get_context("spawn")
+        context: Any = multiprocessing.get_context(START_METHOD)
         parent, child = context.Pipe(duplex=True)
         process = context.Process(
-            target=serve, args=(child, self.kb_root, self.input_name), daemon=True
+            target=serve, args=(child, self.kb_root, self.input_name, self.mode), daemon=True
         )
         try:
             process.start()
@@ -156,13 +171,17 @@ class _Pool:
 
 
 def consult_in_processes(
-    records: Iterator[Record], input_name: str, workers: int, kb_root: Path | None
+    records: Iterator[Record],
+    input_name: str,
+    workers: int,
+    kb_root: Path | None,
+    mode: Mode | None = None,
 ) -> Iterator[list[Outcome]]:
     """Consult every record in up to `workers` processes; chunks of outcomes in input order.
 
     Raises WorkerFailed when a worker cannot start or dies.
     """
-    pool = _Pool(workers, kb_root, input_name)
+    pool = _Pool(workers, kb_root, input_name, mode)
     pending = chunks(records)
     queue: deque[list[Record]] = deque()  # read, not yet handed out
     sent = 0  # chunks handed out (the next one's index)

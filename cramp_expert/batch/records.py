@@ -16,6 +16,7 @@ from cramp_expert.batch.readers import Record
 from cramp_expert.errors import InputError, Location, Problem
 from cramp_expert.kb.knowledge import Knowledge
 from cramp_expert.numbers import plain_number
+from cramp_expert.screen.records import LineFormat, Mode
 from cramp_expert.source import MAX_DEPTH, Document, parse
 
 LIST_SEPARATOR = ";"
@@ -152,11 +153,22 @@ def located_jsonl_document(record: Record, name: str) -> Document:
 
 # --- one record ---------------------------------------------------------------------------------
 class RecordConsultant:
-    """Consults the records of one input with one consultant (one per process)."""
+    """Consults the records of one input with one consultant (one per process).
 
-    def __init__(self, consultant: Consultant, input_name: str):
+    `mode` says what each line holds: the full result, or the screening record on the engine
+    chosen (`screen.backend`), as JSON Lines or CSV (`screen.records`).
+    """
+
+    def __init__(self, consultant: Consultant, input_name: str, mode: Mode | None = None):
         self.consultant = consultant
         self.name = input_name
+        self.mode = mode or Mode()
+        self.format: LineFormat = self.mode.line_format()
+        self.screener: Any = None
+        if self.mode.summary:
+            from cramp_expert.screen.backend import Screener
+
+            self.screener = Screener(consultant, self.mode.engine)
 
     def source(self, record: Record) -> dict[str, Any]:
         """The `source` of an output line."""
@@ -187,20 +199,28 @@ class RecordConsultant:
     def consult(self, record: Record) -> Outcome:
         """One record's output line and what the summary counts of it (never raises)."""
         source = self.source(record)
+        lines = self.format
         try:
-            result = self.consultant.consult_facts(self.patient(record))
-            line = dumps({"source": source, **result.to_dict()})
+            patient = self.patient(record)
+            if self.screener is not None:
+                result = self.screener.screen(patient, record.number)
+            else:
+                result = self.consultant.consult_facts(patient).to_dict()
+            line = lines.result_line(source, result)
         except InputError as exc:
-            return error_outcome(source, exc.problems)
+            return error_outcome(source, exc.problems, lines)
         except (MemoryError, RecursionError) as exc:
             problem = Problem(
                 "E100",
                 f"the record is too large to consult ({type(exc).__name__})",
                 Location(self.name, record.line),
             )
-            return error_outcome(source, [problem])
-        except Exception as exc:  # a bug: recorded, and the run goes on
-            return internal_outcome(source, exc)
+            return error_outcome(source, [problem], lines)
+        except Exception as exc:  # a bug (or an audit's disagreement): recorded, the run goes on
+            if type(exc).__name__ == "AuditDisagreement":
+                audit = {"codes": ["audit"], "problems": [str(exc)]}
+                return Outcome(lines.error_line(source, audit), errors=("audit",))
+            return internal_outcome(source, exc, lines)
         return Outcome(
             line,
             causes=tuple(item.id for item in result.causes),
@@ -208,19 +228,25 @@ class RecordConsultant:
         )
 
 
-def error_outcome(source: dict[str, Any], problems: Any) -> Outcome:
+def error_outcome(
+    source: dict[str, Any], problems: Any, lines: LineFormat | None = None
+) -> Outcome:
     """The error line of a record that cannot be consulted, with every problem."""
     rendered = [problem.render() for problem in problems]
     codes = list(dict.fromkeys(p.code for p in problems))
-    line = dumps({"source": source, "error": {"codes": codes, "problems": rendered}})
+    error = {"codes": codes, "problems": rendered}
+    line = lines.error_line(source, error) if lines else dumps({"source": source, "error": error})
     return Outcome(line, errors=tuple(codes))
 
 
-def internal_outcome(source: dict[str, Any], exc: BaseException) -> Outcome:
+def internal_outcome(
+    source: dict[str, Any], exc: BaseException, lines: LineFormat | None = None
+) -> Outcome:
     """The error line of a record that met a bug."""
     message = f"internal error: {type(exc).__name__}: {exc} (please report it)"
     error = {"codes": ["internal"], "internal": message}
-    return Outcome(dumps({"source": source, "error": error}), errors=("internal",))
+    line = lines.error_line(source, error) if lines else dumps({"source": source, "error": error})
+    return Outcome(line, errors=("internal",))
 
 
 def dumps(value: Any) -> str:

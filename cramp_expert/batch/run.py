@@ -12,10 +12,15 @@ from typing import Any
 
 from cramp_expert.api import Consultant
 from cramp_expert.batch.pool import consult_here, consult_in_processes
-from cramp_expert.batch.readers import read_records
+from cramp_expert.batch.readers import Record, read_records
+from cramp_expert.batch.records import Outcome
 from cramp_expert.batch.summary import Summary
 from cramp_expert.batch.writer import PartialWriter, RunKey, locked_partial
 from cramp_expert.kb.knowledge import Knowledge
+from cramp_expert.screen.records import Mode
+
+ConsultWith = Callable[[Iterator[Record], str, Path | None, Mode], Iterator[list[Outcome]]]
+"""Consults records elsewhere (records left, input name, kb_root, mode -> chunks in order)."""
 
 
 @contextmanager
@@ -48,6 +53,8 @@ def run_batch(
     kb_digest: str = "",
     options: Mapping[str, object] | None = None,
     input_name: str | None = None,
+    mode: Mode | None = None,
+    consult_with: ConsultWith | None = None,
 ) -> Summary:
     """Consult every record of `input_path` and write the JSON lines to `output_path`.
 
@@ -59,6 +66,11 @@ def run_batch(
     Raises BatchInputError when the input cannot be read, OutputBusy when another run writes
     OUTPUT, WorkerFailed when a worker dies, and OSError when the output cannot be written.
     Lines go to the locked partial file and replace OUTPUT only when every record is done.
+
+    `mode` chooses what each line holds (`screen.records.Mode`: the full result by default, or
+    the screening record as JSON Lines or CSV, on experta or the audited compiled back end); a
+    mode other than the default keys the partial file too. `consult_with`, if given, consults
+    the records instead of this machine's workers (`screen.cluster.DaskOutcomes`: on Dask).
     """
     name = input_name or str(input_path)  # `<stdin>` for standard input spooled to a file
     records = read_records(input_path, knowledge, name)
@@ -67,10 +79,14 @@ def run_batch(
         records = chain([first], records)
     if not kb_digest and consultant is not None:
         kb_digest = consultant.kb.digest
-    key = RunKey.of(input_path, kb_digest, options or {})
+    mode = mode or Mode()
+    options = dict(options or {})
+    if mode != Mode():
+        options.update(summary=mode.summary, engine=mode.engine, csv=mode.csv)
+    key = RunKey.of(input_path, kb_digest, options)
     summary = Summary()
     with _terminate_as_exit(), locked_partial(output_path) as stream:
-        writer = PartialWriter(output_path, stream, key)
+        writer = PartialWriter(output_path, stream, key, mode.line_format())
         done = writer.resume(name) if resume else []
         if not done:
             writer.start_afresh()
@@ -79,10 +95,12 @@ def run_batch(
         if progress is not None and done:
             progress(len(done))
         records = islice(records, len(done), None)
-        if workers <= 1:
-            batches = consult_here(records, name, consultant or Consultant(kb_root))
+        if consult_with is not None:
+            batches = consult_with(records, name, kb_root, mode)
+        elif workers <= 1:
+            batches = consult_here(records, name, consultant or Consultant(kb_root), mode)
         else:
-            batches = consult_in_processes(records, name, workers, kb_root)
+            batches = consult_in_processes(records, name, workers, kb_root, mode)
         try:
             for chunk in batches:
                 writer.write(chunk)

@@ -30,6 +30,7 @@ from typing import IO
 from cramp_expert.batch.readers import PATIENT_SUFFIXES
 from cramp_expert.batch.records import Outcome
 from cramp_expert.errors import CrampExpertError, InputError
+from cramp_expert.screen.records import LineFormat
 from cramp_expert.source import open_regular
 
 KEY_FORMAT = 1
@@ -168,33 +169,46 @@ def locked_partial(output_path: Path) -> Iterator[IO[bytes]]:
         stream.close()  # releases the lock
 
 
-def completed(stream: IO[bytes], input_name: str) -> tuple[list[Outcome], int]:
+def completed(
+    stream: IO[bytes], input_name: str, lines: LineFormat | None = None
+) -> tuple[list[Outcome], int]:
     """The records an interrupted run finished, and the length of the file that holds them.
 
-    A record counts only when its line is whole (ends with a newline), is JSON, belongs to this
-    input and comes in order (record 1, 2, ...): a line cut by the interruption is dropped and
-    its record consulted again.
+    A record counts only when its line is whole (ends with a newline), is JSON (or, with
+    `lines`, that format's line, after its header), belongs to this input and comes in order
+    (record 1, 2, ...): a line cut by the interruption is dropped and its record consulted again.
     """
     done: list[Outcome] = []
     length = 0
+    header = lines.header if lines is not None else None
     stream.seek(0)
     for raw in stream:
         if not raw.endswith(b"\n"):
             break
         try:
             line = raw.decode("utf-8").rstrip("\n")
-            source = json.loads(line)["source"]
+            if header is not None and length == 0:
+                if line != header:
+                    break
+                length += len(raw)
+                continue
+            source = lines.source_of(line) if lines else json.loads(line)["source"]
         except (UnicodeDecodeError, ValueError, KeyError, TypeError):
             break
         if source.get("input") != input_name or source.get("record") != len(done) + 1:
             break
-        done.append(outcome_of_line(line))
+        done.append(outcome_of_line(line, lines))
         length += len(raw)
+    if not done:
+        return [], 0  # nothing to keep (a header alone is written again)
     return done, length
 
 
-def outcome_of_line(line: str) -> Outcome:
+def outcome_of_line(line: str, lines: LineFormat | None = None) -> Outcome:
     """What the summary counts of an output line already written (a resumed run recounts)."""
+    if lines is not None:
+        counted = lines.counted(line)
+        return Outcome(line, counted.causes, counted.red_flags, counted.errors)
     entry = json.loads(line)
     if "error" in entry:
         return Outcome(line, errors=tuple(entry["error"].get("codes", ["error"])))
@@ -208,10 +222,14 @@ def outcome_of_line(line: str) -> Outcome:
 class PartialWriter:
     """Writes one run's lines to its locked partial file and, at the end, replaces OUTPUT."""
 
-    def __init__(self, output_path: Path, stream: IO[bytes], key: RunKey):
+    def __init__(
+        self, output_path: Path, stream: IO[bytes], key: RunKey, lines: LineFormat | None = None
+    ):
         self.output = output_path
         self.stream = stream
         self.key = key
+        self.lines = lines
+        """The lines' format (`screen.records`): its header first, and how to read them back."""
 
     def resume(self, input_name: str) -> list[Outcome]:
         """The records a previous run for the same key finished (raises ResumeRefused)."""
@@ -236,7 +254,7 @@ class PartialWriter:
                 f"(the records in {partial_path(self.output)} were written for other ones); run "
                 "without --resume to start afresh"
             )
-        done, length = completed(self.stream, input_name)
+        done, length = completed(self.stream, input_name, self.lines)
         self.stream.truncate(length)  # drop a line the interruption cut short
         self.stream.seek(length)
         return done
@@ -249,6 +267,9 @@ class PartialWriter:
         temporary = keys.with_name(keys.name + ".tmp")
         temporary.write_text(self.key.text(), encoding="utf-8")
         os.replace(temporary, keys)
+        if self.lines is not None and self.lines.header is not None:
+            self.stream.write((self.lines.header + "\n").encode("utf-8"))
+            self.stream.flush()
 
     def write(self, outcomes: Iterable[Outcome]) -> None:
         """Append whole lines and flush them: a resumed run can trust every line it finds."""

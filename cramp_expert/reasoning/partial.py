@@ -32,6 +32,8 @@ Truth: TypeAlias = bool | None
 
 IsOpen: TypeAlias = Callable[[str], bool]
 Compiled: TypeAlias = Callable[["PartialOutcome"], Truth]
+Plan: TypeAlias = tuple[tuple[str, Compiled, frozenset[str], bool], ...]
+"""Rules to evaluate again, in firing order: (id, closure, rules it reads, tests the fact)."""
 _MISSING = object()
 
 
@@ -60,6 +62,16 @@ def kleene_or(values: Iterable[Truth]) -> Truth:
 def kleene_not(value: Truth) -> Truth:
     """Negation; undetermined stays undetermined."""
     return None if value is None else not value
+
+
+@dataclass(frozen=True)
+class Trial:
+    """How to try values of one open fact on one outcome (`PartialEvaluator.trial`)."""
+
+    plan: Plan
+    """The undetermined rules a value of the fact can reach, in firing order."""
+    is_open: IsOpen
+    """The outcome's open facts less this one."""
 
 
 @dataclass
@@ -380,7 +392,7 @@ class PartialEvaluator:
         for rule in self.order:
             compile_collector(rule.when, self._closures, self._collectors)
         self._ancestors: dict[frozenset[str], frozenset[str]] = {}
-        self._plans: dict[str, tuple[tuple[str, Compiled, frozenset[str], bool], ...]] = {}
+        self._plans: dict[str, Plan] = {}
         self._depends_on: dict[str, frozenset[str]] = {
             rule.id: frozenset(
                 producer.id
@@ -487,7 +499,12 @@ class PartialEvaluator:
         return outcome
 
     def decided_by(
-        self, outcome: PartialOutcome, fact_id: str, value: Any, ids: frozenset[str]
+        self,
+        outcome: PartialOutcome,
+        fact_id: str,
+        value: Any,
+        ids: frozenset[str],
+        trial: Trial | None = None,
     ) -> set[str]:
         """Of the conclusion `ids` (all undetermined), those determined once `fact_id` is `value`.
 
@@ -495,27 +512,21 @@ class PartialEvaluator:
         rules that test the fact or are chained after it, and can change one of `ids`, are
         evaluated, in place, and `outcome` is put back as it was before returning. Robustness
         asks this for every candidate value of every open fact, and copying the outcome was
-        most of the cost of each question.
+        most of the cost of each question. `trial`, from `trial(outcome, fact_id)`, saves
+        working out again, for each value tried, which rules can change and what stays open.
         """
         needed = self._ancestors_of(ids)
         truths = outcome.rule_truth
         values, is_open, asserted = outcome.values, outcome.is_open, outcome._asserted
-        open_set = getattr(is_open, "__self__", None)
-        if isinstance(open_set, frozenset):
-            # A set's own membership test, not a function around it: it runs for every leaf.
-            outcome.is_open = (open_set - {fact_id}).__contains__
-        else:
-
-            def still_open(fact: str) -> bool:
-                return fact != fact_id and is_open(fact)
-
-            outcome.is_open = still_open
+        if trial is None:
+            trial = self.trial(outcome, fact_id)
+        outcome.is_open = trial.is_open
         outcome.values = {**values, fact_id: value}
         before: dict[str, Truth] = {}
         forgotten: dict[str, Truth] = {}
         produced = self._produced
         try:
-            for rule_id, compiled, depends_on, direct in self._plan(fact_id):
+            for rule_id, compiled, depends_on, direct in trial.plan:
                 if rule_id not in needed:
                     continue
                 if not direct and before.keys().isdisjoint(depends_on):
@@ -543,7 +554,27 @@ class PartialEvaluator:
             asserted.update(forgotten)
             outcome.values, outcome.is_open = values, is_open
 
-    def _plan(self, fact_id: str) -> tuple[tuple[str, Compiled, frozenset[str], bool], ...]:
+    def trial(self, outcome: PartialOutcome, fact_id: str) -> Trial:
+        """What `decided_by` needs to try values of `fact_id` in `outcome`, worked out once.
+
+        Knowing a fact only settles what was undetermined (three-valued logic is monotone in
+        what is known): a rule already True or False in the outcome stays so, and of the rules
+        a change of the fact can reach, usually only a few are undetermined.
+        """
+        truths = outcome.rule_truth
+        plan = tuple(step for step in self._plan(fact_id) if truths[step[0]] is None)
+        is_open = outcome.is_open
+        open_set = getattr(is_open, "__self__", None)
+        if isinstance(open_set, frozenset):
+            # A set's own membership test, not a function around it: it runs for every leaf.
+            return Trial(plan, (open_set - {fact_id}).__contains__)
+
+        def still_open(fact: str) -> bool:
+            return fact != fact_id and is_open(fact)
+
+        return Trial(plan, still_open)
+
+    def _plan(self, fact_id: str) -> Plan:
         """The rules a change of one fact can reach, in order, with what `decided_by` needs."""
         plan = self._plans.get(fact_id)
         if plan is None:
@@ -657,6 +688,8 @@ __all__ = [
     "Liveness",
     "PartialEvaluator",
     "PartialOutcome",
+    "Plan",
+    "Trial",
     "Truth",
     "kleene_and",
     "kleene_not",

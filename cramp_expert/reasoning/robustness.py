@@ -226,11 +226,12 @@ def most_informative(
         if fact is None:
             continue
         decided = set(dependents[fact_id])
+        trial = evaluator.trial(outcome, fact_id)
         for value in distinct_candidates(fact, evaluator):
             if decided <= sure[fact_id]:
                 break
             unsure = frozenset(decided - sure[fact_id])
-            decided = evaluator.decided_by(outcome, fact_id, value, unsure) | sure[fact_id]
+            decided = evaluator.decided_by(outcome, fact_id, value, unsure, trial) | sure[fact_id]
             if not decided or (best is not None and score(decided) >= best[0]):
                 break  # what is left cannot beat the best any more
         if decided and (best is None or score(decided) < best[0]):
