@@ -664,7 +664,7 @@ def screening_population_figures(
             summarise(p, [f.rule_id for f in fs]) for p, fs in zip(patients, fired, strict=True)
         ],
     )
-    part("encode screening record (orjson)", lambda: [encode(s) for s in summaries])
+    part("encode screening record (msgspec)", lambda: [encode(s) for s in summaries])
     results = part(
         "build full result",
         lambda: [
@@ -679,7 +679,7 @@ def screening_population_figures(
             for p, r in zip(patients, results, strict=True)
         ],
     )
-    part("encode full result (orjson)", lambda: [encode(r) for r in results])
+    part("encode full result (msgspec)", lambda: [encode(r) for r in results])
     part("encode full result (json)", lambda: [json.dumps(r) for r in results])
     row["parts, CPU ms per patient"] = parts
     return row

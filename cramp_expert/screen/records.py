@@ -7,8 +7,8 @@ line back into what the run's summary counts, so that `--resume` can recount a p
 - `summary` (`batch --summary`): the screening record (`screen.summary`) with `source`, as JSON
   Lines, or as CSV when OUTPUT ends in `.csv` (`csv_header` first, then one row per record).
 
-JSON is encoded with orjson (several times faster than `json.dumps` on a full result; imported
-here only, on batch's path), falling back to `json` for what orjson refuses (a lone surrogate in
+JSON is encoded with msgspec (several times faster than `json.dumps` on a full result; imported
+here only, on batch's path), falling back to `json` for what msgspec refuses (a lone surrogate in
 an input string). Both give compact JSON with non-ASCII characters as they are.
 
 CSV cells are written through `render.visible`: an input string's control characters and line
@@ -46,12 +46,14 @@ CSV_COLUMNS = (
 
 
 def _json_encoder() -> Callable[[Any], str]:
-    import orjson
+    import msgspec
+
+    encoder = msgspec.json.Encoder()
 
     def encode(value: Any) -> str:
         try:
-            return orjson.dumps(value).decode("utf-8")
-        except TypeError:  # what orjson refuses: json's answer, or its ValueError
+            return encoder.encode(value).decode("utf-8")
+        except (TypeError, ValueError):  # what msgspec refuses: json's answer, or its ValueError
             line = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
             line.encode("utf-8")  # an unpaired surrogate fails here, not when written
             return line
