@@ -223,8 +223,8 @@ class RecordConsultant:
             return internal_outcome(source, exc, lines)
         return Outcome(
             line,
-            causes=tuple(item.id for item in result.causes),
-            red_flags=tuple(item.id for item in result.red_flags),
+            causes=tuple(item["id"] for item in result["causes"]),
+            red_flags=tuple(item["id"] for item in result["red_flags"]),
         )
 
 

@@ -38,7 +38,7 @@ def test_the_compiled_rules_fire_exactly_what_experta_fires(consultant, patient)
 @given(PATIENTS)
 def test_the_screening_record_is_the_full_results_projection(consultant, patient):
     facts = normalise_patient(patient, KB.knowledge)
-    result = consultant.consult_facts(facts, with_robustness=False)
+    result = consultant.consult_facts(facts, with_robustness=False).to_dict()
     expected = summary_of(result)
     fired = [entry["rule"] for entry in result["trace"]]
     assert SUMMARISER.summary(facts, fired) == expected
