@@ -52,15 +52,34 @@ class Consultant:
         self._version = engine_version()
 
     def read(self, document: Document) -> PatientFacts:
-        """Validate and normalise a parsed patient file (raises PatientFileError)."""
+        """Validate and normalise a parsed patient file or FHIR JSON (raises PatientFileError)."""
+        from cramp_expert.fhir.read import facts_from_fhir, is_fhir
+
+        if is_fhir(document.data):
+            return facts_from_fhir(document.data, self.kb.knowledge, document.path)
         return read_patient(document, self.kb.knowledge)
 
     def read_path(self, path: str | Path) -> PatientFacts:
-        """Read, validate and normalise a patient file on disk."""
+        """Read, validate and normalise a patient file (or FHIR R4 JSON) on disk."""
+        from cramp_expert.fhir.read import facts_from_fhir, load_fhir_file, looks_like_fhir
+
+        # FHIR JSON is read by the json module with its own size limit: a record's history
+        # is larger than any patient file.
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(4096)
+        except OSError:
+            head = b""  # load_file reports it, with the usual message
+        if looks_like_fhir(head):
+            return facts_from_fhir(load_fhir_file(path), self.kb.knowledge, str(path))
         return self.read(load_file(path))
 
     def read_bytes(self, name: str, raw: bytes) -> PatientFacts:
-        """Read, validate and normalise a patient file already read (standard input)."""
+        """Read, validate and normalise a patient file (or FHIR JSON) already read (stdin)."""
+        from cramp_expert.fhir.read import facts_from_fhir, load_fhir_bytes, looks_like_fhir
+
+        if looks_like_fhir(raw[:4096]):
+            return facts_from_fhir(load_fhir_bytes(name, raw), self.kb.knowledge, name)
         return self.read(load_bytes(name, raw))
 
     def consult_facts(

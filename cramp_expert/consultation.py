@@ -316,6 +316,7 @@ def build_result(
         "medications": patient.medications,
         "conditions": patient.conditions,
         "labs": patient.labs,
+        **patient.extra_interpreted,
     }
     result["warnings"] = [w.as_dict() for w in patient.warnings]
     for cid, contribs in sorted(by_id.items()):
