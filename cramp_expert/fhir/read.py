@@ -77,6 +77,19 @@ def _error(name: str, message: str, key: str = "") -> PatientFileError:
 
 
 # --- validation ------------------------------------------------------------------------------
+READ_TYPES = (
+    "Patient",
+    "Condition",
+    "MedicationRequest",
+    "MedicationStatement",
+    "Medication",
+    "Observation",
+    "QuestionnaireResponse",
+)
+"""Resource types that are read, so validated in full; any other is counted and listed as not
+used (a Synthea history holds thousands of Encounters and Claims that nothing here reads)."""
+
+
 def validate(data: Any, name: str) -> list[dict[str, Any]]:
     """Validate with the R4B models; return the resources (a Bundle's entries, or the one).
 
@@ -87,52 +100,82 @@ def validate(data: Any, name: str) -> list[dict[str, Any]]:
     from fhir.resources.R4B import get_fhir_model_class
     from pydantic import ValidationError
 
-    items = data if isinstance(data, list) else [data]
-    if len(items) > MAX_RESOURCES:
-        raise _error(name, f"holds {len(items)} resources; the limit is {MAX_RESOURCES}")
     problems: list[Problem] = []
-    resources: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
-        where = f"[{index}]" if isinstance(data, list) else ""
+
+    def check(item: Any, where: str) -> bool:
         kind = item.get("resourceType") if isinstance(item, dict) else None
         if not isinstance(kind, str):
-            problems.append(Problem("P210", "not a FHIR resource (no resourceType)", Location(name, key=where)))
-            continue
+            problems.append(
+                Problem("P210", "not a FHIR resource (no resourceType)", Location(name, key=where))
+            )
+            return False
         try:
             model = get_fhir_model_class(kind)
         except (KeyError, ValueError):
             problems.append(
-                Problem("P210", f"'{kind}' is not a FHIR R4 resource type", Location(name, key=f"{where}resourceType"))
+                Problem(
+                    "P210",
+                    f"'{kind}' is not a FHIR R4 resource type",
+                    Location(name, key=f"{where}.resourceType".lstrip(".")),
+                )
             )
-            continue
+            return False
+        if kind == "Bundle":
+            # The Bundle's own elements; its entries' resources are checked one by one below.
+            item = {
+                **item,
+                "entry": [
+                    {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+                    for e in item.get("entry") or []
+                ]
+                or None,
+            }
+            item = {k: v for k, v in item.items() if v is not None}
+        elif kind not in READ_TYPES:
+            return True
         try:
-            model.model_validate(item)
+            model.model_validate({k: v for k, v in item.items() if not k.startswith("_")})
         except ValidationError as exc:
             for error in exc.errors()[:10]:
-                key = where + ".".join(str(part) for part in error["loc"] if part != "__root__")
+                path = ".".join(str(part) for part in error["loc"] if part != "__root__")
+                key = ".".join(p for p in (where, path) if p)
                 problems.append(
                     Problem("P210", f"invalid FHIR {kind}: {error['msg']}", Location(name, key=key))
                 )
+            return False
+        return True
+
+    items = data if isinstance(data, list) else [data]
+    resources: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        where = f"[{index}]" if isinstance(data, list) else ""
+        if not check(item, where):
             continue
-        if kind == "Bundle":
-            if item.get("type") not in BUNDLE_TYPES:
-                problems.append(
-                    Problem(
-                        "P210",
-                        f"a Bundle of type '{item.get('type')}' is not read",
-                        Location(name, key=f"{where}type"),
-                        f"give a {', '.join(BUNDLE_TYPES[:3])} Bundle",
-                    )
-                )
-                continue
-            for entry in item.get("entry") or []:
-                resource = entry.get("resource")
-                if isinstance(resource, dict):
-                    if entry.get("fullUrl"):
-                        resource = {**resource, "_fullUrl": entry["fullUrl"]}
-                    resources.append(resource)
-        else:
+        if item["resourceType"] != "Bundle":
             resources.append(item)
+            continue
+        if item.get("type") not in BUNDLE_TYPES:
+            problems.append(
+                Problem(
+                    "P210",
+                    f"a Bundle of type '{item.get('type')}' is not read",
+                    Location(name, key=f"{where}.type".lstrip(".")),
+                    f"give a {', '.join(BUNDLE_TYPES[:3])} Bundle",
+                )
+            )
+            continue
+        entries = item.get("entry") or []
+        if len(entries) > MAX_RESOURCES:
+            raise _error(name, f"holds {len(entries)} resources; the limit is {MAX_RESOURCES}")
+        for number, entry in enumerate(entries):
+            resource = entry.get("resource")
+            at = f"{where}.entry[{number}].resource".lstrip(".")
+            if isinstance(resource, dict) and check(resource, at):
+                if entry.get("fullUrl"):
+                    resource = {**resource, "_fullUrl": entry["fullUrl"]}
+                resources.append(resource)
+            if len(problems) >= 20:
+                break
     if problems:
         raise PatientFileError(problems)
     if len(resources) > MAX_RESOURCES:
@@ -315,6 +358,8 @@ class _Reader:
         if gender in ("male", "female", "other", "unknown"):
             self.out.data["sex"] = gender
             self.out.read.append({"resource": _ref(resource), "as": "sex", "value": gender})
+        elif gender is not None:
+            self.not_used(resource, f"gender '{gender}' is not one of male, female, other, unknown")
         born = _date(resource.get("birthDate"))
         if born is not None:
             age = self.today.year - born.year - ((self.today.month, self.today.day) < (born.month, born.day))
