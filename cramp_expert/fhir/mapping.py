@@ -1,6 +1,6 @@
 """The FHIR mapping of knowledge/fhir.yaml: code systems, statuses and code tables.
 
-Read with the YAML safe loader and checked on load: every table must be a mapping of texts, and
+Read by the project's YAML reader (safe loader) and checked on load: every table must be a mapping of texts, and
 every name it leads to must be one the knowledge base reads exactly (an analyte of units.yaml,
 a unit of that analyte's, a condition synonym, a drug name); a mistake is a KnowledgeBaseError
 naming the file and key, never a silently unread code.
@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cramp_expert.errors import KnowledgeBaseError, Location, Problem
 from cramp_expert.kb.knowledge import Knowledge, normalise_name, normalise_unit
+from cramp_expert.source import load_file
 
 FILE = "fhir.yaml"
 
@@ -35,6 +34,8 @@ class FhirMap:
     rxnorm: dict[str, str]
     atc: dict[str, str]
     """ATC code -> drug name, from medications.yaml."""
+    none_known: dict[str, frozenset[str]]
+    """`systems`, `medications`, `conditions`: codes saying a list is known to be empty."""
 
     def kind(self, system: str | None) -> str | None:
         """`loinc`, `snomed`, ... for a code system URL, or None for one not declared."""
@@ -85,6 +86,7 @@ def build_map(data: Any, knowledge: Knowledge, path: str) -> FhirMap:
     systems = {k: frozenset(_texts(v)) for k, v in section("systems").items()}
     status = {k: frozenset(_texts(v)) for k, v in section("status").items()}
     pregnancy = {k: frozenset(str(x) for x in _texts(v)) for k, v in section("pregnancy").items()}
+    none_known = {k: frozenset(str(x) for x in _texts(v)) for k, v in section("none_known").items()}
     loinc = {k: str(v) for k, v in section("loinc").items()}
     for code, analyte in loinc.items():
         if analyte not in knowledge.analytes:
@@ -120,7 +122,7 @@ def build_map(data: Any, knowledge: Knowledge, path: str) -> FhirMap:
             atc.setdefault(drug.atc.upper(), drug.name)
     if problems:
         raise KnowledgeBaseError(problems)
-    return FhirMap(systems, status, loinc, ucum, pregnancy, snomed, icd10, rxnorm, atc)
+    return FhirMap(systems, status, loinc, ucum, pregnancy, snomed, icd10, rxnorm, atc, none_known)
 
 
 _CACHE: dict[tuple[str, str], FhirMap] = {}
@@ -135,19 +137,9 @@ def fhir_map(knowledge: Knowledge) -> FhirMap:
 
 
 def _read(folder: Path, knowledge: Knowledge) -> FhirMap:
-    path = folder / FILE
-    display = f"knowledge/{FILE}"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise KnowledgeBaseError(
-            [Problem("K310", f"cannot read: {exc.strerror}", Location(display))]
-        ) from None
-    except yaml.YAMLError as exc:
-        raise KnowledgeBaseError(
-            [Problem("K310", f"not valid YAML: {exc}", Location(display))]
-        ) from None
-    return build_map(data, knowledge, display)
+    # The project's one YAML reader (safe loader, limits, located problems).
+    document = load_file(folder / FILE)
+    return build_map(document.data, knowledge, f"knowledge/{FILE}")
 
 
 __all__ = ["FILE", "FhirMap", "build_map", "fhir_map"]

@@ -271,6 +271,7 @@ class _Reader:
         self.out = FhirReading({})
         self.patient_refs: set[str] = set()
         self.response_date = ""
+        self.none_known: set[str] = set()
 
     def not_used(self, resource: Mapping[str, Any], reason: str, what: Any = None) -> None:
         note: dict[str, Any] = {"resource": _ref(resource), "reason": reason}
@@ -368,8 +369,23 @@ class _Reader:
                 {"resource": _ref(resource), "as": "age", "value": age, "date": resource.get("birthDate")}
             )
 
+    def says_none(self, resource: dict[str, Any], concept: Any, which: str) -> bool:
+        """Whether the resource says the list is known to be empty ("no known medications")."""
+        codes = {
+            str(c.get("code"))
+            for c in _codings(concept)
+            if c.get("system") in self.m.none_known["systems"]
+        }
+        if codes & self.m.none_known[which]:
+            self.none_known.add(which)
+            self.out.read.append({"resource": _ref(resource), "as": which, "value": "none known"})
+            return True
+        return False
+
     # --- Condition -------------------------------------------------------------------------
     def condition(self, resource: dict[str, Any]) -> None:
+        if self.says_none(resource, resource.get("code"), "conditions"):
+            return
         clinical = {c.get("code") for c in _codings(resource.get("clinicalStatus"))}
         verification = {c.get("code") for c in _codings(resource.get("verificationStatus"))}
         refused = verification & self.m.status["condition_verification_refused"]
@@ -432,6 +448,8 @@ class _Reader:
             concept = medication.get("code") if medication else None
             if concept is None and isinstance(reference.get("display"), str):
                 concept = {"text": reference["display"]}
+        if self.says_none(resource, concept, "medications"):
+            return
         name, how = self.medication_name(concept)
         started = _date(
             resource.get("authoredOn")
@@ -468,7 +486,11 @@ class _Reader:
         return (text, "text") if text else (None, "")
 
     def finish_medications(self) -> None:
+        if "conditions" in self.none_known:
+            self.out.data.setdefault("conditions", [])
         if not self.medications:
+            if "medications" in self.none_known:
+                self.out.data["medications"] = []
             return
         listed = []
         for name, entry in self.medications.items():

@@ -23,6 +23,7 @@ One `Consultant` is built per worker process, when the application starts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -30,6 +31,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -342,8 +344,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             holder["state"] = st
         return holder["state"]
 
-    async def lifespan(_app: Starlette) -> Any:
-        state()
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        state()  # the consultant of this worker process, built before the first request
         yield
 
     async def get_discovery(request: Request) -> Response:

@@ -1,6 +1,6 @@
 """CDS Hooks 2.0 cards from a consultation: one per red flag, the top causes, order warnings.
 
-A card's summary is at most 140 characters (the specification's limit); its detail is Markdown
+A card's summary is under 140 characters (the specification's limit); its detail is Markdown
 carrying the action, the how-chain (the rules and the facts they matched, as `how` shows it in
 the terminal) and the references; its source names the knowledge base and links to the
 service's page; a link opens the full HTML report. Every input-derived text goes through
@@ -14,7 +14,8 @@ from typing import Any
 
 from cramp_expert.render.safe import visible
 
-SUMMARY_LIMIT = 140
+SUMMARY_LIMIT = 139
+"""CDS Hooks 2.0: a "<140-character summary" (the issue asks at most 140: both hold)."""
 TOP_CAUSES = 3
 INDICATOR = {"emergency": "critical", "urgent": "warning", "soon": "warning", "routine": "info"}
 """Red-flag urgency -> card indicator (CDS Hooks 2.0: info, warning, critical)."""
@@ -179,7 +180,7 @@ def order_card(
                 {
                     "type": "delete",
                     "description": summary(f"Remove the draft {drug} order (the prescriber may choose another treatment)"),
-                    "resourceId": [resource_id],
+                    "resourceId": resource_id,
                 }
             ],
         }
