@@ -29,6 +29,10 @@ MAX_FHIR_BYTES = 64 * 1024 * 1024
 MAX_RESOURCES = 50_000
 """Most resources read for one patient."""
 BUNDLE_TYPES = ("searchset", "collection", "transaction", "batch", "document")
+_RXNORM_PREFIX = re.compile(r"^(?:\{[^}]*\}\s*)?(?:\d+(?:\.\d+)?\s+(?:HR|ML|ACTUAT|DAY|MG|UNT)\s+)+", re.IGNORECASE)
+"""What RxNorm puts before an ingredient's name in a clinical drug's name: a release time
+("24 HR Metformin hydrochloride 500 MG Extended Release Oral Tablet"), a volume ("3 ML
+liraglutide 6 MG/ML Pen Injector"), or a pack's braces."""
 _SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|situation|morphologic abnormality|event)\)\s*$")
 
 
@@ -483,7 +487,7 @@ class _Reader:
             if kind == "atc" and code.upper() in self.m.atc:
                 return self.m.atc[code.upper()], f"atc {code}"
         text = _text(concept)
-        return (text, "text") if text else (None, "")
+        return (_RXNORM_PREFIX.sub("", text) or text, "text") if text else (None, "")
 
     def finish_medications(self) -> None:
         if "conditions" in self.none_known:
