@@ -28,6 +28,7 @@ import json
 import logging
 import secrets
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections import OrderedDict
@@ -268,8 +269,12 @@ def _fetch(server: str, relative: str, token: str) -> Any:
     request = urllib.request.Request(
         url, headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
     )
-    with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:  # noqa: S310 - the client's own FHIR server
-        raw = response.read(MAX_BODY + 1)
+    try:
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
+            raw = response.read(MAX_BODY + 1)
+    except urllib.error.HTTPError as exc:
+        exc.close()  # its socket, left open otherwise
+        raise
     return load_fhir_bytes("<fhirServer>", raw)
 
 
