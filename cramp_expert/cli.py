@@ -934,6 +934,13 @@ def questionnaire(output: Path | None, kb_root: Path | None) -> None:
     "default: the URL of each request.",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes, each with its own consultant (one per core for throughput).",
+)
+@click.option(
     "--cors-origin",
     "cors_origins",
     multiple=True,
@@ -946,6 +953,7 @@ def serve(
     jwks_path: Path | None,
     issuers: tuple[str, ...],
     public_url: str | None,
+    workers: int,
     cors_origins: tuple[str, ...],
     kb_root: Path | None,
 ) -> None:
@@ -958,6 +966,7 @@ def serve(
     \b
     Examples:
         cramp-expert serve
+        cramp-expert serve --workers 2
         cramp-expert serve --port 9000 --jwks clients.jwks.json --issuer https://ehr.example.org
     """
     from cramp_expert.service.app import Settings, run
@@ -983,7 +992,7 @@ def serve(
     )
     click.echo(f"cramp-expert serving on http://{host}:{port}/ (CDS Hooks discovery: /cds-services)")
     try:
-        run(settings, host, port)
+        run(settings, host, port, workers)
     except OSError as exc:
         click.echo(f"error: cannot serve on {host}:{port}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_INPUT)

@@ -6,7 +6,8 @@
   order, and on an order that brings a statin interaction or a statin red flag, each with the
   suggestion to remove the order.
 - `GET /` and `POST /consult`: the interview as a form and the report; `GET /report/{token}`:
-  the report a card links to (kept in this process for REPORT_TTL seconds).
+  the report a card links to (its result kept for REPORT_TTL seconds: in this process's memory,
+  or, with several worker processes, in a private folder all of them read; rendered on demand).
 
 Following the CDS Hooks 2.0 specification: prefetch that is missing is fetched from the
 client's FHIR server when `fhirServer` and `fhirAuthorization` are given, otherwise (or when
@@ -22,11 +23,12 @@ One `Consultant` is built per worker process, when the application starts.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
+import os
 import secrets
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -34,6 +36,7 @@ import urllib.request
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -57,7 +60,9 @@ log = logging.getLogger("cramp_expert.service")
 MAX_BODY = 8 * 1024 * 1024
 """Largest request body read (a prefetch of one patient's history; a form is far smaller)."""
 REPORT_TTL = 3600
-MAX_REPORTS = 500
+MAX_REPORTS = 300
+SETTINGS_ENV = "CRAMP_EXPERT_SERVE_SETTINGS"
+"""How `serve --workers N` hands its settings to each worker process (JSON)."""
 FETCH_TIMEOUT = 5.0
 _LOINC = "http://loinc.org|"
 
@@ -83,6 +88,24 @@ class Settings:
     """The URL clients call (for JWT `aud` and report links); default: the request's own."""
     max_body: int = MAX_BODY
     cors_origins: tuple[str, ...] = ("*",)
+    report_dir: str | None = None
+    """With several worker processes: the private folder where results for report links are
+    kept, so that any worker can show any report (None: this process's memory)."""
+
+    def to_json(self) -> str:
+        """The settings for a worker process (SETTINGS_ENV)."""
+        data = {**self.__dict__, "issuers": sorted(self.issuers), "cors_origins": list(self.cors_origins)}
+        data["kb_root"] = str(self.kb_root) if self.kb_root is not None else None
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        """The settings `to_json` wrote."""
+        data = json.loads(text)
+        data["issuers"] = frozenset(data["issuers"])
+        data["cors_origins"] = tuple(data["cors_origins"])
+        data["kb_root"] = Path(data["kb_root"]) if data["kb_root"] else None
+        return cls(**data)
 
 
 class HTTPProblem(Exception):
@@ -98,9 +121,11 @@ class HTTPProblem(Exception):
 class _State:
     consultant: Consultant
     settings: Settings
-    reports: OrderedDict[str, tuple[float, str]] = field(default_factory=OrderedDict)
+    reports: OrderedDict[str, tuple[float, dict[str, Any]]] = field(default_factory=OrderedDict)
     seen_jti: OrderedDict[str, float] = field(default_factory=OrderedDict)
     jwks: Any = None
+    swept: float = 0.0
+    """When expired report results were last removed from the shared folder."""
 
 
 def _loinc_codes(consultant: Consultant) -> str:
@@ -244,15 +269,63 @@ def _verify_jwt(request: Request, state: _State, audience: str) -> None:
         state.seen_jti.popitem(last=False)
 
 
-def _store_report(state: _State, page: str) -> str:
-    now = time.monotonic()
+def _store_report(
+    state: _State, result: dict[str, Any], values: list[Any], order: Any = None
+) -> str:
+    """Keep a result for its report link; return the link's unguessable token.
+
+    In memory the result itself is kept. In the folder shared by several workers, what gives it
+    is kept instead (the prefetch as received, and the order it was consulted with): a few
+    kilobytes written, rather than the whole result serialised on every request; the report,
+    rarely opened, consults again.
+    """
+    token = secrets.token_urlsafe(18)
+    folder = state.settings.report_dir
+    if folder is not None:
+        now = time.time()
+        if now - state.swept > 60:  # expired results go once a minute, not on every request
+            state.swept = now
+            for old in Path(folder).glob("*.json"):
+                try:
+                    if old.stat().st_mtime < now - REPORT_TTL:
+                        old.unlink()
+                except OSError:
+                    pass  # another worker removed it first
+        # Written whole under a temporary name, then renamed: a reader never sees half a file.
+        # No fsync: a report link outliving a crash of the machine is not needed.
+        partial = Path(folder) / f".{token}.tmp"
+        order_json = json.dumps(order).encode() if order is not None else b"null"
+        partial.write_bytes(b'{"order":' + order_json + b',"values":' + json.dumps(values).encode() + b"}")
+        os.replace(partial, Path(folder) / f"{token}.json")
+        return token
+    expiry = time.monotonic() + REPORT_TTL
     while state.reports and (
-        len(state.reports) >= MAX_REPORTS or next(iter(state.reports.values()))[0] < now
+        len(state.reports) >= MAX_REPORTS or next(iter(state.reports.values()))[0] < time.monotonic()
     ):
         state.reports.popitem(last=False)
-    token = secrets.token_urlsafe(18)
-    state.reports[token] = (now + REPORT_TTL, page)
+    state.reports[token] = (expiry, result)
     return token
+
+
+def _stored_report(state: _State, token: str) -> dict[str, Any] | None:
+    if not token.replace("-", "").replace("_", "").isalnum():
+        return None
+    folder = state.settings.report_dir
+    if folder is not None:
+        path = Path(folder) / f"{token}.json"
+        try:
+            if path.stat().st_mtime < time.time() - REPORT_TTL:
+                return None
+            stored = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return None
+        values = list(stored["values"]) + ([stored["order"]] if stored["order"] else [])
+        consultant = state.consultant
+        return consultant.consult_facts(_facts(consultant, values), with_robustness=False)
+    entry = state.reports.get(token)
+    if entry is None or entry[0] < time.monotonic():
+        return None
+    return entry[1]
 
 
 # --- prefetch --------------------------------------------------------------------------------
@@ -370,10 +443,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         hook = SERVICES[service_id]["hook"]
         context = _check_request(data, hook)
         values = await _prefetch(data, st.consultant)
+        # NOTE: consulted on the event loop's own thread: the consultant's experta engine is not
+        # thread-safe, the work is CPU-bound (milliseconds), and one loop per worker process
+        # runs one consultation at a time. More throughput comes from more processes.
         if hook == "patient-view":
-            cards = await run_in_threadpool(_patient_view, st, values, base)
+            cards = _patient_view(st, values, base)
         else:
-            cards = await run_in_threadpool(_orders, st, values, context, hook, base)
+            cards = _orders(st, values, context, hook, base)
         return JSONResponse({"cards": cards})
 
     async def feedback(request: Request) -> Response:
@@ -396,7 +472,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         data, errors = web.patient_from_form(form, st.consultant.kb.knowledge)
         if not errors:
             try:
-                result = await run_in_threadpool(st.consultant.consult_data, data)
+                result = st.consultant.consult_data(data)  # on the loop: see call_service
             except InputError as exc:
                 errors = [p.message + (f" ({p.hint})" if p.hint else "") for p in exc.problems]
             else:
@@ -404,13 +480,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return HTMLResponse(web.form_page(st.consultant.kb.knowledge, errors), status_code=400)
 
     async def report(request: Request) -> Response:
-        entry = state().reports.get(request.path_params["token"])
-        if entry is None or entry[0] < time.monotonic():
+        st = state()
+        result = _stored_report(st, request.path_params["token"])
+        if result is None:
             return HTMLResponse(
                 web._page("cramp-expert", "<p>This report has expired; open the chart again.</p>"),
                 status_code=404,
             )
-        return HTMLResponse(entry[1])
+        return HTMLResponse(web.report_page(result, st.consultant))
 
     async def problem(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPProblem)
@@ -450,7 +527,7 @@ def _patient_view(st: _State, values: list[Any], base: str) -> list[dict[str, An
     consultant = st.consultant
     facts = _facts(consultant, values)
     result = consultant.consult_facts(facts, with_robustness=False)
-    token = _store_report(st, web.report_page(result, consultant))
+    token = _store_report(st, result, values)
     return patient_cards(consultant, result, _source(base, consultant), f"{base}/report/{token}")
 
 
@@ -513,30 +590,49 @@ def _orders(
             ids = brought
         else:
             continue
-        token = _store_report(st, web.report_page(result, consultant))
+        token = _store_report(st, result, values, taken)
         cards.append(
             order_card(consultant, result, order, drug, concern, ids, source, f"{base}/report/{token}")
         )
     return cards
 
 
+def app_from_environment() -> Starlette:
+    """The application of one worker process of `serve --workers N` (uvicorn's factory)."""
+    return create_app(Settings.from_json(os.environ[SETTINGS_ENV]))
+
+
 def run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    """Serve until interrupted (uvicorn)."""
+    """Serve until interrupted (uvicorn), in `workers` processes, each with its consultant."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    config = uvicorn.Config(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=True,
-        server_header=False,
-        limit_concurrency=512,
-        timeout_keep_alive=5,
-    )
-    del workers  # NOTE: one process; the report links live in it (see README: run more behind a proxy)
-    asyncio.run(uvicorn.Server(config).serve())
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "access_log": True,
+        "server_header": False,
+        "timeout_keep_alive": 5,
+    }
+    if workers <= 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    with tempfile.TemporaryDirectory(prefix="cramp-expert-reports-") as folder:
+        # mkdtemp's folder is readable by this user only: the results it holds are about patients.
+        settings.report_dir = folder
+        os.environ[SETTINGS_ENV] = settings.to_json()
+        uvicorn.run(
+            "cramp_expert.service.app:app_from_environment", factory=True, workers=workers, **options
+        )
 
 
-__all__ = ["SERVICES", "Settings", "create_app", "discovery", "prefetch_templates", "run"]
+__all__ = [
+    "SERVICES",
+    "Settings",
+    "app_from_environment",
+    "create_app",
+    "discovery",
+    "prefetch_templates",
+    "run",
+]

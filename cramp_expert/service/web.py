@@ -48,7 +48,8 @@ def _page(title: str, body: str) -> str:
 def _field(q: Question, value: str = "") -> str:
     name = _E(q.key)
     help_text = f"<div class='help'>{_E(q.help)}</div>" if q.help else ""
-    label = _E(q.text + (f" ({q.unit})" if q.unit and q.kind in ("number",) else ""))
+    shows_unit = q.unit and q.kind == "number" and q.unit.lower() not in q.text.lower()
+    label = _E(q.text + (f" ({q.unit})" if shows_unit else ""))
     if q.kind == "bool":
         options = "".join(
             f"<label style='display:inline'><input type='radio' name='{name}' value='{v}'"
@@ -73,9 +74,8 @@ def _field(q: Question, value: str = "") -> str:
             f"<div class='q'><label><span>{label}</span><br><textarea name='{name}' rows='4' cols='60'"
             f" placeholder='one per line'>{_E(value)}</textarea></label>{help_text}</div>"
         )
-    kind = "text"
     return (
-        f"<div class='q'><label><span>{label}</span> <input type='{kind}' name='{name}'"
+        f"<div class='q'><label><span>{label}</span> <input type='text' name='{name}'"
         f" value='{_E(value)}' size='18'></label>{help_text}</div>"
     )
 

@@ -254,3 +254,20 @@ def test_order_select_needs_selections_and_draft_orders(client):
 
 def test_prefetch_template_keys_match_the_prefetch_helper():
     assert set(prefetch({"age": 1})) == {"patient", "conditions", "medicationRequests", "medicationStatements", "observations", "history"}
+
+
+def test_with_several_workers_any_worker_shows_a_report_from_the_shared_folder(tmp_path):
+    from starlette.testclient import TestClient
+
+    from cramp_expert.service.app import Settings, create_app
+
+    settings = Settings(report_dir=str(tmp_path))
+    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+        body = first.post("/cds-services/cramp-consult", json=request(LIMB_ISCHAEMIA)).json()
+        link = urlparse(body["cards"][0]["links"][0]["url"]).path
+        assert len(list(tmp_path.glob("*.json"))) == 1
+        report = second.get(link)  # another process, the same folder
+        assert report.status_code == 200
+        assert K.conclusions["rf_acute_limb_ischemia"].label in report.text
+        assert second.get("/report/not-a-token").status_code == 404
+        assert second.get("/report/..%2f..%2fetc").status_code == 404
