@@ -990,7 +990,9 @@ def serve(
         public_url=public_url,
         cors_origins=cors_origins or ("*",),
     )
-    click.echo(f"cramp-expert serving on http://{host}:{port}/ (CDS Hooks discovery: /cds-services)")
+    click.echo(
+        f"cramp-expert serving on http://{host}:{port}/ (CDS Hooks discovery: /cds-services)"
+    )
     try:
         run(settings, host, port, workers)
     except OSError as exc:

@@ -20,10 +20,13 @@ def test_the_benchmark_runs_every_section_and_writes_its_figures(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     figures = json.loads(out.read_text())
-    assert set(figures) == {"environment", "startup", "latency", "batch", "scaling"}
+    assert set(figures) == {"environment", "startup", "latency", "batch", "scaling", "service"}
+    assert figures["service"]["in process"]["p50_ms"] > 0
+    assert figures["service"]["http"]["errors"] == 0 and figures["service"]["http"]["requests"] > 0
     for group in ("vignettes", "generated"):
         assert figures["latency"][group]["agreement"]["mismatches"] == 0
         assert figures["latency"][group]["engine (experta)"]["p50_ms"] > 0
     assert figures["batch"]["outputs identical"] is True
     assert figures["scaling"]["100"]["mismatches"] == 0
     assert "Synthetic rule sets" in done.stdout and "CLI start-up" in done.stdout
+    assert "CDS Hooks patient-view" in done.stdout and "cramp-expert serve --port" in done.stdout

@@ -72,9 +72,7 @@ def build_map(data: Any, knowledge: Knowledge, path: str) -> FhirMap:
         problems.append(Problem("K310", message, Location(path, key=key)))
 
     if not isinstance(data, dict):
-        raise KnowledgeBaseError(
-            [Problem("K310", "must be a mapping of sections", Location(path))]
-        )
+        raise KnowledgeBaseError([Problem("K310", "must be a mapping of sections", Location(path))])
 
     def section(name: str) -> dict[str, Any]:
         value = data.get(name)
@@ -110,16 +108,18 @@ def build_map(data: Any, knowledge: Knowledge, path: str) -> FhirMap:
                 continue
             for text in texts:
                 if normalise_name(text) not in synonyms and text not in dialysis_words:
-                    fail(f"{name}.{code}", f"'{text}' is not a condition synonym of conditions.yaml")
+                    fail(
+                        f"{name}.{code}", f"'{text}' is not a condition synonym of conditions.yaml"
+                    )
             table[code.upper() if name == "icd10" else code] = texts
     rxnorm = {k: str(v) for k, v in section("rxnorm").items()}
     for code, drug in rxnorm.items():
         if normalise_name(drug) not in knowledge.drug_names:
             fail(f"rxnorm.{code}", f"'{drug}' is not a name in medications.yaml")
     atc: dict[str, str] = {}
-    for drug in knowledge.drugs.values():
-        if drug.atc:
-            atc.setdefault(drug.atc.upper(), drug.name)
+    for definition in knowledge.drugs.values():
+        if definition.atc:
+            atc.setdefault(definition.atc.upper(), definition.name)
     if problems:
         raise KnowledgeBaseError(problems)
     return FhirMap(systems, status, loinc, ucum, pregnancy, snomed, icd10, rxnorm, atc, none_known)

@@ -62,7 +62,9 @@ def patients(folder: Path) -> tuple[list[tuple[str, int, list[dict[str, Any]]]],
                 except json.JSONDecodeError as exc:
                     problems.append(Problem("P210", f"not valid JSON: {exc.msg}", where))
                     continue
-                if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+                if not isinstance(resource, dict) or not isinstance(
+                    resource.get("resourceType"), str
+                ):
                     problems.append(Problem("P210", "not a FHIR resource (no resourceType)", where))
                     continue
                 if resource["resourceType"] == "Patient":
@@ -70,14 +72,18 @@ def patients(folder: Path) -> tuple[list[tuple[str, int, list[dict[str, Any]]]],
                     order.append((pid, number))
                     grouped.setdefault(pid, []).insert(0, resource)
                     continue
-                pid = _patient_of(resource)
-                if pid is None or pid not in grouped:
+                owner = _patient_of(resource)
+                if owner is None or owner not in grouped:
                     orphans[file.name] = orphans.get(file.name, 0) + 1
                     continue
-                grouped[pid].append(resource)
+                grouped[owner].append(resource)
     for name, count in sorted(orphans.items()):
         problems.append(
-            Problem("W210", f"{count} resources name no Patient of Patient.ndjson (not read)", Location(str(folder / name)))
+            Problem(
+                "W210",
+                f"{count} resources name no Patient of Patient.ndjson (not read)",
+                Location(str(folder / name)),
+            )
         )
     return [(pid, line, grouped[pid]) for pid, line in order], problems
 

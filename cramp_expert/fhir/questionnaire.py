@@ -71,7 +71,12 @@ def questionnaire(knowledge: Knowledge) -> dict[str, Any]:
         "status": "active",
         "subjectType": ["Patient"],
         "item": [
-            {"linkId": section or "patient", "type": "group", "text": SECTION_TITLES.get(section, section), "item": items}
+            {
+                "linkId": section or "patient",
+                "type": "group",
+                "text": SECTION_TITLES.get(section, section),
+                "item": items,
+            }
             for section, items in groups.items()
         ],
     }
@@ -92,9 +97,7 @@ def _answer_value(question: Question, answer: dict[str, Any]) -> Any:
     return answer.get("valueString")
 
 
-def answers(
-    response: dict[str, Any], knowledge: Knowledge
-) -> tuple[dict[str, Any], list[str]]:
+def answers(response: dict[str, Any], knowledge: Knowledge) -> tuple[dict[str, Any], list[str]]:
     """The patient-file entries a QuestionnaireResponse gives, and the linkIds not read."""
     by_key = {q.key: q for q in history_questions(knowledge)}
     data: dict[str, Any] = {}
@@ -112,7 +115,9 @@ def answers(
                 if item.get("answer"):
                     unread.append(link)
                 continue
-            values = [_answer_value(question, a) for a in item.get("answer") or [] if isinstance(a, dict)]
+            values = [
+                _answer_value(question, a) for a in item.get("answer") or [] if isinstance(a, dict)
+            ]
             values = [v for v in values if v is not None]
             if not values:
                 continue

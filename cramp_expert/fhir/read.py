@@ -29,7 +29,9 @@ MAX_FHIR_BYTES = 64 * 1024 * 1024
 MAX_RESOURCES = 50_000
 """Most resources read for one patient."""
 BUNDLE_TYPES = ("searchset", "collection", "transaction", "batch", "document")
-_RXNORM_PREFIX = re.compile(r"^(?:\{[^}]*\}\s*)?(?:\d+(?:\.\d+)?\s+(?:HR|ML|ACTUAT|DAY|MG|UNT)\s+)+", re.IGNORECASE)
+_RXNORM_PREFIX = re.compile(
+    r"^(?:\{[^}]*\}\s*)?(?:\d+(?:\.\d+)?\s+(?:HR|ML|ACTUAT|DAY|MG|UNT)\s+)+", re.IGNORECASE
+)
 """What RxNorm puts before an ingredient's name in a clinical drug's name: a release time
 ("24 HR Metformin hydrochloride 500 MG Extended Release Oral Tablet"), a volume ("3 ML
 liraglutide 6 MG/ML Pen Injector"), or a pack's braces."""
@@ -40,8 +42,10 @@ def is_fhir(data: Any) -> bool:
     """Whether parsed JSON is FHIR (a resource, or a list of resources) rather than a patient file."""
     if isinstance(data, dict):
         return isinstance(data.get("resourceType"), str)
-    return bool(data) and isinstance(data, list) and all(
-        isinstance(x, dict) and "resourceType" in x for x in data
+    return (
+        bool(data)
+        and isinstance(data, list)
+        and all(isinstance(x, dict) and "resourceType" in x for x in data)
     )
 
 
@@ -318,14 +322,14 @@ class _Reader:
         self.medications: dict[str, dict[str, Any]] = {}
         self.first_ordered: dict[str, dt.date] = {}
         self.observations: dict[str, tuple[str, dict[str, Any]]] = {}
-        self.media = {
-            _ref(r): r for r in resources if r.get("resourceType") == "Medication"
-        }
+        self.media = {_ref(r): r for r in resources if r.get("resourceType") == "Medication"}
         for resource in resources:
             kind = resource.get("resourceType")
             if kind in ("Patient", "Medication", "OperationOutcome"):
                 if kind == "OperationOutcome":
-                    self.not_used(resource, "the client could not fetch some data (OperationOutcome)")
+                    self.not_used(
+                        resource, "the client could not fetch some data (OperationOutcome)"
+                    )
                 continue
             handler = handlers.get(str(kind))
             if handler is None:
@@ -367,10 +371,19 @@ class _Reader:
             self.not_used(resource, f"gender '{gender}' is not one of male, female, other, unknown")
         born = _date(resource.get("birthDate"))
         if born is not None:
-            age = self.today.year - born.year - ((self.today.month, self.today.day) < (born.month, born.day))
+            age = (
+                self.today.year
+                - born.year
+                - ((self.today.month, self.today.day) < (born.month, born.day))
+            )
             self.out.data["age"] = age
             self.out.read.append(
-                {"resource": _ref(resource), "as": "age", "value": age, "date": resource.get("birthDate")}
+                {
+                    "resource": _ref(resource),
+                    "as": "age",
+                    "value": age,
+                    "date": resource.get("birthDate"),
+                }
             )
 
     def says_none(self, resource: dict[str, Any], concept: Any, which: str) -> bool:
@@ -390,15 +403,21 @@ class _Reader:
     def condition(self, resource: dict[str, Any]) -> None:
         if self.says_none(resource, resource.get("code"), "conditions"):
             return
-        clinical = {c.get("code") for c in _codings(resource.get("clinicalStatus"))}
-        verification = {c.get("code") for c in _codings(resource.get("verificationStatus"))}
+        clinical = {str(c.get("code")) for c in _codings(resource.get("clinicalStatus"))}
+        verification = {str(c.get("code")) for c in _codings(resource.get("verificationStatus"))}
         refused = verification & self.m.status["condition_verification_refused"]
         if refused:
-            self.not_used(resource, f"verificationStatus {', '.join(sorted(refused))}", resource.get("code"))
+            self.not_used(
+                resource, f"verificationStatus {', '.join(sorted(refused))}", resource.get("code")
+            )
             return
         if verification & {"unconfirmed", "provisional", "differential"}:
             # A suspected diagnosis is not a fact the rules may use (as "?PAD" in a problem list).
-            self.not_used(resource, f"verificationStatus {', '.join(sorted(verification))}", resource.get("code"))
+            self.not_used(
+                resource,
+                f"verificationStatus {', '.join(sorted(verification))}",
+                resource.get("code"),
+            )
             return
         if not clinical & self.m.status["condition_clinical"]:
             status = ", ".join(sorted(str(c) for c in clinical if c)) or "absent"
@@ -415,14 +434,18 @@ class _Reader:
                     pregnancy = True
                 texts = texts or self.m.snomed.get(code, ())
             elif kind == "icd10":
-                if any(code.upper().startswith(p.upper()) for p in self.m.pregnancy["conditions_icd10"]):
+                if any(
+                    code.upper().startswith(p.upper()) for p in self.m.pregnancy["conditions_icd10"]
+                ):
                     pregnancy = True
                 texts = texts or self.m.icd10_texts(code)
             if (texts or pregnancy) and not how:
                 how = f"{kind} {code}"
         if pregnancy:
             self.out.data["pregnant"] = True
-            self.out.read.append({"resource": _ref(resource), "as": "pregnant", "value": True, "by": how})
+            self.out.read.append(
+                {"resource": _ref(resource), "as": "pregnant", "value": True, "by": how}
+            )
             return
         if not texts:
             text = _text(concept)
@@ -436,7 +459,9 @@ class _Reader:
             self.out.data.setdefault("conditions", [])
             if text not in self.out.data["conditions"]:
                 self.out.data["conditions"].append(text)
-        self.out.read.append({"resource": _ref(resource), "as": "conditions", "value": list(texts), "by": how})
+        self.out.read.append(
+            {"resource": _ref(resource), "as": "conditions", "value": list(texts), "by": how}
+        )
 
     # --- MedicationRequest / MedicationStatement -------------------------------------------
     def medication(self, resource: dict[str, Any]) -> None:
@@ -465,7 +490,9 @@ class _Reader:
             first = self.first_ordered.get(name)
             self.first_ordered[name] = started if first is None else min(first, started)
         status = resource.get("status")
-        allowed = self.m.status["medication_request" if kind == "MedicationRequest" else "medication_statement"]
+        allowed = self.m.status[
+            "medication_request" if kind == "MedicationRequest" else "medication_statement"
+        ]
         if status not in allowed:
             self.not_used(resource, f"status {status}", concept)
             return
@@ -504,7 +531,12 @@ class _Reader:
                 item["started_months_ago"] = months_between(started, self.today)
             listed.append(item if len(item) > 1 else name)
             self.out.read.append(
-                {"resource": ", ".join(entry["_refs"][:3]), "as": "medications", "value": name, "by": entry["_by"]}
+                {
+                    "resource": ", ".join(entry["_refs"][:3]),
+                    "as": "medications",
+                    "value": name,
+                    "by": entry["_by"],
+                }
             )
         self.out.data["medications"] = listed
 
@@ -571,7 +603,12 @@ class _Reader:
                 note["count"] = note.get("count", 1) + 1
                 return
         self.out.not_used.append(
-            {"resource": "Observation", "code": label, "reason": "code not read by cramp-expert", "count": 1}
+            {
+                "resource": "Observation",
+                "code": label,
+                "reason": "code not read by cramp-expert",
+                "count": 1,
+            }
         )
 
     def finish_observations(self) -> None:
@@ -583,9 +620,20 @@ class _Reader:
                 elif values & self.m.pregnancy["not_pregnant"]:
                     self.out.data.setdefault("pregnant", False)
                 else:
-                    self.not_used(resource, "pregnancy status value not read", resource.get("valueCodeableConcept"))
+                    self.not_used(
+                        resource,
+                        "pregnancy status value not read",
+                        resource.get("valueCodeableConcept"),
+                    )
                     continue
-                self.out.read.append({"resource": _ref(resource), "as": "pregnant", "value": self.out.data["pregnant"], "date": when})
+                self.out.read.append(
+                    {
+                        "resource": _ref(resource),
+                        "as": "pregnant",
+                        "value": self.out.data["pregnant"],
+                        "date": when,
+                    }
+                )
                 continue
             quantity = resource.get("valueQuantity")
             if not isinstance(quantity, dict) or not isinstance(quantity.get("value"), int | float):
@@ -598,23 +646,39 @@ class _Reader:
             if target == "gestation_weeks":
                 weeks = value / 7 if unit_code in ("d", "days") else value
                 self.out.data["gestation_weeks"] = round(weeks, 1)
-                self.out.read.append({"resource": _ref(resource), "as": target, "value": weeks, "date": when})
+                self.out.read.append(
+                    {"resource": _ref(resource), "as": target, "value": weeks, "date": when}
+                )
                 continue
             analyte = target.removeprefix("labs.")
-            entry: Any = f"{value:g} {unit}".strip() if isinstance(value, float) else f"{value} {unit}".strip()
+            entry: Any = (
+                f"{value:g} {unit}".strip()
+                if isinstance(value, float)
+                else f"{value} {unit}".strip()
+            )
             high = next(
                 (
                     r["high"]["value"]
                     for r in resource.get("referenceRange") or []
-                    if isinstance(r, dict) and isinstance(r.get("high"), dict) and isinstance(r["high"].get("value"), int | float)
+                    if isinstance(r, dict)
+                    and isinstance(r.get("high"), dict)
+                    and isinstance(r["high"].get("value"), int | float)
                 ),
                 None,
             )
             if analyte == "ck" and high:
-                entry = {"value": value, "unit": unit, "uln": high} if unit else {"value": value, "uln": high}
+                entry = (
+                    {"value": value, "unit": unit, "uln": high}
+                    if unit
+                    else {"value": value, "uln": high}
+                )
             self.out.data.setdefault("labs", {})[analyte] = entry
             loinc = next(
-                (str(c.get("code")) for c in _codings(resource.get("code")) if self.m.kind(c.get("system")) == "loinc"),
+                (
+                    str(c.get("code"))
+                    for c in _codings(resource.get("code"))
+                    if self.m.kind(c.get("system")) == "loinc"
+                ),
                 "",
             )
             self.out.lab_sources[analyte] = {"date": when, "source": _ref(resource), "loinc": loinc}
@@ -676,7 +740,9 @@ def facts_from_resources(
             if not dropped:
                 raise
     else:  # pragma: no cover - each pass removes at least one entry
-        raise PatientFileError([Problem("P211", "the FHIR resources give no usable patient", Location(name))])
+        raise PatientFileError(
+            [Problem("P211", "the FHIR resources give no usable patient", Location(name))]
+        )
     for analyte, source in reading.lab_sources.items():
         if analyte in facts.labs:
             facts.labs[analyte].update(source)

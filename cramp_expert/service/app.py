@@ -94,7 +94,11 @@ class Settings:
 
     def to_json(self) -> str:
         """The settings for a worker process (SETTINGS_ENV)."""
-        data = {**self.__dict__, "issuers": sorted(self.issuers), "cors_origins": list(self.cors_origins)}
+        data = {
+            **self.__dict__,
+            "issuers": sorted(self.issuers),
+            "cors_origins": list(self.cors_origins),
+        }
         data["kb_root"] = str(self.kb_root) if self.kb_root is not None else None
         return json.dumps(data)
 
@@ -250,7 +254,17 @@ def _verify_jwt(request: Request, state: _State, audience: str) -> None:
         claims = jwt.decode(
             token,
             key=key.key,
-            algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"],
+            algorithms=[
+                "RS256",
+                "RS384",
+                "RS512",
+                "ES256",
+                "ES384",
+                "ES512",
+                "PS256",
+                "PS384",
+                "PS512",
+            ],
             audience=audience,
             options={"require": ["iss", "aud", "exp", "iat", "jti"]},
             leeway=30,
@@ -295,12 +309,15 @@ def _store_report(
         # No fsync: a report link outliving a crash of the machine is not needed.
         partial = Path(folder) / f".{token}.tmp"
         order_json = json.dumps(order).encode() if order is not None else b"null"
-        partial.write_bytes(b'{"order":' + order_json + b',"values":' + json.dumps(values).encode() + b"}")
+        partial.write_bytes(
+            b'{"order":' + order_json + b',"values":' + json.dumps(values).encode() + b"}"
+        )
         os.replace(partial, Path(folder) / f"{token}.json")
         return token
     expiry = time.monotonic() + REPORT_TTL
     while state.reports and (
-        len(state.reports) >= MAX_REPORTS or next(iter(state.reports.values()))[0] < time.monotonic()
+        len(state.reports) >= MAX_REPORTS
+        or next(iter(state.reports.values()))[0] < time.monotonic()
     ):
         state.reports.popitem(last=False)
     state.reports[token] = (expiry, result)
@@ -333,7 +350,8 @@ def _fill(template: str, context: dict[str, Any]) -> str:
     out = template
     for key, value in context.items():
         if isinstance(value, str):
-            out = out.replace("{{context.%s}}" % key, urllib.parse.quote(value, safe=""))
+            token = "{{context." + key + "}}"
+            out = out.replace(token, urllib.parse.quote(value, safe=""))
     return out
 
 
@@ -370,7 +388,9 @@ async def _prefetch(data: dict[str, Any], consultant: Consultant) -> list[Any]:
         context = data.get("context") or {}
         for key in missing:
             try:
-                values.append(await run_in_threadpool(_fetch, server, _fill(templates[key], context), token))
+                values.append(
+                    await run_in_threadpool(_fetch, server, _fill(templates[key], context), token)
+                )
             except (OSError, ValueError, InputError) as exc:
                 reason = type(exc).__name__
                 raise HTTPProblem(
@@ -571,7 +591,9 @@ def _orders(
         match = match_medication(name, knowledge)
         drug = " + ".join(match.drugs) or name
         taken = {**order, "status": "active", "intent": "order"}
-        result = consultant.consult_facts(_facts(consultant, [*values, taken]), with_robustness=False)
+        result = consultant.consult_facts(
+            _facts(consultant, [*values, taken]), with_robustness=False
+        )
         now = concluded_ids(result)
         brought = [cid for cid in ORDER_CONCERNS if cid in now and cid not in before]
         if "med_quinine" in match.classes:
@@ -592,7 +614,9 @@ def _orders(
             continue
         token = _store_report(st, result, values, taken)
         cards.append(
-            order_card(consultant, result, order, drug, concern, ids, source, f"{base}/report/{token}")
+            order_card(
+                consultant, result, order, drug, concern, ids, source, f"{base}/report/{token}"
+            )
         )
     return cards
 
@@ -623,7 +647,10 @@ def run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         settings.report_dir = folder
         os.environ[SETTINGS_ENV] = settings.to_json()
         uvicorn.run(
-            "cramp_expert.service.app:app_from_environment", factory=True, workers=workers, **options
+            "cramp_expert.service.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            **options,
         )
 
 

@@ -78,7 +78,9 @@ def _card(
         "source": source,
     }
     if report_url:
-        card["links"] = [{"label": "Full cramp-expert report", "url": report_url, "type": "absolute"}]
+        card["links"] = [
+            {"label": "Full cramp-expert report", "url": report_url, "type": "absolute"}
+        ]
     return card
 
 
@@ -122,7 +124,9 @@ def patient_cards(
             "",
             *_references(result, list(cause.get("references", []))),
         ]
-        text = f"Possible cause of night cramps: {cause['label']} (certainty {cause['certainty']:g})"
+        text = (
+            f"Possible cause of night cramps: {cause['label']} (certainty {cause['certainty']:g})"
+        )
         cards.append(_card(text, "info", detail, source, report_url))
     return cards
 
@@ -165,7 +169,11 @@ def order_card(
         detail += ["How this was concluded:", "", *_how_markdown(consultant.how(result, cid)), ""]
         for item in (*result["red_flags"], *result["recommendations"]):
             if item["id"] == cid:
-                refs += [r for r in item.get("references", []) or _rule_refs(consultant, item) if r not in refs]
+                refs += [
+                    r
+                    for r in item.get("references", []) or _rule_refs(consultant, item)
+                    if r not in refs
+                ]
     if refs:
         detail += ["**References**", "", *_references(result, refs)]
     card = _card(
@@ -179,7 +187,9 @@ def order_card(
             "actions": [
                 {
                     "type": "delete",
-                    "description": summary(f"Remove the draft {drug} order (the prescriber may choose another treatment)"),
+                    "description": summary(
+                        f"Remove the draft {drug} order (the prescriber may choose another treatment)"
+                    ),
                     "resourceId": resource_id,
                 }
             ],
@@ -187,8 +197,16 @@ def order_card(
     ]
     card["selectionBehavior"] = "at-most-one"
     card["overrideReasons"] = [
-        {"code": "benefit-outweighs-risk", "system": "https://cramp-expert.example/fhir/CodeSystem/override", "display": "Benefit outweighs the risk for this patient"},
-        {"code": "already-reviewed", "system": "https://cramp-expert.example/fhir/CodeSystem/override", "display": "Already reviewed with the patient"},
+        {
+            "code": "benefit-outweighs-risk",
+            "system": "https://cramp-expert.example/fhir/CodeSystem/override",
+            "display": "Benefit outweighs the risk for this patient",
+        },
+        {
+            "code": "already-reviewed",
+            "system": "https://cramp-expert.example/fhir/CodeSystem/override",
+            "display": "Already reviewed with the patient",
+        },
     ]
     return card
 

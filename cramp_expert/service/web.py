@@ -109,7 +109,9 @@ def form_page(knowledge: Knowledge, errors: list[str] | None = None) -> str:
         CONDITIONS: "Problem list",
     }
     for section, items in sections.items():
-        parts.append(f"<fieldset id='section-{_E(section)}'><legend>{_E(titles.get(section, section))}</legend>")
+        parts.append(
+            f"<fieldset id='section-{_E(section)}'><legend>{_E(titles.get(section, section))}</legend>"
+        )
         if section in CHECKLIST_SECTIONS:
             parts.append(
                 "<p>Tick the findings present. The others are: "
@@ -129,10 +131,14 @@ def form_page(knowledge: Knowledge, errors: list[str] | None = None) -> str:
 
 def parse_form(body: bytes) -> dict[str, list[str]]:
     """An urlencoded form body (bounded by the caller) as name -> values."""
-    return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=False, max_num_fields=2000)
+    return parse_qs(
+        body.decode("utf-8", errors="replace"), keep_blank_values=False, max_num_fields=2000
+    )
 
 
-def patient_from_form(form: dict[str, list[str]], knowledge: Knowledge) -> tuple[dict[str, Any], list[str]]:
+def patient_from_form(
+    form: dict[str, list[str]], knowledge: Knowledge
+) -> tuple[dict[str, Any], list[str]]:
     """The patient file the form gives, and one message per answer that cannot be read."""
     data: dict[str, Any] = {}
     errors: list[str] = []
@@ -175,7 +181,9 @@ def report_page(result: dict[str, Any], consultant: Any) -> str:
     from cramp_expert.explain.text import render_text
 
     knowledge = consultant.kb.knowledge
-    parts = [f"<h1>cramp-expert report: {_E(visible(str(result.get('patient_id') or 'patient')))}</h1>"]
+    parts = [
+        f"<h1>cramp-expert report: {_E(visible(str(result.get('patient_id') or 'patient')))}</h1>"
+    ]
     if result["red_flags"]:
         parts.append("<h2>Red flags</h2>")
         for flag in result["red_flags"]:

@@ -68,6 +68,7 @@ def _quantity(fmap: FhirMap, value: float, unit: str) -> dict[str, Any]:
 
 def _lab(fmap: FhirMap, analyte: str, raw: Any, ref: str, number: int) -> dict[str, Any]:
     uln = None
+    value: Any
     if isinstance(raw, dict):
         value, unit, uln = raw.get("value"), raw.get("unit") or "", raw.get("uln")
     elif isinstance(raw, str):
@@ -80,8 +81,20 @@ def _lab(fmap: FhirMap, analyte: str, raw: Any, ref: str, number: int) -> dict[s
         "resourceType": "Observation",
         "id": f"lab-{number}",
         "status": "final",
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
-        "code": {"coding": [{"system": "http://loinc.org", "code": _loinc(fmap, analyte)}], "text": analyte},
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "laboratory",
+                    }
+                ]
+            }
+        ],
+        "code": {
+            "coding": [{"system": "http://loinc.org", "code": _loinc(fmap, analyte)}],
+            "text": analyte,
+        },
         "subject": {"reference": ref},
         "effectiveDateTime": f"{TODAY.isoformat()}T08:{number % 60:02d}:00Z",
         "valueQuantity": _quantity(fmap, value, unit),
@@ -103,7 +116,10 @@ def _answer(question: Any, value: Any) -> list[dict[str, Any]]:
 
 
 def to_bundle(
-    patient: dict[str, Any], knowledge: Knowledge, bundle_type: str = "collection", today: dt.date = TODAY
+    patient: dict[str, Any],
+    knowledge: Knowledge,
+    bundle_type: str = "collection",
+    today: dt.date = TODAY,
 ) -> dict[str, Any]:
     """The FHIR R4 Bundle of a patient file (see the module's docstring)."""
     fmap = fhir_map(knowledge)
@@ -121,7 +137,14 @@ def to_bundle(
             {
                 "resourceType": "Condition",
                 "id": f"condition-{number}",
-                "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+                "clinicalStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                            "code": "active",
+                        }
+                    ]
+                },
                 "code": {"text": text},
                 "subject": {"reference": ref},
             }
@@ -132,7 +155,14 @@ def to_bundle(
             {
                 "resourceType": "Condition",
                 "id": "no-known-problems",
-                "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+                "clinicalStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                            "code": "active",
+                        }
+                    ]
+                },
                 "code": {"coding": [{"system": none_system, "code": "no-known-problems"}]},
                 "subject": {"reference": ref},
             }
@@ -143,14 +173,16 @@ def to_bundle(
                 "resourceType": "MedicationStatement",
                 "id": "no-known-medications",
                 "status": "active",
-                "medicationCodeableConcept": {"coding": [{"system": none_system, "code": "no-known-medications"}]},
+                "medicationCodeableConcept": {
+                    "coding": [{"system": none_system, "code": "no-known-medications"}]
+                },
                 "subject": {"reference": ref},
             }
         )
     rxnorm = {normalise_name(name): code for code, name in fmap.rxnorm.items()}
     atc = {normalise_name(name): code for code, name in fmap.atc.items()}
-    for number, entry in enumerate(patient.get("medications", [])):
-        name = entry["name"] if isinstance(entry, dict) else entry
+    for number, listed in enumerate(patient.get("medications", [])):
+        name = listed["name"] if isinstance(listed, dict) else listed
         concept: dict[str, Any] = {"text": name}
         folded = normalise_name(name)
         if folded in rxnorm:
@@ -164,8 +196,8 @@ def to_bundle(
             "medicationCodeableConcept": concept,
             "subject": {"reference": ref},
         }
-        if isinstance(entry, dict) and entry.get("started_months_ago") is not None:
-            days = round(float(entry["started_months_ago"]) * 30.4375)
+        if isinstance(listed, dict) and listed.get("started_months_ago") is not None:
+            days = round(float(listed["started_months_ago"]) * 30.4375)
             statement["effectivePeriod"] = {"start": (today - dt.timedelta(days=days)).isoformat()}
         resources.append(statement)
     for number, (analyte, raw) in enumerate(patient.get("labs", {}).items()):
@@ -179,7 +211,14 @@ def to_bundle(
                 "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
                 "subject": {"reference": ref},
                 "effectiveDateTime": today.isoformat(),
-                "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "77386006" if patient["pregnant"] else "60001007"}]},
+                "valueCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": "http://snomed.info/sct",
+                            "code": "77386006" if patient["pregnant"] else "60001007",
+                        }
+                    ]
+                },
             }
         )
     if "gestation_weeks" in patient:
@@ -191,7 +230,12 @@ def to_bundle(
                 "code": {"coding": [{"system": "http://loinc.org", "code": "49051-6"}]},
                 "subject": {"reference": ref},
                 "effectiveDateTime": today.isoformat(),
-                "valueQuantity": {"value": patient["gestation_weeks"], "unit": "wk", "system": "http://unitsofmeasure.org", "code": "wk"},
+                "valueQuantity": {
+                    "value": patient["gestation_weeks"],
+                    "unit": "wk",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "wk",
+                },
             }
         )
     items = []
@@ -217,9 +261,15 @@ def to_bundle(
         )
     entries = []
     for resource in resources:
-        entry: dict[str, Any] = {"fullUrl": f"urn:uuid:{resource['resourceType'].lower()}-{resource['id']}", "resource": resource}
+        entry: dict[str, Any] = {
+            "fullUrl": f"urn:uuid:{resource['resourceType'].lower()}-{resource['id']}",
+            "resource": resource,
+        }
         if bundle_type == "transaction":
-            entry["request"] = {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"}
+            entry["request"] = {
+                "method": "PUT",
+                "url": f"{resource['resourceType']}/{resource['id']}",
+            }
         if bundle_type == "searchset":
             entry["search"] = {"mode": "match"}
         entries.append(entry)

@@ -49,13 +49,17 @@ def test_batch_reads_a_bulk_data_folder_one_patient_per_record(tmp_path):
     drugs = {m["drug"] for r in lines for m in r["interpreted"]["medications"]}
     # RxNorm clinical drugs read through their names, the extended-release prefix included.
     assert {"simvastatin", "atorvastatin", "metformin", "furosemide", "amlodipine"} <= drugs
-    conditions = {c for r in lines for item in r["interpreted"]["conditions"] for c in item["conditions"]}
+    conditions = {
+        c for r in lines for item in r["interpreted"]["conditions"] for c in item["conditions"]
+    }
     assert {"hypertension", "diabetes", "chronic_kidney_disease", "heart_failure"} <= conditions
     for record in lines:
         fhir = record["interpreted"]["fhir"]
         # Encounters and Procedures are counted and listed as not used, never dropped.
         assert {n["resource"] for n in fhir["not_used"]} >= {"Encounter", "Procedure"}
-        assert all(lab["date"] == "2026-05-01T09:00:00Z" for lab in record["interpreted"]["labs"].values())
+        assert all(
+            lab["date"] == "2026-05-01T09:00:00Z" for lab in record["interpreted"]["labs"].values()
+        )
 
 
 def _conclusions(result):

@@ -40,7 +40,9 @@ PATIENT = {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate
 SUBJECT = {"reference": "Patient/p1"}
 
 
-def condition(cid, code, system="http://snomed.info/sct", status="active", verification=None, text=None):
+def condition(
+    cid, code, system="http://snomed.info/sct", status="active", verification=None, text=None
+):
     resource = {
         "resourceType": "Condition",
         "id": cid,
@@ -49,7 +51,9 @@ def condition(cid, code, system="http://snomed.info/sct", status="active", verif
         "subject": SUBJECT,
     }
     if verification:
-        resource["verificationStatus"] = {"coding": [{"system": VERIFICATION, "code": verification}]}
+        resource["verificationStatus"] = {
+            "coding": [{"system": VERIFICATION, "code": verification}]
+        }
     if text:
         resource["code"]["text"] = text
     return resource
@@ -61,7 +65,13 @@ def med(mid, coding=None, text=None, status="active", kind="MedicationRequest", 
         concept["coding"] = [coding]
     if text:
         concept["text"] = text
-    resource = {"resourceType": kind, "id": mid, "status": status, "medicationCodeableConcept": concept, "subject": SUBJECT}
+    resource = {
+        "resourceType": kind,
+        "id": mid,
+        "status": status,
+        "medicationCodeableConcept": concept,
+        "subject": SUBJECT,
+    }
     if kind == "MedicationRequest":
         resource["intent"] = "order"
         if authored:
@@ -77,12 +87,19 @@ def lab(oid, loinc, value, unit_code, unit=None, when="2026-05-01T08:00:00Z", st
         "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
         "subject": SUBJECT,
         "effectiveDateTime": when,
-        "valueQuantity": {"value": value, "unit": unit or unit_code, "system": "http://unitsofmeasure.org", "code": unit_code},
+        "valueQuantity": {
+            "value": value,
+            "unit": unit or unit_code,
+            "system": "http://unitsofmeasure.org",
+            "code": unit_code,
+        },
     }
 
 
 def consult(data):
-    return CONSULTANT.consult_facts(facts_from_fhir(data, K, "<test>", today=TODAY), with_robustness=False)
+    return CONSULTANT.consult_facts(
+        facts_from_fhir(data, K, "<test>", today=TODAY), with_robustness=False
+    )
 
 
 def test_patient_conditions_medicines_and_labs_are_read_from_their_codes():
@@ -92,7 +109,11 @@ def test_patient_conditions_medicines_and_labs_are_read_from_their_codes():
             condition("c1", "84114007"),  # SNOMED heart failure
             condition("c2", "E11.9", "http://hl7.org/fhir/sid/icd-10-cm"),  # ICD-10 diabetes
             med("m1", {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "36567"}),
-            med("m2", {"system": "http://www.whocc.no/atc", "code": "A02BC01"}, kind="MedicationStatement"),
+            med(
+                "m2",
+                {"system": "http://www.whocc.no/atc", "code": "A02BC01"},
+                kind="MedicationStatement",
+            ),
             lab("o1", "2823-3", 2.9, "mmol/L"),
             lab("o2", "19123-9", 1.4, "mg/dL"),
         )
@@ -109,12 +130,22 @@ def test_patient_conditions_medicines_and_labs_are_read_from_their_codes():
 
 @pytest.mark.parametrize(
     ("status", "verification"),
-    [("resolved", None), ("inactive", None), ("remission", None), ("active", "entered-in-error"), ("active", "refuted")],
+    [
+        ("resolved", None),
+        ("inactive", None),
+        ("remission", None),
+        ("active", "entered-in-error"),
+        ("active", "refuted"),
+    ],
 )
 def test_conditions_not_current_or_refused_are_listed_not_used(status, verification):
-    result = consult(bundle(PATIENT, condition("c1", "84114007", status=status, verification=verification)))
+    result = consult(
+        bundle(PATIENT, condition("c1", "84114007", status=status, verification=verification))
+    )
     assert result["interpreted"]["conditions"] == []
-    (note,) = [n for n in result["interpreted"]["fhir"]["not_used"] if n["resource"] == "Condition/c1"]
+    (note,) = [
+        n for n in result["interpreted"]["fhir"]["not_used"] if n["resource"] == "Condition/c1"
+    ]
     assert (verification or status) in note["reason"]
 
 
@@ -129,7 +160,14 @@ def test_uncoded_medicine_and_condition_go_through_the_dictionaries_by_text():
         bundle(
             PATIENT,
             condition("c1", "999999999", text="Chronic kidney disease stage 3 (disorder)"),
-            med("m1", {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "313988", "display": "Furosemide 40 MG Oral Tablet"}),
+            med(
+                "m1",
+                {
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                    "code": "313988",
+                    "display": "Furosemide 40 MG Oral Tablet",
+                },
+            ),
             med("m2", text="Madeupazole 10 mg"),
         )
     )
@@ -141,22 +179,50 @@ def test_uncoded_medicine_and_condition_go_through_the_dictionaries_by_text():
 
 
 def test_stopped_medicines_and_unread_resources_are_listed_never_dropped():
-    encounter = {"resourceType": "Encounter", "id": "e1", "status": "finished", "class": {"code": "AMB"}, "subject": SUBJECT}
+    encounter = {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "status": "finished",
+        "class": {"code": "AMB"},
+        "subject": SUBJECT,
+    }
     result = consult(
         bundle(
             PATIENT,
-            med("m1", {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "9071"}, status="stopped"),
+            med(
+                "m1",
+                {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "9071"},
+                status="stopped",
+            ),
             lab("o1", "8302-2", 170, "cm"),
             lab("o2", "8302-2", 171, "cm"),
             encounter,
         )
     )
     notes = result["interpreted"]["fhir"]["not_used"]
-    assert {"resource": "MedicationRequest/m1", "reason": "status stopped", "code": "http://www.nlm.nih.gov/research/umls/rxnorm|9071"} in notes
-    assert {"resource": "Observation", "code": "http://loinc.org|8302-2", "reason": "code not read by cramp-expert", "count": 2} in notes
-    assert {"resource": "Encounter", "count": 1, "reason": "resource type not read by cramp-expert"} in notes
+    assert {
+        "resource": "MedicationRequest/m1",
+        "reason": "status stopped",
+        "code": "http://www.nlm.nih.gov/research/umls/rxnorm|9071",
+    } in notes
+    assert {
+        "resource": "Observation",
+        "code": "http://loinc.org|8302-2",
+        "reason": "code not read by cramp-expert",
+        "count": 2,
+    } in notes
+    assert {
+        "resource": "Encounter",
+        "count": 1,
+        "reason": "resource type not read by cramp-expert",
+    } in notes
     assert result["interpreted"]["medications"] == []
-    assert result["interpreted"]["fhir"]["resources"] == {"Encounter": 1, "MedicationRequest": 1, "Observation": 2, "Patient": 1}
+    assert result["interpreted"]["fhir"]["resources"] == {
+        "Encounter": 1,
+        "MedicationRequest": 1,
+        "Observation": 2,
+        "Patient": 1,
+    }
 
 
 def test_the_latest_observation_is_used_and_its_date_shown():
@@ -179,15 +245,22 @@ def test_the_latest_observation_is_used_and_its_date_shown():
 def test_a_value_the_patient_file_refuses_is_left_out_with_the_reason():
     result = consult(bundle(PATIENT, lab("o1", "2823-3", 45, "mmol/L")))
     assert "potassium" not in result["interpreted"]["labs"]
-    (note,) = [n for n in result["interpreted"]["fhir"]["not_used"] if n.get("entry") == "labs.potassium"]
+    (note,) = [
+        n for n in result["interpreted"]["fhir"]["not_used"] if n.get("entry") == "labs.potassium"
+    ]
     assert "out of range" in note["reason"]
 
 
 def test_pregnancy_status_and_gestation():
     status = {
-        "resourceType": "Observation", "id": "preg", "status": "final", "subject": SUBJECT,
+        "resourceType": "Observation",
+        "id": "preg",
+        "status": "final",
+        "subject": SUBJECT,
         "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
-        "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "77386006"}]},
+        "valueCodeableConcept": {
+            "coding": [{"system": "http://snomed.info/sct", "code": "77386006"}]
+        },
     }
     gestation = lab("ga", "49051-6", 30, "wk")
     facts = facts_from_fhir(bundle(PATIENT, status, gestation), K, today=TODAY)
@@ -201,18 +274,35 @@ def test_every_readable_bundle_type_gives_the_file_s_conclusions(kind):
     expected = CONSULTANT.consult_facts(normalise_patient(patient, K), with_robustness=False)
     result = consult(to_bundle(patient, K, kind))
     assert concluded_ids(result) == concluded_ids(expected)
-    assert [c["certainty"] for c in result["causes"]] == [c["certainty"] for c in expected["causes"]]
+    assert [c["certainty"] for c in result["causes"]] == [
+        c["certainty"] for c in expected["causes"]
+    ]
 
 
 def test_questionnaire_response_gives_the_cramp_history():
     response = {
-        "resourceType": "QuestionnaireResponse", "id": "qr", "status": "completed",
-        "questionnaire": QUESTIONNAIRE_URL, "subject": SUBJECT, "authored": "2026-06-01",
-        "item": [{"linkId": "cramps", "item": [
-            {"linkId": "cramps.nights_per_week", "answer": [{"valueInteger": 5}]},
-            {"linkId": "cramps.sites", "answer": [{"valueCoding": {"code": "calf"}}, {"valueCoding": {"code": "foot"}}]},
-            {"linkId": "not.a.question", "answer": [{"valueString": "x"}]},
-        ]}],
+        "resourceType": "QuestionnaireResponse",
+        "id": "qr",
+        "status": "completed",
+        "questionnaire": QUESTIONNAIRE_URL,
+        "subject": SUBJECT,
+        "authored": "2026-06-01",
+        "item": [
+            {
+                "linkId": "cramps",
+                "item": [
+                    {"linkId": "cramps.nights_per_week", "answer": [{"valueInteger": 5}]},
+                    {
+                        "linkId": "cramps.sites",
+                        "answer": [
+                            {"valueCoding": {"code": "calf"}},
+                            {"valueCoding": {"code": "foot"}},
+                        ],
+                    },
+                    {"linkId": "not.a.question", "answer": [{"valueString": "x"}]},
+                ],
+            }
+        ],
     }
     facts = facts_from_fhir(bundle(PATIENT, response), K, today=TODAY)
     assert facts.values["cramps.nights_per_week"] == 5
@@ -227,7 +317,12 @@ def test_the_questionnaire_is_a_valid_r4_questionnaire_of_the_interview_question
     exported = questionnaire(K)
     Questionnaire.model_validate(exported)
     links = {i["linkId"] for group in exported["item"] for i in group["item"]}
-    assert {"cramps.nights_per_week", "findings.unilateral_leg_swelling", "lifestyle.activity", "dialysis"} <= links
+    assert {
+        "cramps.nights_per_week",
+        "findings.unilateral_leg_swelling",
+        "lifestyle.activity",
+        "dialysis",
+    } <= links
     assert not any(link.startswith("labs.") for link in links)
 
 
@@ -236,7 +331,9 @@ def test_cli_consult_reads_a_bundle_and_questionnaire_exports(tmp_path):
     path.write_text(json.dumps(bundle(PATIENT, lab("o1", "2823-3", 2.9, "mmol/L"))))
     result = CliRunner().invoke(cli, ["consult", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["interpreted"]["labs"]["potassium"]["source"] == "Observation/o1"
+    assert (
+        json.loads(result.output)["interpreted"]["labs"]["potassium"]["source"] == "Observation/o1"
+    )
     out = tmp_path / "q.json"
     result = CliRunner().invoke(cli, ["questionnaire", "-o", str(out)])
     assert result.exit_code == 0 and json.loads(out.read_text())["url"] == QUESTIONNAIRE_URL
@@ -248,7 +345,10 @@ def test_invalid_fhir_is_one_clear_message_per_problem_and_exit_1(tmp_path):
     path.write_text(json.dumps(bad))
     result = CliRunner().invoke(cli, ["consult", str(path)])
     assert result.exit_code == 1
-    assert "P210 invalid FHIR Patient" in result.output and "[entry[0].resource.birthDate]" in result.output
+    assert (
+        "P210 invalid FHIR Patient" in result.output
+        and "[entry[0].resource.birthDate]" in result.output
+    )
     assert "'Nonsense' is not a FHIR R4 resource type" in result.output
     assert "Traceback" not in result.output
 
@@ -281,6 +381,9 @@ def test_a_plain_consultation_never_imports_the_fhir_or_service_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     timing = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import cramp_expert.cli"], capture_output=True, text=True, check=True
+        [sys.executable, "-X", "importtime", "-c", "import cramp_expert.cli"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "fhir.resources" not in timing.stderr and "starlette" not in timing.stderr

@@ -16,7 +16,9 @@ from cramp_expert.service.app import Settings, create_app
 from cramp_expert.testing.fhir import to_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((ROOT / "tests" / "data" / "cds-hooks" / "cds-hooks-2.0.schema.json").read_text())
+SCHEMA = json.loads(
+    (ROOT / "tests" / "data" / "cds-hooks" / "cds-hooks-2.0.schema.json").read_text()
+)
 K = Consultant().kb.knowledge
 
 KEYS = {

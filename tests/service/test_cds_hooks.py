@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from urllib.parse import urlparse
 
 import pytest
@@ -14,12 +15,15 @@ from cramp_expert.service.cards import SUMMARY_LIMIT
 from tests.service.conftest import K, prefetch, request, validate
 
 LIMB_ISCHAEMIA = {
-    "age": 74, "sex": "male",
+    "age": 74,
+    "sex": "male",
     "findings": {"sudden_severe_leg_pain": True, "absent_foot_pulses": True},
-    "medications": ["simvastatin 40 mg"], "conditions": ["peripheral arterial disease"],
+    "medications": ["simvastatin 40 mg"],
+    "conditions": ["peripheral arterial disease"],
 }
 DVT = {
-    "age": 58, "sex": "female",
+    "age": 58,
+    "sex": "female",
     "findings": {"unilateral_leg_swelling": True, "calf_tenderness": True},
     "labs": {"potassium": "3.0 mmol/L"},
 }
@@ -31,7 +35,11 @@ def test_discovery_lists_the_services_with_prefetch_and_validates(client):
     body = response.json()
     validate(body, "discovery")
     hooks = {s["id"]: s["hook"] for s in body["services"]}
-    assert hooks == {"cramp-consult": "patient-view", "cramp-order-select": "order-select", "cramp-order-sign": "order-sign"}
+    assert hooks == {
+        "cramp-consult": "patient-view",
+        "cramp-order-select": "order-select",
+        "cramp-order-sign": "order-sign",
+    }
     prefetch_keys = body["services"][0]["prefetch"]
     assert prefetch_keys["patient"] == "Patient/{{context.patientId}}"
     assert "http://loinc.org|2823-3" in prefetch_keys["observations"]
@@ -49,10 +57,14 @@ def test_emergency_red_flag_is_a_critical_card_with_the_how_chain_and_references
     assert "**How this was concluded**" in first["detail"]
     assert "findings.absent_foot_pulses" in first["detail"]
     assert "**References**" in first["detail"]
-    assert first["source"]["label"].startswith("cramp-expert") and first["source"]["url"].startswith("http")
+    assert first["source"]["label"].startswith("cramp-expert") and first["source"][
+        "url"
+    ].startswith("http")
     (link,) = first["links"]
     report = client.get(urlparse(link["url"]).path)
-    assert report.status_code == 200 and K.conclusions["rf_acute_limb_ischemia"].label in report.text
+    assert (
+        report.status_code == 200 and K.conclusions["rf_acute_limb_ischemia"].label in report.text
+    )
 
 
 def test_urgent_red_flag_is_a_warning_and_causes_are_info(client):
@@ -82,10 +94,10 @@ def test_missing_prefetch_without_a_fhir_server_is_412(client):
 
 
 class _FhirServer(BaseHTTPRequestHandler):
-    answers: dict = {}
-    seen: list = []
+    answers: ClassVar[dict] = {}
+    seen: ClassVar[list] = []
 
-    def do_GET(self):  # noqa: N802 - the stdlib's name
+    def do_GET(self):
         _FhirServer.seen.append((self.path, self.headers.get("Authorization")))
         kind = self.path.split("?")[0].rstrip("/").split("/")[-1]
         body = self.answers.get(kind)
@@ -120,11 +132,19 @@ def test_missing_prefetch_is_fetched_from_the_fhir_server_with_the_token(client,
     observations = data["prefetch"].pop("observations")
     _FhirServer.answers = {"Observation": observations}
     data["fhirServer"] = fhir_server
-    data["fhirAuthorization"] = {"access_token": "secret-token", "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read", "subject": "cramp-expert"}
+    data["fhirAuthorization"] = {
+        "access_token": "secret-token",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "cramp-expert",
+    }
     response = client.post("/cds-services/cramp-consult", json=data)
     assert response.status_code == 200, response.text
-    (path, auth), = _FhirServer.seen
-    assert path.startswith("/fhir/Observation?patient=example&code=") and auth == "Bearer secret-token"
+    ((path, auth),) = _FhirServer.seen
+    assert (
+        path.startswith("/fhir/Observation?patient=example&code=") and auth == "Bearer secret-token"
+    )
     assert "hypokalemia" in json.dumps(response.json())  # the fetched potassium was used
     _FhirServer.answers = {}
     response = client.post("/cds-services/cramp-consult", json=data)
@@ -136,13 +156,33 @@ def test_missing_prefetch_is_fetched_from_the_fhir_server_with_the_token(client,
     [
         (b"{not json", "not valid JSON"),
         (b"[1, 2]", "must be a JSON object"),
-        (json.dumps({"hook": "order-sign", "hookInstance": "x", "context": {"patientId": "p"}}).encode(), "hook must be 'patient-view'"),
-        (json.dumps({"hook": "patient-view", "hookInstance": "x", "context": {}}).encode(), "context.patientId"),
-        (json.dumps({"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "p"}, "fhirAuthorization": {"access_token": "t"}}).encode(), "without fhirServer"),
+        (
+            json.dumps(
+                {"hook": "order-sign", "hookInstance": "x", "context": {"patientId": "p"}}
+            ).encode(),
+            "hook must be 'patient-view'",
+        ),
+        (
+            json.dumps({"hook": "patient-view", "hookInstance": "x", "context": {}}).encode(),
+            "context.patientId",
+        ),
+        (
+            json.dumps(
+                {
+                    "hook": "patient-view",
+                    "hookInstance": "x",
+                    "context": {"patientId": "p"},
+                    "fhirAuthorization": {"access_token": "t"},
+                }
+            ).encode(),
+            "without fhirServer",
+        ),
     ],
 )
 def test_malformed_requests_are_400_with_a_message(client, body, message):
-    response = client.post("/cds-services/cramp-consult", content=body, headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/cds-services/cramp-consult", content=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert message in response.json()["error"]
 
@@ -157,7 +197,9 @@ def test_invalid_fhir_in_the_prefetch_is_400_naming_the_element(client):
 
 def test_request_size_is_bounded(client):
     huge = b"{" + b" " * (9 * 1024 * 1024) + b"}"
-    response = client.post("/cds-services/cramp-consult", content=huge, headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/cds-services/cramp-consult", content=huge, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
 
 
@@ -168,7 +210,11 @@ def test_unknown_service_is_404(client):
 def test_cors_preflight_and_response_headers(client):
     response = client.options(
         "/cds-services/cramp-consult",
-        headers={"Origin": "https://ehr.example.org", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"},
+        headers={
+            "Origin": "https://ehr.example.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] in ("*", "https://ehr.example.org")
@@ -182,7 +228,11 @@ def test_no_patient_data_in_the_logs(client, caplog):
     data = request(marker, patientId="example")
     with caplog.at_level(logging.DEBUG):
         client.post("/cds-services/cramp-consult", json=data)
-        client.post("/cds-services/cramp-consult", content=json.dumps(data)[:-5], headers={"Content-Type": "application/json"})
+        client.post(
+            "/cds-services/cramp-consult",
+            content=json.dumps(data)[:-5],
+            headers={"Content-Type": "application/json"},
+        )
     text = "\n".join(f"{r.name} {r.getMessage()}" for r in caplog.records)
     for secret in ("XYZZY", "Plughzole", "example", "1968"):
         assert secret not in text
@@ -190,19 +240,39 @@ def test_no_patient_data_in_the_logs(client, caplog):
 
 def _order(mid, code, display):
     return {
-        "resourceType": "MedicationRequest", "id": mid, "status": "draft", "intent": "order",
+        "resourceType": "MedicationRequest",
+        "id": mid,
+        "status": "draft",
+        "intent": "order",
         "subject": {"reference": "Patient/example"},
-        "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": code, "display": display}]},
+        "medicationCodeableConcept": {
+            "coding": [
+                {
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                    "code": code,
+                    "display": display,
+                }
+            ]
+        },
     }
 
 
 def _orders(*orders):
-    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": o} for o in orders]}
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": o} for o in orders],
+    }
 
 
 def test_order_select_warns_on_quinine_and_suggests_removing_it(client):
     draft = _orders(_order("q1", "9071", "quinine"), _order("a1", "17767", "amlodipine"))
-    data = request({"age": 70, "medications": []}, hook="order-select", selections=["MedicationRequest/q1", "MedicationRequest/a1"], draftOrders=draft)
+    data = request(
+        {"age": 70, "medications": []},
+        hook="order-select",
+        selections=["MedicationRequest/q1", "MedicationRequest/a1"],
+        draftOrders=draft,
+    )
     response = client.post("/cds-services/cramp-order-select", json=data)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -210,34 +280,57 @@ def test_order_select_warns_on_quinine_and_suggests_removing_it(client):
     (card,) = body["cards"]  # amlodipine alone brings no concern
     assert card["indicator"] == "warning" and "quinine" in card["summary"].lower()
     (suggestion,) = card["suggestions"]
-    assert suggestion["actions"] == [{"type": "delete", "description": suggestion["actions"][0]["description"], "resourceId": "MedicationRequest/q1"}]
+    assert suggestion["actions"] == [
+        {
+            "type": "delete",
+            "description": suggestion["actions"][0]["description"],
+            "resourceId": "MedicationRequest/q1",
+        }
+    ]
     assert "MHRA" in card["detail"] or "FDA" in card["detail"]
 
 
 def test_order_sign_warns_on_a_statin_when_the_ck_already_points_to_myopathy(client):
-    patient = {"age": 66, "sex": "male", "labs": {"ck": {"value": 4000, "unit": "U/L", "uln": 200}}, "medications": []}
+    patient = {
+        "age": 66,
+        "sex": "male",
+        "labs": {"ck": {"value": 4000, "unit": "U/L", "uln": 200}},
+        "medications": [],
+    }
     draft = _orders(_order("s1", "36567", "simvastatin"))
     data = request(patient, hook="order-sign", draftOrders=draft)
     body = client.post("/cds-services/cramp-order-sign", json=data).json()
     validate(body, "response")
     (card,) = body["cards"]
-    assert "simvastatin" in card["summary"] and card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/s1"
+    assert (
+        "simvastatin" in card["summary"]
+        and card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/s1"
+    )
     assert "rec_stop_statin_pending_review" in card["detail"] or "statin" in card["detail"].lower()
     # Without the raised CK the same order brings nothing to warn about.
-    quiet = request({"age": 66, "sex": "male", "medications": []}, hook="order-sign", draftOrders=draft)
+    quiet = request(
+        {"age": 66, "sex": "male", "medications": []}, hook="order-sign", draftOrders=draft
+    )
     assert client.post("/cds-services/cramp-order-sign", json=quiet).json() == {"cards": []}
 
 
 def test_order_select_warns_on_a_statin_interaction():
     if "rec_review_statin_interaction" not in K.conclusions:
-        pytest.skip("the knowledge base has no rec_review_statin_interaction yet (issue 11's rules)")
+        pytest.skip(
+            "the knowledge base has no rec_review_statin_interaction yet (issue 11's rules)"
+        )
     from starlette.testclient import TestClient
 
     from cramp_expert.service.app import Settings, create_app
 
     with TestClient(create_app(Settings())) as client:
         draft = _orders(_order("c1", "21212", "clarithromycin"))
-        data = request({"age": 70, "medications": ["simvastatin 80 mg"]}, hook="order-select", selections=["MedicationRequest/c1"], draftOrders=draft)
+        data = request(
+            {"age": 70, "medications": ["simvastatin 80 mg"]},
+            hook="order-select",
+            selections=["MedicationRequest/c1"],
+            draftOrders=draft,
+        )
         body = client.post("/cds-services/cramp-order-select", json=data).json()
         validate(body, "response")
         assert any("clarithromycin" in c["summary"] for c in body["cards"])
@@ -253,7 +346,14 @@ def test_order_select_needs_selections_and_draft_orders(client):
 
 
 def test_prefetch_template_keys_match_the_prefetch_helper():
-    assert set(prefetch({"age": 1})) == {"patient", "conditions", "medicationRequests", "medicationStatements", "observations", "history"}
+    assert set(prefetch({"age": 1})) == {
+        "patient",
+        "conditions",
+        "medicationRequests",
+        "medicationStatements",
+        "observations",
+        "history",
+    }
 
 
 def test_with_several_workers_any_worker_shows_a_report_from_the_shared_folder(tmp_path):

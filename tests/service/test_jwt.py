@@ -26,7 +26,14 @@ def _jwks():
 
 def token(aud=f"{BASE}/cds-services/cramp-consult", key=KEY, kid="ehr-1", alg="ES384", **changes):
     now = int(time.time())
-    claims = {"iss": "https://ehr.example.org", "aud": aud, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4()), **changes}
+    claims = {
+        "iss": "https://ehr.example.org",
+        "aud": aud,
+        "iat": now,
+        "exp": now + 300,
+        "jti": str(uuid.uuid4()),
+        **changes,
+    }
     claims = {k: v for k, v in claims.items() if v is not None}
     return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid, "typ": "JWT"})
 
@@ -52,7 +59,9 @@ def test_a_valid_jwt_is_accepted_once(client):
 
 def test_discovery_needs_a_jwt_for_its_own_url(client):
     assert client.get("/cds-services").status_code == 401
-    ok = client.get("/cds-services", headers={"Authorization": f"Bearer {token(aud=f'{BASE}/cds-services')}"})
+    ok = client.get(
+        "/cds-services", headers={"Authorization": f"Bearer {token(aud=f'{BASE}/cds-services')}"}
+    )
     assert ok.status_code == 200
 
 
@@ -66,7 +75,21 @@ def test_discovery_needs_a_jwt_for_its_own_url(client):
         (lambda: token(exp=int(time.time()) - 3600), "not valid"),
         (lambda: token(jti=None), "not valid"),
         (lambda: token(iss="https://evil.example.org"), "issuer is not trusted"),
-        (lambda: jwt.encode({"iss": "https://ehr.example.org", "aud": f"{BASE}/cds-services/cramp-consult", "exp": int(time.time()) + 60, "iat": int(time.time()), "jti": "x"}, "shared-secret-of-32-bytes-or-more!!", algorithm="HS256", headers={"kid": "ehr-1"}), "not valid"),
+        (
+            lambda: jwt.encode(
+                {
+                    "iss": "https://ehr.example.org",
+                    "aud": f"{BASE}/cds-services/cramp-consult",
+                    "exp": int(time.time()) + 60,
+                    "iat": int(time.time()),
+                    "jti": "x",
+                },
+                "shared-secret-of-32-bytes-or-more!!",
+                algorithm="HS256",
+                headers={"kid": "ehr-1"},
+            ),
+            "not valid",
+        ),
     ],
 )
 def test_an_invalid_jwt_is_401_with_the_reason(client, bearer, message):

@@ -12,7 +12,11 @@ from tests.service.server import running
 REQUESTS = 120
 CLIENTS = 6
 PATIENTS = [
-    {"age": 58, "sex": "female", "findings": {"unilateral_leg_swelling": True, "calf_tenderness": True}},
+    {
+        "age": 58,
+        "sex": "female",
+        "findings": {"unilateral_leg_swelling": True, "calf_tenderness": True},
+    },
     {"age": 71, "labs": {"potassium": "2.9 mmol/L"}, "medications": ["furosemide 40 mg"]},
     {"age": 40, "cramps": {"nights_per_week": 2}},
 ]
@@ -23,7 +27,11 @@ def test_concurrent_patient_views_all_answer_their_own_patient():
     with running() as base:
         expected = []
         for body in bodies:
-            with urllib.request.urlopen(urllib.request.Request(base + "/cds-services/cramp-consult", body, {"Content-Type": "application/json"})) as r:
+            with urllib.request.urlopen(
+                urllib.request.Request(
+                    base + "/cds-services/cramp-consult", body, {"Content-Type": "application/json"}
+                )
+            ) as r:
                 expected.append(sorted(c["summary"] for c in json.load(r)["cards"]))
         failures: list[str] = []
         lock = threading.Lock()
@@ -31,7 +39,11 @@ def test_concurrent_patient_views_all_answer_their_own_patient():
         def client(number: int) -> None:
             for i in range(REQUESTS // CLIENTS):
                 which = (number + i) % len(bodies)
-                req = urllib.request.Request(base + "/cds-services/cramp-consult", bodies[which], {"Content-Type": "application/json"})
+                req = urllib.request.Request(
+                    base + "/cds-services/cramp-consult",
+                    bodies[which],
+                    {"Content-Type": "application/json"},
+                )
                 try:
                     with urllib.request.urlopen(req, timeout=30) as response:
                         got = sorted(c["summary"] for c in json.load(response)["cards"])

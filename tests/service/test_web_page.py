@@ -30,9 +30,16 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--window-size=1200,2400",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1200,2400",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
@@ -70,7 +77,9 @@ def test_the_form_gives_the_report_with_its_red_flag_and_causes(browser, site):
     browser.find_element(By.CSS_SELECTOR, "input[name='cramps.sites'][value='calf']").click()
     # The findings checklist: two items present, the rest declared absent.
     for key in ("findings.unilateral_leg_swelling", "findings.calf_tenderness"):
-        browser.find_element(By.CSS_SELECTOR, f"input[name='findings.__present'][value='{key}']").click()
+        browser.find_element(
+            By.CSS_SELECTOR, f"input[name='findings.__present'][value='{key}']"
+        ).click()
     browser.find_element(By.CSS_SELECTOR, "input[name='findings.__others'][value='absent']").click()
     _fill(browser, "labs.potassium", "3.0 mmol/L")
     _fill(browser, "medications", "furosemide 40 mg")
@@ -80,7 +89,9 @@ def test_the_form_gives_the_report_with_its_red_flag_and_causes(browser, site):
     browser.save_screenshot(str(SHOTS / "cramp-expert-report.png"))
     flag = browser.find_element(By.CSS_SELECTOR, "[data-id='rf_dvt_suspected']")
     assert flag.is_displayed() and "urgent" in flag.text
-    causes = [e.get_attribute("data-id") for e in browser.find_elements(By.CSS_SELECTOR, "li[data-id]")]
+    causes = [
+        e.get_attribute("data-id") for e in browser.find_elements(By.CSS_SELECTOR, "li[data-id]")
+    ]
     assert "hypokalemia" in causes and "med_diuretic_loop" in causes
     assert "furosemide" in browser.find_element(By.ID, "report").text
 
@@ -93,6 +104,8 @@ def test_a_bad_answer_comes_back_with_its_reason(browser, site):
     browser.get(site + "/")
     _fill(browser, "age", "seventy")
     browser.find_element(By.ID, "consult").click()
-    alert = WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "[role='alert']")))
+    alert = WebDriverWait(browser, 30).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "[role='alert']"))
+    )
     assert "Age" in alert.text and "number" in alert.text
     browser.save_screenshot(str(SHOTS / "cramp-expert-form-error.png"))
