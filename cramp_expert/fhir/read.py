@@ -256,13 +256,19 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _when(resource: Mapping[str, Any]) -> str:
-    """The clinically relevant date-time of an observation or statement, as written."""
-    for key in ("effectiveDateTime", "effectiveInstant", "issued", "authoredOn", "recordedDate"):
+    """The clinically relevant date-time of an observation or statement, as written.
+
+    The effective time first (when it was true of the patient), then when it was issued.
+    """
+    for key in ("effectiveDateTime", "effectiveInstant"):
         if isinstance(resource.get(key), str):
             return str(resource[key])
     period = resource.get("effectivePeriod")
-    if isinstance(period, dict):
-        return str(period.get("end") or period.get("start") or "")
+    if isinstance(period, dict) and (period.get("end") or period.get("start")):
+        return str(period.get("end") or period.get("start"))
+    for key in ("issued", "authoredOn", "recordedDate"):
+        if isinstance(resource.get(key), str):
+            return str(resource[key])
     return ""
 
 
@@ -280,6 +286,7 @@ class _Reader:
         self.patient_refs: set[str] = set()
         self.response_date = ""
         self.none_known: set[str] = set()
+        self.referenced: set[str] = set()
 
     def not_used(self, resource: Mapping[str, Any], reason: str, what: Any = None) -> None:
         note: dict[str, Any] = {"resource": _ref(resource), "reason": reason}
@@ -340,6 +347,13 @@ class _Reader:
             handler(resource)
         self.finish_medications()
         self.finish_observations()
+        for ref, medication in self.media.items():
+            if ref not in self.referenced:
+                self.not_used(
+                    medication,
+                    "a Medication no MedicationRequest or MedicationStatement refers to",
+                    medication.get("code"),
+                )
         unread = sorted(
             kind
             for kind in self.out.resources
@@ -474,6 +488,7 @@ class _Reader:
                 f"#{c.get('id')}": c for c in resource.get("contained") or [] if isinstance(c, dict)
             }
             medication = contained.get(str(target)) or self.media.get(str(target))
+            self.referenced.add(str(target))
             concept = medication.get("code") if medication else None
             if concept is None and isinstance(reference.get("display"), str):
                 concept = {"text": reference["display"]}
@@ -682,6 +697,15 @@ class _Reader:
                 "",
             )
             self.out.lab_sources[analyte] = {"date": when, "source": _ref(resource), "loinc": loinc}
+            self.out.read.append(
+                {
+                    "resource": _ref(resource),
+                    "as": target,
+                    "value": entry,
+                    "date": when,
+                    "by": f"loinc {loinc}",
+                }
+            )
 
 
 def read_resources(
