@@ -80,3 +80,21 @@ def test_a_bundle_gives_the_conclusions_of_the_equivalent_patient_file(patient, 
     result = CONSULTANT.consult_facts(facts, with_robustness=False)
     assert _conclusions(result) == _conclusions(expected)
     assert [e["id"] for e in result["excluded"]] == [e["id"] for e in expected["excluded"]]
+
+
+def test_unreadable_lines_and_resources_of_no_patient_are_error_records(tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Patient.ndjson").write_text('{"resourceType":"Patient","id":"a","gender":"male"}\n')
+    (folder / "Observation.ndjson").write_text(
+        '{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/zzz"}}\n'
+        "{not json\n"
+    )
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["batch", str(folder), "-o", str(out)])
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert result.exit_code == 1  # some records were not consulted
+    assert lines[0]["patient_id"] == "a"
+    errors = [problem for line in lines[1:] for problem in line["error"]["problems"]]
+    assert any("P210 not valid JSON" in p and "Observation.ndjson:2" in p for p in errors)
+    assert any("1 resources name no Patient" in p for p in errors)
