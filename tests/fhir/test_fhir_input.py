@@ -387,3 +387,17 @@ def test_a_plain_consultation_never_imports_the_fhir_or_service_libraries():
         check=True,
     )
     assert "fhir.resources" not in timing.stderr and "starlette" not in timing.stderr
+
+
+def test_a_bundle_on_standard_input_and_a_yaml_file_without_the_fhir_libraries():
+    stdin = json.dumps(bundle(PATIENT, lab("o1", "2823-3", 2.9, "mmol/L")))
+    result = CliRunner().invoke(cli, ["consult", "-", "--format", "json"], input=stdin)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["interpreted"]["labs"]["potassium"]["value"] == 2.9
+    code = (
+        "import sys; from cramp_expert.api import Consultant; "
+        f"Consultant().consult_path({str(ROOT / 'examples' / 'V16.yaml')!r}); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fhir', 'pydantic', 'starlette')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
