@@ -724,6 +724,9 @@ def service_section(
         # The first second warms each connection and the server's validators: not counted.
         begin = min((start for start, _ in latencies), default=0.0) + 1.0
         counted = [d for start, d in latencies if start >= begin]
+        if not counted:  # a run shorter than the warm-up (--quick on a busy machine): count all
+            begin = min((start for start, _ in latencies), default=0.0)
+            counted = [d for _, d in latencies]
         span = max((start + d for start, d in latencies), default=begin) - begin
         figures["http"] = {
             "command": f"cramp-expert serve --port {port} --workers {workers}",
@@ -734,6 +737,8 @@ def service_section(
             "requests per second": round(len(counted) / span, 1) if span > 0 else 0.0,
             "latency": percentiles(counted),
         }
+        figures["http"]["latency"].setdefault("p50_ms", 0.0)
+        figures["http"]["latency"].setdefault("p95_ms", 0.0)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -18,7 +18,7 @@ from cramp_expert.errors import InputError, Location
 from cramp_expert.kb import Example, KnowledgeBase, Rule, load_knowledge_base
 from cramp_expert.patient import PatientFacts, facts_from_given, normalise_patient, read_patient
 from cramp_expert.reasoning import PartialEvaluator, how, robustness, why_not
-from cramp_expert.source import Document, load_bytes, load_file
+from cramp_expert.source import Document, load_bytes, load_file, open_regular
 
 
 def about(root: Path | None = None) -> dict[str, Any]:
@@ -66,9 +66,10 @@ class Consultant:
         # FHIR JSON is read by the json module with its own size limit: a record's history
         # is larger than any patient file.
         try:
-            with open(path, "rb") as handle:
+            # Never blocks: a FIFO or device is refused on the open descriptor.
+            with open_regular(path) as handle:
                 head = handle.read(4096)
-        except OSError:
+        except (InputError, OSError):
             head = b""  # load_file reports it, with the usual message
         if looks_like_fhir(head):
             return facts_from_fhir(load_fhir_file(path), self.kb.knowledge, str(path))

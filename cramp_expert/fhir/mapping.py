@@ -68,16 +68,18 @@ def build_map(data: Any, knowledge: Knowledge, path: str) -> FhirMap:
     """Check the parsed file against `knowledge`; raise KnowledgeBaseError listing every problem."""
     problems: list[Problem] = []
 
-    def fail(key: str, message: str) -> None:
-        problems.append(Problem("K310", message, Location(path, key=key)))
+    def fail(key: str, message: str, code: str = "K301") -> None:
+        problems.append(Problem(code, message, Location(path, key=key)))
 
     if not isinstance(data, dict):
-        raise KnowledgeBaseError([Problem("K310", "must be a mapping of sections", Location(path))])
+        raise KnowledgeBaseError(
+            [Problem("K201", "knowledge/fhir.yaml must be a mapping of sections", Location(path))]
+        )
 
     def section(name: str) -> dict[str, Any]:
         value = data.get(name)
         if not isinstance(value, dict):
-            fail(name, f"section '{name}' must be a mapping")
+            fail(name, f"section '{name}' must be a mapping", "K201")
             return {}
         return {str(k): v for k, v in value.items()}
 
@@ -104,7 +106,7 @@ def build_map(data: Any, knowledge: Knowledge, path: str) -> FhirMap:
             try:
                 texts = _texts(value)
             except TypeError as exc:
-                fail(f"{name}.{code}", str(exc))
+                fail(f"{name}.{code}", str(exc), "K201")
                 continue
             for text in texts:
                 if normalise_name(text) not in synonyms and text not in dialysis_words:

@@ -23,6 +23,7 @@ from cramp_expert.errors import Location, PatientFileError, Problem
 from cramp_expert.fhir.mapping import FhirMap, fhir_map
 from cramp_expert.kb.knowledge import Knowledge
 from cramp_expert.patient import PatientFacts, normalise_patient
+from cramp_expert.source import open_regular
 
 MAX_FHIR_BYTES = 64 * 1024 * 1024
 """Largest FHIR JSON file read (a Synthea patient's full history is a few megabytes)."""
@@ -73,7 +74,7 @@ def load_fhir_file(path: str | Path) -> Any:
     """Read and parse a FHIR JSON file."""
     name = str(path)
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path, name) as handle:  # refuses a FIFO or device without blocking
             raw = handle.read(MAX_FHIR_BYTES + 1)
     except OSError as exc:
         raise _error(name, f"cannot be read: {exc.strerror}") from None
@@ -278,7 +279,8 @@ def months_between(start: dt.date, today: dt.date) -> float:
 
 
 class _Reader:
-    def __init__(self, knowledge: Knowledge, fmap: FhirMap, today: dt.date):
+    def __init__(self, knowledge: Knowledge, fmap: FhirMap, today: dt.date, name: str = "<fhir>"):
+        self.name = name
         self.k = knowledge
         self.m = fmap
         self.today = today
@@ -312,7 +314,7 @@ class _Reader:
                     Problem(
                         "P211",
                         f"the resources are about {len(patients)} patients ({ids}); one is consulted at a time",
-                        Location("<fhir>"),
+                        Location(self.name),
                         "give one patient's resources, or Bulk Data NDJSON to 'cramp-expert batch'",
                     )
                 ]
@@ -709,10 +711,13 @@ class _Reader:
 
 
 def read_resources(
-    resources: list[dict[str, Any]], knowledge: Knowledge, today: dt.date | None = None
+    resources: list[dict[str, Any]],
+    knowledge: Knowledge,
+    today: dt.date | None = None,
+    name: str = "<fhir>",
 ) -> FhirReading:
     """Map validated resources about one patient to a patient file and notes."""
-    reader = _Reader(knowledge, fhir_map(knowledge), today or dt.date.today())
+    reader = _Reader(knowledge, fhir_map(knowledge), today or dt.date.today(), name)
     return reader.run(resources)
 
 
@@ -746,7 +751,7 @@ def facts_from_resources(
     reason to refuse the whole record: it is left out and listed in `interpreted.fhir.not_used`
     with the validator's message.
     """
-    reading = read_resources(resources, knowledge, today)
+    reading = read_resources(resources, knowledge, today, name)
     data = reading.data
     for _attempt in range(5):
         try:

@@ -47,13 +47,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from cramp_expert.api import Consultant, concluded_ids
+from cramp_expert.api import Consultant
 from cramp_expert.errors import InputError
 from cramp_expert.fhir.mapping import fhir_map
 from cramp_expert.fhir.read import facts_from_fhir, load_fhir_bytes
 from cramp_expert.patient.medications import match_medication
 from cramp_expert.service import web
-from cramp_expert.service.cards import order_card, patient_cards
+from cramp_expert.service.cards import contract, order_card, patient_cards
 
 log = logging.getLogger("cramp_expert.service")
 
@@ -543,6 +543,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
 
 
+def concluded(result: Any) -> set[str]:
+    """Every id a result concludes (red flags, causes, differentials, advice, tests)."""
+    data = contract(result)
+    return {item["id"] for key in _CONCLUDED for item in data[key]}
+
+
+_CONCLUDED = ("causes", "red_flags", "differentials", "recommendations", "investigations")
+
+
 def _patient_view(st: _State, values: list[Any], base: str) -> list[dict[str, Any]]:
     consultant = st.consultant
     facts = _facts(consultant, values)
@@ -580,7 +589,7 @@ def _orders(
     knowledge = consultant.kb.knowledge
     orders = _draft_medication_orders(context, hook)
     base_facts = _facts(consultant, values)
-    before = concluded_ids(consultant.consult_facts(base_facts, with_robustness=False))
+    before = concluded(consultant.consult_facts(base_facts, with_robustness=False))
     reader = _Reader(knowledge, fhir_map(knowledge), __import__("datetime").date.today())
     source = _source(base, consultant)
     cards = []
@@ -594,7 +603,7 @@ def _orders(
         result = consultant.consult_facts(
             _facts(consultant, [*values, taken]), with_robustness=False
         )
-        now = concluded_ids(result)
+        now = concluded(result)
         brought = [cid for cid in ORDER_CONCERNS if cid in now and cid not in before]
         if "med_quinine" in match.classes:
             concern = (

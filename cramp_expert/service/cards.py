@@ -21,6 +21,11 @@ INDICATOR = {"emergency": "critical", "urgent": "warning", "soon": "warning", "r
 """Red-flag urgency -> card indicator (CDS Hooks 2.0: info, warning, critical)."""
 
 
+def contract(result: Any) -> dict[str, Any]:
+    """The contract's JSON object of a consultation's result (a typed result's `to_dict()`)."""
+    return result if isinstance(result, dict) else dict(result.to_dict())
+
+
 def summary(text: str) -> str:
     """One line of at most SUMMARY_LIMIT characters, cut at a word with an ellipsis."""
     line = " ".join(visible(text).split())
@@ -91,8 +96,9 @@ def patient_cards(
     report_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """Cards for a patient-view: each red flag, then the top causes, each explained."""
+    data = contract(result)
     cards = []
-    for flag in result["red_flags"]:
+    for flag in data["red_flags"]:
         label = consultant.kb.knowledge.conclusions[flag["id"]].label
         urgency = flag.get("urgency", "urgent")
         detail = [
@@ -106,11 +112,11 @@ def patient_cards(
             "",
             "**References**",
             "",
-            *_references(result, list(flag.get("references", [])) or _rule_refs(consultant, flag)),
+            *_references(data, list(flag.get("references", [])) or _rule_refs(consultant, flag)),
         ]
         text = f"{label}: {flag.get('action', '')}".strip(": ")
         cards.append(_card(text, INDICATOR.get(urgency, "warning"), detail, source, report_url))
-    for cause in result["causes"][:TOP_CAUSES]:
+    for cause in data["causes"][:TOP_CAUSES]:
         detail = [
             f"**{visible(cause['label'])}**: certainty {cause['certainty']:g}, evidence {cause['evidence']}",
             "",
@@ -122,7 +128,7 @@ def patient_cards(
             "",
             "**References**",
             "",
-            *_references(result, list(cause.get("references", []))),
+            *_references(data, list(cause.get("references", []))),
         ]
         text = (
             f"Possible cause of night cramps: {cause['label']} (certainty {cause['certainty']:g})"
@@ -152,9 +158,10 @@ def order_card(
 ) -> dict[str, Any]:
     """A card on one draft order, with the suggestion to remove it (the prescriber decides)."""
     knowledge = consultant.kb.knowledge
+    data = contract(result)
     critical = any(
         item.get("urgency") == "emergency"
-        for item in result["red_flags"]
+        for item in data["red_flags"]
         if item["id"] in conclusion_ids
     )
     detail = [f"**{visible(drug)}**: {visible(concern)}", ""]
@@ -167,7 +174,7 @@ def order_card(
         if text:
             detail += [visible(" ".join(str(text).split())), ""]
         detail += ["How this was concluded:", "", *_how_markdown(consultant.how(result, cid)), ""]
-        for item in (*result["red_flags"], *result["recommendations"]):
+        for item in (*data["red_flags"], *data["recommendations"]):
             if item["id"] == cid:
                 refs += [
                     r
@@ -175,7 +182,7 @@ def order_card(
                     if r not in refs
                 ]
     if refs:
-        detail += ["**References**", "", *_references(result, refs)]
+        detail += ["**References**", "", *_references(data, refs)]
     card = _card(
         f"{drug}: {concern}", "critical" if critical else "warning", detail, source, report_url
     )
@@ -211,4 +218,4 @@ def order_card(
     return card
 
 
-__all__ = ["INDICATOR", "SUMMARY_LIMIT", "order_card", "patient_cards", "summary"]
+__all__ = ["INDICATOR", "SUMMARY_LIMIT", "contract", "order_card", "patient_cards", "summary"]

@@ -176,17 +176,19 @@ def patient_from_form(
     return data, errors
 
 
-def report_page(result: dict[str, Any], consultant: Any) -> str:
+def report_page(result: Any, consultant: Any) -> str:
     """The clinician's report as a page (until issue 15's render_html lands, a plain form)."""
     from cramp_expert.explain.text import render_text
+    from cramp_expert.service.cards import contract
 
     knowledge = consultant.kb.knowledge
+    data = contract(result)
     parts = [
-        f"<h1>cramp-expert report: {_E(visible(str(result.get('patient_id') or 'patient')))}</h1>"
+        f"<h1>cramp-expert report: {_E(visible(str(data.get('patient_id') or 'patient')))}</h1>"
     ]
-    if result["red_flags"]:
+    if data["red_flags"]:
         parts.append("<h2>Red flags</h2>")
-        for flag in result["red_flags"]:
+        for flag in data["red_flags"]:
             label = knowledge.conclusions[flag["id"]].label
             parts.append(
                 f"<div class='flag-{_E(flag.get('urgency', 'urgent'))}' data-id='{_E(flag['id'])}'>"
@@ -195,7 +197,7 @@ def report_page(result: dict[str, Any], consultant: Any) -> str:
     parts.append("<h2>Likely causes</h2><ol>")
     parts += [
         f"<li data-id='{_E(c['id'])}'>{_E(c['label'])} (certainty {c['certainty']:g}, evidence {_E(c['evidence'])})</li>"
-        for c in result["causes"]
+        for c in data["causes"]
     ]
     parts.append("</ol><h2>Full report</h2>")
     parts.append(f"<pre id='report'>{_E(render_text(result, consultant.kb, explain=True))}</pre>")

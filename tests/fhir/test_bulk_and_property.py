@@ -15,6 +15,7 @@ from cramp_expert.cli import cli
 from cramp_expert.errors import InputError
 from cramp_expert.fhir.read import facts_from_fhir
 from cramp_expert.patient import normalise_patient
+from cramp_expert.service.cards import contract
 from cramp_expert.testing import patient_files
 from cramp_expert.testing.fhir import TODAY, fhir_equivalent, to_bundle
 
@@ -71,13 +72,15 @@ def _conclusions(result):
 def test_a_bundle_gives_the_conclusions_of_the_equivalent_patient_file(patient, kind):
     patient = fhir_equivalent(patient, K)
     try:
-        expected = CONSULTANT.consult_facts(normalise_patient(patient, K), with_robustness=False)
+        expected = contract(
+            CONSULTANT.consult_facts(normalise_patient(patient, K), with_robustness=False)
+        )
     except InputError:
         # An invalid file is refused; its Bundle is read with the refused entries left out.
         return
     facts = facts_from_fhir(to_bundle(patient, K, kind), K, today=TODAY)
     assert facts.extra_interpreted["fhir"]["not_used"] == []
-    result = CONSULTANT.consult_facts(facts, with_robustness=False)
+    result = contract(CONSULTANT.consult_facts(facts, with_robustness=False))
     assert _conclusions(result) == _conclusions(expected)
     assert [e["id"] for e in result["excluded"]] == [e["id"] for e in expected["excluded"]]
 

@@ -12,13 +12,15 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from cramp_expert.api import Consultant, concluded_ids
+from cramp_expert.api import Consultant
 from cramp_expert.cli import cli
 from cramp_expert.errors import KnowledgeBaseError, PatientFileError
 from cramp_expert.fhir.mapping import build_map
 from cramp_expert.fhir.questionnaire import QUESTIONNAIRE_URL, questionnaire
 from cramp_expert.fhir.read import facts_from_fhir
 from cramp_expert.patient import normalise_patient
+from cramp_expert.service.app import concluded as concluded_ids
+from cramp_expert.service.cards import contract
 from cramp_expert.testing.fhir import TODAY, fhir_equivalent, to_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,9 +99,8 @@ def lab(oid, loinc, value, unit_code, unit=None, when="2026-05-01T08:00:00Z", st
 
 
 def consult(data):
-    return CONSULTANT.consult_facts(
-        facts_from_fhir(data, K, "<test>", today=TODAY), with_robustness=False
-    )
+    facts = facts_from_fhir(data, K, "<test>", today=TODAY)
+    return contract(CONSULTANT.consult_facts(facts, with_robustness=False))
 
 
 def test_patient_conditions_medicines_and_labs_are_read_from_their_codes():
@@ -271,7 +272,9 @@ def test_pregnancy_status_and_gestation():
 @pytest.mark.parametrize("kind", ["searchset", "collection", "transaction"])
 def test_every_readable_bundle_type_gives_the_file_s_conclusions(kind):
     patient = fhir_equivalent(yaml.safe_load((ROOT / "examples" / "V16.yaml").read_text()), K)
-    expected = CONSULTANT.consult_facts(normalise_patient(patient, K), with_robustness=False)
+    expected = contract(
+        CONSULTANT.consult_facts(normalise_patient(patient, K), with_robustness=False)
+    )
     result = consult(to_bundle(patient, K, kind))
     assert concluded_ids(result) == concluded_ids(expected)
     assert [c["certainty"] for c in result["causes"]] == [
@@ -374,6 +377,7 @@ def test_the_mapping_names_only_what_the_knowledge_base_reads():
         build_map(planted, K, "knowledge/fhir.yaml")
     keys = {p.location.key for p in caught.value.problems}
     assert keys == {"loinc.2823-3", "snomed.84114007", "rxnorm.36567"}
+    assert {p.code for p in caught.value.problems} == {"K301"}
 
 
 def test_a_plain_consultation_never_imports_the_fhir_or_service_libraries():

@@ -10,6 +10,7 @@ import pytest
 
 from cramp_expert.api import Consultant
 from cramp_expert.fhir.read import facts_from_fhir, read_resources, validate
+from cramp_expert.service.cards import contract
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "tests" / "data" / "hl7-fhir-r4-examples"
 FILES = sorted(EXAMPLES.glob("*.json"))
@@ -79,7 +80,7 @@ def test_a_record_of_the_examples_about_patient_f001_is_consulted():
         )
     ]
     facts = facts_from_fhir(record, K, "<hl7>", today=TODAY)
-    result = CONSULTANT.consult_facts(facts, with_robustness=False)
+    result = contract(CONSULTANT.consult_facts(facts, with_robustness=False))
     assert result["patient_id"] == "f001"
     assert result["interpreted"]["labs"]["glucose"]["value"] == 6.3
     notes = {n["resource"]: n["reason"] for n in result["interpreted"]["fhir"]["not_used"]}
