@@ -957,6 +957,7 @@ def main() -> None:
         args.patients, args.repeats, args.batch, args.sizes = 20, 1, 40, "100"
         args.scaling_patients, args.cli_runs, args.budget = 10, 1, 10.0
         args.service_patients, args.service_seconds, args.service_clients = 5, 2.0, 2
+        args.service_workers = 1  # one worker starts sooner: --quick only checks that it runs
     warnings.simplefilter("ignore")  # hypothesis' strategies module warns about nothing here
     sections = set(args.only.split(","))
     results: dict[str, Any] = {
