@@ -125,10 +125,20 @@ def cli() -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "html"]),
     default="text",
     show_default=True,
-    help="Report for a clinician, or the contract's JSON.",
+    help="Report for a clinician, or the contract's JSON; with --for patient, text or html "
+    "(a page that prints on one A4 sheet).",
+)
+@click.option(
+    "--for",
+    "audience",
+    type=click.Choice(["clinician", "patient"]),
+    default="clinician",
+    show_default=True,
+    help="Who reads it: the clinician's report, or a handout for the patient in plain words, "
+    "made from the same result.",
 )
 @click.option(
     "--explain",
@@ -149,6 +159,7 @@ def cli() -> None:
 def consult(
     patient_file: str | None,
     output_format: str,
+    audience: str,
     explain: bool,
     save_path: Path | None,
     force: bool,
@@ -167,9 +178,20 @@ def consult(
     Examples:
         cramp-expert consult examples/V16.yaml
         cramp-expert consult examples/V16.yaml --format json
+        cramp-expert consult examples/V16.yaml --for patient --format html > handout.html
         cat patient.json | cramp-expert consult - --explain
         cramp-expert consult --save answers.yaml
     """
+    if audience == "patient":
+        if patient_file is None:
+            raise click.UsageError(
+                "--for patient needs PATIENT_FILE: interview with --save FILE, then "
+                "'cramp-expert consult FILE --for patient'"
+            )
+        if output_format == "json" or explain:
+            raise click.UsageError("--for patient writes --format text or html (no --explain)")
+    elif output_format == "html":
+        raise click.UsageError("--format html is the patient's handout: add --for patient")
     if _STDIN_CLOSED and patient_file in (None, "-"):
         click.echo("error: standard input is closed: there is nothing to read", err=True)
         sys.exit(EXIT_INPUT)
@@ -186,12 +208,31 @@ def consult(
             result = consultant.consult_bytes("<stdin>", read_limited(sys.stdin.buffer))
         else:
             result = consultant.consult_path(patient_file)
+    if audience == "patient":
+        with input_errors():
+            click.echo(_lines(_handout(consultant, result, output_format)), nl=False)
+        return
     if output_format == "json":
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
     from cramp_expert.explain.text import render_text
 
     click.echo(_lines(render_text(result, consultant.kb, explain=explain)), nl=False)
+
+
+def _handout(consultant: Any, result: dict[str, Any], output_format: str) -> str:
+    from cramp_expert.kb.handout import load_handout_wording
+    from cramp_expert.render.handout import (
+        build_handout,
+        render_handout_html,
+        render_handout_text,
+    )
+
+    knowledge = consultant.kb.knowledge
+    handout = build_handout(result, knowledge, load_handout_wording(knowledge.root.parent))
+    render = render_handout_html if output_format == "html" else render_handout_text
+    text: str = render(handout)
+    return text
 
 
 class _TerminalIO:

@@ -13,6 +13,9 @@ This module adds the checks an author needs and the engine does not:
 - R501/R502: no example where the rule fires, or none where it does not;
 - P…: an example's `patient:` block that is not a valid patient file;
 - K401: a conclusion of knowledge/ that no rule concludes;
+- K404/K405: a conclusion a patient can receive without words for the handout, or words for the
+  patient in jargon (`cramp_expert.kb.handout`; only for a knowledge base that has
+  knowledge/handout.yaml);
 - K2xx, K301 and rule codes in knowledge/properties.yaml (the declarations `kb check` verifies).
 
 Nothing is compiled and experta is never imported, so validation takes a fraction of a second.
@@ -31,6 +34,8 @@ from cramp_expert.authoring import BadArgument
 from cramp_expert.errors import InputError, Location, Problem, ProblemCollector
 from cramp_expert.kb.declarations import FILE as DECLARATIONS
 from cramp_expert.kb.declarations import read_declarations
+from cramp_expert.kb.handout import FILE as HANDOUT
+from cramp_expert.kb.handout import check_lay_wording, read_handout_wording
 from cramp_expert.kb.knowledge import FactDef, Knowledge
 from cramp_expert.kb.loader import KnowledgeBaseReading, default_root, read_knowledge_base
 from cramp_expert.kb.model import (
@@ -112,17 +117,21 @@ def validate(root: Path | None = None) -> Validation:
     problems = ProblemCollector(list(reading.problems))
     if not reading.knowledge.incomplete:
         read_declarations(reading.root, reading.knowledge, problems)
+        wording = read_handout_wording(reading.root, problems)
+        if wording is not None:
+            check_lay_wording(reading.knowledge, wording, [r.id for r in reading.rules], problems)
     for rule in reading.rules:
         check_rule(rule, reading.knowledge, problems)
     if reading.complete:
         # Who concludes what is only known when every rule was read.
         check_chaining(reading, problems)
     files = list(reading.files)
-    if (reading.root / "knowledge" / DECLARATIONS).is_file():
-        # After the other knowledge files, before the rules (the order problems are listed in).
-        files.insert(
-            sum(1 for f in files if f.startswith("knowledge/")), f"knowledge/{DECLARATIONS}"
-        )
+    for optional in (DECLARATIONS, HANDOUT):
+        if (reading.root / "knowledge" / optional).is_file():
+            # After the other knowledge files, before the rules (the order problems are listed in).
+            files.insert(
+                sum(1 for f in files if f.startswith("knowledge/")), f"knowledge/{optional}"
+            )
     order = {name: index for index, name in enumerate(files)}
     ordered = sorted(
         problems.problems,

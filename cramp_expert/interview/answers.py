@@ -114,6 +114,7 @@ def read_line(
     known = item_names([*items, *extra], names, numbered=numbered)
     by_key = {q.key: q for q in [*items, *extra]}
     given: dict[str, Any] = {}
+    last: str | None = None
     for entry in (e.strip() for e in re.split(r"[;,\n]", folded)):
         if not entry:
             continue
@@ -125,7 +126,17 @@ def read_line(
             if key in given:
                 raise AnswerError(f"{key} is given twice")
             given[key] = _read_value(by_key[key], rest)
+            last = key
             continue
+        if last is not None and by_key[last].kind == "list" and isinstance(given[last], list):
+            # `sites calf, foot`: a list's values may be separated by commas too.
+            try:
+                more = by_key[last].read(entry)
+            except AnswerError:
+                pass
+            else:
+                given[last] = sorted({*given[last], *more})
+                continue
         if not positional:
             raise AnswerError(
                 f"'{entry}': begin each entry with the item's name, e.g. "

@@ -482,7 +482,31 @@ class Interview:
                 question.kind == "choice" and lowered in question.values
             ):
                 return {question.key: None}
-            return {question.key: question.read(text)}
+            try:
+                return {question.key: question.read(text)}
+            except AnswerError:
+                # One item left of a checklist or a line: its group's grammar reads it too
+                # (`findings.back_pain`, `?1`, `labs.potassium 3.4`), as a script would answer.
+                grammar = self._units[prompt.id].kind
+                if grammar == "checklist":
+                    try:
+                        return dict(read_checklist(prompt.items, text))
+                    except AnswerError:
+                        pass
+                elif grammar in _MULTI:
+                    try:
+                        given = read_line(
+                            prompt.items,
+                            text,
+                            prompt.names,
+                            positional=False,
+                            numbered=grammar == STARTED,
+                        )
+                    except AnswerError:
+                        given = {}
+                    if given:
+                        return given
+                raise
         if prompt.kind == "checklist":
             return dict(read_checklist(prompt.items, text))
         given = read_line(

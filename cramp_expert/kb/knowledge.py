@@ -51,6 +51,19 @@ CONCLUSION_SECTIONS = {
 URGENCIES = ("emergency", "urgent", "soon", "routine")
 """Red-flag urgencies, most urgent first."""
 
+HANDOUT_SECTIONS = ("causes", "try", "do", "avoid", "doctor", "help")
+"""Where a conclusion's words for the patient go in the handout (`patient: {section: ...}`):
+beside the causes, things to try (shown with how well they are supported), things to do, things
+not to do, what the doctor may do or arrange, or with the red flags under "when to get help"."""
+
+DEFAULT_HANDOUT_SECTION = {
+    "cause": "causes",
+    "differential": "causes",
+    "red_flag": "help",
+    "investigation": "doctor",
+}
+"""The handout section of each kind of conclusion; a recommendation names its own."""
+
 FACT_TYPES = ("number", "bool", "choice", "list")
 FACT_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*(\.[a-z][a-z0-9]*(_[a-z0-9]+)*)*$")
 """Dotted lower_snake names; experta treats `__` in a field name as nested access."""
@@ -73,6 +86,18 @@ class FactDef:
 
 
 @dataclass(frozen=True)
+class LayWording:
+    """A conclusion's words for the patient (the handout): plain words, no clinical jargon."""
+
+    text: str
+    section: str
+    avoid: str = ""
+    """A line for the handout's "what not to do" (older age: magnesium pills do not help)."""
+    locations: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
+    """Where `text` and `avoid` are written (for problems about them)."""
+
+
+@dataclass(frozen=True)
 class ConclusionDef:
     """One conclusion a rule may reach: a cause, red flag, differential, advice, test or state."""
 
@@ -87,6 +112,8 @@ class ConclusionDef:
     urgency: str = ""
     action: str = ""
     text: str = ""
+    patient: LayWording | None = None
+    """The words the patient's handout uses (`patient:`); None when the author wrote none."""
     location: Location = field(default=Location(""), compare=False)
     """Where the conclusion is defined (for problems about it)."""
 
@@ -651,6 +678,7 @@ class _KnowledgeBuilder:
             "urgency",
             "action",
             "text",
+            "patient",
         ]
         sources = [
             ("conclusions.yaml", section, kind) for section, kind in CONCLUSION_SECTIONS.items()
@@ -692,9 +720,40 @@ class _KnowledgeBuilder:
                     urgency=urgency,
                     action=_text(entry.get("action")),
                     text=_text(entry.get("text")),
+                    patient=self._lay_wording(check, entry.get("patient"), path, kind),
                     location=check.document.location(path),
                 )
         return out
+
+    def _lay_wording(
+        self, check: Checker, value: Any, path: tuple[Any, ...], kind: str
+    ) -> LayWording | None:
+        """`patient:` of a conclusion: `text`, and `section` (recommendations), `avoid`."""
+        if value is None:
+            return None
+        where = (*path, "patient")
+        entry = check.mapping(value, where, "patient")
+        if entry is None:
+            return None
+        if kind == "state":
+            check.fail(
+                "202", "a state is never shown to a patient: it has no 'patient' words", where
+            )
+            return None
+        required = ["text", "section"] if kind == "recommendation" else ["text"]
+        check.keys(entry, where, ["text", "section", "avoid"], required)
+        section = DEFAULT_HANDOUT_SECTION.get(kind, "")
+        if "section" in entry:
+            section = (
+                check.choice(entry["section"], (*where, "section"), "section", HANDOUT_SECTIONS)
+                or section
+            )
+        text = check.string(entry["text"], (*where, "text"), "text") if "text" in entry else ""
+        avoid = check.string(entry["avoid"], (*where, "avoid"), "avoid") if "avoid" in entry else ""
+        locations: dict[str, Location] = {
+            key: check.document.location((*where, key)) for key in ("text", "avoid") if key in entry
+        }
+        return LayWording(_text(text), section, _text(avoid), locations)
 
     # --- facts ------------------------------------------------------------------------------
     def _facts(

@@ -33,7 +33,7 @@ def test_the_real_knowledge_base_passes(monkeypatch):
     monkeypatch.chdir(ROOT)
     result = run("check")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("No problems: 10 knowledge files and ")
+    assert result.output.startswith("No problems: 11 knowledge files and ")
     assert "generated patients" in result.output
 
 

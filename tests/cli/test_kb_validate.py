@@ -38,7 +38,7 @@ def broken(tmp_path: Path) -> Path:
 def test_the_real_knowledge_base_is_clean():
     result = run()
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("No problems: 10 knowledge files and ")
+    assert result.output.startswith("No problems: 11 knowledge files and ")
 
 
 def test_human_format_groups_by_file_with_the_fix(broken, monkeypatch):

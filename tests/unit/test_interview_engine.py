@@ -273,3 +273,24 @@ def test_an_empty_list_answer_is_unknown_and_none_is_an_empty_list(consultant):
     interview.back()
     assert interview.submit("none") == "  noted: no regular medicines"
     assert interview.patient_data()["medications"] == []
+
+
+def test_a_list_in_a_line_may_use_commas_and_a_lone_item_takes_its_groups_grammar(consultant):
+    interview, prompt = _cramps_prompt(consultant)
+    read = interview.read(prompt, "cramps.sites calf, foot; cramps.nights_per_week 2")
+    assert read["cramps.sites"] == ["calf", "foot"] and read["cramps.nights_per_week"] == 2
+    interview = Interview(consultant)
+    _answer_until(interview, "dvt", {})
+    checklist = interview.current()
+    single = type(checklist)(
+        id="dvt",
+        kind="question",
+        text=checklist.items[0].text,
+        items=checklist.items[:1],
+        number=1,
+        about=1,
+    )
+    key = checklist.items[0].key
+    assert interview.read(single, key) == {key: True}
+    assert interview.read(single, f"?{key}") == {key: None}
+    assert interview.read(single, "no") == {key: False}
