@@ -9,7 +9,7 @@ VENV := .venv
 PATIENT ?= examples/V16.yaml
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: consult test lint format bench clean env docs validate
+.PHONY: consult test test-all lint format bench clean env docs validate
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,8 +24,16 @@ env: $(VENV)/.synced ## create or update .venv from uv.lock
 consult: $(VENV)/.synced ## consult the knowledge base about PATIENT (default examples/V16.yaml)
 	$(VENV)/bin/cramp-expert consult $(PATIENT)
 
-test: $(VENV)/.synced ## the whole test suite (derandomized hypothesis profile when CI is set)
-	$(VENV)/bin/python -m pytest
+# Tests run in parallel, one process per CPU (pytest-xdist). With CI set (.ci/run sets it) every
+# test runs, with the derandomized hypothesis profile; without it, the tests marked slow
+# (tests/conftest.py) are left out: `make test-all` runs them too.
+TEST_SELECTION = $(if $(filter true 1 yes,$(CI)),,-m "not slow")
+
+test: $(VENV)/.synced ## the test suite in parallel (every test when CI is set; else not the slow ones)
+	$(VENV)/bin/python -m pytest -n auto $(TEST_SELECTION)
+
+test-all: $(VENV)/.synced ## every test, slow ones included, in parallel
+	$(VENV)/bin/python -m pytest -n auto
 
 lint: $(VENV)/.synced ## ruff (lint and format check) and mypy
 	$(VENV)/bin/ruff check cramp_expert tests bench

@@ -290,7 +290,6 @@ def consultation_latency(
     consultant: Any, patients: list[tuple[str, Any]], repeats: int
 ) -> dict[str, Any]:
     """Each part of a consultation, and the reference evaluators, over `patients`."""
-    from cramp_expert.api import concluded_ids
     from cramp_expert.consultation import build_result
     from cramp_expert.reasoning import robustness
 
@@ -304,12 +303,11 @@ def consultation_latency(
             facts = clock("read patient file", read)
             fired = clock("engine (experta)", engine.run, facts.values)
             result = clock("build result", build_result, kb, facts, fired, consultant._version)
-            concluded = concluded_ids(result)
-            clock("robustness", robustness, evaluator, facts.values, concluded)
+            clock("robustness", robustness, evaluator, facts.values, result.concluded)
             result = clock(
                 "consult (engine + result + robustness)", consultant.consult_facts, facts
             )
-            clock("JSON of the result", json.dumps, result)
+            clock("JSON of the result", result.to_json)
             by_reference = clock("reference evaluator", reference_fired, order, facts.values)
             outcome = clock("closure evaluator", evaluator.evaluate, facts.values, never_open)
             by_engine = {firing.rule_id for firing in fired}

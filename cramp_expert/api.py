@@ -18,6 +18,7 @@ from cramp_expert.errors import InputError, Location
 from cramp_expert.kb import Example, KnowledgeBase, Rule, load_knowledge_base
 from cramp_expert.patient import PatientFacts, facts_from_given, normalise_patient, read_patient
 from cramp_expert.reasoning import PartialEvaluator, how, robustness, why_not
+from cramp_expert.result import Consultation
 from cramp_expert.source import Document, load_bytes, load_file, open_regular
 
 
@@ -83,10 +84,8 @@ class Consultant:
             return facts_from_fhir(load_fhir_bytes(name, raw), self.kb.knowledge, name)
         return self.read(load_bytes(name, raw))
 
-    def consult_facts(
-        self, patient: PatientFacts, *, with_robustness: bool = True
-    ) -> dict[str, Any]:
-        """Run the rules on normalised facts and return the contract's result.
+    def consult_facts(self, patient: PatientFacts, *, with_robustness: bool = True) -> Consultation:
+        """Run the rules on normalised facts and return the result (`.to_json()`: the contract's).
 
         The result also says which conclusions hold whatever the unknown facts turn out to be,
         which depend on them, and the one missing fact that would decide the most (about as
@@ -95,8 +94,9 @@ class Consultant:
         firings = self.engine.run(patient.values)
         result = build_result(self.kb, patient, firings, self._version)
         if with_robustness:
-            concluded = concluded_ids(result)
-            result["robustness"] = robustness(self.evaluator, patient.values, concluded)
+            result = result.with_robustness(
+                robustness(self.evaluator, patient.values, result.concluded)
+            )
         return result
 
     def concluded_for(self, values: dict[str, Any]) -> set[str]:
@@ -104,33 +104,31 @@ class Consultant:
         patient = PatientFacts(None, dict(values))
         result = build_result(self.kb, patient, self.engine.run(values), self._version)
         # Intermediate states are not listed in a result; what rules saw of them is in the trace.
-        excluded = {x for entry in result["trace"] for x in entry["excluded"]}
-        states = {c for entry in result["trace"] for c in entry["asserted"]} - excluded
-        return concluded_ids(result) | states
+        return set(result.concluded | result.asserted)
 
-    def how(self, result: dict[str, Any], conclusion_id: str) -> dict[str, Any]:
+    def how(self, result: Consultation, conclusion_id: str) -> dict[str, Any]:
         """HOW: the rules and facts that led to `conclusion_id` in `result`."""
         return how(self.kb, result, conclusion_id)
 
     def why_not(
-        self, patient: PatientFacts, result: dict[str, Any], conclusion_id: str
+        self, patient: PatientFacts, result: Consultation, conclusion_id: str
     ) -> dict[str, Any]:
         """WHY NOT: what failed for `conclusion_id`, and the smallest verified change that concludes it."""
         return why_not(self.kb, patient, result, conclusion_id, self.concluded_for)
 
-    def consult(self, document: Document) -> dict[str, Any]:
+    def consult(self, document: Document) -> Consultation:
         """Consult a parsed patient file."""
         return self.consult_facts(self.read(document))
 
-    def consult_path(self, path: str | Path) -> dict[str, Any]:
+    def consult_path(self, path: str | Path) -> Consultation:
         """Consult a patient file on disk (YAML or JSON)."""
         return self.consult_facts(self.read_path(path))
 
-    def consult_bytes(self, name: str, raw: bytes) -> dict[str, Any]:
+    def consult_bytes(self, name: str, raw: bytes) -> Consultation:
         """Consult a patient file already read (standard input)."""
         return self.consult_facts(self.read_bytes(name, raw))
 
-    def consult_data(self, data: dict[str, Any]) -> dict[str, Any]:
+    def consult_data(self, data: dict[str, Any]) -> Consultation:
         """Consult patient data held in memory (same shape as a patient file)."""
         return self.consult_facts(normalise_patient(data, self.kb.knowledge))
 
@@ -154,9 +152,7 @@ class Consultant:
             problems = [problem.render() for problem in exc.problems]
             return ExampleOutcome(rule, example, False, [], [], [], problems)
         result = self.consult_facts(patient, with_robustness=False)
-        firings = [entry["rule"] for entry in result["trace"]]
-        concluded = concluded_ids(result)
-        excluded = {item["id"] for item in result["excluded"]}
+        concluded, excluded = result.concluded, result.excluded_ids
         failures: list[str] = []
         missing = [c for c in example.expect if c not in concluded]
         if missing:
@@ -167,7 +163,7 @@ class Consultant:
         not_excluded = [c for c in example.expect_excluded if c not in excluded]
         if not_excluded:
             failures.append(f"expected {', '.join(not_excluded)} to be excluded")
-        fired = rule.id in firings
+        fired = rule.id in result.rules_fired
         if example.fires is not None and fired is not example.fires:
             failures.append(
                 f"expected rule {rule.id} {'to fire' if example.fires else 'not to fire'}"
@@ -178,18 +174,9 @@ class Consultant:
             fired,
             sorted(concluded),
             sorted(excluded),
-            list(dict.fromkeys(firings)),
+            list(result.rules_fired),
             failures,
         )
-
-
-def concluded_ids(result: dict[str, Any]) -> set[str]:
-    """Every id a result concludes (red flags, causes, differentials, advice, tests)."""
-    return {
-        item["id"]
-        for key in ("causes", "red_flags", "differentials", "recommendations", "investigations")
-        for item in result[key]
-    }
 
 
 @dataclass(frozen=True)
@@ -220,4 +207,4 @@ class ExampleOutcome:
         return "\n".join(lines)
 
 
-__all__ = ["Consultant", "ExampleOutcome", "Firing", "about", "concluded_ids", "engine_version"]
+__all__ = ["Consultant", "Consultation", "ExampleOutcome", "Firing", "about", "engine_version"]

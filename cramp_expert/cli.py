@@ -1,9 +1,21 @@
-"""The `cramp-expert` command line: a thin shell over `cramp_expert.api`.
+"""The `cramp-expert` command line: parses arguments and prints; `commands` does the work.
 
-Exit codes: 0 success, 1 bad input (patient file, rule or knowledge file) or failed examples,
-2 usage errors (click's own), 3 an internal error (a bug: reported in one line; the traceback
-only with CRAMP_EXPERT_DEBUG=1). Every input error is printed as one line per problem, naming
-the file, line, column and key; never a traceback.
+One convention for every command: the knowledge base is `--kb DIR` (default: the bundled one);
+formats are named alike (`text` for people, the default; `json` for programs; a few commands
+add their own, such as `parsable`, `github`, `mermaid`, `dot`); `-` is standard input or output
+wherever a file is read or written; the exit statuses are `commands.EXIT_CODES`:
+
+\b
+  0  success: consulted, written, or checked and clean
+  1  bad input (patient file, batch input, rule or knowledge file, --kb folder: missing,
+     unreadable or invalid, each problem with file, line and key); a check found problems;
+     examples failed; some batch records had errors
+  2  usage: unknown command or option, a value not allowed, a missing argument, options that
+     cannot go together, or a rule, example, conclusion, topic or revision that does not exist
+  3  internal error (a bug): one line; CRAMP_EXPERT_DEBUG=1 shows the traceback
+130  interrupted (Ctrl-C); nothing half-written is left behind
+
+Never a traceback for bad input. Only this module imports click.
 """
 
 from __future__ import annotations
@@ -12,98 +24,127 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-EXIT_OK = 0
-EXIT_INPUT = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
-_STDIN_CLOSED = False
-"""Set by `main` when the command was started with standard input closed."""
+from cramp_expert import commands
+from cramp_expert.commands import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    JSON,
+    STDIO,
+    TEXT,
+    Output,
+)
 
+if TYPE_CHECKING:
+    pass
 
-def _visible(text: str) -> str:
-    """Input-derived text for the terminal: control, escape and bidi characters shown escaped."""
-    from cramp_expert.render.safe import visible
-
-    return visible(text)
-
-
-def _lines(text: str) -> str:
-    """A rendered text for the terminal: its line breaks kept, nothing else unsafe emitted."""
-    from cramp_expert.render.safe import visible_lines
-
-    return visible_lines(text)
+Command = TypeVar("Command", bound=Callable[..., None])
 
 
 @contextmanager
 def input_errors() -> Iterator[None]:
-    """Turn the package's input errors into a message on stderr and exit status 1."""
-    from cramp_expert.errors import CrampExpertError, InputError
+    """Bad input as one line per problem on stderr and exit 1; a name naming nothing as usage (2)."""
+    from cramp_expert.errors import BadArgument, CrampExpertError, InputError
 
     try:
         yield
+    except BadArgument as exc:
+        raise click.UsageError(commands.visible(str(exc))) from None
     except InputError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem.render()}", err=True)
         sys.exit(EXIT_INPUT)
     except CrampExpertError as exc:
-        click.echo(f"error: {_visible(str(exc))}", err=True)
+        click.echo(f"error: {commands.visible(str(exc))}", err=True)
         sys.exit(EXIT_INPUT)
 
 
-@contextmanager
-def usage_errors() -> Iterator[None]:
-    """Turn an argument that names nothing (`authoring.BadArgument`) into a usage error (2)."""
-    from cramp_expert.authoring import BadArgument
-
-    try:
-        yield
-    except BadArgument as exc:
-        raise click.UsageError(_visible(str(exc))) from None
-
-
-def _consultant(kb_root: Path | None) -> Any:
-    from cramp_expert.api import Consultant
-
-    return Consultant(kb_root)
+def emit(output: Output) -> None:
+    """Print a command's output and notes, and end with its status."""
+    if output.text:
+        click.echo(output.text, nl=False)
+    for note in output.notes:
+        click.echo(note, err=True)
+    sys.exit(output.status)
 
 
 kb_option = click.option(
     "--kb",
     "kb_root",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Folder holding rules/ and knowledge/ (default: the bundled knowledge base).",
 )
 
 
+def text_or_json(help_text: str = "Text for people, or JSON.") -> Callable[[Command], Command]:
+    """`--format text|json`, the formats every command that has formats shares."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice([TEXT, JSON]),
+        default=TEXT,
+        show_default=True,
+        help=help_text,
+    )
+
+
+class AliasedChoice(click.Choice[str]):
+    """A choice that still accepts a former name of one of its values (not shown in --help)."""
+
+    def __init__(self, choices: list[str], aliases: dict[str, str]):
+        super().__init__(choices)
+        self.aliases = aliases
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        """The value, or the value a former name stands for."""
+        if isinstance(value, str):
+            value = self.aliases.get(value, value)
+        converted: str = super().convert(value, param, ctx)
+        return converted
+
+
+def old_kb_dir(command: Command) -> Command:
+    """The knowledge base given as an argument, as before `--kb` (still read, with a note)."""
+    return click.argument("kb_dir", required=False, metavar="", type=click.Path(path_type=Path))(
+        command
+    )
+
+
+def _kb(kb_root: Path | None, kb_dir: Path | None) -> Path | None:
+    if kb_dir is not None:
+        if kb_root is not None:
+            raise click.UsageError("give the knowledge base once, as --kb DIR")
+        click.echo(f"note: give the knowledge base as --kb {kb_dir}", err=True)
+    return kb_root if kb_root is not None else kb_dir
+
+
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    """`--version`: the engine's versions, then the bundled knowledge base's version and digest."""
+    """`-V/--version`: the engine's versions, then the bundled knowledge base's version and digest."""
     if not value or ctx.resilient_parsing:
         return
-    from cramp_expert.audit import engine_identity
-
-    package, source, experta = engine_identity()
-    click.echo(f"{package} ({source})\n{experta}")
+    click.echo("\n".join(commands.engine_versions()))
     with input_errors():
-        from cramp_expert.api import about
-
-        info = about()
-    click.echo(
-        f"knowledge base {info['knowledge_base']} ({info['rules']} rules), "
-        f"content {info['content_digest']}\n"
-        f"digest {info['digest']} (knowledge base and engine: every result names it)"
-    )
+        lines = commands.kb_versions()
+    click.echo("\n".join(lines))
     ctx.exit(EXIT_OK)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="\b\nExit status:\n" + commands.exit_code_table(),
+)
 @click.option(
+    "-V",
     "--version",
     is_flag=True,
     expose_value=False,
@@ -116,7 +157,9 @@ def cli() -> None:
     """Explainable expert system for nocturnal leg cramps.
 
     Finds likely causes, red flags, differentials, recommendations and investigations for a
-    patient, and shows which rules and which evidence led there.
+    patient, and shows which rules and which evidence led there. Every command takes the
+    knowledge base as --kb DIR, names its formats alike (text, json) and reads '-' as
+    standard input or output.
     """
 
 
@@ -125,8 +168,8 @@ def cli() -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json", "html"]),
-    default="text",
+    type=click.Choice([TEXT, JSON, "html"]),
+    default=TEXT,
     show_default=True,
     help="Report for a clinician, or the contract's JSON; with --for patient, text or html "
     "(a page that prints on one A4 sheet).",
@@ -149,10 +192,11 @@ def cli() -> None:
 @click.option(
     "--save",
     "save_path",
-    type=click.Path(path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True),
     default=None,
     help="Interview only: write the answers as a patient file that gives the same result "
-    "(checked before the first question; Ctrl-C saves the answers so far there).",
+    "(checked before the first question; Ctrl-C saves the answers so far there; '-': to "
+    "standard output, the conversation and report then go to standard error).",
 )
 @click.option("--force", is_flag=True, help="Interview only: let --save replace an existing file.")
 @kb_option
@@ -161,7 +205,7 @@ def consult(
     output_format: str,
     audience: str,
     explain: bool,
-    save_path: Path | None,
+    save_path: str | None,
     force: bool,
     kb_root: Path | None,
 ) -> None:
@@ -188,11 +232,11 @@ def consult(
                 "--for patient needs PATIENT_FILE: interview with --save FILE, then "
                 "'cramp-expert consult FILE --for patient'"
             )
-        if output_format == "json" or explain:
+        if output_format == JSON or explain:
             raise click.UsageError("--for patient writes --format text or html (no --explain)")
     elif output_format == "html":
         raise click.UsageError("--format html is the patient's handout: add --for patient")
-    if _STDIN_CLOSED and patient_file in (None, "-"):
+    if _STDIN_CLOSED and patient_file in (None, STDIO):
         click.echo("error: standard input is closed: there is nothing to read", err=True)
         sys.exit(EXIT_INPUT)
     if patient_file is None:
@@ -201,42 +245,15 @@ def consult(
     if save_path is not None or force:
         raise click.UsageError("--save writes an interview's answers; it needs no PATIENT_FILE")
     with input_errors():
-        consultant = _consultant(kb_root)
-        if patient_file == "-":
-            from cramp_expert.source import read_limited
-
-            result = consultant.consult_bytes("<stdin>", read_limited(sys.stdin.buffer))
-        else:
-            result = consultant.consult_path(patient_file)
-    if audience == "patient":
-        with input_errors():
-            click.echo(_lines(_handout(consultant, result, output_format)), nl=False)
-        return
-    if output_format == "json":
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
-        return
-    from cramp_expert.explain.text import render_text
-
-    click.echo(_lines(render_text(result, consultant.kb, explain=explain)), nl=False)
-
-
-def _handout(consultant: Any, result: dict[str, Any], output_format: str) -> str:
-    from cramp_expert.kb.handout import load_handout_wording
-    from cramp_expert.render.handout import (
-        build_handout,
-        render_handout_html,
-        render_handout_text,
-    )
-
-    knowledge = consultant.kb.knowledge
-    handout = build_handout(result, knowledge, load_handout_wording(knowledge.root.parent))
-    render = render_handout_html if output_format == "html" else render_handout_text
-    text: str = render(handout)
-    return text
+        expert = commands.consultant(kb_root)
+        output = commands.consult(
+            expert, patient_file, sys.stdin.buffer, output_format, explain, audience
+        )
+    emit(output)
 
 
 class _TerminalIO:
-    """The interview's prompts and answers on the terminal or piped standard input.
+    """The interview's questions and answers on the terminal or piped standard input.
 
     With --format json the conversation goes to stderr so that stdout holds only the JSON.
     When the answers are piped, each is echoed after its prompt so that the transcript reads
@@ -248,150 +265,82 @@ class _TerminalIO:
         self.interactive = sys.stdin.isatty()
 
     def ask(self, prompt: str) -> str | None:
-        click.echo(_lines(prompt), nl=False, err=self.err)
+        click.echo(commands.lines(prompt), nl=False, err=self.err)
         line = sys.stdin.readline()
         if not line:
             click.echo("", err=self.err)
             return None
         if not self.interactive:
-            click.echo(_visible(line.rstrip("\n")), err=self.err)
+            click.echo(commands.visible(line.rstrip("\n")), err=self.err)
         return line.rstrip("\r\n")
 
     def say(self, text: str) -> None:
-        click.echo(_lines(text), err=self.err)
-
-
-def _check_save_path(save_path: Path, force: bool) -> None:
-    """Refuse, before the first question, a --save file that could not be written."""
-    folder = save_path.parent
-    if not folder.is_dir():
-        raise click.BadParameter(f"folder '{folder}' does not exist", param_hint="--save")
-    if save_path.is_dir():
-        raise click.BadParameter(f"'{save_path}' is a folder", param_hint="--save")
-    if save_path.exists() and not force:
-        raise click.BadParameter(
-            f"'{save_path}' exists; choose another file, or add --force to replace it",
-            param_hint="--save",
-        )
-    if not os.access(folder, os.W_OK | os.X_OK) or (
-        save_path.exists() and not os.access(save_path, os.W_OK)
-    ):
-        raise click.BadParameter(f"'{save_path}' cannot be written", param_hint="--save")
-
-
-def _save_interrupted(interview: Any, save_path: Path | None) -> str:
-    """Write the answers so far after Ctrl-C: to --save, or to a new file; say where."""
-    from cramp_expert.files import write_atomically
-
-    text = interview.saved_file()
-    if save_path is not None:
-        write_atomically(save_path, text)
-        return str(save_path)
-    import tempfile
-    import time
-
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
-        try:
-            # A new file only readable by its owner: the answers are a patient's.
-            handle, name = tempfile.mkstemp(
-                prefix=f"cramp-interview-{stamp}-", suffix=".yaml", dir=folder
-            )
-        except OSError:
-            continue
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        return name
-    raise OSError("no folder to write the answers in")
+        click.echo(commands.lines(text), err=self.err)
 
 
 def _interview(
-    output_format: str, explain: bool, save_path: Path | None, force: bool, kb_root: Path | None
+    output_format: str, explain: bool, save_path: str | None, force: bool, kb_root: Path | None
 ) -> None:
-    from cramp_expert.explain.text import render_text
-    from cramp_expert.files import write_atomically
-    from cramp_expert.interview import Interview, converse, explain_after
-
-    if save_path is not None:
-        _check_save_path(save_path, force)
+    to_stdout = save_path == STDIO
+    if save_path is not None and not to_stdout:
+        with input_errors():
+            commands.check_save_path(Path(save_path), force)
     with input_errors():
-        consultant = _consultant(kb_root)
-    interview = Interview(consultant)
-    io = _TerminalIO(to_stderr=output_format == "json")
+        expert = commands.consultant(kb_root)
+    interview = commands.interview(expert)
+    io = _TerminalIO(to_stderr=output_format == JSON or to_stdout)
     try:
-        result = converse(interview, io)
+        result = commands.converse(interview, io)
     except KeyboardInterrupt:
         try:
-            where = _save_interrupted(interview, save_path)
+            where = commands.save_interrupted(
+                interview, None if save_path in (None, STDIO) else Path(save_path)
+            )
         except OSError as exc:
             click.echo(f"\ninterrupted: the answers could not be saved: {exc}", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         click.echo(
             f"\ninterrupted: {len(interview.history)} answers saved to {where} "
             f"('cramp-expert consult {where}' concludes from them)",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     io.say(f"({len(interview.asked)} prompts)")
+    if to_stdout:
+        io.say(commands.render_consultation(result, expert.kb, output_format, explain))
+        click.echo(interview.saved_file(), nl=False)
+        return
     if save_path is not None:
         try:
-            write_atomically(save_path, interview.saved_file())
+            commands.write_text(interview.saved_file(), Path(save_path))
         except OSError as exc:
-            click.echo(f"error: cannot write {_visible(str(save_path))}: {exc.strerror}", err=True)
+            click.echo(
+                f"error: cannot write {commands.visible(save_path)}: {exc.strerror}", err=True
+            )
             sys.exit(EXIT_INPUT)
         io.say(
             f"Answers saved to {save_path}: 'cramp-expert consult {save_path}' gives this result."
         )
-    if output_format == "json":
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    click.echo(commands.render_consultation(result, expert.kb, output_format, explain), nl=False)
+    if output_format == JSON:
         return
-    click.echo(_lines(render_text(result, consultant.kb, explain=explain)), nl=False)
     try:
-        explain_after(interview, result, io)
+        commands.explain_after(interview, result, io)
     except KeyboardInterrupt:
         click.echo("", err=True)
-        sys.exit(130)
-
-
-def _conclusion_ids(consultant: Any, ids: tuple[str, ...], option: str) -> None:
-    """Refuse an unknown conclusion id as a usage error, naming the nearest one."""
-    from cramp_expert.errors import did_you_mean
-
-    known = consultant.kb.knowledge.conclusions
-    for cid in ids:
-        if cid not in known:
-            hint = did_you_mean(cid, known)
-            raise click.BadParameter(
-                f"unknown conclusion id '{_visible(cid)}'" + (f"; {hint}" if hint else ""),
-                param_hint=option,
-            )
-
-
-def _worker_count(asked: int) -> int:
-    """`--workers`: 0 means one per CPU; more than the CPUs this process may use is refused."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    if asked > cpus:
-        raise click.BadParameter(
-            f"{asked} is more than the {cpus} CPUs this machine gives the run: each worker is a "
-            f"process with its own knowledge base, and more than {cpus} only add memory "
-            f"(use --workers 0 for {cpus})",
-            param_hint="--workers",
-        )
-    return asked or cpus
+        sys.exit(EXIT_INTERRUPTED)
 
 
 @cli.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
+@click.argument("input_path", metavar="INPUT", type=click.Path(allow_dash=True))
 @click.option(
     "-o",
     "--output",
     "output_path",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="JSON Lines of results, in input order; replaced only when the run ends.",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="JSON Lines of results, in input order; replaced only when the run ends ('-': "
+    "standard output, the summary then goes to standard error).",
 )
 @click.option(
     "--workers",
@@ -407,18 +356,19 @@ def _worker_count(asked: int) -> int:
 )
 @kb_option
 def batch(
-    input_path: Path, output_path: Path, workers: int, resume: bool, kb_root: Path | None
+    input_path: str, output_path: str, workers: int, resume: bool, kb_root: Path | None
 ) -> None:
     """Consult every patient of INPUT; write one JSON result per line to OUTPUT.
 
-    INPUT is JSON Lines (each line a patient file as one JSON object), a CSV file (a header
-    row of patient-file keys), or a folder of patient files (*.yaml, *.yml, *.json); the kind
-    is decided by the content, and anything else is refused. Each OUTPUT line is the result of
-    `consult --format json` with "source" (input, record number, line or file) added, or, for
-    a record that cannot be consulted, "source" and "error" with every problem located on
-    the input's own lines; the run goes on. A summary follows (counts per red flag, cause and
-    error). Exit status: 0 all consulted, 1 some records had errors (or the input or
-    knowledge base cannot be read), 3 a record met a bug.
+    INPUT is JSON Lines (each line a patient file as one JSON object; '-' reads them from
+    standard input), a CSV file (a header row of patient-file keys), or a folder of patient
+    files (*.yaml, *.yml, *.json); the kind is decided by the content, and anything else is
+    refused. Each OUTPUT line is the result of `consult --format json` with "source" (input,
+    record number, line or file) added, or, for a record that cannot be consulted, "source"
+    and "error" with every problem located on the input's own lines; the run goes on. A
+    summary follows (counts per red flag, cause and error). Exit status: 0 all consulted, 1
+    some records had errors (or the input or knowledge base cannot be read), 3 a record met
+    a bug.
 
     OUTPUT is replaced only when every record is done; until then the lines go to a hidden
     partial file beside it (.OUTPUT.partial). Killed or interrupted at any moment, a run leaves
@@ -438,56 +388,36 @@ def batch(
         cramp-expert batch patients.jsonl -o results.jsonl --workers 0
         cramp-expert batch clinic.csv -o results.jsonl
         cramp-expert batch patient-files/ -o results.jsonl
+        cat patients.jsonl | cramp-expert batch - -o - > results.jsonl
     """
-    from cramp_expert import batch as screening
-    from cramp_expert.kb import load_knowledge_base
-    from cramp_expert.render import visible
+    bars = ExitStack()
 
-    if output_path.resolve() == input_path.resolve():
-        raise click.UsageError("OUTPUT would overwrite INPUT; choose another file")
-    workers = _worker_count(workers)
-    with input_errors():
-        consultant = _consultant(kb_root) if workers == 1 else None
-        kb = consultant.kb if consultant else load_knowledge_base(kb_root)
-        arguments: dict[str, Any] = {
-            "knowledge": kb.knowledge,
-            "workers": workers,
-            "kb_root": kb_root,
-            "consultant": consultant,
-            "resume": resume,
-            "kb_digest": kb.digest,
-        }
+    def progress(total: int) -> Callable[[int], None]:
+        bar = bars.enter_context(
+            click.progressbar(length=total, label="Consulting", file=sys.stderr)
+        )
+        return bar.update
+
+    with bars, input_errors():
         try:
-            if sys.stderr.isatty():
-                total = screening.count_records(input_path, kb.knowledge)
-                with click.progressbar(length=total, label="Consulting", file=sys.stderr) as bar:
-                    summary = screening.run_batch(
-                        input_path, output_path, progress=bar.update, **arguments
-                    )
-            else:
-                summary = screening.run_batch(input_path, output_path, **arguments)
-        except screening.BatchInputError as exc:
-            for problem in exc.problems:
-                click.echo(f"error: {problem.render()}", err=True)
-            sys.exit(EXIT_INPUT)
-        except (screening.OutputBusy, screening.ResumeRefused) as exc:
-            click.echo(f"error: {visible(str(exc))}", err=True)
-            sys.exit(EXIT_INPUT)
-        except screening.WorkerFailed as exc:
-            click.echo(f"error: {visible(str(exc))}", err=True)
-            sys.exit(EXIT_INTERNAL)
-        except OSError as exc:
-            click.echo(f"error: cannot write {visible(str(output_path))}: {exc.strerror}", err=True)
-            sys.exit(EXIT_INPUT)
+            output = commands.batch(
+                input_path,
+                output_path,
+                workers=workers,
+                resume=resume,
+                kb=kb_root,
+                stdin=sys.stdin.buffer,
+                stdout=sys.stdout.buffer,
+                progress=progress if sys.stderr.isatty() else None,
+            )
         except KeyboardInterrupt:
             click.echo(
-                f"\ninterrupted: {visible(str(output_path))} was not written; run again with "
-                "--resume to carry on from the last whole record",
+                f"\ninterrupted: {commands.visible(output_path)} was not written; run again "
+                "with --resume to carry on from the last whole record",
                 err=True,
             )
-            sys.exit(130)
-    click.echo(_lines(summary.render(str(output_path))), nl=False)
-    sys.exit(EXIT_INTERNAL if summary.internal else EXIT_INPUT if summary.failed else EXIT_OK)
+            sys.exit(EXIT_INTERRUPTED)
+    emit(output)
 
 
 @cli.command()
@@ -500,13 +430,7 @@ def batch(
     metavar="ID",
     help="Why ID was not concluded, and the smallest change to the facts that would conclude it.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@text_or_json()
 @kb_option
 def explain(
     patient_file: str,
@@ -517,6 +441,8 @@ def explain(
 ) -> None:
     """Explain a consultation: HOW a conclusion was reached, or WHY NOT.
 
+    PATIENT_FILE is YAML or JSON ('-' reads standard input).
+
     \b
     Examples:
         cramp-expert explain examples/V16.yaml --how hypomagnesemia
@@ -525,26 +451,11 @@ def explain(
     if not how_ids and not why_not_ids:
         raise click.UsageError("give at least one --how ID or --why-not ID")
     with input_errors():
-        consultant = _consultant(kb_root)
-        _conclusion_ids(consultant, how_ids, "--how")
-        _conclusion_ids(consultant, why_not_ids, "--why-not")
-        if patient_file == "-":
-            from cramp_expert.source import read_limited
-
-            patient = consultant.read_bytes("<stdin>", read_limited(sys.stdin.buffer))
-        else:
-            patient = consultant.read_path(patient_file)
-        result = consultant.consult_facts(patient)
-        hows = [consultant.how(result, cid) for cid in how_ids]
-        why_nots = [consultant.why_not(patient, result, cid) for cid in why_not_ids]
-    if output_format == "json":
-        answer = {"patient_id": result["patient_id"], "how": hows, "why_not": why_nots}
-        click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
-        return
-    from cramp_expert.explain.text import render_how, render_why_not
-
-    text = "\n".join([*map(render_how, hows), *map(render_why_not, why_nots)])
-    click.echo(_lines(text), nl=False)
+        expert = commands.consultant(kb_root)
+        output = commands.explain(
+            expert, patient_file, sys.stdin.buffer, how_ids, why_not_ids, output_format
+        )
+    emit(output)
 
 
 @cli.group()
@@ -568,36 +479,20 @@ def kb_test(selectors: tuple[str, ...], verbose: bool, kb_root: Path | None) -> 
         cramp-expert kb test hypokalemia-measured
         cramp-expert kb test "hypokalemia-measured::potassium 4.2 is not hypokalaemia"
     """
-    from cramp_expert.authoring.catalogue import select_examples
-
-    with input_errors(), usage_errors():
-        consultant = _consultant(kb_root)
-        chosen = select_examples(consultant.kb, selectors)
-        failed = 0
-        for rule, example in chosen:
-            outcome = consultant.run_example(rule, example)
-            if outcome.failures:
-                failed += 1
-                click.echo(_lines(outcome.describe()))
-            elif verbose:
-                click.echo(_visible(f"ok {rule.id}::{example.name}"))
-    rules = len({rule.id for rule, _ in chosen})
-    click.echo(f"{len(chosen) - failed} passed, {failed} failed ({rules} rules)")
-    sys.exit(EXIT_INPUT if failed else EXIT_OK)
+    with input_errors():
+        output = commands.kb_test(kb_root, selectors, verbose)
+    emit(output)
 
 
 @kb.command("list")
 @click.option("--topic", help="Only the rules of one topic (a folder of rules/).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@text_or_json()
 @kb_option
 def kb_list(topic: str | None, output_format: str, kb_root: Path | None) -> None:
     """List the rules: id, topic, tier, evidence grade and title."""
-    from cramp_expert.authoring.catalogue import list_rules, render_list
-    from cramp_expert.kb import load_knowledge_base
-
-    with input_errors(), usage_errors():
-        rows = list_rules(load_knowledge_base(kb_root), topic)
-    click.echo(_lines(render_list(rows, output_format)), nl=False)
+    with input_errors():
+        output = commands.kb_list(kb_root, topic, output_format)
+    emit(output)
 
 
 @kb.command("show")
@@ -605,16 +500,12 @@ def kb_list(topic: str | None, output_format: str, kb_root: Path | None) -> None
 @kb_option
 def kb_show(rule_id: str, kb_root: Path | None) -> None:
     """Show one rule in full: conditions, conclusions, rationale, references, examples."""
-    from cramp_expert.authoring.catalogue import find_rule, show_rule
-    from cramp_expert.kb import load_knowledge_base
-
-    with input_errors(), usage_errors():
-        kb = load_knowledge_base(kb_root)
-        text = show_rule(kb, find_rule(kb, rule_id))
-    click.echo(_lines(text), nl=False)
+    with input_errors():
+        output = commands.kb_show(kb_root, rule_id)
+    emit(output)
 
 
-def generated_output(command: Any) -> Any:
+def generated_output(command: Command) -> Command:
     """`-o/--output FILE` and `--check`, for commands that write a generated, committed file."""
     command = click.option(
         "--check",
@@ -624,15 +515,15 @@ def generated_output(command: Any) -> Any:
     return click.option(
         "-o",
         "--output",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Write to this file instead of standard output.",
+        type=click.Path(dir_okay=False, allow_dash=True),
+        help="Write to this file instead of standard output ('-': standard output).",
     )(command)
 
 
 @kb.command("docs")
 @generated_output
 @kb_option
-def kb_docs(output: Path | None, check: bool, kb_root: Path | None) -> None:
+def kb_docs(output: str | None, check: bool, kb_root: Path | None) -> None:
     """Write the rule catalogue in Markdown: rules by topic, references, evidence grades.
 
     \b
@@ -640,30 +531,9 @@ def kb_docs(output: Path | None, check: bool, kb_root: Path | None) -> None:
         cramp-expert kb docs -o docs/rules.md
         cramp-expert kb docs -o docs/rules.md --check
     """
-    from cramp_expert.authoring.docs import render_catalogue
-    from cramp_expert.kb import load_knowledge_base
-
     with input_errors():
-        text = render_catalogue(load_knowledge_base(kb_root))
-    _write_or_check(text, output, check)
-
-
-def _write_or_check(text: str, output: Path | None, check: bool) -> None:
-    """Print `text`, write it to `output`, or with `check` exit 1 if `output` differs."""
-    if check and output is None:
-        raise click.UsageError("--check needs --output FILE")
-    text = _lines(text)  # a rule's text reaches the terminal or a committed file
-    if output is None:
-        click.echo(text, nl=False)
-    elif check:
-        current = output.read_text(encoding="utf-8") if output.is_file() else None
-        if current != text:
-            click.echo(f"{output} is stale: regenerate it (make docs)", err=True)
-            sys.exit(EXIT_INPUT)
-        click.echo(f"{output} is up to date")
-    else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}")
+        emitted = commands.generated(commands.kb_docs(kb_root), output, check)
+    emit(emitted)
 
 
 @kb.command("graph")
@@ -701,17 +571,9 @@ def kb_graph(
         cramp-expert kb graph --focus state_fluid_restricted --depth 1
         cramp-expert kb graph --format dot | dot -Tsvg > rules.svg
     """
-    from cramp_expert.authoring import graph
-    from cramp_expert.authoring.catalogue import list_rules
-    from cramp_expert.kb import load_knowledge_base
-
-    with input_errors(), usage_errors():
-        kb = load_knowledge_base(kb_root)
-        chosen = {row["id"] for row in list_rules(kb, topic)}
-        drawn = graph.build_graph(kb, [r for r in kb.rules if r.id in chosen])
-        if focus_ids:
-            drawn = graph.focus(drawn, focus_ids, depth)
-    click.echo(_lines(graph.render(drawn, output_format)), nl=False)
+    with input_errors():
+        output = commands.kb_graph(kb_root, output_format, focus_ids, depth, topic)
+    emit(output)
 
 
 @kb.command("diff")
@@ -720,10 +582,10 @@ def kb_graph(
 @click.option(
     "--cases",
     "cases_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="A folder of patient files (or vignettes) to consult with both knowledge bases.",
 )
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@text_or_json("Markdown for people (ready for a pull request), or JSON.")
 def kb_diff(old: str, new: str, cases_dir: Path | None, output_format: str) -> None:
     """Compare two knowledge bases: rules added, removed, changed, and what cases conclude.
 
@@ -736,18 +598,16 @@ def kb_diff(old: str, new: str, cases_dir: Path | None, output_format: str) -> N
         cramp-expert kb diff main . --cases examples
         cramp-expert kb diff HEAD~1 HEAD --cases tests/acceptance/vignettes
     """
-    from cramp_expert.authoring import diff
-
-    with input_errors(), usage_errors():
-        result = diff.diff(old, new, cases_dir)
-    click.echo(_lines(diff.render(result, output_format)), nl=False)
+    with input_errors():
+        output = commands.kb_diff(old, new, cases_dir, output_format)
+    emit(output)
 
 
 @kb.command("schema")
 @click.argument("kind", type=click.Choice(["rule", "patient"]))
 @generated_output
 @kb_option
-def kb_schema(kind: str, output: Path | None, check: bool, kb_root: Path | None) -> None:
+def kb_schema(kind: str, output: str | None, check: bool, kb_root: Path | None) -> None:
     """Write the JSON Schema of rule files or patient files (for editors; see schemas/).
 
     \b
@@ -755,28 +615,26 @@ def kb_schema(kind: str, output: Path | None, check: bool, kb_root: Path | None)
         cramp-expert kb schema rule -o schemas/rule.schema.json
         cramp-expert kb schema patient -o schemas/patient.schema.json --check
     """
-    from cramp_expert.authoring import schema
-    from cramp_expert.kb import load_knowledge_base
-
     with input_errors():
-        text = schema.render(schema.build(kind, load_knowledge_base(kb_root)))
-    _write_or_check(text, output, check)
+        emitted = commands.generated(commands.kb_schema(kb_root, kind), output, check)
+    emit(emitted)
 
 
-def report_options(format_help: str) -> Callable[[Any], Any]:
-    """`--format human|parsable|json|github` and `--color/--no-color`, for kb validate and check."""
+def report_options(format_help: str) -> Callable[[Command], Command]:
+    """`--format text|parsable|json|github` and `--color/--no-color`, for kb validate and check."""
 
-    def decorate(command: Any) -> Any:
+    def decorate(command: Command) -> Command:
         command = click.option(
             "--color/--no-color",
             default=None,
-            help="Colour the human format (default: on a terminal, unless NO_COLOR is set).",
+            help="Colour the text format (default: on a terminal, unless NO_COLOR is set).",
         )(command)
         return click.option(
             "--format",
             "output_format",
-            type=click.Choice(["human", "parsable", "json", "github"]),
-            default="human",
+            # `human` was the text format's name before every command called it `text`.
+            type=AliasedChoice([TEXT, "parsable", JSON, "github"], {"human": TEXT}),
+            default=TEXT,
             show_default=True,
             help=format_help,
         )(command)
@@ -785,42 +643,34 @@ def report_options(format_help: str) -> Callable[[Any], Any]:
 
 
 @kb.command("validate")
-@click.argument(
-    "kb_dir",
-    required=False,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-)
+@old_kb_dir
+@kb_option
 @report_options(
     "Grouped by file for people; file:line:col lines for editors; JSON; GitHub annotations."
 )
-def kb_validate(kb_dir: Path | None, output_format: str, color: bool | None) -> None:
+def kb_validate(
+    kb_dir: Path | None, kb_root: Path | None, output_format: str, color: bool | None
+) -> None:
     """Check every rule and knowledge file and report every problem at once.
 
-    KB_DIR holds rules/ and knowledge/ (default: the bundled knowledge base). Exit status 0
-    when clean, 1 when there are problems.
+    Exit status 0 when clean, 1 when there are problems.
 
     \b
     Examples:
         cramp-expert kb validate
         cramp-expert kb validate --format parsable
-        cramp-expert kb validate path/to/kb --format github
+        cramp-expert kb validate --kb path/to/kb --format github
     """
-    from cramp_expert.authoring import lint, report
-
-    with usage_errors():
-        validation = lint.validate(kb_dir).relative_to(Path.cwd())
-    if color is None:
-        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    click.echo(report.render(validation, output_format, color=color), nl=False, color=color)
-    sys.exit(EXIT_OK if validation.ok else EXIT_INPUT)
+    colored = commands.color_default(color)
+    with input_errors():
+        output = commands.kb_validate(_kb(kb_root, kb_dir), output_format, colored)
+    click.echo(output.text, nl=False, color=colored)
+    sys.exit(output.status)
 
 
 @kb.command("check")
-@click.argument(
-    "kb_dir",
-    required=False,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-)
+@old_kb_dir
+@kb_option
 @report_options("As kb validate; a finding's patient follows it.")
 @click.option(
     "--witnesses",
@@ -837,6 +687,7 @@ def kb_validate(kb_dir: Path | None, output_format: str, color: bool | None) -> 
 )
 def kb_check(
     kb_dir: Path | None,
+    kb_root: Path | None,
     output_format: str,
     color: bool | None,
     witness_dir: Path | None,
@@ -853,36 +704,23 @@ def kb_check(
     Examples:
         cramp-expert kb check
         cramp-expert kb check --format parsable --witnesses /tmp/witnesses
-        cramp-expert kb check path/to/kb --format github
+        cramp-expert kb check --kb path/to/kb --format github
     """
-    from cramp_expert.verify import report
-    from cramp_expert.verify.checks import check, write_witnesses
-
-    with usage_errors():
-        result = check(kb_dir, samples=samples).relative_to(Path.cwd())
-    if color is None:
-        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    click.echo(report.render(result, output_format, color=color), nl=False, color=color)
-    if witness_dir is not None:
-        try:
-            written = write_witnesses(result, witness_dir)
-        except OSError as exc:
-            click.echo(
-                f"error: cannot write {_visible(str(witness_dir))}: {exc.strerror}", err=True
-            )
-            sys.exit(EXIT_INPUT)
-        if written:
-            click.echo(f"{len(written)} patient files written to {witness_dir}", err=True)
-    sys.exit(EXIT_OK if result.ok else EXIT_INPUT)
+    colored = commands.color_default(color)
+    with input_errors():
+        output = commands.kb_check(
+            _kb(kb_root, kb_dir), output_format, colored, witness_dir, samples
+        )
+    click.echo(output.text, nl=False, color=colored)
+    for note in output.notes:
+        click.echo(note, err=True)
+    sys.exit(output.status)
 
 
 @kb.command("coverage")
-@click.argument(
-    "kb_dir",
-    required=False,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@old_kb_dir
+@kb_option
+@text_or_json()
 @click.option(
     "--samples",
     type=click.IntRange(min=1),
@@ -890,7 +728,9 @@ def kb_check(
     show_default=True,
     help="Random patients generated.",
 )
-def kb_coverage(kb_dir: Path | None, output_format: str, samples: int) -> None:
+def kb_coverage(
+    kb_dir: Path | None, kb_root: Path | None, output_format: str, samples: int
+) -> None:
     """Show, for every rule, the embedded examples and the generated patients it fires on.
 
     A rule no random patient fires is searched for. Exit status 1 when a rule fires on no
@@ -901,15 +741,13 @@ def kb_coverage(kb_dir: Path | None, output_format: str, samples: int) -> None:
         cramp-expert kb coverage
         cramp-expert kb coverage --format json --samples 2000
     """
-    from cramp_expert.authoring.lint import knowledge_base_root
-    from cramp_expert.kb import load_knowledge_base
-    from cramp_expert.verify.coverage import coverage, render
+    with input_errors():
+        output = commands.kb_coverage(_kb(kb_root, kb_dir), output_format, samples)
+    emit(output)
 
-    with input_errors(), usage_errors():
-        table = coverage(load_knowledge_base(knowledge_base_root(kb_dir)), samples=samples)
-    click.echo(_lines(render(table, output_format)), nl=False)
-    covered = all(entry.examples and entry.witness is not None for entry in table.rules)
-    sys.exit(EXIT_OK if covered else EXIT_INPUT)
+
+_STDIN_CLOSED = False
+"""Set by `main` when the command was started with standard input closed."""
 
 
 @cli.command()
@@ -937,7 +775,7 @@ def questionnaire(output: Path | None, kb_root: Path | None) -> None:
     from cramp_expert.files import write_atomically
 
     with input_errors():
-        consultant = _consultant(kb_root)
+        consultant = commands.consultant(kb_root)
     text = json.dumps(build(consultant.kb.knowledge), indent=2, ensure_ascii=False) + "\n"
     if output is None or str(output) == "-":
         click.echo(text, nl=False)
@@ -1023,7 +861,7 @@ def serve(
             click.echo(f"error: {jwks_path}: a JWK Set is an object with a 'keys' list", err=True)
             sys.exit(EXIT_INPUT)
     with input_errors():
-        _consultant(kb_root)  # a broken knowledge base is reported before binding
+        commands.consultant(kb_root)  # a broken knowledge base is reported before binding
     settings = Settings(
         kb_root=kb_root,
         jwks=jwks,

@@ -15,9 +15,8 @@ measurement that excluded them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
-from typing import Any
 
 from cramp_expert.compile.predicates import evaluate, holds
 from cramp_expert.engine import Firing
@@ -32,6 +31,25 @@ from cramp_expert.kb.model import (
     Rule,
 )
 from cramp_expert.patient import PatientFacts
+from cramp_expert.result import (
+    Cause,
+    ConclusionMatch,
+    Consultation,
+    Differential,
+    Excluded,
+    FactMatch,
+    GroupMatch,
+    Interpreted,
+    Investigation,
+    KnowledgeBaseInfo,
+    Match,
+    Recommendation,
+    RedFlag,
+    Reference,
+    TraceEntry,
+    Warning,
+    freeze,
+)
 
 
 def combine(certainties: Iterable[float]) -> float:
@@ -90,22 +108,20 @@ def contributions(rules: list[Rule]) -> dict[str, list[Contribution]]:
     return out
 
 
-def matched_facts(
-    condition: Condition, patient: PatientFacts, concluded: set[str]
-) -> list[dict[str, Any]]:
+def matched_facts(condition: Condition, patient: PatientFacts, concluded: Set[str]) -> list[Match]:
     """The facts a fired rule's condition held on, as the rule saw them, for the trace."""
     facts = patient.values
     if isinstance(condition, FactCondition):
         return [_fact_entry(condition, patient, holds(condition, facts))]
     if isinstance(condition, ConcludedCondition):
         return [
-            {
-                "concluded": condition.conclusion,
-                "holds": condition.conclusion in concluded,
-                "text": f"{condition.conclusion} was concluded",
-            }
+            ConclusionMatch(
+                condition.conclusion,
+                condition.conclusion in concluded,
+                f"{condition.conclusion} was concluded",
+            )
         ]
-    entries: list[dict[str, Any]] = []
+    entries: list[Match] = []
     for item in condition.items:
         item_holds = evaluate(item, facts, concluded)
         if condition.kind == "any" and not item_holds:
@@ -117,67 +133,58 @@ def matched_facts(
     return entries
 
 
-def _fact_entry(condition: FactCondition, patient: PatientFacts, held: bool) -> dict[str, Any]:
+def _fact_entry(
+    condition: FactCondition, patient: PatientFacts, held: bool, negated: bool = False
+) -> FactMatch:
     value = patient.values.get(condition.fact)
     shown = patient.show(condition.fact)
-    entry: dict[str, Any] = {
-        "fact": condition.fact,
-        "value": sorted(value) if isinstance(value, frozenset) else value,
-        "shown": shown,
-        "condition": condition.describe(),
-        "holds": held,
-    }
-    if condition.op == "known":
-        entry["text"] = (
-            f"{condition.fact} is {'known: ' + shown if condition.fact in patient.values else 'unknown'}"
-        )
+    if negated:
+        text = f"not ({condition.describe()}): {condition.fact} = {shown}"
+    elif condition.op == "known":
+        text = f"{condition.fact} is {'known: ' + shown if condition.fact in patient.values else 'unknown'}"
     else:
-        entry["text"] = f"{condition.fact} = {shown} ({condition.describe()})"
-    return entry
+        text = f"{condition.fact} = {shown} ({condition.describe()})"
+    return FactMatch(
+        fact=condition.fact,
+        value=freeze(sorted(value) if isinstance(value, frozenset) else value),
+        shown=shown,
+        condition=condition.describe(),
+        holds=held,
+        text=text,
+        negated=negated,
+    )
 
 
 def _absent_entries(
-    condition: Condition, patient: PatientFacts, concluded: set[str]
-) -> list[dict[str, Any]]:
+    condition: Condition, patient: PatientFacts, concluded: Set[str]
+) -> list[Match]:
     """Entries for a `none` item: what was checked and found not to hold."""
     if isinstance(condition, FactCondition):
-        entry = _fact_entry(condition, patient, holds(condition, patient.values))
-        entry["text"] = (
-            f"not ({condition.describe()}): {condition.fact} = {patient.show(condition.fact)}"
-        )
-        entry["negated"] = True
-        return [entry]
+        return [_fact_entry(condition, patient, holds(condition, patient.values), negated=True)]
     if isinstance(condition, ConcludedCondition):
         return [
-            {
-                "concluded": condition.conclusion,
-                "holds": False,
-                "negated": True,
-                "text": f"{condition.conclusion} was not concluded",
-            }
+            ConclusionMatch(
+                condition.conclusion,
+                False,
+                f"{condition.conclusion} was not concluded",
+                negated=True,
+            )
         ]
-    return [
-        {
-            "condition": condition.describe(),
-            "holds": False,
-            "negated": True,
-            "text": f"not {condition.describe()}",
-        }
-    ]
+    return [GroupMatch(condition.describe(), f"not {condition.describe()}")]
 
 
 def _grade_rank(grade: str) -> int:
     return EVIDENCE_GRADES.index(grade) if grade in EVIDENCE_GRADES else len(EVIDENCE_GRADES)
 
 
-def _references(*groups: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(ref for group in groups for ref in group))
+def _references(*groups: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ref for group in groups for ref in group))
 
 
 def build_result(
     kb: KnowledgeBase, patient: PatientFacts, firings: list[Firing], engine_version: str
-) -> dict[str, Any]:
-    """Assemble the contract's consultation result from the firings."""
+) -> Consultation:
+    """Assemble the consultation result from the firings (without its robustness section)."""
     knowledge = kb.knowledge
     rules = fired_rules(kb, firings)
     by_id = contributions(rules)
@@ -189,11 +196,14 @@ def build_result(
         x for rule in rules for x in rule.then.exclude
     }
 
-    def because(cid: str, positive: bool = True) -> list[str]:
-        return [c.rule.id for c in by_id.get(cid, []) if (c.certainty > 0) is positive]
+    def because(cid: str, positive: bool = True) -> tuple[str, ...]:
+        return tuple(c.rule.id for c in by_id.get(cid, []) if (c.certainty > 0) is positive)
 
-    def rule_refs(cid: str) -> list[str]:
-        return [ref for c in by_id.get(cid, []) if c.certainty > 0 for ref in c.rule.references]
+    def references(cid: str) -> tuple[str, ...]:
+        rule_refs = (
+            ref for c in by_id.get(cid, []) if c.certainty > 0 for ref in c.rule.references
+        )
+        return _references(knowledge.conclusions[cid].references, rule_refs)
 
     def reasons(cid: str, positive: bool = True) -> str:
         texts = [
@@ -203,99 +213,64 @@ def build_result(
         ]
         return "; ".join(dict.fromkeys(texts))
 
-    result: dict[str, Any] = {
-        "patient_id": patient.patient_id,
-        "knowledge_base": {
-            "version": kb.version,
-            "digest": kb.digest,
-            "engine": engine_version,
-            "rules": len(kb.rules),
-            "certainty_threshold": threshold,
-        },
-        "red_flags": [],
-        "causes": [],
-        "excluded": [],
-        "differentials": [],
-        "recommendations": [],
-        "investigations": [],
-    }
+    red_flags: list[RedFlag] = []
+    causes: list[Cause] = []
+    differentials: list[Differential] = []
+    recommendations: list[Recommendation] = []
+    investigations: list[Investigation] = []
     for cid in sorted(concluded, key=lambda c: (-certainty[c], c)):
-        definition = knowledge.conclusions[cid]
-        base = {"id": cid, "label": definition.label}
-        if definition.kind == "red_flag":
-            result["red_flags"].append(
-                base
-                | {
-                    "urgency": definition.urgency,
-                    "action": definition.action,
-                    "reason": reasons(cid),
-                    "evidence": definition.evidence,
-                    "because": because(cid),
-                    "references": _references(definition.references, rule_refs(cid)),
-                }
+        d = knowledge.conclusions[cid]
+        if d.kind == "red_flag":
+            red_flags.append(
+                RedFlag(
+                    cid, d.label, d.urgency, d.action, reasons(cid), d.evidence,
+                    because(cid), references(cid),
+                )
+            )  # fmt: skip
+        elif d.kind == "cause":
+            causes.append(
+                Cause(
+                    cid, d.label, round(certainty[cid], 2), d.evidence, d.nature, reasons(cid),
+                    because(cid), references(cid),
+                )
+            )  # fmt: skip
+        elif d.kind == "differential":
+            differentials.append(
+                Differential(
+                    cid, d.label, reasons(cid), d.action, d.evidence, because(cid), references(cid)
+                )
             )
-        elif definition.kind == "cause":
-            result["causes"].append(
-                base
-                | {
-                    "certainty": round(certainty[cid], 2),
-                    "evidence": definition.evidence,
-                    "nature": definition.nature,
-                    "reason": reasons(cid),
-                    "because": because(cid),
-                    "references": _references(definition.references, rule_refs(cid)),
-                }
-            )
-        elif definition.kind == "differential":
-            result["differentials"].append(
-                base
-                | {
-                    "reason": reasons(cid),
-                    "action": definition.action,
-                    "evidence": definition.evidence,
-                    "because": because(cid),
-                    "references": _references(definition.references, rule_refs(cid)),
-                }
-            )
-        elif definition.kind == "recommendation":
-            result["recommendations"].append(
-                base
-                | {
-                    "text": definition.text or definition.description,
-                    "reason": reasons(cid),
-                    "evidence": definition.evidence,
-                    "references": _references(definition.references, rule_refs(cid)),
-                    "because": because(cid),
-                }
-            )
-        elif definition.kind == "investigation":
-            result["investigations"].append(
-                base
-                | {
-                    "reason": reasons(cid) or definition.text,
-                    "text": definition.text,
-                    "evidence": definition.evidence,
-                    "references": _references(definition.references, rule_refs(cid)),
-                    "because": because(cid),
-                }
-            )
-    for cid, cf in sorted(certainty.items()):
-        if cf < 0 and knowledge.conclusions[cid].kind == "cause":
-            result["excluded"].append(
-                {
-                    "id": cid,
-                    "label": knowledge.conclusions[cid].label,
-                    "reason": reasons(cid, positive=False),
-                    "because": because(cid, positive=False),
-                }
-            )
-    result["red_flags"].sort(key=lambda f: (URGENCIES.index(f["urgency"]), f["id"]))
-    result["causes"].sort(key=lambda c: (-c["certainty"], _grade_rank(c["evidence"]), c["id"]))
+        elif d.kind == "recommendation":
+            recommendations.append(
+                Recommendation(
+                    cid, d.label, d.text or d.description, reasons(cid), d.evidence,
+                    references(cid), because(cid),
+                )
+            )  # fmt: skip
+        elif d.kind == "investigation":
+            investigations.append(
+                Investigation(
+                    cid, d.label, reasons(cid) or d.text, d.text, d.evidence, references(cid),
+                    because(cid),
+                )
+            )  # fmt: skip
+    excluded = [
+        Excluded(
+            cid,
+            knowledge.conclusions[cid].label,
+            reasons(cid, positive=False),
+            because(cid, positive=False),
+        )
+        for cid, cf in sorted(certainty.items())
+        if cf < 0 and knowledge.conclusions[cid].kind == "cause"
+    ]
+    red_flags.sort(key=lambda f: (URGENCIES.index(f.urgency), f.id))
+    causes.sort(key=lambda c: (-c.certainty, _grade_rank(c.evidence), c.id))
 
-    def priority(item: dict[str, Any]) -> tuple[int, int, int, str]:
+    def priority(item: Differential | Recommendation | Investigation) -> tuple[int, int, int, str]:
         # Actions concluded with the most urgent red flag first, then by tier (safety first),
         # then stronger evidence first.
-        rules = [c.rule for c in by_id[item["id"]] if c.certainty > 0]
+        rules = [c.rule for c in by_id[item.id] if c.certainty > 0]
         urgencies = [
             URGENCIES.index(knowledge.conclusions[cid].urgency)
             for rule in rules
@@ -303,75 +278,79 @@ def build_result(
             if knowledge.conclusions[cid].kind == "red_flag"
         ]
         tier = max(knowledge.tiers.get(rule.tier, 0) for rule in rules)
-        return (
-            min(urgencies, default=len(URGENCIES)),
-            -tier,
-            _grade_rank(item.get("evidence", "")),
-            item["id"],
-        )
+        return (min(urgencies, default=len(URGENCIES)), -tier, _grade_rank(item.evidence), item.id)
 
-    for key in ("differentials", "recommendations", "investigations"):
-        result[key].sort(key=priority)
-    result["interpreted"] = {
-        "medications": patient.medications,
-        "conditions": patient.conditions,
-        "labs": patient.labs,
-        **patient.extra_interpreted,
-    }
-    result["warnings"] = [w.as_dict() for w in patient.warnings]
+    differentials.sort(key=priority)
+    recommendations.sort(key=priority)
+    investigations.sort(key=priority)
+    warnings = [Warning(w.code, w.message, w.where) for w in patient.warnings]
     for cid, contribs in sorted(by_id.items()):
         if any(c.certainty > 0 for c in contribs) and any(c.certainty < 0 for c in contribs):
-            result["warnings"].append(
-                {
-                    "code": "W100",
-                    "message": f"{cid} was both concluded ({', '.join(because(cid))}) and excluded ({', '.join(because(cid, False))})",
-                    "where": "rules",
-                }
+            warnings.append(
+                Warning(
+                    "W100",
+                    f"{cid} was both concluded ({', '.join(because(cid))}) and excluded ({', '.join(because(cid, False))})",
+                    "rules",
+                )
             )
-    result["trace"] = [_trace_entry(kb, firing, patient, asserted) for firing in firings]
-    result["references"] = _bibliography(kb, result)
-    return result
+    trace = tuple(_trace_entry(kb, firing, patient, asserted) for firing in firings)
+    cited = (
+        *(item.references for item in red_flags),
+        *(item.references for item in causes),
+        *(item.references for item in differentials),
+        *(item.references for item in recommendations),
+        *(item.references for item in investigations),
+        *(entry.references for entry in trace),
+    )
+    return Consultation(
+        patient_id=patient.patient_id,
+        knowledge_base=KnowledgeBaseInfo(
+            kb.version, kb.digest, engine_version, len(kb.rules), threshold
+        ),
+        red_flags=tuple(red_flags),
+        causes=tuple(causes),
+        excluded=tuple(excluded),
+        differentials=tuple(differentials),
+        recommendations=tuple(recommendations),
+        investigations=tuple(investigations),
+        interpreted=Interpreted(
+            freeze(patient.medications),
+            freeze(patient.conditions),
+            freeze(patient.labs),
+            freeze(patient.extra_interpreted),
+        ),
+        warnings=tuple(warnings),
+        trace=trace,
+        references=_bibliography(kb, cited),
+    )
 
 
 def _trace_entry(
-    kb: KnowledgeBase, firing: Firing, patient: PatientFacts, asserted: set[str]
-) -> dict[str, Any]:
+    kb: KnowledgeBase, firing: Firing, patient: PatientFacts, asserted: Set[str]
+) -> TraceEntry:
     rule = kb.rule(firing.rule_id)
     assert rule is not None  # every firing names a compiled rule of this knowledge base
     # The patient is one immutable experta fact and every conclusion a rule tests was final
     # before it fired (strata), so the facts a condition held on are read from the rule's own
     # conditions; `activation` is what experta itself handed to the rule.
-    facts = matched_facts(rule.when, patient, asserted)
-    return {
-        "rule": rule.id,
-        "title": rule.title,
-        "matched": [entry["text"] for entry in facts],
-        "facts": facts,
-        "activation": {
-            "patient_fact": firing.matched_patient,
-            "conclusion_facts": list(firing.matched_conclusions),
-        },
-        "asserted": list(rule.then.conclude),
-        "excluded": list(rule.then.exclude),
-        "certainty": rule.then.certainty,
-        "evidence": rule.evidence,
-        "references": list(rule.references),
-    }
+    return TraceEntry(
+        rule=rule.id,
+        title=rule.title,
+        facts=tuple(matched_facts(rule.when, patient, asserted)),
+        patient_fact=firing.matched_patient,
+        conclusion_facts=tuple(firing.matched_conclusions),
+        asserted=tuple(rule.then.conclude),
+        excluded=tuple(rule.then.exclude),
+        certainty=rule.then.certainty,
+        evidence=rule.evidence,
+        references=tuple(rule.references),
+    )
 
 
-def _bibliography(kb: KnowledgeBase, result: Mapping[str, Any]) -> list[dict[str, str]]:
-    keys: list[str] = []
-    for section in ("red_flags", "causes", "differentials", "recommendations", "investigations"):
-        for item in result[section]:
-            keys.extend(item.get("references", []))
-    for entry in result["trace"]:
-        keys.extend(entry["references"])
+def _bibliography(kb: KnowledgeBase, cited: Iterable[Iterable[str]]) -> tuple[Reference, ...]:
     references = kb.knowledge.references
-    return [
-        {"key": key, "citation": references[key].citation}
-        for key in dict.fromkeys(keys)
-        if key in references
-    ]
+    keys = dict.fromkeys(key for group in cited for key in group)
+    return tuple(Reference(key, references[key].citation) for key in keys if key in references)
 
 
 __all__ = [

@@ -85,6 +85,14 @@ class InputError(CrampExpertError):
         super().__init__("\n".join(p.render() for p in self.problems))
 
 
+class BadArgument(CrampExpertError):
+    """An argument names something that is not there.
+
+    An unknown rule, example or conclusion id, a git revision that does not exist: the command
+    line reports it as a usage error (exit status 2).
+    """
+
+
 class KnowledgeBaseError(InputError):
     """The knowledge base (rules/ or knowledge/) is invalid; nothing can be concluded from it."""
 

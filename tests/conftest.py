@@ -65,3 +65,21 @@ def kb(consultant: Consultant):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def knowledge(kb):  # type: ignore[no-untyped-def]
     return kb.knowledge
+
+
+SLOW = (
+    "tests/fuzz/",  # the loaders fuzzed with hypothesis
+    "tests/property/",  # every property on generated patients
+    "tests/reasoning/test_properties.py",  # robustness and whole interviews, generated patients
+    "tests/verify/test_planted_defects.py",  # kb check searching each planted defect
+    "tests/cli/test_batch_kill.py",  # real batch processes killed and resumed
+    "tests/test_bench.py",  # the benchmark on its quick sizes
+    "tests/unit/test_engine_rete.py::test_generated_patients_fire_alike",  # stock experta too
+)
+"""Tests marked `slow`: `make test` leaves them out unless CI is set (CI runs every test)."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)

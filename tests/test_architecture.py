@@ -93,14 +93,19 @@ def _outside(prefix: str, *allowed: str) -> set[str]:
 
 def test_only_the_cli_uses_the_authors_toolkit():
     # The toolkit sits above the library API: the runtime never depends on it. The verifier
-    # (kb check runs kb validate first) and the testing helpers are tools above it too.
+    # (kb check runs kb validate first) and the testing helpers are tools above it too; the
+    # command line's shell is cli.py (parsing) and commands.py (what each command does).
     assert _outside("cramp_expert.authoring", "cramp_expert.verify", "cramp_expert.testing") <= {
-        "cramp_expert.cli"
+        "cramp_expert.cli",
+        "cramp_expert.commands",
     }
 
 
 def test_only_the_cli_and_the_testing_helpers_use_the_verifier():
-    assert _outside("cramp_expert.verify", "cramp_expert.testing") <= {"cramp_expert.cli"}
+    assert _outside("cramp_expert.verify", "cramp_expert.testing") <= {
+        "cramp_expert.cli",
+        "cramp_expert.commands",
+    }
 
 
 def test_the_verifier_runs_the_engine_through_the_engine_package_never_experta():
@@ -114,3 +119,27 @@ def test_the_authors_toolkit_reads_the_knowledge_base_without_compiling_it():
     users = set().union(*(_users(prefix) for prefix in engine))
     toolkit = {m for m in users if m.startswith("cramp_expert.authoring")}
     assert toolkit <= {"cramp_expert.authoring.diff"}
+
+
+def test_the_cli_only_parses_and_prints():
+    # Everything a command does is in cramp_expert.commands; cli.py imports click, that
+    # module and the error types at run time (other imports are for type annotations only),
+    # and types no core object as Any.
+    path = PACKAGE / "cli.py"
+    tree = ast.parse(path.read_text())
+    typing_only: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            typing_only |= {
+                alias.name if isinstance(sub, ast.Import) else sub.module or ""
+                for sub in node.body
+                if isinstance(sub, ast.Import | ast.ImportFrom)
+                for alias in sub.names
+            }
+    runtime = {
+        name
+        for name in _imports(path) - typing_only
+        if name.startswith("cramp_expert") or name == "click"
+    }
+    assert runtime <= {"click", "cramp_expert", "cramp_expert.commands", "cramp_expert.errors"}
+    assert "Any" not in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}

@@ -16,15 +16,6 @@ without compiling it, so it never imports experta and stays fast.
 
 from __future__ import annotations
 
-from cramp_expert.errors import CrampExpertError
-
-
-class BadArgument(CrampExpertError):
-    """An argument names something that is not there.
-
-    A folder that holds no knowledge base, an unknown rule or conclusion id, a git revision
-    that does not exist: the command line reports it as a usage error (exit status 2).
-    """
-
+from cramp_expert.errors import BadArgument
 
 __all__ = ["BadArgument"]

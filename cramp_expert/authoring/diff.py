@@ -30,6 +30,7 @@ from cramp_expert.authoring.catalogue import example_lines, when_lines
 from cramp_expert.errors import InputError, KnowledgeBaseError
 from cramp_expert.kb import KnowledgeBase, Rule
 from cramp_expert.kb.cache import forget
+from cramp_expert.result import Cause, Consultation
 from cramp_expert.source import Document, load_file
 
 SECTIONS = {
@@ -222,7 +223,7 @@ def _case_files(directory: Path) -> list[tuple[str, Document | InputError]]:
     return files
 
 
-def _consult(consultant: Consultant, document: Document | InputError) -> dict[str, Any] | str:
+def _consult(consultant: Consultant, document: Document | InputError) -> Consultation | str:
     """The conclusions of one case, or why it could not be consulted."""
     if isinstance(document, InputError):
         return document.problems[0].render()
@@ -233,18 +234,18 @@ def _consult(consultant: Consultant, document: Document | InputError) -> dict[st
     return result
 
 
-def _conclusions(result: dict[str, Any]) -> dict[tuple[str, str], float | None]:
-    return {
-        (section, item["id"]): item.get("certainty")
-        for section in SECTIONS
-        for item in result[section]
+def _conclusions(result: Consultation) -> dict[tuple[str, str], float | None]:
+    found: dict[tuple[str, str], float | None] = {
+        (section, item.id): item.certainty if isinstance(item, Cause) else None
+        for section, item in result.items()
     }
+    return found | {("excluded", item.id): None for item in result.excluded}
 
 
 def compare_case(
     name: str,
-    old: dict[str, Any] | str,
-    new: dict[str, Any] | str,
+    old: Consultation | str,
+    new: Consultation | str,
     old_label: str,
     new_label: str,
 ) -> CaseChange:

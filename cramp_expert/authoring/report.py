@@ -2,7 +2,7 @@
 
 Four formats, as the linters authors already know give them (yamllint, ruff, ansible-lint):
 
-- `human`: grouped by file, one problem a line with its fix underneath; ANSI colour on request;
+- `text`: grouped by file, one problem a line with its fix underneath; ANSI colour on request;
 - `parsable`: `file:line:col: CODE message [key] (fix)`, one line each, for editors and grep;
 - `json`: the problems as data, with a summary;
 - `github`: workflow commands that GitHub shows as annotations on the pull request's lines.
@@ -21,7 +21,7 @@ from cramp_expert.authoring.lint import Validation
 from cramp_expert.errors import Problem
 from cramp_expert.render.safe import visible, visible_lines
 
-FORMATS = ("human", "parsable", "json", "github")
+FORMATS = ("text", "parsable", "json", "github")
 
 _RESET = "\033[0m"
 _STYLES = {
@@ -37,7 +37,7 @@ _STYLES = {
 
 def render(validation: Validation, output_format: str, *, color: bool = False) -> str:
     """Render `validation` in one of `FORMATS`; the text ends with a newline unless empty."""
-    if output_format == "human":
+    if output_format == "text":
         return _human(validation, color)
     if output_format == "parsable":
         return "".join(parsable(p) + "\n" for p in validation.problems)

@@ -95,12 +95,13 @@ def _open_binary(path: Path, name: str) -> Iterator[BinaryIO]:
         stream.close()
 
 
-def input_kind(path: Path) -> str:
+def input_kind(path: Path, name: str | None = None) -> str:
     """`fhir`, `folder`, `csv`, `jsonl` or `empty` (raises BatchInputError for any other content).
 
-    A folder holding `*.ndjson` files is FHIR Bulk Data (cramp_expert/fhir/ndjson.py).
+    `name`: what messages call the input (default: its path; `<stdin>` for standard input). A
+    folder holding `*.ndjson` files is FHIR Bulk Data (cramp_expert/fhir/ndjson.py).
     """
-    name = str(path)
+    name = name or str(path)
     if path.is_dir():
         from cramp_expert.fhir.ndjson import is_bulk_folder
 
@@ -162,10 +163,10 @@ def _not_utf8(name: str, line: int, raw: bytes, start: int) -> Problem:
     )
 
 
-def read_records(path: Path, knowledge: Knowledge) -> Iterator[Record]:
+def read_records(path: Path, knowledge: Knowledge, name: str | None = None) -> Iterator[Record]:
     """The input's records in order (raises BatchInputError if the input cannot be read)."""
-    name = str(path)
-    kind = input_kind(path)
+    name = name or str(path)
+    kind = input_kind(path, name)
     if kind == "fhir":
         yield from _bulk_records(path)
         return
@@ -322,9 +323,9 @@ def _csv_record(name: str, number: int, start: int, columns: list[str], row: lis
     return Record("csv", number, start, cells=tuple(zip(columns, row, strict=True)))
 
 
-def count_records(path: Path, knowledge: Knowledge) -> int:
+def count_records(path: Path, knowledge: Knowledge, name: str | None = None) -> int:
     """How many records `read_records` will give (read once more, for the progress bar)."""
-    return sum(1 for _ in read_records(path, knowledge))
+    return sum(1 for _ in read_records(path, knowledge, name))
 
 
 # --- CSV columns --------------------------------------------------------------------------------

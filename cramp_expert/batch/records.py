@@ -196,7 +196,7 @@ class RecordConsultant:
         source = self.source(record)
         try:
             result = self.consultant.consult_facts(self.patient(record))
-            line = dumps({"source": source, **result})
+            line = dumps({"source": source, **result.to_dict()})
         except InputError as exc:
             return error_outcome(source, exc.problems)
         except (MemoryError, RecursionError) as exc:
@@ -210,8 +210,8 @@ class RecordConsultant:
             return internal_outcome(source, exc)
         return Outcome(
             line,
-            causes=tuple(item["id"] for item in result["causes"]),
-            red_flags=tuple(item["id"] for item in result["red_flags"]),
+            causes=tuple(item.id for item in result.causes),
+            red_flags=tuple(item.id for item in result.red_flags),
         )
 
 

@@ -47,6 +47,7 @@ def run_batch(
     resume: bool = False,
     kb_digest: str = "",
     options: Mapping[str, object] | None = None,
+    input_name: str | None = None,
 ) -> Summary:
     """Consult every record of `input_path` and write the JSON lines to `output_path`.
 
@@ -59,8 +60,8 @@ def run_batch(
     OUTPUT, WorkerFailed when a worker dies, and OSError when the output cannot be written.
     Lines go to the locked partial file and replace OUTPUT only when every record is done.
     """
-    name = str(input_path)
-    records = read_records(input_path, knowledge)
+    name = input_name or str(input_path)  # `<stdin>` for standard input spooled to a file
+    records = read_records(input_path, knowledge, name)
     first = next(records, None)  # an unreadable input fails here, before any output exists
     if first is not None:
         records = chain([first], records)

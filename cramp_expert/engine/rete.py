@@ -50,6 +50,8 @@ Callback = Callable[[Any], None]
 
 _TUPLE_NEW = tuple.__new__
 _MISSING = object()
+_HASHED_AS_EQUAL = (str, int, float, bool, type(None))
+"""Types whose values are equal exactly when a dict finds one by the other's hash."""
 
 
 def _copy(token: Any, context: dict[Any, Any]) -> Any:
@@ -102,7 +104,12 @@ def _field_test(check: Any, children: list[Callback]) -> Callback:
         for fact in token.data:
             value = dict.get(fact, what, _MISSING)
             if value is _MISSING:
-                return
+                if not type(fact).__fields__:
+                    return
+                try:  # a declared field's default, as experta reads it (`fact[what]`)
+                    value = fact[what]
+                except KeyError:
+                    return
             match = test(value, expected)
             if not match:
                 return
@@ -162,23 +169,39 @@ def _dispatch(
     Those are the tests on a field the fact has and, for a literal, on the value it has (each
     test still runs). Children are called in their order.
     """
+    everything = sorted(
+        [
+            *rest,
+            *(entry for entries in by_field.values() for entry in entries),
+            *(e for tests in by_literal.values() for entries in tests.values() for e in entries),
+        ],
+        key=_first,
+    )
 
     def activate(token: Any) -> None:
         for fact in token.data:
-            chosen = list(rest)
-            for key in fact:
-                tests = by_field.get(key)
-                if tests:
-                    chosen.extend(tests)
-                literals = by_literal.get(key)
-                if literals:
-                    try:
-                        tests = literals.get(fact[key])
-                    except TypeError:  # an unhashable value: let every literal test see it
-                        tests = [entry for entries in literals.values() for entry in entries]
+            if type(fact).__fields__:
+                # Declared fields have defaults the fact's own keys do not show: every test
+                # reads the fact as experta does.
+                chosen = everything
+            else:
+                chosen = list(rest)
+                for key in fact:
+                    tests = by_field.get(key)
                     if tests:
                         chosen.extend(tests)
-            chosen.sort(key=_first)
+                    literals = by_literal.get(key)
+                    if literals:
+                        value = fact[key]
+                        if type(value) in _HASHED_AS_EQUAL:
+                            tests = literals.get(value)
+                        else:
+                            # Unhashable, or a type whose `==` may be looser than its hash:
+                            # every literal test on the field sees it, as in experta.
+                            tests = [e for entries in literals.values() for e in entries]
+                        if tests:
+                            chosen.extend(tests)
+                chosen.sort(key=_first)
             for _, callback in chosen:
                 callback(token)
             return
@@ -243,11 +266,8 @@ def _literal(check: Any) -> bool:
     how = check.how
     if not isinstance(how, L) or how.__bind__ is not None:
         return False
-    try:
-        hash(how.value)
-    except TypeError:
-        return False
-    return True
+    # Looked up by hash: only for values whose equality their hash follows.
+    return type(how.value) in _HASHED_AS_EQUAL
 
 
 class FastReteMatcher(ReteMatcher):  # type: ignore[misc]

@@ -8,15 +8,22 @@ thread-safe (a shared engine gives silently wrong results). Between patients the
 from __future__ import annotations
 
 import bisect
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from experta import KnowledgeEngine
+from experta import DefFacts, KnowledgeEngine
 from experta.agenda import Agenda
 from experta.strategies import DepthStrategy
 
-from cramp_expert.compile.to_experta import CompiledKnowledgeBase, Derived, Patient, plain_fact
+from cramp_expert.compile.to_experta import (
+    CompiledKnowledgeBase,
+    Derived,
+    Excluded,
+    Patient,
+    plain_fact,
+)
 from cramp_expert.engine.rete import FastReteMatcher
 from cramp_expert.errors import CrampExpertError
 
@@ -85,13 +92,16 @@ class TracingAgenda(Agenda):  # type: ignore[misc]
         return activation
 
 
+_OWN_FACTS = (Patient, Derived, Excluded)
+
+
 class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
     __strategy__ = DeterministicDepthStrategy
     __matcher__ = FastReteMatcher
 
     def __init__(self, rules: tuple[Any, ...]):
         self._compiled_rules = rules
-        self._deffacts: list[Any] | None = None
+        self._deffacts: list[str] | None = None
         self.firings: list[Firing] = []
         super().__init__()
 
@@ -99,17 +109,29 @@ class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
         return list(self._compiled_rules)
 
     def get_deffacts(self) -> list[Any]:
-        # Only experta's own InitialFact generator (rules that start with NOT need it); found
-        # once, because the lookup walks every attribute with inspect.getmembers().
+        # Their names are found once, because the lookup walks every attribute with
+        # inspect.getmembers(). A DefFacts is a class attribute, shared by every engine of the
+        # class, bound to the engine that last read it (its `__get__`): it is read through this
+        # engine on every call, or it would run with another engine's `self`.
         if self._deffacts is None:
-            self._deffacts = super().get_deffacts()
-        return self._deffacts
+            self._deffacts = [
+                name
+                for name, value in inspect.getmembers(type(self))
+                if isinstance(value, DefFacts)
+            ]
+        found = [getattr(self, name) for name in self._deffacts]
+        for deffacts in found:
+            deffacts.ke = self
+        return sorted(found, key=lambda deffacts: deffacts.order)
 
     def declare(self, *facts: Any) -> Any:
         # experta's declare() less two checks made for facts a user builds by hand (that no
-        # value is a pattern, that no field name has `__`): this engine declares only the
-        # Patient, Derived and Excluded facts built here and in compile/, from validated ids
-        # (the loader refuses `__`) and plain values. About a tenth of a consultation.
+        # value is a pattern, that no field name has `__`) for the Patient, Derived and
+        # Excluded facts built here and in compile/, from validated ids (the loader refuses
+        # `__`) and plain values: about a tenth of a consultation. Any other fact goes through
+        # experta's own declare(), checks included.
+        if any(type(fact) not in _OWN_FACTS for fact in facts):
+            return super().declare(*facts)
         last = None
         for fact in facts:
             last = self.facts.declare(fact)

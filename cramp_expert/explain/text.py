@@ -10,10 +10,11 @@ rules that fired, the facts each one matched (as given and as normalised) and it
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cramp_expert.kb.loader import KnowledgeBase
+from cramp_expert.result import ConclusionMatch, Consultation, Robustness, TraceEntry
 
 WIDTH = 96
 URGENCY_TEXT = {
@@ -39,105 +40,105 @@ def _because(ids: Iterable[str]) -> str:
     return ", ".join(ids)
 
 
-def render_text(result: dict[str, Any], kb: KnowledgeBase, explain: bool = False) -> str:
+def render_text(result: Consultation, kb: KnowledgeBase, explain: bool = False) -> str:
     """Render a result as the clinician's report."""
     lines: list[str] = []
-    who = result.get("patient_id") or "patient"
+    who = result.patient_id or "patient"
     lines.append(f"cramp-expert consultation: {who}")
-    meta = result["knowledge_base"]
+    meta = result.knowledge_base
     lines.append(
-        f"knowledge base {meta['version']} ({meta['rules']} rules, {meta['digest'][:19]}...), {meta['engine']}"
+        f"knowledge base {meta.version} ({meta.rules} rules, {meta.digest[:19]}...), {meta.engine}"
     )
 
     lines += _heading("RED FLAGS")
-    if not result["red_flags"]:
+    if not result.red_flags:
         lines.append(
             "  None found among the findings given. (Findings not assessed are unknown, not absent.)"
         )
-    for flag in result["red_flags"]:
+    for flag in result.red_flags:
         lines.append(
-            f"  !! {URGENCY_TEXT.get(flag['urgency'], flag['urgency'])}: {flag['label']} [{flag['id']}]"
+            f"  !! {URGENCY_TEXT.get(flag.urgency, flag.urgency)}: {flag.label} [{flag.id}]"
         )
-        lines += _wrap("Action: " + flag["action"])
-        if flag.get("reason"):
-            lines += _wrap("Because: " + flag["reason"])
+        lines += _wrap("Action: " + flag.action)
+        if flag.reason:
+            lines += _wrap("Because: " + flag.reason)
         lines += _wrap(
-            f"Rules: {_because(flag['because'])}  Evidence: {flag['evidence']}  Refs: {', '.join(flag['references'])}"
+            f"Rules: {_because(flag.because)}  Evidence: {flag.evidence}  Refs: {', '.join(flag.references)}"
         )
 
     lines += _heading("LIKELY CAUSES (ranked by certainty)")
-    if not result["causes"]:
+    if not result.causes:
         lines.append("  No cause concluded from the facts given.")
-    for rank, cause in enumerate(result["causes"], 1):
-        note = NATURE_NOTE.get(cause.get("nature", ""), "")
-        lines.append(f"  {rank}. {cause['label']} [{cause['id']}]{note}")
+    for rank, cause in enumerate(result.causes, 1):
+        note = NATURE_NOTE.get(cause.nature, "")
+        lines.append(f"  {rank}. {cause.label} [{cause.id}]{note}")
         lines += _wrap(
-            f"certainty {cause['certainty']:.2f}, evidence {cause['evidence']}; because: {_because(cause['because'])}"
+            f"certainty {cause.certainty:.2f}, evidence {cause.evidence}; because: {_because(cause.because)}"
         )
-        if cause.get("reason"):
-            lines += _wrap(cause["reason"])
-        if cause["id"].startswith("med_") or cause["id"] == "medication":
+        if cause.reason:
+            lines += _wrap(cause.reason)
+        if cause.id.startswith("med_") or cause.id == "medication":
             lines += _wrap(
                 "May be contributing (temporal association); never stop a medicine without the prescriber."
             )
 
-    if result["excluded"]:
+    if result.excluded:
         lines += _heading("EXCLUDED BY A MEASUREMENT")
-        for item in result["excluded"]:
-            lines.append(f"  - {item['label']} [{item['id']}]: {item['reason']}")
+        for excluded in result.excluded:
+            lines.append(f"  - {excluded.label} [{excluded.id}]: {excluded.reason}")
 
-    if result["differentials"]:
+    if result.differentials:
         lines += _heading("DIFFERENTIAL DIAGNOSES (mimics to consider)")
-        for item in result["differentials"]:
-            lines.append(f"  - {item['label']} [{item['id']}]")
-            lines += _wrap(item.get("reason") or "", "      ")
-            lines += _wrap(item.get("action") or "", "      ")
+        for differential in result.differentials:
+            lines.append(f"  - {differential.label} [{differential.id}]")
+            lines += _wrap(differential.reason, "      ")
+            lines += _wrap(differential.action, "      ")
 
     lines += _heading("RECOMMENDATIONS")
-    if not result["recommendations"]:
+    if not result.recommendations:
         lines.append("  None.")
-    for item in result["recommendations"]:
-        lines.append(f"  - {item['label']} [{item['id']}]  (evidence {item['evidence']})")
-        lines += _wrap(item["text"], "      ")
-        if item.get("reason"):
-            lines += _wrap("Because: " + item["reason"], "      ")
+    for advice in result.recommendations:
+        lines.append(f"  - {advice.label} [{advice.id}]  (evidence {advice.evidence})")
+        lines += _wrap(advice.text, "      ")
+        if advice.reason:
+            lines += _wrap("Because: " + advice.reason, "      ")
 
     lines += _heading("INVESTIGATIONS")
-    if not result["investigations"]:
+    if not result.investigations:
         lines.append("  None indicated by the facts given.")
-    for item in result["investigations"]:
-        lines.append(f"  - {item['label']} [{item['id']}]")
-        lines += _wrap("Because: " + item["reason"], "      ")
+    for test in result.investigations:
+        lines.append(f"  - {test.label} [{test.id}]")
+        lines += _wrap("Because: " + test.reason, "      ")
 
-    interpreted = result["interpreted"]
-    if interpreted["medications"] or interpreted["conditions"] or interpreted["labs"]:
+    interpreted = result.interpreted
+    if interpreted.medications or interpreted.conditions or interpreted.labs:
         lines += _heading("HOW THE INPUT WAS READ")
-        for med in interpreted["medications"]:
+        for med in interpreted.medications:
             if med["match"] == "unknown":
                 lines.append(f"  - '{med['input']}': not recognised")
                 continue
             classes = ", ".join(med["classes"]) or "no cramp-related class"
             confirm = "  (please confirm)" if med["match"] == "fuzzy" else ""
             lines.append(f"  - '{med['input']}' -> {med['drug']} [{classes}]{confirm}")
-        for condition in interpreted["conditions"]:
+        for condition in interpreted.conditions:
             read = ", ".join(condition["conditions"]) or "not recognised"
             confirm = "  (please confirm)" if condition["match"] in ("fuzzy", "partial") else ""
             lines.append(f"  - '{condition['input']}' -> {read}{confirm}")
-        for name, lab in interpreted["labs"].items():
+        for name, lab in interpreted.labs.items():
             lines.append(f"  - {name}: {lab['input']} -> {lab['value']:.3g} {lab['unit']}")
 
-    if result["warnings"]:
+    if result.warnings:
         lines += _heading("WARNINGS")
-        for warning in result["warnings"]:
-            lines += _wrap(f"{warning['code']} {warning['where']}: {warning['message']}", "  ")
+        for warning in result.warnings:
+            lines += _wrap(f"{warning.code} {warning.where}: {warning.message}", "  ")
 
-    if "robustness" in result:
-        lines += _robustness(result["robustness"], kb)
+    if result.robustness is not None:
+        lines += _robustness(result.robustness, kb)
 
     if explain:
         lines += _explanations(result, kb)
 
-    cited = list(dict.fromkeys(_cited(result)))
+    cited = [reference.key for reference in result.references]
     if cited:
         lines += _heading("REFERENCES")
         references = kb.knowledge.references
@@ -156,69 +157,54 @@ MAX_LISTED = 8
 """How many open conclusions the text report names before summarising the rest."""
 
 
-def _robustness(robust: dict[str, Any], kb: KnowledgeBase) -> list[str]:
+def _robustness(robust: Robustness, kb: KnowledgeBase) -> list[str]:
     """WHAT IS STILL UNKNOWN: what holds regardless, what depends, what to find out first."""
     lines = _heading("ROBUSTNESS TO WHAT IS UNKNOWN")
-    holds = robust["holds_regardless"]
+    holds = robust.holds_regardless
     lines += _wrap(
         "Holds whatever the unknown facts turn out to be: " + (", ".join(holds) or "nothing"),
         "  ",
     )
-    depends = robust["depends_on_unknowns"]
-    lost = [d for d in depends if d["concluded"]]
-    added = [d for d in depends if not d["concluded"]]
+    depends = robust.depends_on_unknowns
+    lost = [d for d in depends if d.concluded]
+    added = [d for d in depends if not d.concluded]
     for entry in lost:
-        lines += _wrap(f"Could be lost: {entry['id']}, depending on {_some(entry['facts'])}", "  ")
+        lines += _wrap(f"Could be lost: {entry.id}, depending on {_some(entry.facts)}", "  ")
     if added:
         kinds = kb.knowledge.conclusions
-        flags = [d["id"] for d in added if kinds[d["id"]].kind == "red_flag"]
-        others = [d["id"] for d in added if kinds[d["id"]].kind != "red_flag"]
+        flags = [d.id for d in added if kinds[d.id].kind == "red_flag"]
+        others = [d.id for d in added if kinds[d.id].kind != "red_flag"]
         if flags:
             lines += _wrap("Red flags not ruled out (findings unknown): " + ", ".join(flags), "  ")
         if others:
             lines += _wrap(f"Could still be concluded: {_some(others, MAX_LISTED)}", "  ")
-    best = robust.get("most_informative")
-    if best:
-        lines += _wrap("Most informative next step: " + best["text"], "  ")
+    best = robust.most_informative
+    if best is not None:
+        lines += _wrap("Most informative next step: " + best.text, "  ")
     return lines
 
 
-def _some(items: list[str], limit: int = 4) -> str:
+def _some(items: Sequence[str], limit: int = 4) -> str:
     """`a, b, c, d and 7 more`: the text report names a few; the JSON has them all."""
     more = f" and {len(items) - limit} more" if len(items) > limit else ""
     return ", ".join(items[:limit]) + more
 
 
-def _cited(result: dict[str, Any]) -> Iterable[str]:
-    for section in ("red_flags", "causes", "differentials", "recommendations", "investigations"):
-        for item in result[section]:
-            yield from item.get("references", [])
-    for entry in result["trace"]:
-        yield from entry["references"]
-
-
-def _explanations(result: dict[str, Any], kb: KnowledgeBase) -> list[str]:
+def _explanations(result: Consultation, kb: KnowledgeBase) -> list[str]:
     """HOW: every conclusion, the rules that fired for it, and the facts each matched."""
     lines = _heading("HOW EACH CONCLUSION WAS REACHED")
-    trace = {entry["rule"]: entry for entry in result["trace"]}
-    for section in (
-        "red_flags",
-        "causes",
-        "differentials",
-        "recommendations",
-        "investigations",
-        "excluded",
-    ):
-        for item in result[section]:
-            lines.append(f"  {item['id']}:")
-            shown: set[str] = set()  # within one conclusion, each rule is spelled out once
-            for rule_id in item["because"]:
-                lines += _explain_rule(rule_id, trace, kb, depth=2, seen=shown)
+    trace = {entry.rule: entry for entry in result.trace}
+    items = [item for _, item in result.items()] + list(result.excluded)
+    for item in items:
+        lines.append(f"  {item.id}:")
+        shown: set[str] = set()  # within one conclusion, each rule is spelled out once
+        for rule_id in item.because:
+            lines += _explain_rule(rule_id, trace, kb, depth=2, seen=shown)
     return lines
 
 
 def _explain_rule(
-    rule_id: str, trace: dict[str, Any], kb: KnowledgeBase, depth: int, seen: set[str]
+    rule_id: str, trace: dict[str, TraceEntry], kb: KnowledgeBase, depth: int, seen: set[str]
 ) -> list[str]:
     indent = "  " * depth
     entry = trace.get(rule_id)
@@ -235,10 +221,10 @@ def _explain_rule(
         rule.rationale, WIDTH, initial_indent=indent + "    ", subsequent_indent=indent + "    "
     )
     lines.append(f"{indent}    source: {rule.path}")
-    for fact in entry["facts"]:
-        lines.append(f"{indent}    * {fact['text']}")
-        concluded = fact.get("concluded")
-        if concluded and not fact.get("negated"):
+    for fact in entry.facts:
+        lines.append(f"{indent}    * {fact.text}")
+        if isinstance(fact, ConclusionMatch) and not fact.negated:
+            concluded = fact.concluded
             for producer in kb.producers(concluded):
                 if producer.id in trace and concluded in producer.then.conclude:
                     lines += _explain_rule(producer.id, trace, kb, depth + 3, seen)

@@ -8,11 +8,12 @@ prints the report itself: the caller renders the result.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from cramp_expert.interview.questions import AnswerError
 from cramp_expert.interview.session import Interview, Prompt
 from cramp_expert.render import visible
+from cramp_expert.result import Consultation
 
 COMMANDS_HELP = (
     "At any prompt: 'why' (why it is asked; again to go up the chain), 'back' (change the "
@@ -32,7 +33,7 @@ class InterviewIO(Protocol):
         """Show a line (or lines) of text."""
 
 
-def converse(interview: Interview, io: InterviewIO) -> dict[str, Any]:
+def converse(interview: Interview, io: InterviewIO) -> Consultation:
     """Ask until no answer can change a conclusion (or the user quits); return the result."""
     io.say(
         "cramp-expert interview: answer each prompt, or type 'help'. Only what can still "
@@ -85,7 +86,7 @@ def _ask(interview: Interview, prompt: Prompt, io: InterviewIO) -> bool:
         return True
 
 
-def explain_after(interview: Interview, result: dict[str, Any], io: InterviewIO) -> None:
+def explain_after(interview: Interview, result: Consultation, io: InterviewIO) -> None:
     """After the report: answer `how ID` and `why-not ID` until the user is done."""
     from cramp_expert.errors import did_you_mean
     from cramp_expert.explain.text import render_how, render_why_not

@@ -47,6 +47,7 @@ from cramp_expert.patient import PatientFacts, normalise_patient
 from cramp_expert.patient.inputs import CONDITIONS, MEDICATIONS, fact_inputs, settled_absent
 from cramp_expert.reasoning.partial import Liveness, PartialOutcome
 from cramp_expert.render import visible
+from cramp_expert.result import Consultation
 from cramp_expert.source import dump_yaml
 
 STARTED = "started"
@@ -689,7 +690,7 @@ class Interview:
         )
 
     # --- the end -----------------------------------------------------------------------------
-    def run(self, io: Any) -> dict[str, Any]:
+    def run(self, io: Any) -> Consultation:
         """Put the prompts through `io` (an `InterviewIO`) until done; return the result."""
         from cramp_expert.interview.conversation import converse
 
@@ -703,7 +704,7 @@ class Interview:
         )
         return dump_yaml(self.patient_data(), header)
 
-    def result(self) -> dict[str, Any]:
+    def result(self) -> Consultation:
         """The consultation result for the answers given (the same as `consult` on them)."""
         return self.consultant.consult_facts(self.state().patient)
 

@@ -12,20 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from cramp_expert.kb.loader import KnowledgeBase
-
-RESULT_LISTS = ("red_flags", "causes", "differentials", "recommendations", "investigations")
-
-
-def _find(result: Mapping[str, Any], cid: str) -> tuple[str, dict[str, Any]] | None:
-    for key in (*RESULT_LISTS, "excluded"):
-        for item in result[key]:
-            if item["id"] == cid:
-                return key, item
-    return None
+from cramp_expert.result import ConclusionMatch, Consultation, Excluded, TraceEntry
 
 
 def _rule_step(
-    kb: KnowledgeBase, trace: Mapping[str, Any], rule_id: str, seen: set[str]
+    kb: KnowledgeBase, trace: Mapping[str, TraceEntry], rule_id: str, seen: set[str]
 ) -> dict[str, Any]:
     entry, rule = trace[rule_id], kb.rule(rule_id)
     assert rule is not None  # the trace names only rules of this knowledge base
@@ -36,16 +27,16 @@ def _rule_step(
         "certainty": rule.then.certainty,
         "evidence": rule.evidence,
         "references": list(rule.references),
-        "facts": entry["facts"],
+        "facts": [fact.to_dict() for fact in entry.facts],
         "chains": [],
     }
     if rule_id in seen:
         step["repeated"] = True
         return step
     seen.add(rule_id)
-    for fact in entry["facts"]:
-        concluded = fact.get("concluded")
-        if concluded and not fact.get("negated"):
+    for fact in entry.facts:
+        if isinstance(fact, ConclusionMatch) and not fact.negated:
+            concluded = fact.concluded
             producers = [
                 r.id
                 for r in kb.producers(concluded)
@@ -60,12 +51,12 @@ def _rule_step(
     return step
 
 
-def how(kb: KnowledgeBase, result: Mapping[str, Any], cid: str) -> dict[str, Any]:
+def how(kb: KnowledgeBase, result: Consultation, cid: str) -> dict[str, Any]:
     """How `cid` was concluded (or excluded), or that it was not."""
     definition = kb.knowledge.conclusions[cid]
     out: dict[str, Any] = {"id": cid, "label": definition.label, "kind": definition.kind}
-    found = _find(result, cid)
-    trace = {entry["rule"]: entry for entry in result["trace"]}
+    found = result.find(cid)
+    trace = {entry.rule: entry for entry in result.trace}
     if found is None:
         # An intermediate state is not listed in the result; the trace still shows it.
         producers = [r.id for r in kb.producers(cid) if r.id in trace and cid in r.then.conclude]
@@ -78,12 +69,13 @@ def how(kb: KnowledgeBase, result: Mapping[str, Any], cid: str) -> dict[str, Any
         return out
     section, item = found
     out["status"] = "excluded" if section == "excluded" else "concluded"
+    shown = item.to_dict()
     for key in ("certainty", "evidence", "urgency"):
-        if key in item:
-            out[key] = item[key]
+        if key in shown:
+            out[key] = shown[key]
     seen: set[str] = set()
-    out["rules"] = [_rule_step(kb, trace, rule_id, seen) for rule_id in item["because"]]
-    out["references"] = item.get("references", [])
+    out["rules"] = [_rule_step(kb, trace, rule_id, seen) for rule_id in item.because]
+    out["references"] = [] if isinstance(item, Excluded) else list(item.references)
     return out
 
 

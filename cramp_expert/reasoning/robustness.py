@@ -14,7 +14,7 @@ evaluated in three-valued logic (`reasoning.partial`):
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -22,6 +22,7 @@ from cramp_expert.compile.predicates import predicate
 from cramp_expert.kb.knowledge import FactDef, Knowledge
 from cramp_expert.patient.inputs import CONDITIONS, MEDICATIONS, fact_inputs, settled_absent
 from cramp_expert.reasoning.partial import IsOpen, PartialEvaluator, PartialOutcome
+from cramp_expert.result import Dependence, NextStep, Robustness
 
 KIND_ORDER = ("red_flag", "cause", "differential", "recommendation", "investigation")
 
@@ -128,8 +129,8 @@ def describe_inputs(knowledge: Knowledge, fact_id: str, values: Mapping[str, Any
 
 
 def robustness(
-    evaluator: PartialEvaluator, values: Mapping[str, Any], concluded: set[str]
-) -> dict[str, Any]:
+    evaluator: PartialEvaluator, values: Mapping[str, Any], concluded: Set[str]
+) -> Robustness:
     """The robustness section of a result for a patient whose known facts are `values`."""
     knowledge = evaluator.kb.knowledge
     tested = evaluator.facts_tested()
@@ -145,27 +146,21 @@ def robustness(
         key=order,
     )
     facts_of = evaluator.open_facts_by_conclusion(outcome)
-    depends: list[dict[str, Any]] = []
-    for cid in open_ids:
-        facts = sorted(facts_of.get(cid, ()))
-        depends.append(
-            {
-                "id": cid,
-                "concluded": cid in concluded,
-                "could": _could(cid, concluded),
-                "facts": facts,
-            }
+    depends = tuple(
+        Dependence(
+            cid, cid in concluded, _could(cid, concluded), tuple(sorted(facts_of.get(cid, ())))
         )
-    best = most_informative(evaluator, outcome, facts_of)
-    return {
-        "unknown_facts": sum(1 for f in tested if is_open(f)),
-        "holds_regardless": holds,
-        "depends_on_unknowns": depends,
-        "most_informative": best,
-    }
+        for cid in open_ids
+    )
+    return Robustness(
+        unknown_facts=sum(1 for f in tested if is_open(f)),
+        holds_regardless=tuple(holds),
+        depends_on_unknowns=depends,
+        most_informative=most_informative(evaluator, outcome, facts_of),
+    )
 
 
-def _could(cid: str, concluded: set[str]) -> str:
+def _could(cid: str, concluded: Set[str]) -> str:
     return "be lost" if cid in concluded else "be added"
 
 
@@ -173,7 +168,7 @@ def most_informative(
     evaluator: PartialEvaluator,
     outcome: PartialOutcome,
     facts_of: Mapping[str, frozenset[str]],
-) -> dict[str, Any] | None:
+) -> NextStep | None:
     """The open fact that, once known, decides the most open ids whatever its value.
 
     "Most" counts red flags first, then causes, then every id. An id can be decided by a fact
@@ -233,13 +228,13 @@ def most_informative(
     _, fact_id, decided_ids = best
     ask = [i for i in fact_inputs(fact_id) if i not in values] or [fact_id]
     action = describe_inputs(knowledge, fact_id, values)
-    return {
-        "fact": fact_id,
-        "ask": ask,
-        "action": action,
-        "decides": decided_ids,
-        "text": f"{action} [{', '.join(ask)}]: it decides {', '.join(decided_ids)}",
-    }
+    return NextStep(
+        fact=fact_id,
+        ask=tuple(ask),
+        action=action,
+        decides=tuple(decided_ids),
+        text=f"{action} [{', '.join(ask)}]: it decides {', '.join(decided_ids)}",
+    )
 
 
 __all__ = [

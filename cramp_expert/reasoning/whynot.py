@@ -33,6 +33,7 @@ from cramp_expert.patient import PatientFacts
 from cramp_expert.patient.inputs import settled_absent
 from cramp_expert.patient.labs import find_unit
 from cramp_expert.patient.normalise import format_value
+from cramp_expert.result import Consultation
 
 Changes = dict[str, Any]
 """Fact id -> the value it would need."""
@@ -72,24 +73,16 @@ class Situation:
         return self.kb.knowledge
 
 
-def situation(kb: KnowledgeBase, patient: PatientFacts, result: Mapping[str, Any]) -> Situation:
+def situation(kb: KnowledgeBase, patient: PatientFacts, result: Consultation) -> Situation:
     """Read the situation of a consultation from its result."""
-    concluded = {
-        item["id"]
-        for key in ("red_flags", "causes", "differentials", "recommendations", "investigations")
-        for item in result[key]
-    }
-    fired = {entry["rule"] for entry in result["trace"]}
-    rules = [r for r in kb.rules if r.id in fired]
-    excluded = {x for r in rules for x in r.then.exclude}
-    asserted = {c for r in rules for c in r.then.conclude} - excluded
+    excluded = frozenset(x for entry in result.trace for x in entry.excluded)
     return Situation(
         kb,
         patient,
-        frozenset(concluded),
-        frozenset(asserted),
-        frozenset(excluded),
-        frozenset(fired),
+        result.concluded,
+        result.asserted,
+        excluded,
+        frozenset(result.rules_fired),
     )
 
 
@@ -476,7 +469,7 @@ def _change_entry(fact_id: str, value: Any, situation: Situation) -> dict[str, A
 def why_not(
     kb: KnowledgeBase,
     patient: PatientFacts,
-    result: Mapping[str, Any],
+    result: Consultation,
     cid: str,
     verify: Verifier,
 ) -> dict[str, Any]:

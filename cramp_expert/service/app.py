@@ -125,7 +125,7 @@ class HTTPProblem(Exception):
 class _State:
     consultant: Consultant
     settings: Settings
-    reports: OrderedDict[str, tuple[float, dict[str, Any]]] = field(default_factory=OrderedDict)
+    reports: OrderedDict[str, tuple[float, Any]] = field(default_factory=OrderedDict)
     seen_jti: OrderedDict[str, float] = field(default_factory=OrderedDict)
     jwks: Any = None
     swept: float = 0.0
@@ -283,9 +283,7 @@ def _verify_jwt(request: Request, state: _State, audience: str) -> None:
         state.seen_jti.popitem(last=False)
 
 
-def _store_report(
-    state: _State, result: dict[str, Any], values: list[Any], order: Any = None
-) -> str:
+def _store_report(state: _State, result: Any, values: list[Any], order: Any = None) -> str:
     """Keep a result for its report link; return the link's unguessable token.
 
     In memory the result itself is kept. In the folder shared by several workers, what gives it
@@ -324,7 +322,7 @@ def _store_report(
     return token
 
 
-def _stored_report(state: _State, token: str) -> dict[str, Any] | None:
+def _stored_report(state: _State, token: str) -> Any:
     if not token.replace("-", "").replace("_", "").isalnum():
         return None
     folder = state.settings.report_dir

@@ -91,7 +91,7 @@ def _card(
 
 def patient_cards(
     consultant: Any,
-    result: dict[str, Any],
+    result: Any,
     source: dict[str, Any],
     report_url: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -148,7 +148,7 @@ def _rule_refs(consultant: Any, item: dict[str, Any]) -> list[str]:
 
 def order_card(
     consultant: Any,
-    result: dict[str, Any],
+    result: Any,
     order: dict[str, Any],
     drug: str,
     concern: str,

@@ -30,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from cramp_expert.api import Consultant, concluded_ids
+from cramp_expert.api import Consultant
 from cramp_expert.authoring.lint import facts_looked_at
 from cramp_expert.compile import compile_knowledge_base
 from cramp_expert.compile.predicates import evaluate
@@ -41,20 +41,11 @@ from cramp_expert.kb.declarations import Declarations, Monotone, load_declaratio
 from cramp_expert.kb.model import PLACEHOLDER
 from cramp_expert.patient import PatientFacts, normalise_patient
 from cramp_expert.reasoning import how
-
-RESULT_LISTS = ("red_flags", "causes", "differentials", "recommendations", "investigations")
-COMPARED = (*RESULT_LISTS, "excluded")
+from cramp_expert.result import SECTIONS, Cause, Consultation, FactMatch, thaw
 
 
 def _never_open(fact_id: str) -> bool:
     return False
-
-
-def visible(result: dict[str, Any]) -> set[str]:
-    """What `concluded: X` held on in the engine: concluded by a fired rule, excluded by none."""
-    asserted = {c for entry in result["trace"] for c in entry["asserted"]}
-    excluded = {c for entry in result["trace"] for c in entry["excluded"]}
-    return asserted - excluded
 
 
 class Properties:
@@ -69,10 +60,10 @@ class Properties:
         )
         self.looked_at = facts_looked_at(list(self.kb.rules))
         self._shuffled_engine: Engine | None = None
-        self._last: tuple[str, PatientFacts, dict[str, Any]] | None = None
+        self._last: tuple[str, PatientFacts, Consultation] | None = None
 
     # --- consulting ---------------------------------------------------------------------------
-    def consult(self, patient: dict[str, Any]) -> tuple[PatientFacts, dict[str, Any]]:
+    def consult(self, patient: dict[str, Any]) -> tuple[PatientFacts, Consultation]:
         """The patient's facts and result (robustness left out: it is tested on its own)."""
         key = json.dumps(patient, sort_keys=True, default=str)
         if self._last is None or self._last[0] != key:
@@ -81,7 +72,7 @@ class Properties:
             self._last = (key, facts, result)
         return self._last[1], self._last[2]
 
-    def with_rules_shuffled(self, patient: dict[str, Any]) -> dict[str, Any]:
+    def with_rules_shuffled(self, patient: dict[str, Any]) -> Consultation:
         """The result of an engine whose rules were compiled in another order."""
         if self._shuffled_engine is None:
             rules = tuple(sorted(self.kb.rules, key=lambda r: r.id, reverse=True))
@@ -94,8 +85,8 @@ class Properties:
     def never(self, patient: dict[str, Any]) -> list[str]:
         """The `never:` constraints of knowledge/properties.yaml this patient's result breaks."""
         facts, result = self.consult(patient)
-        concluded = concluded_ids(result)
-        seen = concluded | visible(result)
+        concluded = result.concluded
+        seen = concluded | result.asserted
         problems: list[str] = []
         for rule in self.declarations.never:
             for forbid in rule.forbid:
@@ -106,33 +97,30 @@ class Properties:
                             f"{forbid.when.describe()} (rules {', '.join(self._because(result, cid))})"
                         )
             for wording in rule.wording:
-                for key in RESULT_LISTS:
-                    for item in result[key]:
-                        kind = self.knowledge.conclusions[item["id"]].kind
-                        if not wording.applies_to(item["id"], kind):
-                            continue
-                        text = " ".join(str(item.get(f, "")) for f in ("label", "text", "action"))
-                        for phrase in wording.said(text):
-                            problems.append(f"never-rule {rule.id}: {item['id']} says '{phrase}'")
+                for _, item in result.items():
+                    kind = self.knowledge.conclusions[item.id].kind
+                    if not wording.applies_to(item.id, kind):
+                        continue
+                    shown = item.to_dict()
+                    text = " ".join(str(shown.get(f, "")) for f in ("label", "text", "action"))
+                    for phrase in wording.said(text):
+                        problems.append(f"never-rule {rule.id}: {item.id} says '{phrase}'")
         return problems
 
-    def _because(self, result: dict[str, Any], cid: str) -> list[str]:
-        for key in RESULT_LISTS:
-            for item in result[key]:
-                if item["id"] == cid:
-                    return list(item.get("because", []))
-        return []
+    def _because(self, result: Consultation, cid: str) -> list[str]:
+        found = result.find(cid)
+        return list(found[1].because) if found is not None and found[0] != "excluded" else []
 
     def exclusive(self, patient: dict[str, Any]) -> list[str]:
         """Conclusions declared exclusive reached together; causes concluded and excluded."""
         _, result = self.consult(patient)
-        concluded = concluded_ids(result)
+        concluded = result.concluded
         problems = [
             f"{first} and {second} concluded together ({declared.why})"
             for first, second, declared in self.declarations.exclusive_pairs()
             if first in concluded and second in concluded
         ]
-        problems += [w["message"] for w in result["warnings"] if w.get("code") == "W100"]
+        problems += [w.message for w in result.warnings if w.code == "W100"]
         return problems
 
     # --- explanations -------------------------------------------------------------------------
@@ -140,10 +128,10 @@ class Properties:
         """Where the explanation says something that did not happen, or leaves a gap."""
         facts, result = self.consult(patient)
         values = facts.values
-        seen = visible(result)
-        fired = [entry["rule"] for entry in result["trace"]]
+        seen = result.asserted
+        fired = result.rules_fired
         problems: list[str] = []
-        for rule_id in dict.fromkeys(fired):
+        for rule_id in fired:
             rule = self.kb.rule(rule_id)
             if rule is None or not evaluate(rule.when, values, seen):
                 problems.append(f"the trace names {rule_id}, whose conditions do not hold")
@@ -153,38 +141,38 @@ class Properties:
                     problems.append(
                         f"{rule_id}'s reason cites {name}, which the rule never looks at"
                     )
-        for entry in result["trace"]:
-            for cited in entry["facts"]:
-                if "fact" not in cited:
+        for entry in result.trace:
+            for cited in entry.facts:
+                if not isinstance(cited, FactMatch):
                     continue
-                fact = cited["fact"]
+                fact = cited.fact
                 if fact not in self.knowledge.facts:
-                    problems.append(f"{entry['rule']} cites {fact}, which is no fact")
-                elif cited["holds"] and not cited.get("negated") and not _unknown(cited):
+                    problems.append(f"{entry.rule} cites {fact}, which is no fact")
+                elif cited.holds and not cited.negated and not _unknown(cited.to_dict()):
                     if fact not in values:
                         problems.append(
-                            f"{entry['rule']} cites {fact}, which was neither given nor derived"
+                            f"{entry.rule} cites {fact}, which was neither given nor derived"
                         )
-                    elif cited["value"] != _shown(values[fact]):
+                    elif thaw(cited.value) != _shown(values[fact]):
                         problems.append(
-                            f"{entry['rule']} cites {fact} = {cited['value']}, not {values[fact]}"
+                            f"{entry.rule} cites {fact} = {thaw(cited.value)}, not {values[fact]}"
                         )
-        for key in (*RESULT_LISTS, "excluded"):
-            for item in result[key]:
-                if not item.get("because"):
-                    problems.append(f"{item['id']} is listed without a rule")
-                for rule_id in item.get("because", []):
-                    if rule_id not in fired:
-                        problems.append(f"{item['id']} names {rule_id}, which did not fire")
-                problems += self._explained(result, item["id"], values)
+        listed: list[Any] = [item for _, item in result.items()] + list(result.excluded)
+        for item in listed:
+            if not item.because:
+                problems.append(f"{item.id} is listed without a rule")
+            for rule_id in item.because:
+                if rule_id not in fired:
+                    problems.append(f"{item.id} names {rule_id}, which did not fire")
+            problems += self._explained(result, item.id, values)
         return problems
 
-    def _explained(self, result: dict[str, Any], cid: str, values: dict[str, Any]) -> list[str]:
+    def _explained(self, result: Consultation, cid: str, values: dict[str, Any]) -> list[str]:
         """Follow HOW from a conclusion down to the facts.
 
         Every step must be a fired rule, every chain explained, every fact the patient's.
         """
-        fired = {entry["rule"] for entry in result["trace"]}
+        fired = set(result.rules_fired)
         problems: list[str] = []
 
         def walk(step: dict[str, Any]) -> None:
@@ -218,9 +206,9 @@ class Properties:
         _, result = self.consult(patient)
         problems: list[str] = []
         bound = self.consultant.engine.max_firings
-        if len(result["trace"]) > bound:
-            problems.append(f"{len(result['trace'])} firings, beyond the bound {bound}")
-        counts = Counter(entry["rule"] for entry in result["trace"])
+        if len(result.trace) > bound:
+            problems.append(f"{len(result.trace)} firings, beyond the bound {bound}")
+        counts = Counter(entry.rule for entry in result.trace)
         for rule_id, count in counts.items():
             rule = self.kb.rule(rule_id)
             if rule is not None and count > branches(rule.when):
@@ -228,19 +216,19 @@ class Properties:
                     f"{rule_id} fired {count} times, more than its {branches(rule.when)} branches"
                 )
         threshold = self.knowledge.certainty_threshold
-        for cause in result["causes"]:
-            if not threshold <= cause["certainty"] <= 1:
-                problems.append(f"{cause['id']} has certainty {cause['certainty']}")
-        for entry in result["trace"]:
-            if not threshold <= entry["certainty"] <= 1:
-                problems.append(f"{entry['rule']} concludes with certainty {entry['certainty']}")
+        for cause in result.causes:
+            if not threshold <= cause.certainty <= 1:
+                problems.append(f"{cause.id} has certainty {cause.certainty}")
+        for entry in result.trace:
+            if not threshold <= entry.certainty <= 1:
+                problems.append(f"{entry.rule} concludes with certainty {entry.certainty}")
         return problems
 
     def differential(self, patient: dict[str, Any]) -> list[str]:
         """Where experta and the plain-Python evaluators disagree about which rules fire."""
         facts, result = self.consult(patient)
-        fired = {entry["rule"] for entry in result["trace"]}
-        seen = visible(result)
+        fired = set(result.rules_fired)
+        seen = result.asserted
         problems = [
             f"{rule.id}: experta {'fired' if rule.id in fired else 'did not fire'} it, "
             "the reference evaluator says otherwise"
@@ -261,9 +249,9 @@ class Properties:
         _, first = self.consult(patient)
         second = self.with_rules_shuffled(variant) if shuffled_rules else self.consult(variant)[1]
         return [
-            f"{key}: {_ids_of(first[key])} became {_ids_of(second[key])}"
-            for key in COMPARED
-            if _outcome(first[key]) != _outcome(second[key])
+            f"{key}: {_ids_of(getattr(first, key))} became {_ids_of(getattr(second, key))}"
+            for key in (*SECTIONS, "excluded")
+            if _outcome(getattr(first, key)) != _outcome(getattr(second, key))
         ]
 
     def monotone(
@@ -272,9 +260,9 @@ class Properties:
         """Conclusions `declaration` keeps that the change from `before` to `after` removed."""
         kept = self.declarations.kept(declaration, self.knowledge)
         _, first = self.consult(before)
-        had = (concluded_ids(first) | visible(first)) & set(kept)
+        had = (first.concluded | first.asserted) & set(kept)
         _, second = self.consult(after)
-        lost = had - (concluded_ids(second) | visible(second))
+        lost = had - (second.concluded | second.asserted)
         return [
             f"{declaration.fact} {declaration.direction}: {cid} was lost" for cid in sorted(lost)
         ]
@@ -289,12 +277,12 @@ def _shown(value: Any) -> Any:
     return sorted(value) if isinstance(value, frozenset) else value
 
 
-def _outcome(items: Iterable[dict[str, Any]]) -> list[tuple[str, Any]]:
-    return [(item["id"], item.get("certainty")) for item in items]
+def _outcome(items: Iterable[Any]) -> list[tuple[str, float | None]]:
+    return [(item.id, item.certainty if isinstance(item, Cause) else None) for item in items]
 
 
-def _ids_of(items: Iterable[dict[str, Any]]) -> list[str]:
-    return [item["id"] for item in items]
+def _ids_of(items: Iterable[Any]) -> list[str]:
+    return [item.id for item in items]
 
 
-__all__ = ["Properties", "visible"]
+__all__ = ["Properties"]

@@ -20,6 +20,7 @@ run through the engine, which must agree (`Finding.confirmed`).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from cramp_expert.kb.declarations import Declarations, read_declarations
 from cramp_expert.kb.loader import KnowledgeBase, load_knowledge_base
 from cramp_expert.kb.model import ConcludedCondition, Condition, Rule
 from cramp_expert.patient import PatientFacts
+from cramp_expert.result import Consultation
 from cramp_expert.source import dump_yaml
 from cramp_expert.verify.coverage import DEFAULT_SAMPLES, Coverage, coverage
 from cramp_expert.verify.implication import implies
@@ -47,8 +49,6 @@ from cramp_expert.verify.search import (
     any_of,
     none_of,
 )
-
-RESULT_LISTS = ("red_flags", "causes", "differentials", "recommendations", "investigations")
 
 
 @dataclass(frozen=True)
@@ -340,7 +340,7 @@ class Verifier:
             subject = self._fired_concluder(outcome, first)
             other = self._fired_concluder(outcome, second)
             pair = {first, second}
-            confirmed = self._confirm(result.witness, lambda r, _f, _p=pair: _p <= _ids(r))
+            confirmed = self._confirm(result.witness, _concludes_all(pair))
             out.append(
                 Finding(
                     Problem(
@@ -369,13 +369,7 @@ class Verifier:
             outcome = self.solver.outcome(result.witness.facts)
             concluder = next(r for r in concluders if outcome.rule_truth[r.id])
             excluder = next(r for r in excluders if outcome.rule_truth[r.id])
-            confirmed = self._confirm(
-                result.witness,
-                lambda r, _f, _c=cause: (
-                    _c in {e["id"] for e in r["excluded"]}
-                    and any(w.get("code") == "W100" for w in r["warnings"])
-                ),
-            )
+            confirmed = self._confirm(result.witness, _concluded_and_excluded(cause))
             out.append(
                 Finding(
                     Problem(
@@ -411,13 +405,13 @@ class Verifier:
                         when = forbid.when
 
                         def broken(
-                            result_: dict[str, Any],
+                            result_: Consultation,
                             facts: dict[str, Any],
                             _c: str = cid,
                             _w: Condition = when,
                         ) -> bool:
-                            seen = _ids(result_) | _visible(result_)
-                            return _c in _ids(result_) and evaluate(_w, facts, seen)
+                            seen = result_.concluded | result_.asserted
+                            return _c in result_.concluded and evaluate(_w, facts, seen)
 
                         out.append(
                             Finding(
@@ -510,7 +504,7 @@ class Verifier:
         return out
 
     # --- the engine ---------------------------------------------------------------------------
-    def _confirm(self, witness: Witness, shows: Any) -> bool:
+    def _confirm(self, witness: Witness, shows: Shows) -> bool:
         """Run the engine on a witness; True when the result shows the problem."""
         if self._engine is None:
             self._engine = Engine(compile_knowledge_base(self.kb))
@@ -519,14 +513,18 @@ class Verifier:
         return bool(shows(result, facts))
 
 
-def _ids(result: dict[str, Any]) -> set[str]:
-    return {item["id"] for key in RESULT_LISTS for item in result[key]}
+Shows = Callable[[Consultation, dict[str, Any]], bool]
+"""Whether a result on a witness's facts shows the problem found."""
 
 
-def _visible(result: dict[str, Any]) -> set[str]:
-    asserted = {c for entry in result["trace"] for c in entry["asserted"]}
-    excluded = {c for entry in result["trace"] for c in entry["excluded"]}
-    return asserted - excluded
+def _concludes_all(ids: set[str]) -> Shows:
+    return lambda result, _facts: ids <= result.concluded
+
+
+def _concluded_and_excluded(cause: str) -> Shows:
+    return lambda result, _facts: (
+        cause in result.excluded_ids and any(warning.code == "W100" for warning in result.warnings)
+    )
 
 
 def _describe(condition: Condition) -> str:

@@ -2,7 +2,7 @@
 
 The line formats are those of `authoring.report` (so editors and CI read both commands alike);
 a finding that comes with a patient adds it: after the line in `parsable`, in the annotation in
-`github`, under the problem in `human`, as data in `json`.
+`github`, under the problem in `text`, as data in `json`.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def _patient_line(finding: Finding) -> str:
 
 def render(check: Check, output_format: str, *, color: bool = False) -> str:
     """Render `check` in one of `FORMATS`; the text ends with a newline unless empty."""
-    if output_format == "human":
+    if output_format == "text":
         return _human(check, color)
     if output_format == "parsable":
         return "".join(

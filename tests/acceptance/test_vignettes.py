@@ -15,9 +15,11 @@ from tests.acceptance.never import never_violations
 
 EXPECT_KEYS = {
     f"{section}{suffix}"
-    for section in ("causes", "red_flags", "recommendations", "investigations")
+    for section in ("causes", "red_flags", "recommendations", "investigations", "excluded")
     for suffix in ("", "_not")
-} | {"no_red_flags"}
+} | {"no_red_flags", "differentials"}
+"""What a vignette may expect. `differentials` is the exact list (none when not given): a mimic
+that nobody expected is as wrong in a report as one that is missing."""
 VIGNETTES = sorted((Path(__file__).resolve().parent / "vignettes").glob("*.yaml"))
 
 
@@ -39,23 +41,30 @@ def test_vignette(tmp_path, path):
     assert result["patient_id"] == patient["id"]
     ids = {
         key: {item["id"] for item in result[key]}
-        for key in ("causes", "red_flags", "recommendations", "investigations", "differentials")
+        for key in (
+            "causes",
+            "red_flags",
+            "recommendations",
+            "investigations",
+            "differentials",
+            "excluded",
+        )
     }
     failures = []
-    for key, section in (
-        ("causes", "causes"),
-        ("red_flags", "red_flags"),
-        ("recommendations", "recommendations"),
-        ("investigations", "investigations"),
-    ):
-        missing = set(expect.get(key, [])) - ids[section]
+    for key in ("causes", "red_flags", "recommendations", "investigations", "excluded"):
+        missing = set(expect.get(key, [])) - ids[key]
         if missing:
             failures.append(f"{key}: missing {sorted(missing)}")
-        present = set(expect.get(f"{key}_not", [])) & ids[section]
+        present = set(expect.get(f"{key}_not", [])) & ids[key]
         if present:
             failures.append(f"{key}_not: present {sorted(present)}")
     if expect.get("no_red_flags") and ids["red_flags"]:
         failures.append(f"no_red_flags: got {sorted(ids['red_flags'])}")
+    if ids["differentials"] != set(expect.get("differentials", [])):
+        failures.append(
+            f"differentials: expected {sorted(expect.get('differentials', []))}, "
+            f"got {sorted(ids['differentials'])}"
+        )
     failures += never_violations(result, patient)
     assert not failures, f"{path.stem}: {failures}\nconcluded: {ids}"
 
@@ -91,3 +100,25 @@ def test_bundled_example_patients_are_the_vignettes():
             yaml.safe_load((examples / path.name).read_text())
             == yaml.safe_load(path.read_text())["patient"]
         )
+
+
+@pytest.mark.parametrize(
+    ("finding", "differential"),
+    [
+        ("urge_to_move_legs", "restless_legs_syndrome"),
+        ("claudication", "claudication"),
+    ],
+)
+def test_a_mimic_in_a_vignette_is_listed_as_a_differential_with_its_action(
+    tmp_path, finding, differential
+):
+    # The contract's vignettes name no mimic; the same patients with one added must list it
+    # (the differential assertion above would otherwise only ever see empty lists).
+    patient = yaml.safe_load((Path(__file__).parent / "vignettes" / "V16.yaml").read_text())[
+        "patient"
+    ]
+    patient.setdefault("findings", {})[finding] = True
+    result = _consult_json(tmp_path, patient)
+    listed = {item["id"]: item for item in result["differentials"]}
+    assert set(listed) == {differential}
+    assert listed[differential]["action"] and listed[differential]["because"]

@@ -47,17 +47,25 @@ def _lines(path: Path) -> int:
         return 0
 
 
-def _kill_after(process: subprocess.Popen[bytes], partial: Path, lines: int) -> bool:
-    """SIGKILL the run once its partial file holds at least `lines` lines; False if it ended
-    first (a fast machine), which leaves the complete output, also a valid state."""
+def _kill_after(process: subprocess.Popen[bytes], partial: Path, lines: int) -> int:
+    """SIGKILL the run once its partial file holds at least `lines` lines; the lines it held.
+
+    The run is first frozen (SIGSTOP), so that it cannot finish between the check that it is
+    still running with records left to write and the kill: the kill provably lands mid-run,
+    on a fast machine too. A run that ended before the file held `lines` lines fails the test.
+    """
     deadline = time.monotonic() + 120
     while process.poll() is None and _lines(partial) < lines and time.monotonic() < deadline:
-        time.sleep(0.005)
-    killed = process.poll() is None
-    if killed:
-        process.send_signal(signal.SIGKILL)
+        time.sleep(0.002)
+    process.send_signal(signal.SIGSTOP)
+    held = _lines(partial)
+    running = process.poll() is None
+    process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
-    return killed
+    assert running, f"the run ended before its partial file held {lines} lines"
+    assert process.returncode == -signal.SIGKILL
+    assert held < RECORDS, "every record was written: the kill was not mid-run"
+    return held
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -73,14 +81,16 @@ def test_killed_at_any_moment_the_output_is_whole_or_previous_and_resume_complet
 
     # Killed before any line, after some whole chunks, and during a resumed run: OUTPUT is
     # always the previous file or the complete new one.
-    whole = ("previous output\n", expected.read_text())
-    assert _kill_after(_batch(source, output, "--workers", workers), partial, 0)
+    _kill_after(_batch(source, output, "--workers", workers), partial, 0)
     assert output.read_text() == "previous output\n"
-    if _kill_after(_batch(source, output, "--workers", workers), partial, 70):
-        assert output.read_text() == "previous output\n"
-    reached = _lines(partial)
-    _kill_after(_batch(source, output, "--workers", workers, "--resume"), partial, reached + 40)
-    assert output.read_text() in whole
+    reached = _kill_after(_batch(source, output, "--workers", workers), partial, 70)
+    assert 70 <= reached < RECORDS  # some whole chunks written, not all
+    assert output.read_text() == "previous output\n"
+    again = _kill_after(
+        _batch(source, output, "--workers", workers, "--resume"), partial, reached + 40
+    )
+    assert reached + 40 <= again < RECORDS  # the resumed run went on, and was killed mid-run
+    assert output.read_text() == "previous output\n"
 
     finished = _batch(source, output, "--workers", workers, "--resume")
     assert finished.wait(timeout=300) == 0

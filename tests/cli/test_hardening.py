@@ -85,7 +85,7 @@ def test_a_fifo_is_refused_as_a_patient_file_and_in_rules(tmp_path):
     shutil.copytree(ROOT / "knowledge", kb / "knowledge")
     shutil.copytree(ROOT / "rules", kb / "rules")
     os.mkfifo(kb / "rules" / "lifestyle" / "zz-fifo.yaml")
-    result = command("kb", "validate", str(kb))
+    result = command("kb", "validate", "--kb", str(kb))
     assert result.returncode == 1
     assert b"zz-fifo.yaml" in result.stdout and b"FIFO" in result.stdout
 
@@ -97,7 +97,7 @@ def test_kb_validate_never_reads_through_a_link_out_of_the_folder(tmp_path):
     shutil.copytree(ROOT / "knowledge", kb / "knowledge")
     shutil.copytree(ROOT / "rules", kb / "rules")
     (kb / "rules" / "lifestyle" / "leak.yaml").symlink_to(secret)
-    result = CliRunner().invoke(cli, ["kb", "validate", str(kb)])
+    result = CliRunner().invoke(cli, ["kb", "validate", "--kb", str(kb)])
     assert result.exit_code == 1
     assert "hunter2" not in result.output and "password" not in result.output
     assert "is a symbolic link to a file outside" in result.output
@@ -106,7 +106,7 @@ def test_kb_validate_never_reads_through_a_link_out_of_the_folder(tmp_path):
     (kb / "rules" / "lifestyle" / "same.yaml").symlink_to(
         kb / "rules" / "lifestyle" / "older-age.yaml"
     )
-    again = CliRunner().invoke(cli, ["kb", "validate", str(kb)])
+    again = CliRunner().invoke(cli, ["kb", "validate", "--kb", str(kb)])
     assert "symbolic link" not in again.output
 
 

@@ -230,7 +230,7 @@ def test_saved_answers_give_the_same_result_when_consulted(consultant, tmp_path)
     path.write_text(interview.saved_file())
     again = consultant.consult_path(path)
     for key in ("red_flags", "causes", "excluded", "recommendations", "investigations"):
-        assert again[key] == result[key]
+        assert getattr(again, key) == getattr(result, key)
     assert path.read_text().startswith("# Patient file written by `cramp-expert consult`")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cramp_expert.api import Consultant, concluded_ids
+from cramp_expert.api import Consultant
 from cramp_expert.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def test_the_real_knowledge_base_passes(monkeypatch):
 
 def test_a_finding_comes_with_the_patient_that_shows_it(never_broken, monkeypatch):
     monkeypatch.chdir(never_broken)
-    result = run("check", ".", "--samples", "20")
+    result = run("check", "--kb", ".", "--samples", "20")
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[0] == "rules/t/calf-stretch-nightly.yaml"
@@ -50,13 +50,13 @@ def test_a_finding_comes_with_the_patient_that_shows_it(never_broken, monkeypatc
 
 def test_parsable_github_and_json_carry_the_patient(never_broken, monkeypatch):
     monkeypatch.chdir(never_broken)
-    parsable = run("check", ".", "--samples", "20", "--format", "parsable").output
+    parsable = run("check", "--kb", ".", "--samples", "20", "--format", "parsable").output
     assert parsable.startswith("rules/t/calf-stretch-nightly.yaml:5:1: R407 ")
     assert " patient: {" in parsable and parsable.count("\n") == 1
-    github = run("check", ".", "--samples", "20", "--format", "github").output
+    github = run("check", "--kb", ".", "--samples", "20", "--format", "github").output
     assert github.startswith("::error file=rules/t/calf-stretch-nightly.yaml,title=R407,line=5")
     assert "%0Apatient: {" in github
-    data = json.loads(run("check", ".", "--samples", "20", "--format", "json").output)
+    data = json.loads(run("check", "--kb", ".", "--samples", "20", "--format", "json").output)
     problem = data["problems"][0]
     assert problem["code"] == "R407" and problem["confirmed"] is True
     assert problem["patient"]["findings"] == {"calf_tenderness": True}
@@ -65,18 +65,18 @@ def test_parsable_github_and_json_carry_the_patient(never_broken, monkeypatch):
 
 def test_the_patients_written_out_show_the_problem_when_consulted(never_broken, tmp_path):
     out = tmp_path / "witnesses"
-    result = run("check", str(never_broken), "--samples", "20", "--witnesses", str(out))
+    result = run("check", "--kb", str(never_broken), "--samples", "20", "--witnesses", str(out))
     assert result.exit_code == 1
     files = sorted(out.glob("*.yaml"))
     assert [f.name for f in files] == ["R407-1.yaml"]
     header = files[0].read_text().splitlines()[0]
     assert header.startswith("# ") and "rules/t/calf-stretch-nightly.yaml:5:1: R407" in header
     consulted = Consultant(never_broken).consult_path(files[0])
-    assert {"rec_calf_stretch_nightly", "rf_dvt_suspected"} <= concluded_ids(consulted)
+    assert {"rec_calf_stretch_nightly", "rf_dvt_suspected"} <= consulted.concluded
 
 
 def test_usage_errors_exit_2(tmp_path):
-    assert run("check", str(tmp_path)).exit_code == 2  # neither rules/ nor knowledge/
+    assert run("check", "--kb", str(tmp_path)).exit_code == 1  # neither rules/ nor knowledge/
     assert run("check", "--format", "xml").exit_code == 2
     assert run("check", "--samples", "-1").exit_code == 2
 
@@ -94,6 +94,6 @@ def test_coverage_exits_1_when_a_rule_fires_on_no_patient(tmp_path):
     root = tmp_path / "kb"
     shutil.copytree(BASE, root)
     shutil.copytree(PLANTED / "dead-rule", root, dirs_exist_ok=True)
-    result = run("coverage", str(root), "--samples", "50")
+    result = run("coverage", "--kb", str(root), "--samples", "50")
     assert result.exit_code == 1
     assert "Not covered: potassium-test-when-low" in result.output

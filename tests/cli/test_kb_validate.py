@@ -43,7 +43,7 @@ def test_the_real_knowledge_base_is_clean():
 
 def test_human_format_groups_by_file_with_the_fix(broken, monkeypatch):
     monkeypatch.chdir(broken)
-    result = run(".")
+    result = run("--kb", ".")
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[0] == "knowledge/facts.yaml"
@@ -54,13 +54,13 @@ def test_human_format_groups_by_file_with_the_fix(broken, monkeypatch):
 
 
 def test_colour_on_request(broken):
-    result = run(str(broken), "--color")
+    result = run("--kb", str(broken), "--color")
     assert "\033[1;31mR303\033[0m" in result.output
 
 
 def test_parsable_format_names_file_line_and_column_from_the_current_folder(broken, monkeypatch):
     monkeypatch.chdir(broken.parent)
-    result = run("kb", "--format", "parsable")
+    result = run("--kb", "kb", "--format", "parsable")
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         "kb/knowledge/facts.yaml:6:5: K202 unknown key 'lable' [facts.age.lable] "
@@ -72,7 +72,7 @@ def test_parsable_format_names_file_line_and_column_from_the_current_folder(brok
 
 
 def test_json_format(broken):
-    result = run(str(broken), "--format", "json")
+    result = run("--kb", str(broken), "--format", "json")
     data = json.loads(result.output)
     assert data["problem_count"] == 2 and data["rules"] == 4 and data["files_checked"] == 12
     first = data["problems"][0]
@@ -86,7 +86,7 @@ def test_json_format(broken):
 
 def test_github_annotations_escape_their_separators(broken, monkeypatch):
     monkeypatch.chdir(broken)
-    result = run(".", "--format", "github")
+    result = run("--kb", ".", "--format", "github")
     assert result.output.splitlines()[0] == (
         "::error file=knowledge/facts.yaml,title=K202,line=6,col=5::"
         "unknown key 'lable'%0Adid you mean 'label'?"
@@ -97,17 +97,25 @@ def test_a_problem_without_a_line_is_placed_at_the_top_of_the_file(tmp_path):
     root = tmp_path / "kb"
     shutil.copytree(FIXTURES / "_base", root)
     (root / "rules" / "base" / "empty.yaml").write_text("")
-    parsable = run(str(root), "--format", "parsable").output
+    parsable = run("--kb", str(root), "--format", "parsable").output
     assert parsable.endswith("/rules/base/empty.yaml:1:1: E101 file is empty\n")
-    github = run(str(root), "--format", "github").output
+    github = run("--kb", str(root), "--format", "github").output
     assert github.endswith("/rules/base/empty.yaml,title=E101::file is empty\n")
 
 
-def test_usage_errors_exit_2(tmp_path):
-    assert run(str(tmp_path)).exit_code == 2  # neither rules/ nor knowledge/
-    assert "is not a knowledge base" in run(str(tmp_path)).output
-    assert run(str(tmp_path / "nowhere")).exit_code == 2
+def test_a_folder_that_is_no_knowledge_base_is_bad_input_and_usage_errors_exit_2(tmp_path):
+    assert run("--kb", str(tmp_path)).exit_code == 1  # neither rules/ nor knowledge/
+    assert "not a knowledge base" in run("--kb", str(tmp_path)).output
+    assert run("--kb", str(tmp_path / "nowhere")).exit_code == 1
+    assert "no such folder" in run("--kb", str(tmp_path / "nowhere")).output
     assert run("--format", "xml").exit_code == 2
+    assert run(".", "--kb", ".").exit_code == 2  # the knowledge base given twice
+
+
+def test_the_knowledge_base_as_an_argument_is_still_read_with_a_note():
+    result = CliRunner().invoke(cli, ["kb", "validate", "."])
+    assert result.exit_code == 0, result.output
+    assert "note: give the knowledge base as --kb ." in result.stderr
 
 
 def test_validate_never_imports_experta():
@@ -123,6 +131,6 @@ def test_validate_never_imports_experta():
 
 def test_a_knowledge_base_without_rules(tmp_path):
     shutil.copytree(FIXTURES / "_base" / "knowledge", tmp_path / "knowledge")
-    result = run(str(tmp_path), "--format", "parsable")
+    result = run("--kb", str(tmp_path), "--format", "parsable")
     assert result.exit_code == 1
     assert result.output.endswith("/rules:1:1: R100 no rule files found\n")

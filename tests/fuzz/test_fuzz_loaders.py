@@ -18,7 +18,6 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -39,6 +38,7 @@ from cramp_expert.kb.loader import (
 )
 from cramp_expert.kb.model import OPERATORS
 from cramp_expert.patient.normalise import TOP_LEVEL
+from cramp_expert.result import Consultation
 from cramp_expert.source import load_file, parse
 from cramp_expert.testing import patient_files
 from cramp_expert.testing.fuzz import as_bytes, mutated_text, perturbed, values, yamlish_text
@@ -104,7 +104,7 @@ def _consultant() -> Consultant:
     return Consultant(kb=KB)
 
 
-def consult_or_refuse(name: str, raw: bytes) -> dict[str, Any] | None:
+def consult_or_refuse(name: str, raw: bytes) -> Consultation | None:
     """The command line's path for one patient file, up to the printed report."""
     consultant = _consultant()
     try:
@@ -112,7 +112,7 @@ def consult_or_refuse(name: str, raw: bytes) -> dict[str, Any] | None:
     except InputError as error:
         assert_clean_refusal(error, name, text=True)
         return None
-    json.dumps(result, indent=2, ensure_ascii=False).encode("utf-8")
+    result.to_json().encode("utf-8")
     render_text(result, consultant.kb, explain=True).encode("utf-8")
     return result
 

@@ -73,7 +73,7 @@ def declarations(knowledge):
 
 def handout_of(consultant, wording, patient: dict) -> tuple[dict, Handout, dict]:
     facts = normalise_patient(patient, consultant.kb.knowledge)
-    result = consultant.consult_facts(facts, with_robustness=False)
+    result = consultant.consult_facts(facts, with_robustness=False).to_dict()
     return result, build_handout(result, consultant.kb.knowledge, wording), facts.values
 
 
@@ -228,7 +228,9 @@ def test_the_handout_says_only_what_the_result_concludes(ctx, patient):
 # --- the examples ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_golden_handout(consultant, wording, path):
-    handout = build_handout(consultant.consult_path(path), consultant.kb.knowledge, wording)
+    handout = build_handout(
+        consultant.consult_path(path).to_dict(), consultant.kb.knowledge, wording
+    )
     text = render_handout_text(handout)
     golden = GOLDEN / f"{path.stem}.txt"
     if os.environ.get("UPDATE_GOLDEN"):
@@ -241,7 +243,7 @@ def test_golden_handout(consultant, wording, path):
 def test_example_handouts_are_plain_words(
     consultant, wording, jargon, knowledge, declarations, path
 ):
-    result = consultant.consult_path(path)
+    result = consultant.consult_path(path).to_dict()
     handout = build_handout(result, knowledge, wording)
     assert jargon.find(render_handout_text(handout)) == []
     assert reading_grade(handout) <= MAX_GRADE
@@ -274,7 +276,7 @@ def test_the_jargon_check_and_the_score_can_fail(knowledge, kb, wording):
 def test_the_medicines_are_named_in_plain_words(consultant, wording):
     result = consultant.consult_data(
         {"age": 70, "medications": ["Lasix 40 mg", "spironolactone", "Symbicort"]}
-    )
+    ).to_dict()
     text = flat(render_handout_text(build_handout(result, consultant.kb.knowledge, wording)))
     assert "Your water tablets (spironolactone and furosemide) may be playing a part" in text
     assert "Your long-acting inhaler (budesonide with formoterol) may be playing a part" in text
@@ -284,7 +286,7 @@ def test_the_medicines_are_named_in_plain_words(consultant, wording):
 def test_input_text_is_made_visible_and_escaped(consultant, wording):
     # Patient files refuse control characters (P207); a result from elsewhere (another
     # reader, an older file) may still hold them: the handout never emits them.
-    result = consultant.consult_data({"id": "P1<b>&", "age": 70})
+    result = consultant.consult_data({"id": "P1<b>&", "age": 70}).to_dict()
     result["patient_id"] = "P1\x1b[2J<b>&"
     handout = build_handout(result, consultant.kb.knowledge, wording)
     assert "Patient: P1\\x1b[2J<b>&" in render_handout_text(handout)
@@ -303,7 +305,7 @@ def test_a_conclusion_without_lay_words_writes_no_handout(consultant, wording):
             "older_age": replace(knowledge.conclusions["older_age"], patient=None),
         },
     )
-    result = consultant.consult_data({"age": 70})
+    result = consultant.consult_data({"age": 70}).to_dict()
     with pytest.raises(HandoutError) as caught:
         build_handout(result, stripped, wording)
     assert [p.code for p in caught.value.problems] == ["K404"]
@@ -312,7 +314,7 @@ def test_a_conclusion_without_lay_words_writes_no_handout(consultant, wording):
 
 def test_an_emergency_puts_help_first_and_leaves_self_care_for_later(consultant, wording):
     patient = {"age": 60, "findings": {"sudden_severe_leg_pain": True, "cold_pale_limb": True}}
-    result = consultant.consult_data(patient)
+    result = consultant.consult_data(patient).to_dict()
     assert "emergency" in {f["urgency"] for f in result["red_flags"]}
     handout = build_handout(result, consultant.kb.knowledge, wording)
     text = render_handout_text(handout)
@@ -373,7 +375,9 @@ def test_each_example_prints_on_one_a4_page(consultant, wording, tmp_path):
     pages = {}
     with browser.chromium() as driver:
         for path in EXAMPLES:
-            handout = build_handout(consultant.consult_path(path), consultant.kb.knowledge, wording)
+            handout = build_handout(
+                consultant.consult_path(path).to_dict(), consultant.kb.knowledge, wording
+            )
             page = tmp_path / f"{path.stem}.html"
             page.write_text(render_handout_html(handout))
             pages[path.stem], _ = browser.pdf_pages(driver, page)

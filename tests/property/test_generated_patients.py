@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cramp_expert.kb import load_knowledge_base
+from cramp_expert.result import ConclusionMatch
 from cramp_expert.testing import (
     Properties,
     in_other_units,
@@ -40,7 +41,7 @@ def properties(consultant):
 def test_the_contracts_never_rules_hold(properties, patient):
     # An oracle written from the contract's words, independent of knowledge/properties.yaml.
     _, result = properties.consult(patient)
-    assert never_violations(result, patient) == []
+    assert never_violations(result.to_dict(), patient) == []
 
 
 @given(PATIENTS)
@@ -97,19 +98,16 @@ def test_a_change_in_a_declared_direction_never_removes_what_it_keeps(properties
 @given(PATIENTS)
 def test_the_trace_agrees_with_what_experta_handed_each_rule(properties, patient):
     _, result = properties.consult(patient)
-    seen = {c for e in result["trace"] for c in e["asserted"]} - {
-        c for e in result["trace"] for c in e["excluded"]
-    }
-    for entry in result["trace"]:
-        rule = KB.rule(entry["rule"])
-        handed = set(entry["activation"]["conclusion_facts"])
-        assert handed <= rule.consumed() and handed <= seen, entry["rule"]
+    for entry in result.trace:
+        rule = KB.rule(entry.rule)
+        handed = set(entry.conclusion_facts)
+        assert handed <= rule.consumed() and handed <= result.asserted, entry.rule
         held = {
-            f["concluded"]
-            for f in entry["facts"]
-            if "concluded" in f and f["holds"] and not f.get("negated")
+            f.concluded
+            for f in entry.facts
+            if isinstance(f, ConclusionMatch) and f.holds and not f.negated
         }
-        assert handed <= held, entry["rule"]
+        assert handed <= held, entry.rule
 
 
 def test_a_finding_that_reveals_a_cause_replaces_the_frequent_unexplained_red_flag(properties):
@@ -122,6 +120,6 @@ def test_a_finding_that_reveals_a_cause_replaces_the_frequent_unexplained_red_fl
     assert properties.monotone(red_flags, before, after) == []
     _, first = properties.consult(before)
     _, second = properties.consult(after)
-    assert "rf_frequent_unexplained" in {f["id"] for f in first["red_flags"]}
-    assert "rf_frequent_unexplained" not in {f["id"] for f in second["red_flags"]}
-    assert "peripheral_artery_disease" in {c["id"] for c in second["causes"]}
+    assert "rf_frequent_unexplained" in {f.id for f in first.red_flags}
+    assert "rf_frequent_unexplained" not in {f.id for f in second.red_flags}
+    assert "peripheral_artery_disease" in {c.id for c in second.causes}

@@ -77,21 +77,18 @@ def test_a_start_date_is_not_open_for_a_class_the_patient_is_not_on():
 
 
 def test_v16_robustness_names_what_holds_and_the_most_informative_test(consultant):
-    robust = consultant.consult_path("examples/V16.yaml")["robustness"]
-    assert {"hypomagnesemia", "med_ppi", "rec_correct_deficiency"} <= set(
-        robust["holds_regardless"]
-    )
-    depends = {d["id"]: d for d in robust["depends_on_unknowns"]}
-    assert (
-        "labs.sodium" in depends["hyponatremia"]["facts"]
-        and not depends["hyponatremia"]["concluded"]
-    )
-    best = robust["most_informative"]
-    assert best["ask"] == ["labs.sodium"] and best["decides"] == [
+    robust = consultant.consult_path("examples/V16.yaml").robustness
+    assert robust is not None
+    assert {"hypomagnesemia", "med_ppi", "rec_correct_deficiency"} <= set(robust.holds_regardless)
+    depends = {d.id: d for d in robust.depends_on_unknowns}
+    assert "labs.sodium" in depends["hyponatremia"].facts and not depends["hyponatremia"].concluded
+    best = robust.most_informative
+    assert best is not None
+    assert best.ask == ("labs.sodium",) and best.decides == (
         "rf_severe_electrolyte",
         "hyponatremia",
-    ]
-    assert best["text"].startswith("measure Serum sodium [labs.sodium]: it decides")
+    )
+    assert best.text.startswith("measure Serum sodium [labs.sodium]: it decides")
 
 
 def test_the_text_report_says_what_holds_and_what_to_find_out(consultant):

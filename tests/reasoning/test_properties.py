@@ -14,18 +14,15 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cramp_expert.api import concluded_ids
 from cramp_expert.interview import Interview
 from cramp_expert.kb import load_knowledge_base
 from cramp_expert.patient import normalise_patient
 from cramp_expert.reasoning.robustness import candidate_values, file_is_open
 from cramp_expert.testing import PatientAnswers, patient_files
 from cramp_expert.testing.interview import interviewable
-from tests.helpers import visible_conclusions
 
 KB = load_knowledge_base()
 PATIENTS = patient_files(KB)
-LISTS = ("red_flags", "causes", "excluded", "differentials", "recommendations", "investigations")
 
 
 def _never_open(fact_id: str) -> bool:
@@ -40,20 +37,20 @@ def _with_implied_pregnancy(patient):
 
 def outcome_of(result):
     """What a result concludes: every list's ids with their certainties."""
-    return {(key, item["id"], item.get("certainty")) for key in LISTS for item in result[key]}
+    listed = [*result.items(), *(("excluded", item) for item in result.excluded)]
+    return {(key, item.id, getattr(item, "certainty", None)) for key, item in listed}
 
 
 @given(PATIENTS)
 def test_with_nothing_open_three_valued_logic_is_what_the_engine_fired(consultant, patient):
     facts = normalise_patient(patient, KB.knowledge)
     result = consultant.consult_facts(facts)
-    fired = {entry["rule"] for entry in result["trace"]}
+    fired = set(result.rules_fired)
     outcome = consultant.evaluator.evaluate(facts.values, _never_open)
     assert {r for r, truth in outcome.rule_truth.items() if truth} == fired
     assert None not in outcome.rule_truth.values()
-    states = visible_conclusions(result)
     for cid in KB.knowledge.conclusions:
-        assert outcome.concluded(cid) is (cid in concluded_ids(result) | states), cid
+        assert outcome.concluded(cid) is (cid in result.concluded | result.asserted), cid
 
 
 @given(PATIENTS, st.data())
@@ -111,11 +108,12 @@ def test_deciding_in_place_equals_reevaluating_and_leaves_the_outcome_as_it_was(
 def test_robustness_is_sound_whatever_the_unknown_facts_turn_out_to_be(consultant, patient, data):
     facts = normalise_patient(patient, KB.knowledge)
     result = consultant.consult_facts(facts)
-    robust = result["robustness"]
-    concluded = concluded_ids(result)
-    depends = {entry["id"] for entry in robust["depends_on_unknowns"]}
-    assert set(robust["holds_regardless"]) <= concluded
-    assert concluded - set(robust["holds_regardless"]) <= depends
+    robust = result.robustness
+    assert robust is not None
+    concluded = result.concluded
+    depends = {entry.id for entry in robust.depends_on_unknowns}
+    assert set(robust.holds_regardless) <= concluded
+    assert concluded - set(robust.holds_regardless) <= depends
     # Fill in some of the unknown facts, each with a value on some side of every threshold.
     is_open = file_is_open(facts.values)
     unknown = sorted(f for f in consultant.evaluator.facts_tested() if is_open(f))
@@ -124,14 +122,14 @@ def test_robustness_is_sound_whatever_the_unknown_facts_turn_out_to_be(consultan
         choices = candidate_values(KB.knowledge.facts[fact_id], consultant.evaluator)
         filled[fact_id] = data.draw(st.sampled_from(choices))
     later = consultant.concluded_for(filled)
-    for cid in robust["holds_regardless"]:
+    for cid in robust.holds_regardless:
         assert cid in later, f"{cid} was said to hold regardless"
     for cid in consultant.evaluator.reported:
         if cid not in concluded and cid not in depends:
             assert cid not in later, f"{cid} was said not to depend on unknown facts"
-    best = robust["most_informative"]
+    best = robust.most_informative
     if best is not None:
-        assert set(best["decides"]) <= depends
+        assert set(best.decides) <= depends
 
 
 # An interview is about 60 consultations' worth of work: 40% of the profile's examples

@@ -3,7 +3,6 @@ and of the engine; the same input with the same digest always gives the same res
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -33,12 +32,12 @@ def _copy_kb(tmp_path: Path) -> Path:
 
 
 def test_every_result_names_version_digest_and_engine(consultant):
-    block = consultant.consult_path(ROOT / "examples" / "V16.yaml")["knowledge_base"]
-    assert block["version"] == consultant.kb.version != ""
-    assert DIGEST.match(block["digest"]) and block["digest"] == consultant.kb.digest
-    assert block["engine"] == audit.engine_version()
-    assert f"experta {metadata.version('experta')}" in block["engine"]
-    assert f"cramp-expert {metadata.version('cramp-expert')} (source " in block["engine"]
+    block = consultant.consult_path(ROOT / "examples" / "V16.yaml").knowledge_base
+    assert block.version == consultant.kb.version != ""
+    assert DIGEST.match(block.digest) and block.digest == consultant.kb.digest
+    assert block.engine == audit.engine_version()
+    assert f"experta {metadata.version('experta')}" in block.engine
+    assert f"cramp-expert {metadata.version('cramp-expert')} (source " in block.engine
 
 
 # NOTE: set and dict ordering in CPython depends on PYTHONHASHSEED for strings; two processes with
@@ -87,8 +86,8 @@ def test_same_digest_and_same_input_give_the_same_result(consultant, second_cons
     # depends on the input and the digest only, not on what the engine ran before.
     first = consultant.consult_data(patient)
     second = second_consultant.consult_data(patient)
-    assert first["knowledge_base"]["digest"] == second["knowledge_base"]["digest"]
-    assert json.dumps(first, sort_keys=False) == json.dumps(second, sort_keys=False)
+    assert first.knowledge_base.digest == second.knowledge_base.digest
+    assert first.to_json() == second.to_json()
 
 
 def test_a_changed_certainty_changes_the_digest(tmp_path, kb):
@@ -101,7 +100,7 @@ def test_a_changed_certainty_changes_the_digest(tmp_path, kb):
     assert changed.version == kb.version  # the version number alone would not tell them apart
     assert changed.digest != kb.digest and changed.content_digest != kb.content_digest
     result = Consultant(root).consult_path(ROOT / "examples" / "V16.yaml")
-    assert result["knowledge_base"]["digest"] == changed.digest
+    assert result.knowledge_base.digest == changed.digest
 
 
 def test_a_knowledge_file_and_a_moved_rule_change_the_digest(tmp_path, kb):
@@ -156,5 +155,5 @@ def test_version_shows_engine_knowledge_base_and_the_results_digest(consultant):
     assert lines[2] == (
         f"knowledge base {kb.version} ({len(kb.rules)} rules), content {kb.content_digest}"
     )
-    digest = consultant.consult_path(ROOT / "examples" / "V16.yaml")["knowledge_base"]["digest"]
+    digest = consultant.consult_path(ROOT / "examples" / "V16.yaml").knowledge_base.digest
     assert lines[3].startswith(f"digest {digest} ")

@@ -58,8 +58,8 @@ def problems(tmp_path: Path, rules: dict[str, str]):
 def test_a_rule_of_only_negations_fires_on_an_empty_patient(tmp_path):
     root = make_kb(tmp_path, {"only-none": rule("only-none", "none:\n  - {fact: age, lt: 60}")})
     consultant = Consultant(root)
-    assert [c["id"] for c in consultant.consult_data({})["causes"]] == ["older_age"]
-    assert consultant.consult_data({"age": 40})["causes"] == []
+    assert [c.id for c in consultant.consult_data({}).causes] == ["older_age"]
+    assert consultant.consult_data({"age": 40}).causes == ()
 
 
 def test_known_false_next_to_any(tmp_path):
@@ -73,14 +73,11 @@ def test_known_false_next_to_any(tmp_path):
     consultant = Consultant(
         make_kb(tmp_path, {"unknown-k": rule("unknown-k", when, "test_potassium", "workup")})
     )
-    assert [i["id"] for i in consultant.consult_data({"age": 70})["investigations"]] == [
-        "test_potassium"
-    ]
+    assert [i.id for i in consultant.consult_data({"age": 70}).investigations] == ["test_potassium"]
     assert (
-        consultant.consult_data({"age": 70, "labs": {"potassium": "4 mmol/L"}})["investigations"]
-        == []
+        consultant.consult_data({"age": 70, "labs": {"potassium": "4 mmol/L"}}).concluded == set()
     )
-    assert consultant.consult_data({"age": 30})["investigations"] == []
+    assert consultant.consult_data({"age": 30}).investigations == ()
 
 
 def test_any_rule_counts_once_in_certainty(tmp_path):
@@ -93,8 +90,8 @@ def test_any_rule_counts_once_in_certainty(tmp_path):
         "conclude: [older_age]", "conclude: [older_age]\n  certainty: 0.5"
     )
     result = Consultant(make_kb(tmp_path, {"twice": text})).consult_data({"age": 70})
-    assert result["causes"][0]["certainty"] == 0.5
-    assert [e["rule"] for e in result["trace"]].count("twice") == 2  # experta fires once per branch
+    assert result.causes[0].certainty == 0.5
+    assert [e.rule for e in result.trace].count("twice") == 2  # experta fires once per branch
 
 
 def test_chained_rules_fire_in_strata_whatever_their_names(tmp_path):
@@ -105,8 +102,8 @@ def test_chained_rules_fire_in_strata_whatever_their_names(tmp_path):
         ),
     }
     consultant = Consultant(make_kb(tmp_path, rules))
-    assert consultant.consult_data({"age": 70})["causes"] == []
-    assert [c["id"] for c in consultant.consult_data({"age": 40})["causes"]] == ["idiopathic"]
+    assert consultant.consult_data({"age": 70}).causes == ()
+    assert [c.id for c in consultant.consult_data({"age": 40}).causes] == ["idiopathic"]
 
 
 @pytest.mark.parametrize(
@@ -238,19 +235,19 @@ def test_an_excluded_conclusion_does_not_hold_for_the_rules_that_test_it(tmp_pat
     }
     consultant = Consultant(make_kb(tmp_path, rules))
     both = consultant.consult_data({"age": 75})
-    assert [e["id"] for e in both["excluded"]] == ["hypokalemia"]
-    assert both["investigations"] == [] and "use-k" not in [e["rule"] for e in both["trace"]]
-    assert [w["code"] for w in both["warnings"]] == ["W100"]
+    assert [e.id for e in both.excluded] == ["hypokalemia"]
+    assert both.investigations == () and "use-k" not in both.rules_fired
+    assert [w.code for w in both.warnings] == ["W100"]
     only = consultant.consult_data({"age": 65})
-    assert [i["id"] for i in only["investigations"]] == ["test_potassium"]
+    assert [i.id for i in only.investigations] == ["test_potassium"]
 
 
 def test_a_rule_with_many_branches_runs_to_the_end(tmp_path):
     branches = "any:\n" + "".join(f"  - {{fact: age, ge: {n}}}\n" for n in range(1, 30))
     consultant = Consultant(make_kb(tmp_path, {"wide": rule("wide", branches)}))
     result = consultant.consult_data({"age": 70})
-    assert [c["id"] for c in result["causes"]] == ["older_age"]
-    assert len(result["trace"]) == 29
+    assert [c.id for c in result.causes] == ["older_age"]
+    assert len(result.trace) == 29
 
 
 def test_a_broken_knowledge_file_does_not_hide_the_rules_problems(tmp_path):

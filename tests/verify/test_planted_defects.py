@@ -98,7 +98,7 @@ def test_the_property_suite_catches_the_planted_defect(case, prop, tmp_path):
         "never": properties.never,
         "exclusive": properties.exclusive,
         "faithful": properties.faithful,
-        "contract-never": lambda p: never_violations(properties.consult(p)[1], p),
+        "contract-never": lambda p: never_violations(properties.consult(p)[1].to_dict(), p),
     }[prop]
     patient = find(patient_files(kb), lambda p: bool(broken(p)), settings=SEARCH)
     assert broken(patient)
