@@ -771,17 +771,14 @@ def questionnaire(output: Path | None, kb_root: Path | None) -> None:
     Examples:
         cramp-expert questionnaire -o cramp-history.json
     """
-    from cramp_expert.fhir.questionnaire import questionnaire as build
-    from cramp_expert.files import write_atomically
-
     with input_errors():
         consultant = commands.consultant(kb_root)
-    text = json.dumps(build(consultant.kb.knowledge), indent=2, ensure_ascii=False) + "\n"
+    text = commands.questionnaire_json(consultant)
     if output is None or str(output) == "-":
         click.echo(text, nl=False)
         return
     try:
-        write_atomically(output, text)
+        commands.write_text(text, output)
     except OSError as exc:
         click.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
         sys.exit(EXIT_INPUT)
@@ -848,8 +845,6 @@ def serve(
         cramp-expert serve --workers 2
         cramp-expert serve --port 9000 --jwks clients.jwks.json --issuer https://ehr.example.org
     """
-    from cramp_expert.service.app import Settings, run
-
     jwks = None
     if jwks_path is not None:
         try:
@@ -862,7 +857,7 @@ def serve(
             sys.exit(EXIT_INPUT)
     with input_errors():
         commands.consultant(kb_root)  # a broken knowledge base is reported before binding
-    settings = Settings(
+    settings = commands.serve_settings(
         kb_root=kb_root,
         jwks=jwks,
         issuers=frozenset(issuers),
@@ -873,7 +868,7 @@ def serve(
         f"cramp-expert serving on http://{host}:{port}/ (CDS Hooks discovery: /cds-services)"
     )
     try:
-        run(settings, host, port, workers)
+        commands.serve(settings, host, port, workers)
     except OSError as exc:
         click.echo(f"error: cannot serve on {host}:{port}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_INPUT)
