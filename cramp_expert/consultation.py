@@ -8,6 +8,11 @@ measurement contributes -1. Contributions combine pairwise, in any order with th
 - both negative:  cf = a + b x (1 + a)
 - mixed signs:    cf = (a + b) / (1 - min(|a|, |b|))   (an exclusion of -1 always wins)
 
+Evidence is counted once (clinical brief 8.8): rules of one `family` restate one piece of
+evidence, so for each id only the family's strongest fired member counts, and families combine.
+An umbrella cause (`combine: strongest` in conclusions.yaml, the medication cause) takes its
+strongest contribution and is graded no better than its best-supported concluded member.
+
 An id is concluded when its combined certainty reaches the knowledge base's threshold
 (knowledge/settings.yaml). Causes with a negative certainty are listed as excluded, with the
 measurement that excluded them.
@@ -15,12 +20,12 @@ measurement that excluded them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from cramp_expert.compile.predicates import evaluate, holds
 from cramp_expert.engine import Firing
-from cramp_expert.kb.knowledge import URGENCIES
+from cramp_expert.kb.knowledge import URGENCIES, ConclusionDef
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import (
     EVIDENCE_GRADES,
@@ -108,6 +113,59 @@ def contributions(rules: list[Rule]) -> dict[str, list[Contribution]]:
     return out
 
 
+def counted(contribs: Iterable[Contribution], strongest: bool = False) -> list[float]:
+    """The certainties that count: one per rule family (its strongest member), exclusions all.
+
+    With `strongest` (an umbrella cause) only the strongest positive contribution counts.
+    """
+    best: dict[str, float] = {}
+    negatives: list[float] = []
+    for c in contribs:
+        if c.certainty < 0:
+            negatives.append(c.certainty)
+        else:
+            family = "" if strongest else c.rule.evidence_family
+            best[family] = max(best.get(family, 0.0), c.certainty)
+    return [best[f] for f in sorted(best)] + negatives
+
+
+def certainties(kb: KnowledgeBase, by_id: Mapping[str, list[Contribution]]) -> dict[str, float]:
+    """Each id's combined certainty, evidence counted once (families; umbrella causes).
+
+    An umbrella cause (`combine: strongest`) is as certain as its most certain member (the other
+    causes the same rules concluded) or its strongest single contribution, never more: listing
+    more drugs does not raise it (clinical brief 8.8).
+    """
+    conclusions = kb.knowledge.conclusions
+
+    def umbrella(cid: str) -> bool:
+        return cid in conclusions and conclusions[cid].combine == "strongest"
+
+    out = {
+        cid: combine(counted(contribs, umbrella(cid)))
+        for cid, contribs in by_id.items()
+        if not umbrella(cid)
+    }
+    for cid, contribs in by_id.items():
+        if umbrella(cid):
+            own = combine(counted(contribs, strongest=True))
+            members = [out.get(m, 0.0) for m in _members(kb, cid, contribs)]
+            out[cid] = own if own < 0 else max([own, *members])
+    return out
+
+
+def _members(kb: KnowledgeBase, cid: str, contribs: Iterable[Contribution]) -> set[str]:
+    """The causes concluded by the rules that concluded umbrella `cid`."""
+    conclusions = kb.knowledge.conclusions
+    return {
+        other
+        for c in contribs
+        if c.certainty > 0
+        for other in c.rule.then.conclude
+        if other != cid and other in conclusions and conclusions[other].kind == "cause"
+    }
+
+
 def matched_facts(condition: Condition, patient: PatientFacts, concluded: Set[str]) -> list[Match]:
     """The facts a fired rule's condition held on, as the rule saw them, for the trace."""
     facts = patient.values
@@ -173,6 +231,35 @@ def _absent_entries(
     return [GroupMatch(condition.describe(), f"not {condition.describe()}")]
 
 
+def urgency_of(definition: ConclusionDef, concluded: set[str]) -> str:
+    """A red flag's urgency in this result (clinical brief 8.1).
+
+    Its listed (least) tier, or `emergency` when the state its `emergency_if` names is concluded.
+    """
+    if definition.emergency_if and definition.emergency_if in concluded:
+        return "emergency"
+    return definition.urgency
+
+
+def _umbrella_grade(
+    kb: KnowledgeBase,
+    cid: str,
+    by_id: Mapping[str, list[Contribution]],
+    concluded: set[str],
+) -> str:
+    """An umbrella cause's grade: no better than its best-supported member (brief 8.8).
+
+    Nor better than its own grade.
+    """
+    definition = kb.knowledge.conclusions[cid]
+    if definition.combine != "strongest":
+        return definition.evidence
+    members = _members(kb, cid, by_id.get(cid, [])) & concluded
+    grades = [kb.knowledge.conclusions[m].evidence for m in members] or [definition.evidence]
+    best = min(grades, key=_grade_rank)
+    return max(best, definition.evidence, key=_grade_rank)
+
+
 def _grade_rank(grade: str) -> int:
     return EVIDENCE_GRADES.index(grade) if grade in EVIDENCE_GRADES else len(EVIDENCE_GRADES)
 
@@ -188,7 +275,7 @@ def build_result(
     knowledge = kb.knowledge
     rules = fired_rules(kb, firings)
     by_id = contributions(rules)
-    certainty = {cid: combine(c.certainty for c in contribs) for cid, contribs in by_id.items()}
+    certainty = certainties(kb, by_id)
     threshold = knowledge.certainty_threshold
     concluded = {cid for cid, cf in certainty.items() if cf >= threshold}
     # What `concluded: X` saw in the engine: concluded by some rule and excluded by none.
@@ -223,14 +310,16 @@ def build_result(
         if d.kind == "red_flag":
             red_flags.append(
                 RedFlag(
-                    cid, d.label, d.urgency, d.action, reasons(cid), d.evidence,
-                    because(cid), references(cid),
+                    cid, d.label, urgency_of(d, concluded),
+                    d.emergency_action if urgency_of(d, concluded) != d.urgency else d.action,
+                    reasons(cid), d.evidence, because(cid), references(cid),
                 )
             )  # fmt: skip
         elif d.kind == "cause":
             causes.append(
                 Cause(
-                    cid, d.label, round(certainty[cid], 2), d.evidence, d.nature, reasons(cid),
+                    cid, d.label, round(certainty[cid], 2),
+                    _umbrella_grade(kb, cid, by_id, concluded), d.nature, reasons(cid),
                     because(cid), references(cid),
                 )
             )  # fmt: skip
@@ -267,15 +356,24 @@ def build_result(
     red_flags.sort(key=lambda f: (URGENCIES.index(f.urgency), f.id))
     causes.sort(key=lambda c: (-c.certainty, _grade_rank(c.evidence), c.id))
 
+    lifting = {c.emergency_if for c in knowledge.conclusions_of("red_flag") if c.emergency_if}
+
     def priority(item: Differential | Recommendation | Investigation) -> tuple[int, int, int, str]:
         # Actions concluded with the most urgent red flag first, then by tier (safety first),
         # then stronger evidence first.
+        # A rule that acts on a red flag (concludes or tests it, or tests the state that lifts
+        # it to an emergency) ranks its actions by that flag's urgency in this result.
         rules = [c.rule for c in by_id[item.id] if c.certainty > 0]
         urgencies = [
-            URGENCIES.index(knowledge.conclusions[cid].urgency)
+            URGENCIES.index(urgency_of(knowledge.conclusions[cid], concluded))
             for rule in rules
-            for cid in rule.then.conclude
-            if knowledge.conclusions[cid].kind == "red_flag"
+            for cid in (*rule.then.conclude, *rule.consumed())
+            if knowledge.conclusions[cid].kind == "red_flag" and cid in concluded
+        ] + [
+            URGENCIES.index("emergency")
+            for rule in rules
+            for cid in rule.consumed()
+            if cid in lifting and cid in concluded
         ]
         tier = max(knowledge.tiers.get(rule.tier, 0) for rule in rules)
         return (min(urgencies, default=len(URGENCIES)), -tier, _grade_rank(item.evidence), item.id)
@@ -355,9 +453,12 @@ def _bibliography(kb: KnowledgeBase, cited: Iterable[Iterable[str]]) -> tuple[Re
 
 __all__ = [
     "build_result",
+    "certainties",
     "combine",
     "contributions",
+    "counted",
     "fired_rules",
     "matched_facts",
     "render_reason",
+    "urgency_of",
 ]

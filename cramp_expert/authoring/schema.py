@@ -195,6 +195,11 @@ def rule_schema(knowledge: Knowledge) -> Schema:
             },
         },
         "examples": {"type": "array", "items": {"$ref": "#/definitions/example"}},
+        "family": {
+            "type": "string",
+            "pattern": RULE_ID.pattern,
+            "description": "Rules restating one piece of evidence: only the strongest member counts",
+        },
     }
     assert set(properties) == set(RULE_KEYS)
     assert set(properties["then"]["properties"]) == set(THEN_KEYS)

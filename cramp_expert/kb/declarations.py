@@ -317,6 +317,14 @@ class _Reader:
                 for c in self.knowledge.conclusions_of("red_flag")
                 if c.urgency in urgencies
             ]
+            # Urgency is per result: a flag lifted to an emergency by its `emergency_if` state
+            # (the rules that conclude that state conclude the flag too).
+            if "emergency" in urgencies:
+                flags += [
+                    {"concluded": c.emergency_if}
+                    for c in self.knowledge.conclusions_of("red_flag")
+                    if c.emergency_if and c.urgency not in urgencies
+                ]
             if not flags and not wrong:
                 self.check.fail(
                     "301",

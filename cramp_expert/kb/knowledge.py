@@ -114,6 +114,15 @@ class ConclusionDef:
     text: str = ""
     patient: LayWording | None = None
     """The words the patient's handout uses (`patient:`); None when the author wrote none."""
+    emergency_if: str = ""
+    """A red flag's urgency is decided per result: when this state is concluded the flag is an
+    emergency (its listed urgency is the least tier; clinical brief 8.1)."""
+    emergency_action: str = ""
+    """The action shown when the flag is lifted to an emergency."""
+    combine: str = "all"
+    """`all`: every rule family's certainty combines (MYCIN); `strongest`: an umbrella cause
+    takes its strongest contribution and is graded no better than its best-supported member
+    (clinical brief 8.8: the number of drugs listed does not raise it)."""
     location: Location = field(default=Location(""), compare=False)
     """Where the conclusion is defined (for problems about it)."""
 
@@ -149,6 +158,8 @@ class DrugClass:
     hazard: bool
     atc: tuple[str, ...]
     references: tuple[str, ...]
+    dose: bool = False
+    """Rules may test the written strength (`meds.<class>.dose_mg`, a dose limit)."""
 
 
 @dataclass(frozen=True)
@@ -545,13 +556,17 @@ class _KnowledgeBuilder:
             if entry is None:
                 continue
             check.keys(
-                entry, path, ["label", "cause", "hazard", "atc", "references", "note"], ["label"]
+                entry,
+                path,
+                ["label", "cause", "hazard", "atc", "references", "note", "dose"],
+                ["label"],
             )
             classes[class_id] = DrugClass(
                 id=class_id,
                 label=str(entry.get("label", class_id)),
                 cause=bool(entry.get("cause", False)),
                 hazard=bool(entry.get("hazard", False)),
+                dose=bool(entry.get("dose", False)),
                 atc=tuple(check.string_list(entry.get("atc") or [], (*path, "atc"), "atc") or ()),
                 references=self._check_refs(
                     check, entry.get("references"), (*path, "references"), references
@@ -679,6 +694,9 @@ class _KnowledgeBuilder:
             "action",
             "text",
             "patient",
+            "emergency_if",
+            "emergency_action",
+            "combine",
         ]
         sources = [
             ("conclusions.yaml", section, kind) for section, kind in CONCLUSION_SECTIONS.items()
@@ -706,6 +724,16 @@ class _KnowledgeBuilder:
                 if kind == "red_flag":
                     check.choice(urgency, (*path, "urgency"), "urgency", URGENCIES)
                     check.string(entry.get("action"), (*path, "action"), "action")
+                    if "emergency_if" in entry:
+                        check.string(entry["emergency_if"], (*path, "emergency_if"), "emergency_if")
+                        check.string(
+                            entry.get("emergency_action"),
+                            (*path, "emergency_action"),
+                            "emergency_action",
+                        )
+                combine = str(entry.get("combine", "all") or "all")
+                if "combine" in entry:
+                    check.choice(combine, (*path, "combine"), "combine", ["all", "strongest"])
                 out[conclusion_id] = ConclusionDef(
                     id=conclusion_id,
                     kind=kind,
@@ -721,7 +749,22 @@ class _KnowledgeBuilder:
                     action=_text(entry.get("action")),
                     text=_text(entry.get("text")),
                     patient=self._lay_wording(check, entry.get("patient"), path, kind),
+                    emergency_if=str(entry.get("emergency_if", "") or ""),
+                    emergency_action=_text(entry.get("emergency_action")),
+                    combine=combine,
                     location=check.document.location(path),
+                )
+        check = self.checker("conclusions.yaml")
+        for conclusion in out.values():
+            state = out.get(conclusion.emergency_if)
+            if conclusion.emergency_if and (state is None or state.kind != "state"):
+                check.fail(
+                    "301",
+                    f"unknown state '{conclusion.emergency_if}'",
+                    ("red_flags", conclusion.id, "emergency_if"),
+                    did_you_mean(
+                        conclusion.emergency_if, [c.id for c in out.values() if c.kind == "state"]
+                    ),
                 )
         return out
 
@@ -826,6 +869,16 @@ class _KnowledgeBuilder:
                 range=(0, 1200),
                 derived=True,
             )
+        for class_id, drug_class in classes.items():
+            if drug_class.dose:
+                facts[f"meds.{class_id}.dose_mg"] = FactDef(
+                    id=f"meds.{class_id}.dose_mg",
+                    type="number",
+                    label=f"Highest written strength of {drug_class.label.lower()}",
+                    unit="mg",
+                    range=(0, 10000),
+                    derived=True,
+                )
         for class_id, drug_class in classes.items():
             facts[f"meds.{class_id}.stopped"] = FactDef(
                 id=f"meds.{class_id}.stopped",

@@ -54,6 +54,7 @@ RULE_KEYS = (
     "when",
     "then",
     "examples",
+    "family",
 )
 RULE_REQUIRED = ("id", "title", "tier", "rationale", "evidence", "references", "when", "then")
 THEN_KEYS = ("conclude", "exclude", "certainty", "reason")
@@ -339,6 +340,13 @@ class _RuleReader:
         when = self.group("all", data.get("when"), ("when",)) if "when" in data else None
         then = self.action(data.get("then"), ("then",)) if "then" in data else None
         examples = self.examples(data.get("examples"), ("examples",))
+        family = ""
+        if "family" in data:
+            family = self.check.string(data["family"], ("family",), "family") or ""
+            if family and not RULE_ID.match(family):
+                self.check.fail(
+                    "205", f"family '{family}' must be kebab-case (a-z, 0-9, '-')", ("family",)
+                )
         if len(self.problems.problems) > before or when is None or then is None:
             return None
         return Rule(
@@ -354,6 +362,7 @@ class _RuleReader:
             examples=examples,
             path=self.doc.path,
             location=self.loc(()),
+            family=family,
         )
 
     def references(self, value: Any, path: KeyPath) -> tuple[str, ...]:

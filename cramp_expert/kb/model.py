@@ -147,6 +147,15 @@ class Rule:
     examples: tuple[Example, ...]
     path: str
     location: Location = field(compare=False)
+    family: str = ""
+    """Rules of one family restate one piece of evidence (eGFR < 60 and < 30; a drug and the
+    same drug recently started): for each conclusion only the family's strongest fired member
+    counts, and families combine (clinical brief 8.8). Empty: the rule is its own family."""
+
+    @property
+    def evidence_family(self) -> str:
+        """The family this rule's certainty counts in (its own id when it names none)."""
+        return self.family or self.id
 
     def fact_conditions(self) -> list[FactCondition]:
         """Every fact condition anywhere in the rule."""

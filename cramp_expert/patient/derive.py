@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cramp_expert.patient.labs import number
+
 if TYPE_CHECKING:
     from cramp_expert.patient.normalise import PatientFacts
 
@@ -49,7 +51,7 @@ def apply_derived(patient: PatientFacts) -> None:
     if "labs.ck_xuln" not in values and ck is not None:
         multiple = round(ck / DEFAULT_CK_ULN, 3)
         values["labs.ck_xuln"] = multiple
-        shown["labs.ck_xuln"] = f"{multiple:.3g} x ULN (ULN {DEFAULT_CK_ULN:g} U/L)"
+        shown["labs.ck_xuln"] = f"{number(multiple)} x ULN, ULN {DEFAULT_CK_ULN:g} U/L"
     creatinine, age, sex = values.get("labs.creatinine"), values.get("age"), values.get("sex")
     if (
         "labs.egfr" not in values

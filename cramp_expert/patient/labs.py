@@ -39,15 +39,34 @@ class LabReading:
     given_unit: str
 
     def show(self) -> str:
-        """`1.4 mg/dL (0.58 mmol/L)`, or `3.1 mmol/L` when given in the default unit."""
-        normalised = f"{_fmt(self.value)} {self.unit}"
+        """`1.4 mg/dL = 0.58 mmol/L`, or `3.1 mmol/L` when given in the default unit."""
+        normalised = quantity(self.value, self.unit)
         if normalise_unit(self.given_unit) == normalise_unit(self.unit):
             return normalised
-        return f"{_fmt(self.given_value)} {self.given_unit} = {normalised}"
+        return f"{quantity(self.given_value, self.given_unit)} = {normalised}"
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+UNIT_SHOWN = {"10^9/L": "x10^9/L", "ratio": ""}
+"""Units as a clinician writes them: `1 x10^9/L`, and a ratio with no unit (`ABI 0.35`)."""
+
+
+def number(value: float) -> str:
+    """A value as a clinician writes it: `0.58`, `133`, `12,400`, never an exponent.
+
+    Three significant figures below 100; whole numbers with thousands separators from 100 up.
+    """
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    text = f"{value:.3g}"
+    if "e" in text:  # below 0.001: rare, but never `1e-04` on a report
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text
+
+
+def quantity(value: float, unit: str) -> str:
+    """`12,400 U/L`, `1 x10^9/L`, `0.35` (ratio)."""
+    shown = UNIT_SHOWN.get(unit, unit)
+    return f"{number(value)} {shown}".rstrip()
 
 
 def find_unit(analyte: Analyte, text: str, knowledge: Knowledge) -> UnitDef | None:

@@ -8,6 +8,7 @@ Unrecognised medications and conditions are warnings in the result, not errors.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from cramp_expert.errors import (
 from cramp_expert.kb.knowledge import FactDef, Knowledge
 from cramp_expert.patient.derive import apply_derived
 from cramp_expert.patient.labs import LabError, LabReading, read_lab
+from cramp_expert.patient.labs import number as shown_number
 from cramp_expert.patient.medications import (
     MedicationMatch,
     dialysis_mentioned,
@@ -99,7 +101,8 @@ def format_value(value: Any, unit: str = "") -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float | int):
-        text = f"{value:g}"
+        # Whole numbers from 1,000 up with a thousands separator, as a clinician writes them.
+        text = f"{value:,.0f}" if abs(value) >= 1000 and value == int(value) else f"{value:g}"
     elif isinstance(value, frozenset | set | list | tuple):
         text = ", ".join(sorted(str(v) for v in value))
     else:
@@ -247,7 +250,9 @@ class _Normaliser:
             if name == "ck" and uln is not None:
                 # The lab's own limit; without one, apply_derived uses the default ULN.
                 self.values["labs.ck_xuln"] = round(reading.value / uln, 3)
-                self.shown["labs.ck_xuln"] = f"{reading.value / uln:.3g} x ULN (ULN {uln:g} U/L)"
+                self.shown["labs.ck_xuln"] = (
+                    f"{shown_number(reading.value / uln)} x ULN, ULN {uln:g} U/L"
+                )
 
     def store_lab(self, reading: LabReading, raw: Any) -> None:
         fact_id = f"labs.{reading.analyte}"
@@ -326,6 +331,7 @@ class _Normaliser:
             return
         found: dict[str, list[float | None]] = {}
         typed: dict[str, list[str]] = {}
+        doses: dict[str, list[float]] = {}
         stopped: dict[str, list[str]] = {}
         unrecognised = False
         taken = 0
@@ -389,6 +395,13 @@ class _Normaliser:
             for class_id in match.classes:
                 found.setdefault(class_id, []).append(started)
                 typed.setdefault(class_id, []).append(name)
+                strength = _strength_mg(name, entry)
+                if (
+                    self.k.drug_classes[class_id].dose
+                    and len(match.drugs) == 1
+                    and strength is not None
+                ):
+                    doses.setdefault(class_id, []).append(strength)
         self.values["medications.count"] = float(taken)
         for class_id, entries in stopped.items():
             # Stopped or not taken now, yet listed: a recent exposure (quinine thrombocytopenia
@@ -405,6 +418,9 @@ class _Normaliser:
                 # otherwise a recent start could hide behind an undated entry.
                 if months and len(months) == len(found[class_id]):
                     self.values[f"meds.{class_id}.started_months_ago"] = min(months)
+                if class_id in doses and len(doses[class_id]) == len(found[class_id]):
+                    # The highest written strength: a dose limit is about the largest one.
+                    self.values[f"meds.{class_id}.dose_mg"] = max(doses[class_id])
             elif not unrecognised:
                 # A medication list is read as complete: a class not on it is absent. With an
                 # unrecognised entry the class stays unknown (the entry may belong to it).
@@ -424,6 +440,24 @@ class _Normaliser:
         for index, text in enumerate(entries):
             condition_ids, how, suggestions = match_condition(text, self.k)
             where = format_path(("conditions", index))
+            if how == "fuzzy":
+                # A spelling guess is never used as a fact (clinical brief 8.5): different
+                # diseases share letters (hypoparathyroidism, hyperthyroidism, hypothyroidism),
+                # so the guess is shown for the clinician to confirm and the entry stays unread.
+                guess = ", ".join(condition_ids)
+                self.result.conditions.append(
+                    {"input": text, "conditions": [], "match": how, "suggestion": guess}
+                )
+                unrecognised = True
+                self.result.warnings.append(
+                    InputWarning(
+                        "W004",
+                        f"condition '{text}' was not read: did you mean '{suggestions[0]}' "
+                        f"({guess})? please confirm; it is not used until written exactly",
+                        where,
+                    )
+                )
+                continue
             self.result.conditions.append(
                 {"input": text, "conditions": list(condition_ids), "match": how}
             )
@@ -434,7 +468,7 @@ class _Normaliser:
                     InputWarning("W003", f"condition '{text}' was not recognised{hint}", where)
                 )
                 continue
-            if how in ("fuzzy", "partial"):
+            if how == "partial":
                 self.result.warnings.append(
                     InputWarning(
                         "W004",
@@ -562,3 +596,20 @@ def facts_from_given(
 
 
 __all__ = ["InputWarning", "PatientFacts", "facts_from_given", "normalise_patient", "read_patient"]
+
+
+_STRENGTH = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*mg\b", re.IGNORECASE)
+
+
+def _strength_mg(name: str, entry: Any) -> float | None:
+    """The strength in mg written in a one-drug medication line ("simvastatin 80 mg nocte").
+
+    Or in its mapping's `dose` ("80 mg", or a bare number of mg); None unless exactly one is
+    written.
+    """
+    dose = entry.get("dose") if isinstance(entry, dict) else None
+    if isinstance(dose, int | float) and not isinstance(dose, bool):
+        return float(dose)
+    texts = [name, dose] if isinstance(dose, str) else [name]
+    found = {float(m.group(1)) for text in texts for m in _STRENGTH.finditer(text)}
+    return found.pop() if len(found) == 1 else None

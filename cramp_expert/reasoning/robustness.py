@@ -164,6 +164,10 @@ def _could(cid: str, concluded: Set[str]) -> str:
     return "be lost" if cid in concluded else "be added"
 
 
+NOT_NEXT_WHEN_PRESSING = ("lifestyle.", "cramps.")
+"""Questions never offered as the next step beside an emergency or urgent red flag."""
+
+
 def most_informative(
     evaluator: PartialEvaluator,
     outcome: PartialOutcome,
@@ -184,11 +188,23 @@ def most_informative(
         kinds = [knowledge.conclusions[c].kind for c in ids]
         return (-kinds.count("red_flag"), -kinds.count("cause"), -len(kinds))
 
+    # While an emergency or urgent red flag stands, the next step is never a lifestyle or
+    # cramp-history question (clinical brief 8.7): the flag is the plan.
+    pressing = any(
+        outcome.concluded(flag.id) is True
+        and (
+            flag.urgency in ("emergency", "urgent")
+            or (flag.emergency_if and outcome.concluded(flag.emergency_if) is True)
+        )
+        for flag in knowledge.conclusions_of("red_flag")
+    )
     dependents: dict[str, list[str]] = {}
     for cid, facts in facts_of.items():
         definition = knowledge.conclusions.get(cid)
         if definition is not None and definition.kind != "state" and outcome.concluded(cid) is None:
             for fact_id in facts:
+                if pressing and fact_id.startswith(NOT_NEXT_WHEN_PRESSING):
+                    continue
                 dependents.setdefault(fact_id, []).append(cid)
     bound = {fact_id: score(ids) for fact_id, ids in dependents.items()}
     # An id that depends on one open fact only is decided by it, whatever its value: no trial

@@ -273,29 +273,51 @@ class Verifier:
 
     # --- redundant rules ----------------------------------------------------------------------
     def redundant(self, live: list[Rule]) -> list[Finding]:
-        """R405: a rule that only fires with another that concludes at least as much.
+        """R405 and R411: rules that only fire with another rule.
 
-        Under MYCIN combination a second rule on the same evidence raises a cause's certainty
-        (`estrogen-recent-start` beside `estrogen-cause`): such a refinement changes the
-        result and is not reported. A rule concluding no cause adds only its reason text.
+        R405: a rule that only fires with another that concludes at least as much. R411: a rule that only fires with another rule of another family concluding the same
+        cause: the one piece of evidence would be counted twice (clinical brief 8.8).
+
+        Within one evidence family only the strongest member counts, so a refinement that raises
+        a cause's certainty (`estrogen-recent-start` beside `estrogen-cause`) is declared by
+        putting both rules in one family; outside a family it is reported.
         """
         kinds = {cid: c.kind for cid, c in self.kb.knowledge.conclusions.items()}
         out: list[Finding] = []
         reported: set[tuple[str, str]] = set()
         for rule in live:
-            if any(kinds.get(c) == "cause" for c in rule.then.conclude):
-                continue  # it raises a certainty: a refinement at most
+            causes = {c for c in rule.then.conclude if kinds.get(c) == "cause"}
             for other in live:
                 if other.id == rule.id or (other.id, rule.id) in reported:
                     continue
-                if not (
+                if rule.evidence_family == other.evidence_family:
+                    continue  # one family: only its strongest member counts
+                shared = sorted(causes & set(other.then.conclude))
+                subsumed = (
                     set(rule.then.conclude) <= set(other.then.conclude)
                     and set(rule.then.exclude) <= set(other.then.exclude)
                     and other.then.certainty >= rule.then.certainty
-                ):
+                )
+                if not shared and (causes or not subsumed):
                     continue
                 if not self._implies(rule, other):
                     continue
+                if shared:
+                    reported.add((rule.id, other.id))
+                    out.append(
+                        Finding(
+                            Problem(
+                                "R411",
+                                f"rule {rule.id} restates the evidence of {other.id}: whenever it "
+                                f"fires, {other.id} fires too and also concludes "
+                                f"{', '.join(shared)}, so that evidence is counted twice",
+                                rule.location,
+                                f"put both rules in one family (`family: {other.evidence_family}`), "
+                                "so that only the stronger counts",
+                            )
+                        )
+                    )
+                    break
                 same = (rule.produced(), rule.then.certainty) == (
                     other.produced(),
                     other.then.certainty,

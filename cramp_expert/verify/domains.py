@@ -212,8 +212,8 @@ class Domains:
         # A drug's start date only for a drug on the list; any class known means a list.
         listed = [f for f in facts if _is_medication_fact(f) and known(f)]
         for fact_id in listed:
-            if fact_id.endswith(".started_months_ago"):
-                klass = fact_id.removesuffix(".started_months_ago")
+            if fact_id.endswith((".started_months_ago", ".dose_mg")):
+                klass = fact_id.rsplit(".", 1)[0]
                 if got(klass) is False or absent(klass):
                     return False
         if listed and absent("medications.count"):
@@ -363,7 +363,7 @@ class Domains:
         on |= {
             f.split(".")[1]
             for f, v in meds.items()
-            if f.endswith(".started_months_ago") and v is not ABSENT
+            if f.endswith((".started_months_ago", ".dose_mg")) and v is not ABSENT
         }
         off = {f.removeprefix("meds.") for f, v in meds.items() if _is_class(f) and v is False}
         unknown = [f for f, v in meds.items() if _is_class(f) and v is ABSENT]
@@ -372,9 +372,14 @@ class Domains:
             if drug is None:
                 return None
             started = facts.get(f"meds.{klass}.started_months_ago", ABSENT)
+            dose = facts.get(f"meds.{klass}.dose_mg", ABSENT)
             entry: Any = drug
-            if started is not ABSENT:
-                entry = {"name": drug, "started_months_ago": _plain(started)}
+            if started is not ABSENT or dose is not ABSENT:
+                entry = {"name": drug}
+                if started is not ABSENT:
+                    entry["started_months_ago"] = _plain(started)
+                if dose is not ABSENT:
+                    entry["dose"] = _plain(dose)
             entries.append(entry)
         for fact_id, value in sorted(meds.items()):
             if fact_id.endswith(".stopped") and value is True:

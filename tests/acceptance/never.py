@@ -87,4 +87,102 @@ def never_violations(result: dict[str, Any], patient: dict[str, Any]) -> list[st
                 and not re.search(r"\bnot\b|\bno\b", text)
             ):
                 problems.append(f"{rec['id']} presents magnesium as effective")
+    problems += round_two_violations(result, patient)
+    return problems
+
+
+LIFESTYLE = {
+    "rec_stress_management",
+    "rec_bedding_posture",
+    "rec_diet_electrolytes",
+    "rec_regular_activity",
+    "rec_calf_stretch_nightly",
+}
+KEEPS = re.compile(r"not a reason to stop|keep taking|continue (it|taking)")
+# Which drug a holding action holds: the red flag or recommendation, and the cause id.
+HELD_BY = {
+    "rec_stop_statin_pending_review": "med_statin",
+    "rec_stop_quinine": "med_quinine",
+}
+THYROID_LIKE = {"hypoparathyroidism", "hyperthyroidism"}
+VASCULAR = {"peripheral_artery_disease", "cardiovascular_disease"}
+
+
+def round_two_violations(result: dict[str, Any], patient: dict[str, Any]) -> list[str]:
+    """The never-rules added to the contract in 2026-12 (clinical round 2), read off the result."""
+    problems: list[str] = []
+    recs = _ids(result, "recommendations")
+    causes = {item["id"]: item for item in result["causes"]}
+    flags = {item["id"]: item["urgency"] for item in result["red_flags"]}
+    conditions = {c for item in result["interpreted"]["conditions"] for c in item["conditions"]}
+    classes = {c for med in result["interpreted"]["medications"] for c in med["classes"]}
+    labs = result["interpreted"]["labs"]
+    # a drug described as kept when a red flag or recommendation of the same result holds it
+    for rec, drug in HELD_BY.items():
+        if rec in recs and drug in causes and KEEPS.search(causes[drug].get("reason", "")):
+            problems.append(f"{drug} is kept ('not a reason to stop') beside {rec}")
+    if "rf_severe_electrolyte" in flags and "med_diuretic_thiazide" in causes:
+        sodium = labs.get("sodium", {}).get("value")
+        potassium = labs.get("potassium", {}).get("value")
+        held = (sodium is not None and sodium < 125) or (potassium is not None and potassium < 2.5)
+        if held and KEEPS.search(causes["med_diuretic_thiazide"].get("reason", "")):
+            problems.append("a thiazide is kept beside a profound hyponatraemia or hypokalaemia")
+    if "rf_quinine_toxicity" in flags and "rec_quinine_review" in recs:
+        problems.append("routine quinine review beside quinine toxicity")
+    # lifestyle advice beside an emergency; the next step while an urgent flag stands
+    emergencies = [f for f, u in flags.items() if u == "emergency"]
+    if emergencies and recs & LIFESTYLE:
+        problems.append(f"lifestyle advice {sorted(recs & LIFESTYLE)} beside {emergencies}")
+    if emergencies and "rec_emergency_referral" not in recs:
+        problems.append(f"emergency {emergencies} without rec_emergency_referral")
+    pressing = [f for f, u in flags.items() if u in ("emergency", "urgent")]
+    step = (result.get("robustness") or {}).get("most_informative") or {}
+    if pressing and str(step.get("fact", "")).startswith(("lifestyle.", "cramps.")):
+        problems.append(f"next step {step['fact']} beside {pressing}")
+    # a condition read as a different condition; a guess never used
+    for item in result["interpreted"]["conditions"]:
+        if item.get("match") == "fuzzy" and item["conditions"]:
+            problems.append(f"the guess '{item['input']}' was used as {item['conditions']}")
+        folded = item["input"].lower()
+        if "hypothyroidism" in item["conditions"] and (
+            "parathyroid" in folded or "hyperthyroid" in folded
+        ):
+            problems.append(f"'{item['input']}' was read as hypothyroidism")
+    tsh = labs.get("tsh", {}).get("value")
+    if "hypothyroidism" in causes and (
+        (tsh is not None and tsh < 0.4)
+        or (
+            conditions & THYROID_LIKE
+            and "hypothyroidism" not in conditions
+            and not (tsh and tsh > 4.5)
+        )
+    ):
+        problems.append("hypothyroidism concluded from another thyroid condition or a low TSH")
+    # CKD from one value beside an acute cause; never first beside rhabdomyolysis
+    known_ckd = conditions & {"chronic_kidney_disease", "end_stage_kidney_disease"}
+    acute = (
+        "rf_rhabdomyolysis" in flags
+        or "acute_kidney_injury" in conditions
+        or (patient.get("findings") or {}).get("vomiting_or_diarrhoea") is True
+    )
+    if "chronic_kidney_disease" in causes and acute and not known_ckd:
+        problems.append("chronic_kidney_disease from one value beside an acute cause")
+    if (
+        "rf_rhabdomyolysis" in flags
+        and result["causes"]
+        and result["causes"][0]["id"] == ("chronic_kidney_disease")
+        and not known_ckd
+    ):
+        problems.append("chronic_kidney_disease ranked first beside rhabdomyolysis")
+    # a statin in vascular disease framed as a drug to weigh against the cramps
+    if "med_statin" in causes and conditions & VASCULAR | (
+        {"peripheral_artery_disease"} & set(causes)
+    ):
+        reason = causes["med_statin"].get("reason", "")
+        if "not a reason to stop" in reason or "weigh" in reason:
+            problems.append("a statin in vascular disease weighed against the cramps")
+    # known MND, or any cause, together with idiopathic or reassurance
+    mnd = "motor_neuron_disease" in conditions or "med_riluzole" in classes
+    if mnd and ("idiopathic" in causes or "rec_reassurance" in recs):
+        problems.append("known motor neurone disease reported as idiopathic or with reassurance")
     return problems

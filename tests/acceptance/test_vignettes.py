@@ -122,3 +122,80 @@ def test_a_mimic_in_a_vignette_is_listed_as_a_differential_with_its_action(
     listed = {item["id"]: item for item in result["differentials"]}
     assert set(listed) == {differential}
     assert listed[differential]["action"] and listed[differential]["because"]
+
+
+# Clinical round 2 (issue 11): vignettes written from published case reports (the source is in
+# each file's comment) before they were run. Besides the ids, they check the per-result urgency,
+# the wording of a cause's line, how conditions were read, warnings and the next step.
+ROUND_TWO = sorted((Path(__file__).resolve().parent / "vignettes" / "round2").glob("*.yaml"))
+ROUND_TWO_KEYS = EXPECT_KEYS | {
+    "emergency",
+    "not_emergency",
+    "reason_has",
+    "reason_not",
+    "conditions_read",
+    "warnings",
+    "next_step_not",
+}
+
+
+def round_two_failures(result: dict, expect: dict) -> list[str]:
+    """What `result` gets wrong against a round-2 expectation block (beyond the ids)."""
+    failures = []
+    urgency = {flag["id"]: flag["urgency"] for flag in result["red_flags"]}
+    failures += [
+        f"{flag} is {urgency.get(flag)}, not emergency"
+        for flag in expect.get("emergency", [])
+        if urgency.get(flag) != "emergency"
+    ]
+    failures += [
+        f"{flag} is an emergency"
+        for flag in expect.get("not_emergency", [])
+        if urgency.get(flag) == "emergency"
+    ]
+    reasons = {item["id"]: item.get("reason", "") for item in result["causes"]}
+    for cid, phrase in expect.get("reason_has", {}).items():
+        if phrase.lower() not in reasons.get(cid, "").lower():
+            failures.append(f"{cid}'s line lacks '{phrase}': {reasons.get(cid)!r}")
+    for cid, phrase in expect.get("reason_not", {}).items():
+        if phrase.lower() in reasons.get(cid, "").lower():
+            failures.append(f"{cid}'s line says '{phrase}': {reasons.get(cid)!r}")
+    read = {item["input"]: item["conditions"] for item in result["interpreted"]["conditions"]}
+    for text, condition in expect.get("conditions_read", {}).items():
+        if read.get(text) != [condition]:
+            failures.append(f"'{text}' read as {read.get(text)}, not [{condition}]")
+    codes = {w["code"] for w in result["warnings"]}
+    failures += [f"no warning {c}" for c in expect.get("warnings", []) if c not in codes]
+    step = (result.get("robustness") or {}).get("most_informative") or {}
+    if str(step.get("fact", "")).startswith(tuple(expect.get("next_step_not", ()))):
+        failures.append(f"next step is {step['fact']}")
+    return failures
+
+
+@pytest.mark.parametrize("path", ROUND_TWO, ids=[p.stem for p in ROUND_TWO])
+def test_round_two_vignette(tmp_path, path):
+    vignette = yaml.safe_load(path.read_text())
+    patient, expect = vignette["patient"], vignette["expect"]
+    assert set(expect) <= ROUND_TWO_KEYS, f"unknown expectation keys {set(expect) - ROUND_TWO_KEYS}"
+    result = _consult_json(tmp_path, patient)
+    ids = {
+        key: {item["id"] for item in result[key]}
+        for key in ("causes", "red_flags", "recommendations", "investigations")
+    }
+    failures = []
+    for key in ids:
+        missing = set(expect.get(key, [])) - ids[key]
+        present = set(expect.get(f"{key}_not", [])) & ids[key]
+        failures += [f"{key}: missing {sorted(missing)}"] if missing else []
+        failures += [f"{key}_not: present {sorted(present)}"] if present else []
+    if expect.get("no_red_flags") and ids["red_flags"]:
+        failures.append(f"no_red_flags: got {sorted(ids['red_flags'])}")
+    failures += round_two_failures(result, expect)
+    failures += never_violations(result, patient)
+    assert not failures, f"{path.stem}: {failures}\nconcluded: {ids}"
+
+
+def test_round_two_has_at_least_twenty_case_report_vignettes():
+    assert len(ROUND_TWO) >= 20
+    for path in ROUND_TWO:
+        assert path.read_text().startswith("# Source:"), path.name

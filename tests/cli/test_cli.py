@@ -30,7 +30,7 @@ def test_text_report_has_red_flags_first_then_causes():
 def test_text_report_shows_interpretation_and_citations():
     out = run("consult", V16).output
     assert "'Losec 20 mg od' -> omeprazole" in out
-    assert "magnesium: 1.4 mg/dL -> 0.58 mmol/L" in out
+    assert "magnesium 1.4 mg/dL -> 0.58 mmol/L" in out
     assert "EXCLUDED BY A MEASUREMENT" in out and "hypokalemia" in out
     assert "[PCNMG]" in out
 

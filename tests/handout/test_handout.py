@@ -347,7 +347,7 @@ def test_consult_for_patient_text_and_html():
     [
         ("consult", "examples/V22.yaml", "--for", "patient", "--format", "json"),
         ("consult", "examples/V22.yaml", "--for", "patient", "--explain"),
-        ("consult", "examples/V22.yaml", "--format", "html"),
+        ("consult", "examples/V22.yaml", "--for", "patient", "--brief"),
         ("consult", "--for", "patient"),
     ],
 )

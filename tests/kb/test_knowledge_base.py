@@ -122,3 +122,47 @@ def test_only_the_three_quinine_recommendations_name_quinine(kb):
 def test_rule_files_are_named_after_their_ids(kb):
     for rule in kb.rules:
         assert Path(rule.path).stem == rule.id
+
+
+def test_emergency_red_flag_state_lists_every_emergency(kb):
+    # Urgency is per result (clinical brief 8.1): a flag listed as an emergency, or lifted to one
+    # by its `emergency_if` state, sends the patient to the emergency department.
+    flags = kb.knowledge.conclusions_of("red_flag")
+    expected = {c.id for c in flags if c.urgency == "emergency"} | {
+        c.emergency_if for c in flags if c.emergency_if
+    }
+    rule = kb.rule("emergency-red-flag")
+    assert rule.consumed() == expected
+    assert {"state_emergency_red_flag", "rec_emergency_referral"} <= set(rule.then.conclude)
+
+
+def test_every_contract_emergency_when_has_an_emergency_state(kb):
+    for flag_id, spec in VOCABULARY["outputs"]["red_flags"].items():
+        definition = kb.knowledge.conclusions[flag_id]
+        if "emergency_when" in spec:
+            assert definition.emergency_if and definition.emergency_action, flag_id
+
+
+def test_every_emergency_state_is_concluded_only_with_its_red_flag(kb):
+    # A rule that lifts a flag concludes the flag, or fires only once it is concluded: so the
+    # `{red_flag: [emergency]}` of knowledge/properties.yaml can stand for the states.
+    for flag in kb.knowledge.conclusions_of("red_flag"):
+        if not flag.emergency_if:
+            continue
+        lifters = [r for r in kb.rules if flag.emergency_if in r.then.conclude]
+        assert lifters, flag.id
+        for rule in lifters:
+            assert flag.id in rule.then.conclude or flag.id in rule.consumed(), rule.id
+
+
+def test_lifestyle_advice_is_held_back_beside_an_emergency(kb):
+    lifestyle = {
+        "rec_stress_management",
+        "rec_bedding_posture",
+        "rec_diet_electrolytes",
+        "rec_regular_activity",
+        "rec_calf_stretch_nightly",
+    }
+    for rule in kb.rules:
+        if lifestyle & set(rule.then.conclude):
+            assert "state_emergency_red_flag" in rule.consumed(), rule.id

@@ -12,7 +12,7 @@ runs many more.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cramp_expert.kb import load_knowledge_base
@@ -42,6 +42,21 @@ def test_the_contracts_never_rules_hold(properties, patient):
     # An oracle written from the contract's words, independent of knowledge/properties.yaml.
     _, result = properties.consult(patient)
     assert never_violations(result.to_dict(), patient) == []
+
+
+@settings(max_examples=30)
+@given(PATIENTS)
+def test_the_next_step_follows_the_urgency(properties, consultant, patient):
+    # Never-rule of round 2 that is the reasoning's, not the rule base's: while an emergency or
+    # urgent red flag stands, the most informative next step is never a lifestyle or
+    # cramp-history question (clinical brief 8.7). It needs the robustness analysis, which the
+    # other properties leave out.
+    facts, _ = properties.consult(patient)
+    result = consultant.consult_facts(facts)
+    pressing = [f["id"] for f in result["red_flags"] if f["urgency"] in ("emergency", "urgent")]
+    step = (result.get("robustness") or {}).get("most_informative") or {}
+    if pressing:
+        assert not str(step.get("fact", "")).startswith(("lifestyle.", "cramps.")), (pressing, step)
 
 
 @given(PATIENTS)

@@ -94,8 +94,13 @@ def test_v16_robustness_names_what_holds_and_the_most_informative_test(consultan
 def test_the_text_report_says_what_holds_and_what_to_find_out(consultant):
     from cramp_expert.explain.text import render_text
 
-    text = render_text(consultant.consult_path("examples/V16.yaml"), consultant.kb)
-    section = text[text.index("ROBUSTNESS TO WHAT IS UNKNOWN") :]
-    assert "Holds whatever the unknown facts turn out to be: hypomagnesemia" in section
+    result = consultant.consult_path("examples/V16.yaml")
+    text = render_text(result, consultant.kb, width=100)
+    section = text[text.index("STILL UNKNOWN") :]
     assert "Red flags not ruled out (findings unknown): rf_abnormal_neuro_exam" in section
     assert "Most informative next step: measure Serum sodium [labs.sodium]" in section
+    assert "9 not ruled out" in text.splitlines()[1]  # and the summary counts them
+    # --explain adds what holds whatever the unknown facts turn out to be
+    text = render_text(result, consultant.kb, explain=True, width=100)
+    section = text[text.index("ROBUSTNESS TO WHAT IS UNKNOWN") :]
+    assert "Holds whatever the unknown facts turn out to be: hypomagnesemia" in section

@@ -107,7 +107,12 @@ def test_the_property_suite_catches_the_planted_defect(case, prop, tmp_path):
 def test_every_case_is_caught_by_kb_check_or_a_property_and_most_by_both():
     assert all(expected(case) or caught_by(case) for case in CASES)
     both = sum(1 for case in CASES if expected(case) and caught_by(case))
-    assert both >= len(CASES) - 2
+    # Three cases have one catcher by nature: a subsumed rule (R405) and one piece of evidence
+    # counted twice (R411) change no single result a property could see, and non-monotonicity
+    # shows only between two patients, which kb check does not search.
+    only_one = {"subsumed-rule", "double-counted-evidence", "non-monotone"}
+    assert both >= len(CASES) - len(only_one)
+    assert all(expected(case) and caught_by(case) for case in CASES if case.name not in only_one)
 
 
 def test_a_property_that_holds_finds_nothing_on_the_base():
