@@ -18,6 +18,11 @@ and writes them to a JSON file (bench/results.json by default). Sections:
    first run of an installation), and the very first run without them;
 5. batch throughput on generated patients, with 1 worker and with one per core, whole runs of
    `cramp-expert batch` (start-up included) and the rate once started;
+7. the CDS Hooks service (cramp-expert serve): patient-view answered in process (parsing the
+   request, validating the FHIR prefetch with fhir.resources, consulting, building the cards;
+   p50 and p95 over the example vignettes and generated patients written as prefetch), and
+   requests per second over HTTP on 127.0.0.1 against `cramp-expert serve` in its own process,
+   from client threads in this one, with their latency;
 6. scaling: synthetic rule sets of 100, 1,000 and 10,000 rules (three numeric conditions each,
    thresholds set so that about three rules fire per patient, as in
    ../shared/knowledge/experta-notes.md section 4) loaded, compiled and consulted, experta
@@ -168,6 +173,23 @@ def process_environment(cache: Path, pycache: Path) -> dict[str, str]:
     env["PYTHONPYCACHEPREFIX"] = str(pycache)
     env["CRAMP_EXPERT_CACHE"] = str(cache)
     return env
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a running process and its descendants (Linux /proc)."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return total
 
 
 def children_cpu() -> float:
@@ -817,6 +839,196 @@ def screening_section(count: int, seed: int, work: Path, quick: bool) -> dict[st
     figures["dask scheduler"] = dask_overhead(20 if quick else 200)
     figures["runs"] = screening_runs(populations["register"], small or 1000, work)
     figures["one million patients"] = projection(figures["in process"], figures["dask scheduler"])
+
+
+# --- the CDS Hooks service ---------------------------------------------------------------------
+def _service_requests(count: int, seed: int) -> list[bytes]:
+    """patient-view requests: the example vignettes and generated patients as FHIR prefetch."""
+    import yaml
+
+    from cramp_expert.api import Consultant
+    from cramp_expert.testing.fhir import fhir_equivalent, to_bundle
+    from cramp_expert.testing.generate import PatientGenerator
+
+    consultant = Consultant()
+    knowledge = consultant.kb.knowledge
+    patients = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "examples").glob("*.yaml"))]
+    patients += PatientGenerator(consultant.kb, seed).patients(count)
+    keys = {
+        "Patient": "patient",
+        "Condition": "conditions",
+        "MedicationRequest": "medicationRequests",
+        "MedicationStatement": "medicationStatements",
+        "Observation": "observations",
+        "QuestionnaireResponse": "history",
+    }
+    bodies = []
+    for number, patient in enumerate(patients):
+        prefetch: dict[str, Any] = dict.fromkeys(keys.values())
+        for entry in to_bundle(fhir_equivalent(patient, knowledge), knowledge)["entry"]:
+            key = keys[entry["resource"]["resourceType"]]
+            if key == "patient":
+                prefetch[key] = entry["resource"]
+                continue
+            prefetch[key] = prefetch[key] or {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [],
+            }
+            prefetch[key]["entry"].append({"resource": entry["resource"]})
+        request = {
+            "hook": "patient-view",
+            "hookInstance": f"bench-{number}",
+            "context": {"userId": "Practitioner/1", "patientId": "example"},
+            "prefetch": prefetch,
+        }
+        bodies.append(json.dumps(request).encode())
+    return bodies
+
+
+def service_section(
+    count: int, seed: int, seconds: float, clients: int, workers: int, work: Path
+) -> dict[str, Any]:
+    """patient-view in process (p50, p95) and over HTTP (requests/s) against `cramp-expert serve`."""
+    import http.client
+    import socket
+    import threading
+
+    from cramp_expert.api import Consultant
+    from cramp_expert.service.app import Settings, _check_request, _patient_view, _State
+
+    bodies = _service_requests(count, seed)
+    state = _State(Consultant(), Settings())
+    cards = 0
+
+    def in_process(body: bytes) -> None:
+        nonlocal cards
+        data = json.loads(body)
+        _check_request(data, "patient-view")
+        values = [v for v in data["prefetch"].values() if v is not None]
+        cards += len(_patient_view(state, values, "http://127.0.0.1:8080"))
+
+    for body in bodies[:5]:
+        in_process(body)  # warm: the FHIR models' first validation builds their validators
+    times, cpu = [], []
+    for body in bodies * 2:
+        start_cpu = time.process_time()
+        times.append(timed(in_process, body)[0])
+        cpu.append(time.process_time() - start_cpu)
+    figures: dict[str, Any] = {
+        "requests": len(bodies),
+        "in process": percentiles(times),
+        "in process, CPU": percentiles(cpu),
+        "cards per request": round(cards / (len(times) + 5), 2),
+    }
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ)
+    command = [
+        sys.executable,
+        "-m",
+        "cramp_expert",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    marks: dict[str, float] = {}
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        # Ready when discovery answers (the socket accepts before the workers have started).
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                probe.request("GET", "/cds-services")
+                ready = probe.getresponse().status == 200
+                probe.close()
+                if ready:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("benchmark: cramp-expert serve did not start")
+            time.sleep(0.2)
+        latencies: list[float] = []
+        errors = 0
+        lock = threading.Lock()
+        stop = time.monotonic() + seconds + 1.0
+
+        headers = {"Content-Type": "application/json"}
+
+        def client(number: int) -> None:
+            nonlocal errors
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine: list[float] = []
+            i = number
+            while time.monotonic() < stop:
+                body = bodies[i % len(bodies)]
+                i += clients
+                start = time.perf_counter()
+                try:
+                    connection.request("POST", "/cds-services/cramp-consult", body, headers)
+                    response = connection.getresponse()
+                    response.read()
+                    failed = response.status != 200
+                except OSError:
+                    failed = True
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                if failed:
+                    with lock:
+                        errors += 1
+                    continue
+                mine.append((start, time.perf_counter() - start))
+            connection.close()
+            with lock:
+                latencies.extend(mine)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)  # the warm-up second, as below
+        marks["server"], marks["client"] = tree_cpu(server.pid), time.process_time()
+        for thread in threads:
+            thread.join()
+        marks["server"] = tree_cpu(server.pid) - marks["server"]
+        marks["client"] = time.process_time() - marks["client"]
+        # The first second warms each connection and the server's validators: not counted.
+        begin = min((start for start, _ in latencies), default=0.0) + 1.0
+        counted = [d for start, d in latencies if start >= begin]
+        if not counted:  # a run shorter than the warm-up (--quick on a busy machine): count all
+            begin = min((start for start, _ in latencies), default=0.0)
+            counted = [d for _, d in latencies]
+        span = max((start + d for start, d in latencies), default=begin) - begin
+        figures["http"] = {
+            "command": f"cramp-expert serve --port {port} --workers {workers}",
+            "clients": clients,
+            "seconds": round(span, 2),
+            "requests": len(counted),
+            "errors": errors,
+            "requests per second": round(len(counted) / span, 1) if span > 0 else 0.0,
+            "latency": percentiles(counted),
+        }
+        figures["http"]["latency"].setdefault("p50_ms", 0.0)
+        figures["http"]["latency"].setdefault("p95_ms", 0.0)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    # The server's CPU time (its workers included) per request after the warm-up second: what
+    # the service costs, whatever else the shared machine was running meanwhile.
+    counted_requests = len(counted)
+    if counted_requests and marks.get("server"):
+        per_request = marks["server"] / counted_requests
+        figures["http"]["server CPU ms per request"] = round(1000 * per_request, 2)
+        figures["http"]["client CPU ms per request"] = round(
+            1000 * marks["client"] / counted_requests, 2
+        )
+        figures["http"]["requests per second one core can serve"] = round(1 / per_request, 1)
     return figures
 
 
@@ -831,6 +1043,44 @@ def report(results: dict[str, Any]) -> str:
         f" calibration loop {env['calibration before, ms']} ms before, "
         f"{env['calibration after, ms']} ms after"
     )
+    if "service" in results:
+        v = results["service"]
+        http = v["http"]
+        out.append(
+            table(
+                f"CDS Hooks patient-view ({v['requests']} requests: examples and generated patients as FHIR prefetch; {v['cards per request']} cards each)",
+                ["where", "p50 ms", "p95 ms", "requests/s", "target"],
+                [
+                    [
+                        "in process (parse, validate FHIR, consult, cards)",
+                        v["in process"]["p50_ms"],
+                        v["in process"]["p95_ms"],
+                        "",
+                        "p50 <= 20 ms",
+                    ],
+                    [
+                        "in process, CPU time",
+                        v["in process, CPU"]["p50_ms"],
+                        v["in process, CPU"]["p95_ms"],
+                        "",
+                        "",
+                    ],
+                    [
+                        f"HTTP 127.0.0.1, {http['clients']} clients, {http['seconds']} s ({http['errors']} errors)",
+                        http["latency"]["p50_ms"],
+                        http["latency"]["p95_ms"],
+                        http["requests per second"],
+                        ">= 150/s on 2 cores",
+                    ],
+                ],
+            )
+        )
+        if "requests per second one core can serve" in http:
+            out.append(
+                f"server CPU {http['server CPU ms per request']} ms per request, so one idle core serves {http['requests per second one core can serve']}/s; "
+                f"the clients used {http['client CPU ms per request']} ms of CPU per request"
+            )
+        out.append(f"service started with: {http['command']}")
     if "startup" in results:
         s = results["startup"]
         rows = [
@@ -1081,7 +1331,15 @@ def main() -> None:
     parser.add_argument(
         "--screen", type=int, default=5000, help="patients in the screening runs (compiled)"
     )
-    parser.add_argument("--only", default="startup,latency,batch,scaling,screening")
+    parser.add_argument(
+        "--service-patients", type=int, default=200, help="generated patients (service)"
+    )
+    parser.add_argument("--service-seconds", type=float, default=10.0, help="HTTP load duration")
+    parser.add_argument("--service-clients", type=int, default=4, help="HTTP client threads")
+    parser.add_argument(
+        "--service-workers", type=int, default=os.cpu_count() or 1, help="serve --workers"
+    )
+    parser.add_argument("--only", default="startup,latency,batch,scaling,screening,service")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that it runs")
     args = parser.parse_args()
@@ -1089,6 +1347,8 @@ def main() -> None:
         args.patients, args.repeats, args.batch, args.sizes = 20, 1, 40, "100"
         args.scaling_patients, args.cli_runs, args.budget = 10, 1, 10.0
         args.screen = 60
+        args.service_patients, args.service_seconds, args.service_clients = 5, 2.0, 2
+        args.service_workers = 1  # one worker starts sooner: --quick only checks that it runs
     warnings.simplefilter("ignore")  # hypothesis' strategies module warns about nothing here
     sections = set(args.only.split(","))
     results: dict[str, Any] = {
@@ -1111,6 +1371,15 @@ def main() -> None:
             results["latency"] = latency_section(args.patients, args.seed, args.repeats)
         if "batch" in sections:
             results["batch"] = batch_section(args.batch, args.workers, args.seed, work)
+        if "service" in sections:
+            results["service"] = service_section(
+                args.service_patients,
+                args.seed,
+                args.service_seconds,
+                args.service_clients,
+                args.service_workers,
+                work,
+            )
         if "scaling" in sections:
             sizes = [int(s) for s in args.sizes.split(",") if s]
             results["scaling"] = scaling_section(

@@ -19,7 +19,7 @@ from cramp_expert.kb import Example, KnowledgeBase, Rule, load_knowledge_base
 from cramp_expert.patient import PatientFacts, facts_from_given, normalise_patient, read_patient
 from cramp_expert.reasoning import PartialEvaluator, how, robustness, why_not
 from cramp_expert.result import Consultation
-from cramp_expert.source import Document, load_bytes, load_file
+from cramp_expert.source import Document, load_bytes, load_file, open_regular
 
 
 def about(root: Path | None = None) -> dict[str, Any]:
@@ -53,15 +53,35 @@ class Consultant:
         self._version = engine_version()
 
     def read(self, document: Document) -> PatientFacts:
-        """Validate and normalise a parsed patient file (raises PatientFileError)."""
+        """Validate and normalise a parsed patient file or FHIR JSON (raises PatientFileError)."""
+        from cramp_expert.fhir.read import facts_from_fhir, is_fhir
+
+        if is_fhir(document.data):
+            return facts_from_fhir(document.data, self.kb.knowledge, document.path)
         return read_patient(document, self.kb.knowledge)
 
     def read_path(self, path: str | Path) -> PatientFacts:
-        """Read, validate and normalise a patient file on disk."""
+        """Read, validate and normalise a patient file (or FHIR R4 JSON) on disk."""
+        from cramp_expert.fhir.read import facts_from_fhir, load_fhir_file, looks_like_fhir
+
+        # FHIR JSON is read by the json module with its own size limit: a record's history
+        # is larger than any patient file.
+        try:
+            # Never blocks: a FIFO or device is refused on the open descriptor.
+            with open_regular(path) as handle:
+                head = handle.read(4096)
+        except (InputError, OSError):
+            head = b""  # load_file reports it, with the usual message
+        if looks_like_fhir(head):
+            return facts_from_fhir(load_fhir_file(path), self.kb.knowledge, str(path))
         return self.read(load_file(path))
 
     def read_bytes(self, name: str, raw: bytes) -> PatientFacts:
-        """Read, validate and normalise a patient file already read (standard input)."""
+        """Read, validate and normalise a patient file (or FHIR JSON) already read (stdin)."""
+        from cramp_expert.fhir.read import facts_from_fhir, load_fhir_bytes, looks_like_fhir
+
+        if looks_like_fhir(raw[:4096]):
+            return facts_from_fhir(load_fhir_bytes(name, raw), self.kb.knowledge, name)
         return self.read(load_bytes(name, raw))
 
     def consult_facts(self, patient: PatientFacts, *, with_robustness: bool = True) -> Consultation:

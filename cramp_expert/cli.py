@@ -20,6 +20,7 @@ Never a traceback for bad input. Only this module imports click.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -785,6 +786,130 @@ def kb_coverage(
 
 _STDIN_CLOSED = False
 """Set by `main` when the command was started with standard input closed."""
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    default=None,
+    help="Write the Questionnaire here ('-' or absent: standard output).",
+)
+@kb_option
+def questionnaire(output: Path | None, kb_root: Path | None) -> None:
+    """Export the cramp history questions as a FHIR R4 Questionnaire (JSON).
+
+    One item per question of the interview that the record does not hold coded (the cramps,
+    findings, lifestyle, pregnancy, dialysis), each item's linkId the fact id. A completed
+    QuestionnaireResponse to it, in a Bundle given to 'consult' or in the prefetch of the CDS
+    Hooks service, is read as those answers.
+
+    \b
+    Examples:
+        cramp-expert questionnaire -o cramp-history.json
+    """
+    with input_errors():
+        consultant = commands.consultant(kb_root)
+    text = commands.questionnaire_json(consultant)
+    if output is None or str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        commands.write_text(text, output)
+    except OSError as exc:
+        click.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
+        sys.exit(EXIT_INPUT)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port to bind."
+)
+@click.option(
+    "--jwks",
+    "jwks_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="JWK Set (JSON) of the CDS clients: every CDS Hooks call must then carry a JWT "
+    "signed by one of its keys.",
+)
+@click.option(
+    "--issuer",
+    "issuers",
+    multiple=True,
+    help="Trusted JWT issuer (iss); repeat for several (default: any issuer in --jwks).",
+)
+@click.option(
+    "--public-url",
+    default=None,
+    help="The URL clients use to reach the service (JWT audience, report links); "
+    "default: the URL of each request.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes, each with its own consultant (one per core for throughput).",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    help="Origin allowed to call from a browser; repeat for several (default: any).",
+)
+@kb_option
+def serve(
+    host: str,
+    port: int,
+    jwks_path: Path | None,
+    issuers: tuple[str, ...],
+    public_url: str | None,
+    workers: int,
+    cors_origins: tuple[str, ...],
+    kb_root: Path | None,
+) -> None:
+    """Run the CDS Hooks service and the web page (Ctrl-C stops it).
+
+    CDS Hooks 2.0: discovery at /cds-services; patient-view at /cds-services/cramp-consult;
+    order-select and order-sign at /cds-services/cramp-order-select and cramp-order-sign. The
+    web page at / asks the interview's questions as a form and shows the report.
+
+    \b
+    Examples:
+        cramp-expert serve
+        cramp-expert serve --workers 2
+        cramp-expert serve --port 9000 --jwks clients.jwks.json --issuer https://ehr.example.org
+    """
+    jwks = None
+    if jwks_path is not None:
+        try:
+            jwks = json.loads(jwks_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            click.echo(f"error: {jwks_path}: not a readable JWK Set: {exc}", err=True)
+            sys.exit(EXIT_INPUT)
+        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+            click.echo(f"error: {jwks_path}: a JWK Set is an object with a 'keys' list", err=True)
+            sys.exit(EXIT_INPUT)
+    with input_errors():
+        commands.consultant(kb_root)  # a broken knowledge base is reported before binding
+    settings = commands.serve_settings(
+        kb_root=kb_root,
+        jwks=jwks,
+        issuers=frozenset(issuers),
+        public_url=public_url,
+        cors_origins=cors_origins or ("*",),
+    )
+    click.echo(
+        f"cramp-expert serving on http://{host}:{port}/ (CDS Hooks discovery: /cds-services)"
+    )
+    try:
+        commands.serve(settings, host, port, workers)
+    except OSError as exc:
+        click.echo(f"error: cannot serve on {host}:{port}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_INPUT)
 
 
 def main() -> None:

@@ -659,3 +659,28 @@ __all__ = [
     "worker_count",
     "write_text",
 ]
+
+
+# --- FHIR questionnaire and the CDS Hooks service (issue 16) -------------------------------------
+def questionnaire_json(consultant: Consultant) -> str:
+    """The project's FHIR Questionnaire as indented JSON text."""
+    import json
+
+    from cramp_expert.fhir.questionnaire import questionnaire
+
+    return json.dumps(questionnaire(consultant.kb.knowledge), indent=2, ensure_ascii=False) + "\n"
+
+
+def serve_settings(**options: object) -> object:
+    """The service's settings from `serve`'s options."""
+    from cramp_expert.service.app import Settings
+
+    return Settings(**options)  # type: ignore[arg-type]
+
+
+def serve(settings: object, host: str, port: int, workers: int) -> None:
+    """Run the CDS Hooks service and web page until interrupted."""
+    from cramp_expert.service.app import Settings, run
+
+    assert isinstance(settings, Settings)
+    run(settings, host, port, workers)

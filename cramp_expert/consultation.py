@@ -412,7 +412,10 @@ def build_result(
         recommendations=tuple(recommendations),
         investigations=tuple(investigations),
         interpreted=Interpreted(
-            freeze(patient.medications), freeze(patient.conditions), freeze(patient.labs)
+            freeze(patient.medications),
+            freeze(patient.conditions),
+            freeze(patient.labs),
+            freeze(patient.extra_interpreted),
         ),
         warnings=tuple(warnings),
         trace=trace,

@@ -351,6 +351,8 @@ class Interpreted:
     medications: tuple[Mapping[str, Any], ...]
     conditions: tuple[Mapping[str, Any], ...]
     labs: Mapping[str, Mapping[str, Any]]
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Keys another reader adds (`fhir`: the FHIR resources read and not used; cramp_expert/fhir)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's `interpreted` object."""
@@ -358,6 +360,7 @@ class Interpreted:
             "medications": thaw(self.medications),
             "conditions": thaw(self.conditions),
             "labs": thaw(self.labs),
+            **thaw(self.extra),
         }
 
 

@@ -20,7 +20,17 @@ def test_the_benchmark_runs_every_section_and_writes_its_figures(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     figures = json.loads(out.read_text())
-    assert set(figures) == {"environment", "startup", "latency", "batch", "scaling", "screening"}
+    assert set(figures) == {
+        "environment",
+        "startup",
+        "latency",
+        "batch",
+        "scaling",
+        "screening",
+        "service",
+    }
+    assert figures["service"]["in process"]["p50_ms"] > 0
+    assert figures["service"]["http"]["errors"] == 0 and figures["service"]["http"]["requests"] > 0
     for group in ("vignettes", "generated"):
         assert figures["latency"][group]["agreement"]["mismatches"] == 0
         assert figures["latency"][group]["engine (experta)"]["p50_ms"] > 0
@@ -31,3 +41,4 @@ def test_the_benchmark_runs_every_section_and_writes_its_figures(tmp_path):
     assert runs["experta, outputs identical to 1 worker"] is True
     assert "One million patients" in done.stdout
     assert "Synthetic rule sets" in done.stdout and "CLI start-up" in done.stdout
+    assert "CDS Hooks patient-view" in done.stdout and "cramp-expert serve --port" in done.stdout

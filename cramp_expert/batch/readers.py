@@ -19,6 +19,7 @@ they are opened for reading: opening a FIFO blocks until a writer comes, forever
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,7 +61,8 @@ class Record:
     """One patient of the input, as read, before anything is checked."""
 
     kind: str
-    """`jsonl`, `csv` or `file`."""
+    """`jsonl`, `csv`, `file` or `fhir` (one Patient of FHIR Bulk Data: its resources as a
+    JSON list in `text`, `path` the NDJSON file)."""
     number: int
     """1-based position among the input's records."""
     line: int
@@ -94,13 +96,16 @@ def _open_binary(path: Path, name: str) -> Iterator[BinaryIO]:
 
 
 def input_kind(path: Path, name: str | None = None) -> str:
-    """`folder`, `csv`, `jsonl` or `empty` (raises BatchInputError for any other content).
+    """`fhir`, `folder`, `csv`, `jsonl` or `empty` (raises BatchInputError for any other content).
 
-    `name`: what messages call the input (default: its path; `<stdin>` for standard input).
+    `name`: what messages call the input (default: its path; `<stdin>` for standard input). A
+    folder holding `*.ndjson` files is FHIR Bulk Data (cramp_expert/fhir/ndjson.py).
     """
     name = name or str(path)
     if path.is_dir():
-        return "folder"
+        from cramp_expert.fhir.ndjson import is_bulk_folder
+
+        return "fhir" if is_bulk_folder(path) else "folder"
     with _open_binary(path, name) as stream:
         head = stream.read(_SNIFF)
     text = head.decode("utf-8", "replace").removeprefix("\ufeff")
@@ -162,6 +167,9 @@ def read_records(path: Path, knowledge: Knowledge, name: str | None = None) -> I
     """The input's records in order (raises BatchInputError if the input cannot be read)."""
     name = name or str(path)
     kind = input_kind(path, name)
+    if kind == "fhir":
+        yield from _bulk_records(path)
+        return
     if kind == "folder":
         try:
             files = sorted(p for p in path.iterdir() if p.suffix.lower() in PATIENT_SUFFIXES)
@@ -178,6 +186,32 @@ def read_records(path: Path, knowledge: Knowledge, name: str | None = None) -> I
             yield from _jsonl_records(stream, name)
         else:
             yield from _csv_records(stream, name, knowledge)
+
+
+def _bulk_records(path: Path) -> Iterator[Record]:
+    """One record per Patient of a Bulk Data folder (its resources as a JSON list in `text`).
+
+    Lines that cannot be read and resources naming no Patient become error records, so that
+    nothing of the input goes unreported.
+    """
+    from cramp_expert.fhir.ndjson import patients
+
+    try:
+        found, problems = patients(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise BatchInputError(
+            [Problem("E100", f"cannot read: {reason}", Location(str(path)))]
+        ) from None
+    patient_file = str(path / "Patient.ndjson")
+    number = 0
+    for _pid, line, resources in found:
+        number += 1
+        yield Record("fhir", number, line, text=json.dumps(resources), path=patient_file)
+    for problem in problems:
+        number += 1
+        where = problem.location
+        yield Record("fhir", number, where.line, path=where.path, problems=(problem,))
 
 
 def _jsonl_records(stream: BinaryIO, name: str) -> Iterator[Record]:

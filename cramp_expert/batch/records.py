@@ -175,6 +175,8 @@ class RecordConsultant:
         where: dict[str, Any] = {"input": self.name, "record": record.number}
         if record.kind == "file":
             where["file"] = record.path
+        elif record.kind == "fhir":
+            where["file"], where["line"] = record.path, record.line
         else:
             where["line"] = record.line
         return where
@@ -186,6 +188,11 @@ class RecordConsultant:
         consultant = self.consultant
         if record.kind == "file":
             return consultant.read_path(record.path)
+        if record.kind == "fhir":
+            from cramp_expert.fhir.read import facts_from_fhir
+
+            name = f"{record.path}:{record.line}"
+            return facts_from_fhir(json.loads(record.text), consultant.kb.knowledge, name)
         if record.kind == "csv":
             return consultant.read(csv_document(record, consultant.kb.knowledge, self.name))
         document = jsonl_document(record, self.name)

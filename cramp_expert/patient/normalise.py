@@ -83,6 +83,9 @@ class PatientFacts:
     conditions: list[dict[str, Any]] = field(default_factory=list)
     labs: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[InputWarning] = field(default_factory=list)
+    extra_interpreted: dict[str, Any] = field(default_factory=dict)
+    """Keys the result's `interpreted` gains from a reader other than the patient file's
+    (`fhir`: the FHIR resources read and not used; see cramp_expert/fhir)."""
 
     def show(self, fact_id: str) -> str:
         """The value of a fact for a clinician, or `unknown`."""
