@@ -231,7 +231,7 @@ def _absent_entries(
     return [GroupMatch(condition.describe(), f"not {condition.describe()}")]
 
 
-def urgency_of(definition: ConclusionDef, concluded: set[str]) -> str:
+def urgency_of(definition: ConclusionDef, concluded: Set[str]) -> str:
     """A red flag's urgency in this result (clinical brief 8.1).
 
     Its listed (least) tier, or `emergency` when the state its `emergency_if` names is concluded.
@@ -241,7 +241,7 @@ def urgency_of(definition: ConclusionDef, concluded: set[str]) -> str:
     return definition.urgency
 
 
-def _umbrella_grade(
+def umbrella_grade(
     kb: KnowledgeBase,
     cid: str,
     by_id: Mapping[str, list[Contribution]],
@@ -258,6 +258,47 @@ def _umbrella_grade(
     grades = [kb.knowledge.conclusions[m].evidence for m in members] or [definition.evidence]
     best = min(grades, key=_grade_rank)
     return max(best, definition.evidence, key=_grade_rank)
+
+
+def red_flag_order(urgency: str, cid: str) -> tuple[int, str]:
+    """A red flag's place in the result: most urgent first (its urgency in this result)."""
+    return (URGENCIES.index(urgency), cid)
+
+
+def cause_order(certainty: float, evidence: str, cid: str) -> tuple[float, int, str]:
+    """A cause's place: most certain first (rounded as shown), then the better graded."""
+    return (-certainty, _grade_rank(evidence), cid)
+
+
+def advice_priority(
+    kb: KnowledgeBase,
+    by_id: Mapping[str, list[Contribution]],
+    concluded: Set[str],
+    cid: str,
+    evidence: str,
+) -> tuple[int, int, int, str]:
+    """The place of a differential, recommendation or investigation `cid` in the result.
+
+    Actions concluded with the most urgent red flag first, then by tier (safety first), then
+    stronger evidence first. A rule that acts on a red flag (concludes or tests it, or tests the
+    state that lifts it to an emergency) ranks its actions by that flag's urgency in this result.
+    """
+    knowledge = kb.knowledge
+    lifting = {c.emergency_if for c in knowledge.conclusions_of("red_flag") if c.emergency_if}
+    rules = [c.rule for c in by_id[cid] if c.certainty > 0]
+    urgencies = [
+        URGENCIES.index(urgency_of(knowledge.conclusions[flag], concluded))
+        for rule in rules
+        for flag in (*rule.then.conclude, *rule.consumed())
+        if knowledge.conclusions[flag].kind == "red_flag" and flag in concluded
+    ] + [
+        URGENCIES.index("emergency")
+        for rule in rules
+        for state in rule.consumed()
+        if state in lifting and state in concluded
+    ]
+    tier = max(knowledge.tiers.get(rule.tier, 0) for rule in rules)
+    return (min(urgencies, default=len(URGENCIES)), -tier, _grade_rank(evidence), cid)
 
 
 def _grade_rank(grade: str) -> int:
@@ -319,7 +360,7 @@ def build_result(
             causes.append(
                 Cause(
                     cid, d.label, round(certainty[cid], 2),
-                    _umbrella_grade(kb, cid, by_id, concluded), d.nature, reasons(cid),
+                    umbrella_grade(kb, cid, by_id, concluded), d.nature, reasons(cid),
                     because(cid), references(cid),
                 )
             )  # fmt: skip
@@ -353,30 +394,11 @@ def build_result(
         for cid, cf in sorted(certainty.items())
         if cf < 0 and knowledge.conclusions[cid].kind == "cause"
     ]
-    red_flags.sort(key=lambda f: (URGENCIES.index(f.urgency), f.id))
-    causes.sort(key=lambda c: (-c.certainty, _grade_rank(c.evidence), c.id))
-
-    lifting = {c.emergency_if for c in knowledge.conclusions_of("red_flag") if c.emergency_if}
+    red_flags.sort(key=lambda f: red_flag_order(f.urgency, f.id))
+    causes.sort(key=lambda c: cause_order(c.certainty, c.evidence, c.id))
 
     def priority(item: Differential | Recommendation | Investigation) -> tuple[int, int, int, str]:
-        # Actions concluded with the most urgent red flag first, then by tier (safety first),
-        # then stronger evidence first.
-        # A rule that acts on a red flag (concludes or tests it, or tests the state that lifts
-        # it to an emergency) ranks its actions by that flag's urgency in this result.
-        rules = [c.rule for c in by_id[item.id] if c.certainty > 0]
-        urgencies = [
-            URGENCIES.index(urgency_of(knowledge.conclusions[cid], concluded))
-            for rule in rules
-            for cid in (*rule.then.conclude, *rule.consumed())
-            if knowledge.conclusions[cid].kind == "red_flag" and cid in concluded
-        ] + [
-            URGENCIES.index("emergency")
-            for rule in rules
-            for cid in rule.consumed()
-            if cid in lifting and cid in concluded
-        ]
-        tier = max(knowledge.tiers.get(rule.tier, 0) for rule in rules)
-        return (min(urgencies, default=len(URGENCIES)), -tier, _grade_rank(item.evidence), item.id)
+        return advice_priority(kb, by_id, concluded, item.id, item.evidence)
 
     differentials.sort(key=priority)
     recommendations.sort(key=priority)
@@ -452,13 +474,17 @@ def _bibliography(kb: KnowledgeBase, cited: Iterable[Iterable[str]]) -> tuple[Re
 
 
 __all__ = [
+    "advice_priority",
     "build_result",
+    "cause_order",
     "certainties",
     "combine",
     "contributions",
     "counted",
     "fired_rules",
     "matched_facts",
+    "red_flag_order",
     "render_reason",
+    "umbrella_grade",
     "urgency_of",
 ]

@@ -15,20 +15,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cramp_expert.consultation import certainties, contributions
-from cramp_expert.kb.knowledge import URGENCIES
+from cramp_expert.consultation import (
+    advice_priority,
+    cause_order,
+    certainties,
+    contributions,
+    red_flag_order,
+    umbrella_grade,
+    urgency_of,
+)
 from cramp_expert.kb.loader import KnowledgeBase
-from cramp_expert.kb.model import EVIDENCE_GRADES
 from cramp_expert.patient import PatientFacts
 
 FIELDS = ("red_flags", "causes", "recommendations", "investigations", "warnings")
 """The record's keys after `source` and `patient_id`, in order."""
 SEVERE = frozenset({"emergency", "urgent"})
 """Red-flag urgencies whose patients the screening audit always re-runs through experta."""
-
-
-def _grade_rank(grade: str) -> int:
-    return EVIDENCE_GRADES.index(grade) if grade in EVIDENCE_GRADES else len(EVIDENCE_GRADES)
 
 
 def summary_of(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,82 +51,56 @@ def severe(record: Mapping[str, Any]) -> bool:
 
 
 class Summariser:
-    """Screening records for one knowledge base: what is static per rule is worked out once."""
+    """Screening records for one knowledge base.
+
+    Every certainty, urgency and ordering comes from `consultation`'s own functions (those
+    `build_result` uses), never a copy of them: the record cannot drift from the full result.
+    """
 
     def __init__(self, kb: KnowledgeBase):
-        knowledge = kb.knowledge
         self.kb = kb
-        self.threshold = knowledge.certainty_threshold
-        self.conclusions = knowledge.conclusions
-        urgency_rank = {
-            cid: URGENCIES.index(c.urgency)
-            for cid, c in knowledge.conclusions.items()
-            if c.kind == "red_flag"
-        }
-        self._rules: dict[str, tuple[tuple[str, ...], tuple[str, ...], float, int, int]] = {}
-        for rule in kb.rules:
-            urgencies = [urgency_rank[c] for c in rule.then.conclude if c in urgency_rank]
-            self._rules[rule.id] = (
-                rule.then.conclude,
-                rule.then.exclude,
-                rule.then.certainty,
-                min(urgencies, default=len(URGENCIES)),
-                knowledge.tiers.get(rule.tier, 0),
-            )
-        self._grade = {cid: _grade_rank(c.evidence) for cid, c in knowledge.conclusions.items()}
+        self.threshold = kb.knowledge.certainty_threshold
+        self.conclusions = kb.knowledge.conclusions
 
     def summary(self, patient: PatientFacts, fired: Iterable[str]) -> dict[str, Any]:
         """The screening record of a patient on whom the rules `fired` fired (any order)."""
-        rules = self._rules
-        positive: dict[str, list[float]] = {}
-        negative: dict[str, int] = {}
-        # Per conclusion id: the most urgent red flag and the highest tier among the rules
-        # that concluded it (the ordering of advice, as in build_result).
-        urgency: dict[str, int] = {}
-        tier: dict[str, int] = {}
-        for rule_id in dict.fromkeys(fired):
-            conclude, exclude, certainty, rule_urgency, rule_tier = rules[rule_id]
-            for cid in conclude:
-                positive.setdefault(cid, []).append(certainty)
-                urgency[cid] = min(urgency.get(cid, rule_urgency), rule_urgency)
-                tier[cid] = max(tier.get(cid, rule_tier), rule_tier)
-            for cid in exclude:
-                negative[cid] = negative.get(cid, 0) + 1
-        conclusions = self.conclusions
-        red_flags: list[tuple[int, str]] = []
-        causes: list[tuple[float, int, str]] = []
-        advice: dict[str, list[tuple[int, int, int, str]]] = {
+        kb = self.kb
+        rules = [rule for rule_id in dict.fromkeys(fired) if (rule := kb.rule(rule_id)) is not None]
+        by_id = contributions(rules)
+        certainty = certainties(kb, by_id)
+        concluded = {cid for cid, cf in certainty.items() if cf >= self.threshold}
+        red_flags: list[tuple[tuple[int, str], str]] = []
+        causes: list[tuple[tuple[float, int, str], float]] = []
+        advice: dict[str, list[tuple[tuple[int, int, int, str], str]]] = {
             "recommendation": [],
             "investigation": [],
         }
-        warnings: list[str] = [w.code for w in patient.warnings]
-        # The contract's certainties (evidence families, umbrella causes), from the same code.
-        by_id = contributions([self.kb.rule(r) for r in dict.fromkeys(fired)])  # type: ignore[misc]
-        combined = certainties(self.kb, by_id)
-        for cid in positive:
-            if cid in negative:
-                warnings.append("W100")  # concluded and excluded (build_result's warning)
-            certainty = combined[cid]
-            if certainty < self.threshold:
-                continue
-            definition = conclusions[cid]
+        for cid in concluded:
+            definition = self.conclusions[cid]
             kind = definition.kind
             if kind == "red_flag":
-                red_flags.append((URGENCIES.index(definition.urgency), cid))
+                urgency = urgency_of(definition, concluded)
+                red_flags.append((red_flag_order(urgency, cid), urgency))
             elif kind == "cause":
-                causes.append((-round(certainty, 2), self._grade[cid], cid))
+                shown = round(certainty[cid], 2)
+                grade = umbrella_grade(kb, cid, by_id, concluded)
+                causes.append((cause_order(shown, grade, cid), shown))
             elif kind in advice:
-                advice[kind].append((urgency[cid], -tier[cid], self._grade[cid], cid))
-        red_flags.sort()
-        causes.sort()
-        for items in advice.values():
-            items.sort()
+                priority = advice_priority(kb, by_id, concluded, cid, definition.evidence)
+                advice[kind].append((priority, cid))
+        warnings = [w.code for w in patient.warnings]
+        # build_result's W100: an id both concluded and excluded by the rules that fired.
+        for contribs in by_id.values():
+            if any(c.certainty > 0 for c in contribs) and any(c.certainty < 0 for c in contribs):
+                warnings.append("W100")
         return {
             "patient_id": patient.patient_id,
-            "red_flags": [{"id": cid, "urgency": URGENCIES[rank]} for rank, cid in red_flags],
-            "causes": [{"id": cid, "certainty": -rank} for rank, _, cid in causes],
-            "recommendations": [item[3] for item in advice["recommendation"]],
-            "investigations": [item[3] for item in advice["investigation"]],
+            "red_flags": [
+                {"id": order[1], "urgency": urgency} for order, urgency in sorted(red_flags)
+            ],
+            "causes": [{"id": order[2], "certainty": shown} for order, shown in sorted(causes)],
+            "recommendations": [cid for _, cid in sorted(advice["recommendation"])],
+            "investigations": [cid for _, cid in sorted(advice["investigation"])],
             "warnings": list(dict.fromkeys(warnings)),
         }
 
