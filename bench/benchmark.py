@@ -620,7 +620,6 @@ def screening_population_figures(
     consultant: Any, lines: list[str], sizes: dict[str, int], encode: Callable[[Any], str]
 ) -> dict[str, Any]:
     """`screening_in_process` for one population."""
-    from cramp_expert.api import concluded_ids
     from cramp_expert.batch import Record, RecordConsultant
     from cramp_expert.consultation import build_result
     from cramp_expert.reasoning import robustness
@@ -697,12 +696,14 @@ def screening_population_figures(
     part(
         "robustness",
         lambda: [
-            robustness(consultant.evaluator, p.values, concluded_ids(r))
+            robustness(consultant.evaluator, p.values, r.concluded)
             for p, r in zip(patients, results, strict=True)
         ],
     )
-    part("encode full result (msgspec)", lambda: [encode(r) for r in results])
-    part("encode full result (json)", lambda: [json.dumps(r) for r in results])
+    # The typed result as the contract's dict (what a batch line encodes), then each encoder.
+    contract = part("full result as the contract's dict", lambda: [r.to_dict() for r in results])
+    part("encode full result (msgspec)", lambda: [encode(r) for r in contract])
+    part("encode full result (json)", lambda: [json.dumps(r) for r in contract])
     row["parts, CPU ms per patient"] = parts
     return row
 
@@ -839,6 +840,7 @@ def screening_section(count: int, seed: int, work: Path, quick: bool) -> dict[st
     figures["dask scheduler"] = dask_overhead(20 if quick else 200)
     figures["runs"] = screening_runs(populations["register"], small or 1000, work)
     figures["one million patients"] = projection(figures["in process"], figures["dask scheduler"])
+    return figures
 
 
 # --- the CDS Hooks service ---------------------------------------------------------------------
