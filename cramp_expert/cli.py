@@ -171,8 +171,9 @@ def cli() -> None:
     type=click.Choice([TEXT, JSON, "html"]),
     default=TEXT,
     show_default=True,
-    help="Report for a clinician, or the contract's JSON; with --for patient, text or html "
-    "(a page that prints on one A4 sheet).",
+    help="The clinician's report as text, or as one self-contained HTML page (printable on "
+    "A4), or the contract's JSON; with --for patient, the handout as text or html (one A4 "
+    "sheet).",
 )
 @click.option(
     "--for",
@@ -190,6 +191,19 @@ def cli() -> None:
     "references). The JSON always carries the trace.",
 )
 @click.option(
+    "--brief",
+    is_flag=True,
+    help="Text report: the summary block alone (red flags with tier and action, top causes, "
+    "the next step, anything to confirm; at most 12 lines).",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Text report: wrap to this many columns, kept within 60..100 (default: the "
+    "terminal's width, or COLUMNS).",
+)
+@click.option(
     "--save",
     "save_path",
     type=click.Path(dir_okay=False, allow_dash=True),
@@ -205,6 +219,8 @@ def consult(
     output_format: str,
     audience: str,
     explain: bool,
+    brief: bool,
+    width: int | None,
     save_path: str | None,
     force: bool,
     kb_root: Path | None,
@@ -221,6 +237,8 @@ def consult(
     \b
     Examples:
         cramp-expert consult examples/V16.yaml
+        cramp-expert consult examples/V16.yaml --brief
+        cramp-expert consult examples/V16.yaml --format html > report.html
         cramp-expert consult examples/V16.yaml --format json
         cramp-expert consult examples/V16.yaml --for patient --format html > handout.html
         cat patient.json | cramp-expert consult - --explain
@@ -232,22 +250,31 @@ def consult(
                 "--for patient needs PATIENT_FILE: interview with --save FILE, then "
                 "'cramp-expert consult FILE --for patient'"
             )
-        if output_format == JSON or explain:
-            raise click.UsageError("--for patient writes --format text or html (no --explain)")
-    elif output_format == "html":
-        raise click.UsageError("--format html is the patient's handout: add --for patient")
+        if output_format == JSON or explain or brief or width is not None:
+            raise click.UsageError(
+                "--for patient writes --format text or html (no --explain, --brief or --width)"
+            )
+    if brief and explain:
+        raise click.UsageError(
+            "--brief (the summary alone) and --explain (everything) exclude each other"
+        )
+    if (brief or width is not None) and output_format != TEXT:
+        raise click.UsageError(
+            "--brief and --width shape the text report: use them with --format text"
+        )
+    view = commands.ReportView(explain=explain, brief=brief, width=width)
     if _STDIN_CLOSED and patient_file in (None, STDIO):
         click.echo("error: standard input is closed: there is nothing to read", err=True)
         sys.exit(EXIT_INPUT)
     if patient_file is None:
-        _interview(output_format, explain, save_path, force, kb_root)
+        _interview(output_format, view, save_path, force, kb_root)
         return
     if save_path is not None or force:
         raise click.UsageError("--save writes an interview's answers; it needs no PATIENT_FILE")
     with input_errors():
         expert = commands.consultant(kb_root)
         output = commands.consult(
-            expert, patient_file, sys.stdin.buffer, output_format, explain, audience
+            expert, patient_file, sys.stdin.buffer, output_format, view, audience
         )
     emit(output)
 
@@ -279,7 +306,11 @@ class _TerminalIO:
 
 
 def _interview(
-    output_format: str, explain: bool, save_path: str | None, force: bool, kb_root: Path | None
+    output_format: str,
+    view: commands.ReportView,
+    save_path: str | None,
+    force: bool,
+    kb_root: Path | None,
 ) -> None:
     to_stdout = save_path == STDIO
     if save_path is not None and not to_stdout:
@@ -307,7 +338,7 @@ def _interview(
         sys.exit(EXIT_INTERRUPTED)
     io.say(f"({len(interview.asked)} prompts)")
     if to_stdout:
-        io.say(commands.render_consultation(result, expert.kb, output_format, explain))
+        io.say(commands.render_consultation(result, expert.kb, output_format, view))
         click.echo(interview.saved_file(), nl=False)
         return
     if save_path is not None:
@@ -321,7 +352,7 @@ def _interview(
         io.say(
             f"Answers saved to {save_path}: 'cramp-expert consult {save_path}' gives this result."
         )
-    click.echo(commands.render_consultation(result, expert.kb, output_format, explain), nl=False)
+    click.echo(commands.render_consultation(result, expert.kb, output_format, view), nl=False)
     if output_format == JSON:
         return
     try:

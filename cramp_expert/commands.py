@@ -159,15 +159,32 @@ def read_patient(expert: Consultant, path: str, stdin: BinaryIO) -> PatientFacts
     return expert.read_path(path)
 
 
+class ReportView(NamedTuple):
+    """How much of the clinician's text report to show, and at what width."""
+
+    explain: bool = False
+    """Everything: the chain behind every conclusion, full texts and citations."""
+    brief: bool = False
+    """The summary block alone."""
+    width: int | None = None
+    """Columns to wrap to (kept within 60..100); None: the terminal's."""
+
+
 def render_consultation(
-    result: Consultation, kb: KnowledgeBase, output_format: str, explain: bool
+    result: Consultation, kb: KnowledgeBase, output_format: str, view: ReportView
 ) -> str:
-    """A result as the clinician's text report (with `explain`, the chains) or the JSON."""
+    """A result as the clinician's text report, the HTML page, or the contract's JSON."""
     if output_format == JSON:
         return result.to_json() + "\n"
+    if output_format == "html":
+        from cramp_expert.render.html import render_html
+
+        # The page escapes every text itself (HTML escaping after visible()); lines() would
+        # only reach its own markup.
+        return render_html(result, kb)
     from cramp_expert.explain.text import render_text
 
-    return lines(render_text(result, kb, explain=explain))
+    return lines(render_text(result, kb, explain=view.explain, brief=view.brief, width=view.width))
 
 
 def consult(
@@ -175,14 +192,14 @@ def consult(
     path: str,
     stdin: BinaryIO,
     output_format: str,
-    explain: bool,
+    view: ReportView,
     audience: str = "clinician",
 ) -> Output:
     """`consult PATIENT_FILE` (`--for patient`: the patient's handout, text or html)."""
     result = expert.consult_facts(read_patient(expert, path, stdin))
     if audience == "patient":
         return Output(lines(handout(expert, result, output_format)))
-    return Output(render_consultation(result, expert.kb, output_format, explain))
+    return Output(render_consultation(result, expert.kb, output_format, view))
 
 
 def handout(expert: Consultant, result: Consultation, output_format: str) -> str:
@@ -622,6 +639,7 @@ __all__ = [
     "STDIO",
     "TEXT",
     "Output",
+    "ReportView",
     "batch",
     "batch_files",
     "check_save_path",
