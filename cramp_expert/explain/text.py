@@ -186,7 +186,7 @@ def summary_block(result: Mapping[str, Any], summary: Summary, width: int) -> li
     budget = SUMMARY_LINES - len(head)
     reserve = 1 + (1 if step_text else 0) + (1 if confirm else 0)  # one line each at least
     room = max(sum(least), budget - reserve)
-    flag_lines = _fit(flags, least, room)
+    flag_lines = _fit(flags, least, room, width)
     budget -= len(flag_lines)
     cause_lines: list[str] = []
     for index, text in enumerate(causes):
@@ -204,7 +204,7 @@ def summary_block(result: Mapping[str, Any], summary: Summary, width: int) -> li
     return head + flag_lines + cause_lines + step_lines + confirm_lines
 
 
-def _fit(entries: list[list[str]], least: list[int], room: int) -> list[str]:
+def _fit(entries: list[list[str]], least: list[int], room: int, width: int) -> list[str]:
     """Red flags' lines within `room`: whole when they fit, else their actions cut short.
 
     The longest (and of those the least urgent) gives a line first; a flag never gets shorter
@@ -218,7 +218,11 @@ def _fit(entries: list[list[str]], least: list[int], room: int) -> list[str]:
         most = max(len(cut[i]) for i in can)
         longest = cut[[i for i in can if len(cut[i]) == most][-1]]
         longest.pop()
-        longest[-1] = longest[-1].rstrip() + " …"
+        # The mark of the cut must fit within the width too: shorten the line for it.
+        kept = longest[-1].rstrip()
+        if len(kept) + 2 > width:
+            kept = kept[: width - 2].rstrip()
+        longest[-1] = kept + " …"
     return [line for lines in cut for line in lines]
 
 

@@ -120,8 +120,11 @@ def test_reasons_that_add_nothing_are_folded_but_their_rules_kept(results, consu
 
 def test_entries_that_share_a_reason_point_to_it(results, consultant):
     text = flat(render_text(results["V16"], consultant.kb, width=100))
-    # med_ppi's reasons are printed under cause 1 (medicine-associated cramps)
-    assert "[med_ppi] 0.55, LOW [MHRA12] (as for cause 1)" in text
+    # The umbrella "medicine-associated" cause restates the proton-pump inhibitor's reasons
+    # (cause 2), and the loop diuretic restates the umbrella's (cause 3): each points instead.
+    assert "[medication] 0.55, LOW [GAR12] (as for cause 2)" in text
+    assert "[med_diuretic_loop] 0.54, LOW [GAR12] (as for cause 3)" in text
+    assert text.count("on the proton-pump inhibitor for 48 months") == 1
 
 
 def test_standing_advice_is_one_line_unless_the_patient_makes_it_specific(results, consultant):
