@@ -52,7 +52,7 @@ def test_the_next_step_follows_the_urgency(properties, consultant, patient):
     # cramp-history question (clinical brief 8.7). It needs the robustness analysis, which the
     # other properties leave out.
     facts, _ = properties.consult(patient)
-    result = consultant.consult_facts(facts)
+    result = consultant.consult_facts(facts).to_dict()
     pressing = [f["id"] for f in result["red_flags"] if f["urgency"] in ("emergency", "urgent")]
     step = (result.get("robustness") or {}).get("most_informative") or {}
     if pressing:
