@@ -75,6 +75,22 @@ SLOW = (
     "tests/cli/test_batch_kill.py",  # real batch processes killed and resumed
     "tests/test_bench.py",  # the benchmark on its quick sizes
     "tests/unit/test_engine_rete.py::test_generated_patients_fire_alike",  # stock experta too
+    # Each of these starts several processes, a cluster, a terminal or a browser print, or
+    # searches the whole rule base; together they were a third of `make test`'s CPU time. The
+    # everyday run keeps cheaper tests of the same behaviour (kb check through the API in
+    # tests/verify, two-worker batches in test_batch_hardening, the interview through CliRunner).
+    "tests/cli/test_kb_check.py::test_the_real_knowledge_base_passes",
+    "tests/cli/test_kb_check.py::test_coverage_of_the_real_knowledge_base",
+    "tests/cli/test_interview.py::test_the_examples_driven_through_a_real_terminal",
+    "tests/screen/test_batch_screening.py::test_dask_writes_what_one_local_worker_writes",
+    "tests/screen/test_backend.py::test_compiled_and_experta_agree_on_a_thousand_seeded_patients",
+    "tests/unit/test_engine.py::test_firing_order_is_the_same_whatever_the_hash_seed",
+    "tests/unit/test_audit.py::test_two_runs_give_byte_identical_results_whatever_the_hash_seed",
+    "tests/cli/test_batch.py::test_an_interrupted_run_leaves_the_previous_output",
+    "tests/cli/test_batch.py::test_workers_give_the_same_output_as_one_process",
+    "tests/cli/test_batch_hardening.py::test_orphaned_workers_exit_quietly",
+    "tests/cli/test_batch_hardening.py::test_sigterm_ends_a_run_with_workers_and_stops_them",
+    "tests/handout/test_handout.py::test_each_example_prints_on_one_a4_page",
 )
 """Tests marked `slow`: `make test` leaves them out unless CI is set (CI runs every test)."""
 
