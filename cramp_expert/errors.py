@@ -12,6 +12,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from cramp_expert.problems import Severity, lookup
 from cramp_expert.render.safe import visible
 
 
@@ -40,9 +41,18 @@ class Problem:
     """One finding about an input: a stable code, a message, a location and an optional hint."""
 
     code: str
+    """A code of the registry (`cramp_expert.problems`); any other is refused when made."""
     message: str
     location: Location
     hint: str = ""
+
+    def __post_init__(self) -> None:
+        lookup(self.code)
+
+    @property
+    def severity(self) -> Severity:
+        """error, warning or info, as the registry declares the code."""
+        return lookup(self.code).severity
 
     def render(self) -> str:
         """Return `file:line:col: message (key) hint`, the one-line form used on stderr.

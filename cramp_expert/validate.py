@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from cramp_expert.errors import ProblemCollector, allowed, closest, did_you_mean
+from cramp_expert.problems import Shape
 from cramp_expert.source import Document, KeyPath
 
 if TYPE_CHECKING:
@@ -17,22 +18,26 @@ if TYPE_CHECKING:
 
 
 class Checker:
-    """Validates parts of one document and collects problems located at the offending key."""
+    """Validates parts of one document and collects problems located at the offending key.
 
-    def __init__(self, document: Document, problems: ProblemCollector, code_prefix: str = "E"):
+    `shape` names the codes of the shared checks (wrong type, unknown key, missing key, value
+    not allowed) for the kind of file being read (`problems.RULE_SHAPE`, ...).
+    """
+
+    def __init__(self, document: Document, problems: ProblemCollector, shape: Shape):
         self.document = document
         self.problems = problems
-        self.prefix = code_prefix
+        self.shape = shape
 
     def fail(self, code: str, message: str, path: KeyPath, hint: str = "") -> None:
-        """Record a problem at `path`."""
-        self.problems.add(self.prefix + code, message, self.document.location(path), hint)
+        """Record a problem with the registered `code` (`"R303"`) at `path`."""
+        self.problems.add(code, message, self.document.location(path), hint)
 
     def mapping(self, value: Any, path: KeyPath, what: str) -> dict[str, Any] | None:
         """Return `value` if it is a mapping, else record a type problem."""
         if isinstance(value, dict):
             return value
-        self.fail("201", f"{what} must be a mapping, not {describe(value)}", path)
+        self.fail(self.shape.wrong_type, f"{what} must be a mapping, not {describe(value)}", path)
         return None
 
     def keys(
@@ -49,7 +54,7 @@ class Checker:
         for key in value:
             if key not in known_set:
                 self.fail(
-                    "202",
+                    self.shape.unknown_key,
                     f"unknown {what} '{key}'",
                     (*path, key),
                     did_you_mean(key, known_set) or allowed(sorted(known_set)),
@@ -60,13 +65,15 @@ class Checker:
         for key in required:
             # A misspelt required key is one mistake: its "did you mean" already names the fix.
             if key not in value and key not in misspelt:
-                self.fail("203", f"missing required key '{key}'", path)
+                self.fail(self.shape.missing_key, f"missing required key '{key}'", path)
 
     def string(self, value: Any, path: KeyPath, what: str) -> str | None:
         """Return a non-empty string or record a problem."""
         if isinstance(value, str) and value.strip():
             return value
-        self.fail("201", f"{what} must be a non-empty text, not {describe(value)}", path)
+        self.fail(
+            self.shape.wrong_type, f"{what} must be a non-empty text, not {describe(value)}", path
+        )
         return None
 
     def number(
@@ -74,16 +81,18 @@ class Checker:
     ) -> float | None:
         """Return a finite number (bools are not numbers) within `bounds`, or record a problem."""
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail("201", f"{what} must be a number, not {describe(value)}", path)
+            self.fail(
+                self.shape.wrong_type, f"{what} must be a number, not {describe(value)}", path
+            )
             return None
         try:
             number = float(value)
         except OverflowError:  # a Python int with hundreds of digits
-            self.fail("204", f"{what} is too large to be a value", path)
+            self.fail(self.shape.not_allowed, f"{what} is too large to be a value", path)
             return None
         if bounds is not None and not bounds[0] <= number <= bounds[1]:
             self.fail(
-                "204",
+                self.shape.not_allowed,
                 f"{what} {number:g} is out of range",
                 path,
                 f"allowed: {bounds[0]:g} to {bounds[1]:g}",
@@ -102,16 +111,22 @@ class Checker:
             try:
                 return (float(value[0]), float(value[1]))
             except OverflowError:  # an integer of hundreds of digits (found by fuzzing)
-                self.fail("204", f"{what} holds a number too large to be a value", path)
+                self.fail(
+                    self.shape.not_allowed, f"{what} holds a number too large to be a value", path
+                )
                 return None
-        self.fail("201", f"{what} must be [low, high] (two numbers, low <= high)", path)
+        self.fail(
+            self.shape.wrong_type, f"{what} must be [low, high] (two numbers, low <= high)", path
+        )
         return None
 
     def boolean(self, value: Any, path: KeyPath, what: str) -> bool | None:
         """Return a bool or record a problem."""
         if isinstance(value, bool):
             return value
-        self.fail("201", f"{what} must be true or false, not {describe(value)}", path)
+        self.fail(
+            self.shape.wrong_type, f"{what} must be true or false, not {describe(value)}", path
+        )
         return None
 
     def choice(self, value: Any, path: KeyPath, what: str, values: Iterable[str]) -> str | None:
@@ -121,14 +136,16 @@ class Checker:
             return value
         if isinstance(value, str):
             self.fail(
-                "204",
+                self.shape.not_allowed,
                 f"{what} '{value}' is not allowed",
                 path,
                 did_you_mean(value, options) or allowed(options),
             )
         else:
             self.fail(
-                "201", f"{what} must be one of {', '.join(options)}, not {describe(value)}", path
+                self.shape.wrong_type,
+                f"{what} must be one of {', '.join(options)}, not {describe(value)}",
+                path,
             )
         return None
 
@@ -138,7 +155,9 @@ class Checker:
             return [value]
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return list(value)
-        self.fail("201", f"{what} must be a list of texts, not {describe(value)}", path)
+        self.fail(
+            self.shape.wrong_type, f"{what} must be a list of texts, not {describe(value)}", path
+        )
         return None
 
 
@@ -179,7 +198,7 @@ def coerce(fact: FactDef, raw: Any, check: Checker, path: KeyPath, what: str = "
     bad = [v for v in items if v not in fact.values]
     for value in bad:
         check.fail(
-            "204",
+            check.shape.not_allowed,
             f"{what}: '{value}' is not allowed",
             path,
             did_you_mean(value, fact.values) or allowed(fact.values),

@@ -35,6 +35,7 @@ from cramp_expert.errors import (
 from cramp_expert.kb.knowledge import CONCLUSION_SECTIONS, URGENCIES, Knowledge
 from cramp_expert.kb.loader import _RuleReader
 from cramp_expert.kb.model import Condition
+from cramp_expert.problems import KNOWLEDGE_SHAPE
 from cramp_expert.source import Document, KeyPath, load_bytes, read_file
 from cramp_expert.validate import Checker
 
@@ -188,7 +189,7 @@ class _Reader:
         self.doc = document
         self.knowledge = knowledge
         self.problems = problems
-        self.check = Checker(document, problems, "K")
+        self.check = Checker(document, problems, KNOWLEDGE_SHAPE)
         # Conditions are read by the rule reader, so they mean and report what a rule's do.
         self.rules = _RuleReader(document, knowledge, problems, topic="", stem="")
 
@@ -208,7 +209,7 @@ class _Reader:
         if data.get(key) is None:
             return []
         if not isinstance(data[key], list):
-            self.check.fail("201", f"{key} must be a list", (key,))
+            self.check.fail("K201", f"{key} must be a list", (key,))
             return []
         out = []
         for index, raw in enumerate(data[key]):
@@ -226,13 +227,13 @@ class _Reader:
         for index, cid in enumerate(ids):
             if cid not in known:
                 self.check.fail(
-                    "301",
+                    "K301",
                     f"unknown conclusion '{cid}'",
                     (*path, index),
                     did_you_mean(cid, known),
                 )
         if not ids:
-            self.check.fail("201", "needs at least one conclusion id", path)
+            self.check.fail("K201", "needs at least one conclusion id", path)
         return tuple(ids)
 
     # --- never --------------------------------------------------------------------------------
@@ -240,7 +241,7 @@ class _Reader:
         self.check.keys(entry, path, ["id", "contract", "forbid", "wording"], ["id", "contract"])
         rule_id = self.check.string(entry.get("id"), (*path, "id"), "id") if "id" in entry else None
         if rule_id is not None and not DECLARATION_ID.match(rule_id):
-            self.check.fail("204", f"id '{rule_id}' must be kebab-case", (*path, "id"))
+            self.check.fail("K204", f"id '{rule_id}' must be kebab-case", (*path, "id"))
         if "contract" in entry:
             self.check.string(entry["contract"], (*path, "contract"), "contract")
         forbid = [self.forbid(item, where) for item, where in self.list_of(entry, "forbid", path)]
@@ -248,7 +249,7 @@ class _Reader:
             self.wording(item, where) for item, where in self.list_of(entry, "wording", path)
         ]
         if not forbid and not wording:
-            self.check.fail("203", "a never rule needs 'forbid' or 'wording'", path)
+            self.check.fail("K203", "a never rule needs 'forbid' or 'wording'", path)
         if rule_id is None:
             return None
         return NeverRule(
@@ -268,7 +269,7 @@ class _Reader:
             return [(value, (*path, key))]
         if isinstance(value, list):
             return [(item, (*path, key, i)) for i, item in enumerate(value)]
-        self.check.fail("201", f"{key} must be a list of mappings", (*path, key))
+        self.check.fail("K201", f"{key} must be a list of mappings", (*path, key))
         return []
 
     def forbid(self, raw: Any, path: KeyPath) -> Forbid | None:
@@ -307,7 +308,7 @@ class _Reader:
             wrong = [(i, u) for i, u in enumerate(urgencies) if u not in URGENCIES]
             for index, urgency in wrong:
                 self.check.fail(
-                    "204",
+                    "K204",
                     f"urgency '{urgency}' is not allowed",
                     (*path, "red_flag", index),
                     did_you_mean(urgency, URGENCIES) or allowed(URGENCIES),
@@ -327,7 +328,7 @@ class _Reader:
                 ]
             if not flags and not wrong:
                 self.check.fail(
-                    "301",
+                    "K301",
                     f"no red flag has the urgency {', '.join(urgencies)}",
                     (*path, "red_flag"),
                 )
@@ -343,7 +344,7 @@ class _Reader:
         for index, kind in enumerate(kinds):
             if kind not in CONCLUSION_SECTIONS:
                 self.check.fail(
-                    "204",
+                    "K204",
                     f"kind '{kind}' is not allowed",
                     (*path, "kinds", index),
                     did_you_mean(kind, CONCLUSION_SECTIONS) or allowed(CONCLUSION_SECTIONS),
@@ -370,7 +371,7 @@ class _Reader:
         others = self.conclusion_ids(entry.get("never_with"), (*path, "never_with"))
         why = self.check.string(entry.get("why"), (*path, "why"), "why") if "why" in entry else ""
         if len(first) != 1:
-            self.check.fail("201", "conclusion must be one conclusion id", (*path, "conclusion"))
+            self.check.fail("K201", "conclusion must be one conclusion id", (*path, "conclusion"))
             return None
         return Exclusive(first[0], others, why or "", self.doc.location(path))
 
@@ -394,20 +395,20 @@ class _Reader:
         if fact_id.endswith(".*"):
             if not declaration.facts(self.knowledge):
                 self.check.fail(
-                    "301",
+                    "K301",
                     f"no {_TYPE[direction]} input fact matches '{fact_id}'",
                     (*path, "fact"),
                 )
         elif fact_id not in inputs:
             self.check.fail(
-                "301",
+                "K301",
                 f"'{fact_id}' is not a fact a patient file gives",
                 (*path, "fact"),
                 did_you_mean(fact_id, inputs),
             )
         elif self.knowledge.facts[fact_id].type != _TYPE[direction]:
             self.check.fail(
-                "204",
+                "K204",
                 f"direction '{direction}' needs a {_TYPE[direction]} fact; "
                 f"{fact_id} is {self.knowledge.facts[fact_id].type}",
                 (*path, "direction"),

@@ -31,6 +31,7 @@ from cramp_expert.errors import (
 )
 from cramp_expert.kb.knowledge import URGENCIES, Knowledge
 from cramp_expert.kb.model import EVIDENCE_GRADES
+from cramp_expert.problems import KNOWLEDGE_SHAPE
 from cramp_expert.source import Document, load_bytes
 from cramp_expert.validate import Checker
 
@@ -162,7 +163,7 @@ def load_handout_wording(root: Path) -> HandoutWording:
 
 
 def _read(document: Document, problems: ProblemCollector) -> HandoutWording:
-    check = Checker(document, problems, "K")
+    check = Checker(document, problems, KNOWLEDGE_SHAPE)
     data = check.mapping(document.data, (), FILE)
     if data is None:
         return HandoutWording(path=document.path)

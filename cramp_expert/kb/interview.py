@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cramp_expert.errors import did_you_mean
+from cramp_expert.problems import KNOWLEDGE_SHAPE
 from cramp_expert.source import Document
 from cramp_expert.validate import Checker
 
@@ -145,7 +146,7 @@ def read_interview_plan(
     document: Document, facts: Mapping[str, FactDef], problems: ProblemCollector
 ) -> InterviewPlan:
     """Read and validate a parsed interview.yaml against the facts; record every problem."""
-    return _Reader(document, facts, Checker(document, problems, "K")).read()
+    return _Reader(document, facts, Checker(document, problems, KNOWLEDGE_SHAPE)).read()
 
 
 class _Reader:
@@ -175,7 +176,7 @@ class _Reader:
             return None
         if name not in self.facts or self.facts[name].derived:
             self.check.fail(
-                "301", f"unknown input fact '{name}'", path, did_you_mean(name, self.inputs)
+                "K301", f"unknown input fact '{name}'", path, did_you_mean(name, self.inputs)
             )
             return None
         return name
@@ -183,7 +184,7 @@ class _Reader:
     def _prompts(self, raw: Any) -> tuple[PromptDecl, ...]:
         check = self.check
         if not isinstance(raw, list):
-            check.fail("201", "prompts must be a list", ("prompts",))
+            check.fail("K201", "prompts must be a list", ("prompts",))
             return ()
         out: list[PromptDecl] = []
         seen_ids: set[str] = set()
@@ -198,7 +199,7 @@ class _Reader:
             if prompt_id is None:
                 continue
             if prompt_id in seen_ids:
-                check.fail("304", f"prompt '{prompt_id}' is declared twice", (*path, "id"))
+                check.fail("K304", f"prompt '{prompt_id}' is declared twice", (*path, "id"))
                 continue
             seen_ids.add(prompt_id)
             kind = entry.get("kind", "question")
@@ -209,12 +210,12 @@ class _Reader:
             raw_items = entry.get("items") or []
             if kind in LIST_KINDS:
                 if raw_items:
-                    check.fail("202", f"a {kind} prompt has no items", (*path, "items"))
+                    check.fail("K202", f"a {kind} prompt has no items", (*path, "items"))
                 if any(p.kind == kind for p in out):
-                    check.fail("304", f"a second {kind} prompt", (*path, "kind"))
+                    check.fail("K304", f"a second {kind} prompt", (*path, "kind"))
                     continue
             elif not isinstance(raw_items, list) or not raw_items:
-                check.fail("201", "items must be a non-empty list of facts", (*path, "items"))
+                check.fail("K201", "items must be a non-empty list of facts", (*path, "items"))
                 continue
             for number, item in enumerate(raw_items):
                 where = (*path, "items", number)
@@ -231,14 +232,14 @@ class _Reader:
                     continue
                 if fact in placed:
                     check.fail(
-                        "304",
+                        "K304",
                         f"fact '{fact}' is already asked in prompt '{placed[fact]}'",
                         where,
                     )
                     continue
                 placed[fact] = prompt_id
                 if kind == "checklist" and self.facts[fact].type != "bool":
-                    check.fail("204", f"a checklist holds yes/no facts; '{fact}' is not", where)
+                    check.fail("K204", f"a checklist holds yes/no facts; '{fact}' is not", where)
                     continue
                 items.append(fact)
                 for name in short:
@@ -246,12 +247,12 @@ class _Reader:
                     taken = {n.lower(): f for n, f in names.items()}
                     if taken.get(name.lower(), fact) != fact:
                         check.fail(
-                            "304", f"name '{name}' already names {taken[name.lower()]}", where
+                            "K304", f"name '{name}' already names {taken[name.lower()]}", where
                         )
                         continue
                     names[name] = fact
             if kind == "question" and len(items) != 1:
-                check.fail("204", "a question prompt asks exactly one fact", (*path, "items"))
+                check.fail("K204", "a question prompt asks exactly one fact", (*path, "items"))
                 continue
             out.append(
                 PromptDecl(
@@ -280,7 +281,7 @@ class _Reader:
                 where = (*path, word)
                 if value is NOTHING:
                     if definition.type != "number":
-                        check.fail("204", "only a number fact may be answered with nothing", where)
+                        check.fail("K204", "only a number fact may be answered with nothing", where)
                         continue
                 elif definition.type in ("choice", "list"):
                     if check.choice(value, where, f"value of '{word}'", definition.values) is None:
@@ -303,7 +304,7 @@ class _Reader:
             if fact is None:
                 continue
             if self.facts[fact].type != "number" or not isinstance(entries, list):
-                check.fail("201", "refuse holds a list of limits of a number fact", path)
+                check.fail("K201", "refuse holds a list of limits of a number fact", path)
                 continue
             refusals = []
             for index, entry in enumerate(entries):
@@ -350,7 +351,7 @@ class _Reader:
                         numeric.add(name)
                     continue
                 if not isinstance(allowed, list) or not allowed:
-                    check.fail("201", f"the values of {name} must be a non-empty list", where)
+                    check.fail("K201", f"the values of {name} must be a non-empty list", where)
                     continue
                 for number, value in enumerate(allowed):
                     if definition.type == "bool":

@@ -25,6 +25,7 @@ from cramp_expert.kb.cache import DocumentCache
 from cramp_expert.kb.interview import FILE as INTERVIEW_FILE
 from cramp_expert.kb.interview import InterviewPlan, read_interview_plan
 from cramp_expert.kb.model import EVIDENCE_GRADES
+from cramp_expert.problems import KNOWLEDGE_SHAPE
 from cramp_expert.source import Document, load_bytes, read_file
 from cramp_expert.validate import Checker
 
@@ -346,7 +347,7 @@ class _KnowledgeBuilder:
         unknown, so nothing is reported as missing from them."""
 
     def checker(self, name: str) -> Checker:
-        return Checker(self.documents[name], self.problems, "K")
+        return Checker(self.documents[name], self.problems, KNOWLEDGE_SHAPE)
 
     def section(self, name: str, key: str) -> dict[str, Any]:
         if name in self.unreadable and not self.documents[name].positions:
@@ -358,7 +359,7 @@ class _KnowledgeBuilder:
             return {}
         value = data.get(key)
         if value is None:
-            check.fail("203", f"missing required key '{key}'", ())
+            check.fail("K203", f"missing required key '{key}'", ())
             self.unreadable.add(name)
             return {}
         section = check.mapping(value, (key,), key)
@@ -467,7 +468,7 @@ class _KnowledgeBuilder:
         for index, ref in enumerate(refs):
             if ref not in references and "references.yaml" not in self.unreadable:
                 check.fail(
-                    "301",
+                    "K301",
                     f"unknown reference '{ref}'",
                     (*path, index),
                     did_you_mean(ref, references),
@@ -511,7 +512,7 @@ class _KnowledgeBuilder:
             )
             if str(entry.get("unit")) not in {u.name for u in units}:
                 check.fail(
-                    "302",
+                    "K302",
                     f"default unit {entry.get('unit')} is not among the units",
                     (*path, "unit"),
                 )
@@ -580,7 +581,7 @@ class _KnowledgeBuilder:
             key = normalise_name(spelling)
             if key in names and names[key] != target:
                 check.fail(
-                    "303", f"name '{spelling}' already stands for {', '.join(names[key])}", path
+                    "K303", f"name '{spelling}' already stands for {', '.join(names[key])}", path
                 )
                 return
             names[key] = target
@@ -598,7 +599,7 @@ class _KnowledgeBuilder:
             for index, class_id in enumerate(drug_classes):
                 if class_id not in classes:
                     check.fail(
-                        "301",
+                        "K301",
                         f"unknown drug class '{class_id}'",
                         (*path, "classes", index),
                         did_you_mean(class_id, classes),
@@ -626,7 +627,7 @@ class _KnowledgeBuilder:
             for index, part in enumerate(components):
                 if part not in drugs:
                     check.fail(
-                        "301",
+                        "K301",
                         f"unknown component '{part}'",
                         (*path, index),
                         did_you_mean(part, drugs),
@@ -673,7 +674,7 @@ class _KnowledgeBuilder:
                 key = normalise_name(str(synonym))
                 if key in synonyms and synonyms[key] != condition_id:
                     check.fail(
-                        "303",
+                        "K303",
                         f"synonym '{synonym}' already stands for {synonyms[key]}",
                         (*path, "synonyms", index),
                     )
@@ -712,7 +713,7 @@ class _KnowledgeBuilder:
                 check.keys(entry, path, fields, ["label"])
                 if conclusion_id in out:
                     check.fail(
-                        "304",
+                        "K304",
                         f"id '{conclusion_id}' is defined twice (first at {out[conclusion_id].location})",
                         path,
                         "conclusions and states share one set of ids: rename one",
@@ -759,7 +760,7 @@ class _KnowledgeBuilder:
             state = out.get(conclusion.emergency_if)
             if conclusion.emergency_if and (state is None or state.kind != "state"):
                 check.fail(
-                    "301",
+                    "K301",
                     f"unknown state '{conclusion.emergency_if}'",
                     ("red_flags", conclusion.id, "emergency_if"),
                     did_you_mean(
@@ -780,7 +781,7 @@ class _KnowledgeBuilder:
             return None
         if kind == "state":
             check.fail(
-                "202", "a state is never shown to a patient: it has no 'patient' words", where
+                "K202", "a state is never shown to a patient: it has no 'patient' words", where
             )
             return None
         required = ["text", "section"] if kind == "recommendation" else ["text"]
@@ -821,7 +822,7 @@ class _KnowledgeBuilder:
                 )
                 if not FACT_ID.match(fact_id):
                     check.fail(
-                        "305",
+                        "K305",
                         f"fact id '{fact_id}' must be dotted lower_snake names (no '__')",
                         path,
                     )
@@ -849,7 +850,7 @@ class _KnowledgeBuilder:
         for analyte in self.analytes_seen:
             if f"labs.{analyte}" not in facts and "facts.yaml" not in self.unreadable:
                 check.fail(
-                    "306",
+                    "K306",
                     f"analyte '{analyte}' of units.yaml has no fact 'labs.{analyte}'",
                     ("facts",),
                 )

@@ -41,6 +41,7 @@ from cramp_expert.kb.model import (
     FactCondition,
     Rule,
 )
+from cramp_expert.problems import RULE_SHAPE
 from cramp_expert.source import Document, KeyPath, load_bytes, read_file
 from cramp_expert.validate import Checker, coerce, describe
 
@@ -289,7 +290,7 @@ class _RuleReader:
     ):
         self.doc = document
         self.knowledge = knowledge
-        self.check = Checker(document, problems, "R")
+        self.check = Checker(document, problems, RULE_SHAPE)
         self.problems = problems
         self.topic = topic
         self.stem = stem
@@ -315,11 +316,11 @@ class _RuleReader:
         rule_id = ("id" in data and self.check.string(data["id"], ("id",), "id")) or self.stem
         if not RULE_ID.match(rule_id):
             self.check.fail(
-                "205", f"rule id '{rule_id}' must be kebab-case (a-z, 0-9, '-')", ("id",)
+                "R205", f"rule id '{rule_id}' must be kebab-case (a-z, 0-9, '-')", ("id",)
             )
         elif rule_id != self.stem:
             self.check.fail(
-                "206",
+                "R206",
                 f"rule id '{rule_id}' differs from the file name '{self.stem}'",
                 ("id",),
                 f"rename the file to {rule_id}.yaml",
@@ -336,7 +337,7 @@ class _RuleReader:
             self.references(data["references"], ("references",)) if "references" in data else ()
         )
         if not references and "references" in data:
-            self.check.fail("207", "a rule needs at least one reference", ("references",))
+            self.check.fail("R207", "a rule needs at least one reference", ("references",))
         when = self.group("all", data.get("when"), ("when",)) if "when" in data else None
         then = self.action(data.get("then"), ("then",)) if "then" in data else None
         examples = self.examples(data.get("examples"), ("examples",))
@@ -345,7 +346,7 @@ class _RuleReader:
             family = self.check.string(data["family"], ("family",), "family") or ""
             if family and not RULE_ID.match(family):
                 self.check.fail(
-                    "205", f"family '{family}' must be kebab-case (a-z, 0-9, '-')", ("family",)
+                    "R205", f"family '{family}' must be kebab-case (a-z, 0-9, '-')", ("family",)
                 )
         if len(self.problems.problems) > before or when is None or then is None:
             return None
@@ -370,7 +371,7 @@ class _RuleReader:
         for index, ref in enumerate(refs):
             if self.unknown("references", ref in self.knowledge.references):
                 self.check.fail(
-                    "301",
+                    "R301",
                     f"unknown reference '{ref}'",
                     (*path, index),
                     did_you_mean(ref, self.knowledge.references),
@@ -383,7 +384,7 @@ class _RuleReader:
         if isinstance(value, list):
             items = [self.condition(item, (*path, i)) for i, item in enumerate(value)]
             if not value:
-                self.check.fail("208", f"'{kind}' needs at least one condition", path)
+                self.check.fail("R208", f"'{kind}' needs at least one condition", path)
             return ConditionGroup(kind, tuple(i for i in items if i is not None), self.loc(path))  # type: ignore[arg-type]
         mapping = self.check.mapping(value, path, "a condition block")
         if mapping is None:
@@ -396,7 +397,7 @@ class _RuleReader:
                 if sub is not None:
                     parts.append(sub)
         if not any(key in mapping for key in GROUP_KEYS):
-            self.check.fail("208", "a condition block needs 'all', 'any' or 'none'", path)
+            self.check.fail("R208", "a condition block needs 'all', 'any' or 'none'", path)
         if (
             kind == "all"
             and len(parts) == 1
@@ -420,7 +421,7 @@ class _RuleReader:
             ):
                 return ConcludedCondition(target, self.loc(path))
             self.check.fail(
-                "302",
+                "R302",
                 f"unknown conclusion '{target}'"
                 if isinstance(target, str)
                 else f"unknown conclusion {describe(target)}",
@@ -430,7 +431,7 @@ class _RuleReader:
             return None
         if "fact" not in mapping:
             self.check.fail(
-                "208",
+                "R208",
                 "a condition needs 'fact', 'concluded', 'all', 'any' or 'none'",
                 path,
                 did_you_mean(next(iter(mapping), ""), ["fact", "concluded"]),
@@ -446,7 +447,7 @@ class _RuleReader:
         ops = [key for key in mapping if key != "fact"]
         if len(ops) != 1:
             self.check.fail(
-                "208",
+                "R208",
                 f"a fact condition needs exactly one operator, found {len(ops)}",
                 path,
                 allowed(OPERATORS),
@@ -455,7 +456,7 @@ class _RuleReader:
         op = ops[0]
         if op not in OPERATORS:
             self.check.fail(
-                "202",
+                "R202",
                 f"unknown operator '{op}'",
                 (*path, op),
                 did_you_mean(op, OPERATORS) or allowed(OPERATORS),
@@ -463,7 +464,7 @@ class _RuleReader:
             return None
         if op not in OPERATORS_BY_TYPE[fact.type]:
             self.check.fail(
-                "304",
+                "R304",
                 f"operator '{op}' does not fit {fact.type} fact '{fact.id}'",
                 (*path, op),
                 allowed(OPERATORS_BY_TYPE[fact.type]),
@@ -486,7 +487,7 @@ class _RuleReader:
         }
         if family in origin and name and isinstance(fact_id, str):
             message += f" ('{name.split('.')[0]}' is not {origin[family]})"
-        self.check.fail("303", message, path, did_you_mean(str(fact_id), self.knowledge.facts))
+        self.check.fail("R303", message, path, did_you_mean(str(fact_id), self.knowledge.facts))
 
     def operand(
         self,
@@ -516,7 +517,7 @@ class _RuleReader:
         for index, member in enumerate(members):
             if member not in values:
                 check.fail(
-                    "305",
+                    "R305",
                     f"'{member}' is not a value of {fact_id}",
                     (*path, index),
                     did_you_mean(member, values) or allowed(values),
@@ -538,12 +539,12 @@ class _RuleReader:
             kind = self.knowledge.conclusions[excluded].kind
             if kind != "cause":
                 self.check.fail(
-                    "306",
+                    "R306",
                     f"only causes can be excluded; '{excluded}' is a {kind}",
                     (*path, "exclude", index),
                 )
         if not conclude and not exclude:
-            self.check.fail("208", "'then' needs 'conclude' or 'exclude'", path)
+            self.check.fail("R208", "'then' needs 'conclude' or 'exclude'", path)
         certainty = 1.0
         if "certainty" in mapping:
             certainty = (
@@ -564,13 +565,15 @@ class _RuleReader:
             for name in PLACEHOLDER.findall(reason):
                 if self.unknown("facts", self.knowledge.fact(name) is not None):
                     self.check.fail(
-                        "303",
+                        "R303",
                         f"reason names unknown fact '{{{name}}}'",
                         (*path, "reason"),
                         did_you_mean(name, self.knowledge.facts),
                     )
         if exclude and not reason:
-            self.check.fail("307", "an exclusion needs a 'reason' that names the measurement", path)
+            self.check.fail(
+                "R307", "an exclusion needs a 'reason' that names the measurement", path
+            )
         return Action(conclude, exclude, certainty, reason)
 
     def conclusion_ids(self, value: Any, path: KeyPath) -> tuple[str, ...]:
@@ -578,7 +581,7 @@ class _RuleReader:
         for index, conclusion_id in enumerate(ids):
             if self.unknown("conclusions", conclusion_id in self.knowledge.conclusions):
                 self.check.fail(
-                    "302",
+                    "R302",
                     f"unknown conclusion '{conclusion_id}'",
                     (*path, index),
                     did_you_mean(conclusion_id, self.knowledge.conclusions),
@@ -590,7 +593,7 @@ class _RuleReader:
         if value is None:
             return ()
         if not isinstance(value, list):
-            self.check.fail("201", f"examples must be a list, not {describe(value)}", path)
+            self.check.fail("R201", f"examples must be a list, not {describe(value)}", path)
             return ()
         out: list[Example] = []
         names: set[str] = set()
@@ -605,7 +608,7 @@ class _RuleReader:
                 and self.check.string(mapping["name"], (*here, "name"), "example name")
             ) or f"example {index + 1}"
             if name in names:
-                self.check.fail("209", f"two examples are named '{name}'", (*here, "name"))
+                self.check.fail("R209", f"two examples are named '{name}'", (*here, "name"))
             names.add(name)
             given = self.check.mapping(mapping.get("given", {}), (*here, "given"), "given") or {}
             for fact_id, value in given.items():
@@ -627,14 +630,14 @@ class _RuleReader:
             )
             if patient is not None and not isinstance(patient, dict):
                 self.check.fail(
-                    "201", "patient must be a mapping (a patient file)", (*here, "patient")
+                    "R201", "patient must be a mapping (a patient file)", (*here, "patient")
                 )
                 patient = None
             if not given and patient is None:
-                self.check.fail("208", "an example needs 'given' facts or a 'patient'", here)
+                self.check.fail("R208", "an example needs 'given' facts or a 'patient'", here)
             fires = mapping.get("fires")
             if fires is not None and not isinstance(fires, bool):
-                self.check.fail("201", "fires must be true or false", (*here, "fires"))
+                self.check.fail("R201", "fires must be true or false", (*here, "fires"))
                 fires = None
             out.append(
                 Example(

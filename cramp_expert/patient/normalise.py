@@ -29,6 +29,7 @@ from cramp_expert.patient.medications import (
     match_condition,
     match_medication,
 )
+from cramp_expert.problems import PATIENT_SHAPE, RULE_SHAPE
 from cramp_expert.render.safe import unsafe_characters
 from cramp_expert.source import Document, KeyPath, format_path
 from cramp_expert.validate import Checker, coerce
@@ -130,7 +131,7 @@ class _Normaliser:
     def __init__(self, document: Document, knowledge: Knowledge, problems: ProblemCollector):
         self.doc = document
         self.k = knowledge
-        self.check = Checker(document, problems, "P")
+        self.check = Checker(document, problems, PATIENT_SHAPE)
         self.values: dict[str, Any] = {}
         self.shown: dict[str, str] = {}
         self.result = PatientFacts(None, self.values, self.shown)
@@ -139,7 +140,7 @@ class _Normaliser:
         data = self.doc.data
         if isinstance(data, list):
             self.check.fail(
-                "201",
+                "P201",
                 "the top level of a patient file must be a mapping of keys (age, sex, ...), not a list",
                 (),
             )
@@ -149,7 +150,7 @@ class _Normaliser:
             return self.result
         if set(data) == {"patient", "expect"}:
             self.check.fail(
-                "201",
+                "P201",
                 "this is a vignette (patient: and expect:), not a patient file",
                 (),
                 "consult the mapping under 'patient:' on its own (examples/ holds them)",
@@ -164,7 +165,7 @@ class _Normaliser:
                 if self.short_text(patient_id, ("id",), "id"):
                     self.result.patient_id = patient_id
             else:
-                self.check.fail("201", "id must be a text or a number", ("id",))
+                self.check.fail("P201", "id must be a text or a number", ("id",))
         for key in ("age", "sex", "pregnant", "gestation_weeks", "dialysis"):
             # NOTE: .get: a knowledge base being written may not define them all yet.
             if data.get(key) is not None and key in self.k.facts:
@@ -227,7 +228,7 @@ class _Normaliser:
                     continue
                 number = value["value"]
                 if isinstance(number, bool) or not isinstance(number, int | float):
-                    self.check.fail("201", f"labs.{name}.value must be a number", (*path, "value"))
+                    self.check.fail("P201", f"labs.{name}.value must be a number", (*path, "value"))
                     continue
                 raw_value: Any = f"{number} {value['unit']}" if value.get("unit") else number
             else:
@@ -235,12 +236,12 @@ class _Normaliser:
             try:
                 reading = read_lab(analyte, raw_value, self.k)
             except LabError as exc:
-                self.check.fail("205", f"labs.{name}: {exc}", path, exc.hint)
+                self.check.fail("P205", f"labs.{name}: {exc}", path, exc.hint)
                 continue
             fact = self.k.facts.get(f"labs.{name}")
             if fact and fact.range and not fact.range[0] <= reading.value <= fact.range[1]:
                 self.check.fail(
-                    "204",
+                    "P204",
                     f"labs.{name} {reading.value:g} {reading.unit} is out of range",
                     path,
                     f"allowed: {fact.range[0]:g} to {fact.range[1]:g} {fact.unit}",
@@ -286,7 +287,7 @@ class _Normaliser:
             if unsafe:
                 shown = ", ".join(unsafe)
                 self.check.fail(
-                    "207",
+                    "P207",
                     f"the text holds control or formatting characters ({shown[:60]})",
                     path,
                     "write plain text: escape sequences, tabs, line breaks and bidi controls "
@@ -306,7 +307,7 @@ class _Normaliser:
         if len(text) <= MAX_TEXT:
             return True
         self.check.fail(
-            "204",
+            "P204",
             f"{what} is {len(text)} characters long; the limit is {MAX_TEXT}",
             path,
             "" if path == ("id",) else "one entry per medicine or condition, without notes",
@@ -318,14 +319,14 @@ class _Normaliser:
         if len(entries) <= MAX_ENTRIES:
             return True
         self.check.fail(
-            "204", f"{what} lists {len(entries)} entries; the limit is {MAX_ENTRIES}", path
+            "P204", f"{what} lists {len(entries)} entries; the limit is {MAX_ENTRIES}", path
         )
         return False
 
     # --- medications --------------------------------------------------------------------------
     def medications(self, raw: Any) -> None:
         if not isinstance(raw, list):
-            self.check.fail("201", "medications must be a list", ("medications",))
+            self.check.fail("P201", "medications must be a list", ("medications",))
             return
         if not self.few_entries(raw, ("medications",), "medications"):
             return
@@ -360,7 +361,7 @@ class _Normaliser:
                     continue
             else:
                 self.check.fail(
-                    "201",
+                    "P201",
                     "a medication must be a text ('furosemide 40 mg') or a mapping {name, started_months_ago}",
                     path,
                 )
@@ -495,7 +496,7 @@ class _Normaliser:
         if said == "none" and (during or mentioned):
             where = ("cramps", "during_dialysis") if during else ("conditions",)
             self.check.fail(
-                "206",
+                "P206",
                 "dialysis is 'none' but the file says the patient has dialysis",
                 where,
                 "set dialysis: haemodialysis or peritoneal, or correct the other entry",
@@ -525,10 +526,10 @@ class _Normaliser:
                 )
             )
         if self.values.get("pregnant") is True and self.values.get("sex") == "male":
-            self.check.fail("206", "pregnant is true but sex is male", ("pregnant",))
+            self.check.fail("P206", "pregnant is true but sex is male", ("pregnant",))
         if "gestation_weeks" in self.values and self.values.get("pregnant") is False:
             self.check.fail(
-                "206", "gestation_weeks is given but pregnant is false", ("gestation_weeks",)
+                "P206", "gestation_weeks is given but pregnant is false", ("gestation_weeks",)
             )
         # What the interview would not ask, or would refuse (knowledge/interview.yaml), is read
         # as given but said back: pregnancy at 72 is more likely a slip than a fact.
@@ -573,7 +574,7 @@ def facts_from_given(
     """Build facts from an example's `given:` block (fact ids with normalised values)."""
     problems = ProblemCollector()
     document = Document(location.path, given, {(): (location.line, location.column)})
-    check = Checker(document, problems, "R")
+    check = Checker(document, problems, RULE_SHAPE)
     values: dict[str, Any] = {}
     for fact_id, raw in given.items():
         fact = knowledge.fact(fact_id)
