@@ -45,6 +45,7 @@ validate: $(VENV)/.synced ## check every rule and knowledge file (kb validate)
 
 docs: $(VENV)/.synced ## regenerate what is generated from the knowledge base (tests fail when stale)
 	$(VENV)/bin/cramp-expert kb docs -o docs/rules.md
+	$(VENV)/bin/cramp-expert kb docs --problems -o docs/problems.md
 	$(VENV)/bin/cramp-expert kb schema rule -o schemas/rule.schema.json
 	$(VENV)/bin/cramp-expert kb schema patient -o schemas/patient.schema.json
 

@@ -592,16 +592,23 @@ def generated_output(command: Command) -> Command:
 @kb.command("docs")
 @generated_output
 @kb_option
-def kb_docs(output: str | None, check: bool, kb_root: Path | None) -> None:
+@click.option(
+    "--problems",
+    is_flag=True,
+    help="Write the reference of every problem code (docs/problems.md) instead.",
+)
+def kb_docs(output: str | None, check: bool, kb_root: Path | None, problems: bool) -> None:
     """Write the rule catalogue in Markdown: rules by topic, references, evidence grades.
 
     \b
     Examples:
         cramp-expert kb docs -o docs/rules.md
         cramp-expert kb docs -o docs/rules.md --check
+        cramp-expert kb docs --problems -o docs/problems.md
     """
     with input_errors():
-        emitted = commands.generated(commands.kb_docs(kb_root), output, check)
+        text = commands.kb_problems() if problems else commands.kb_docs(kb_root)
+        emitted = commands.generated(text, output, check)
     emit(emitted)
 
 

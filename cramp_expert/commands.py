@@ -542,6 +542,13 @@ def kb_docs(kb: Path | None) -> str:
     return render_catalogue(knowledge_base(kb))
 
 
+def kb_problems() -> str:
+    """`kb docs --problems`: the reference of every problem code in Markdown."""
+    from cramp_expert.authoring.problems_doc import render_reference
+
+    return render_reference()
+
+
 def kb_schema(kb: Path | None, kind: str) -> str:
     """`kb schema rule|patient`: the JSON Schema."""
     from cramp_expert.authoring import schema
@@ -662,6 +669,7 @@ __all__ = [
     "kb_folder",
     "kb_graph",
     "kb_list",
+    "kb_problems",
     "kb_schema",
     "kb_show",
     "kb_test",

@@ -673,8 +673,9 @@ _ENTRIES = (
         "rule",
         "a suppression of a code that cannot be suppressed",
         "The code is not in this reference (the hint names the nearest), or it is a problem that "
-        "stops the rule being read, which no file may silence. Only the findings about a rule "
-        "that was read (R308, R4xx from R402 on, R5xx) can be suppressed.",
+        "stops the rule being read, which no file may silence, or it is suppressed twice in one "
+        "file. Only the findings about a rule that was read (R308, R4xx from R402 on, R5xx) can "
+        "be suppressed.",
         "suppress:\n  - {code: R303, reason: the fact is coming}",
         "Fix the problem instead, or correct the code.",
     ),

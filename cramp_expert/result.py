@@ -19,6 +19,8 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
+from cramp_expert.problems import lookup
+
 SECTIONS = ("red_flags", "causes", "differentials", "recommendations", "investigations")
 """The result's lists of concluded ids, in the contract's order."""
 
@@ -219,8 +221,12 @@ class Warning:
     """A remark about the input or the rules that did not stop the consultation."""
 
     code: str
+    """A code of the registry (`cramp_expert.problems`); any other is refused when made."""
     message: str
     where: str
+
+    def __post_init__(self) -> None:
+        lookup(self.code)
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's warning object."""

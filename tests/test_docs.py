@@ -60,56 +60,132 @@ def test_the_catalogue_documents_every_rule_with_its_references(kb):
     assert catalogue.count("```mermaid") == len({r.topic for r in kb.rules}) + 2
 
 
-def emitted_codes() -> set[str]:
-    """Every problem and warning code the package can produce, read from its source.
+def spelt_codes() -> dict[str, set[str]]:
+    """Every problem code the package's code names, by module, read from its syntax tree.
 
-    Codes are written whole (`"R303"`), or as a number passed to a `Checker` whose prefix
-    (`Checker(document, problems, "K")`) the module sets; validate.py's numbers serve every
-    prefix.
+    A code is named whole, as a string (`"R303"`), or through one of the registry's shape
+    constants (`RULE_SHAPE`: R201-R204), which a module passes to its `Checker`. The registry
+    itself is left out: what is declared there is what is compared with.
     """
-    import re
+    import ast
 
-    literal: set[str] = set()
-    prefixes: set[str] = set()
-    shared: set[str] = set()
-    per_module: set[str] = set()
+    from cramp_expert import problems
+
+    shapes = {
+        name: set(getattr(problems, name)) for name in dir(problems) if name.endswith("_SHAPE")
+    }
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "cramp_expert").rglob("*.py")):
+        if path.name == "problems.py" and path.parent.name == "cramp_expert":
+            continue
+        tree = ast.parse(path.read_text())
+        codes: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if re.fullmatch(r"[BEKPRW]\d{3}", node.value):
+                    codes.add(node.value)
+            elif isinstance(node, ast.Name) and node.id in shapes:
+                codes |= shapes[node.id]
+            elif isinstance(node, ast.alias) and node.name in shapes:
+                codes |= shapes[node.name]
+        if codes:
+            found[path.relative_to(ROOT).as_posix()] = codes
+    return found
+
+
+def test_every_code_named_in_the_package_is_registered_and_every_registered_code_is_named():
+    from cramp_expert.problems import CODES
+
+    spelt = set().union(*spelt_codes().values())
+    assert len(spelt) > 70
+    assert spelt - set(CODES) == set(), "codes named in the package but not registered"
+    assert set(CODES) - spelt == set(), "registered codes that no module names (dead entries)"
+
+
+def test_no_code_is_assembled_at_run_time():
+    # A code is named whole where it is raised: no prefix set on a Checker and a number passed
+    # to fail() (`Checker(doc, problems, "K")` + `fail("303")`), so a grep for K303 finds it.
     for path in (ROOT / "cramp_expert").rglob("*.py"):
         text = path.read_text()
-        literal |= set(re.findall(r'"([EKRPW]\d{3})"', text))
-        module_prefixes = set(re.findall(r'Checker\([^()]*"([A-Z])"\)', text))
-        prefixes |= module_prefixes
-        numbers = set(re.findall(r'\.fail\(\s*"(\d{3})"', text))
-        if path.name == "validate.py":
-            shared |= numbers
-        else:
-            per_module |= {p + n for p in module_prefixes for n in numbers}
-    return literal | per_module | {p + n for p in prefixes for n in shared}
+        assert not re.search(r'\.fail\(\s*"\d{3}"', text), path
+        assert not re.search(r'Checker\([^()]*"[A-Z]"\)', text), path
 
 
-def documented_codes() -> set[str]:
-    import re
+def test_an_unregistered_code_is_refused_when_a_problem_is_made():
+    import pytest
 
-    reference = GUIDE.split("## Diagnostics reference", 1)[1]
-    return set(re.findall(r"^### ([EKRPW]\d{3}): \S", reference, flags=re.MULTILINE))
+    from cramp_expert.errors import Location, Problem, ProblemCollector
+    from cramp_expert.patient.normalise import InputWarning
+    from cramp_expert.problems import RULE_SHAPE, UnknownCode
+    from cramp_expert.result import Warning
+    from cramp_expert.source import Document
+    from cramp_expert.validate import Checker
+
+    with pytest.raises(UnknownCode, match="R999"):
+        Problem("R999", "no such code", Location("x.yaml"))
+    with pytest.raises(UnknownCode):
+        InputWarning("W999", "no such code", "age")
+    with pytest.raises(UnknownCode):
+        Warning("W999", "no such code", "rules")
+    check = Checker(Document("x.yaml", {}, {}), ProblemCollector(), RULE_SHAPE)
+    with pytest.raises(UnknownCode, match="'303'"):
+        check.fail("303", "a code without its letter", ())
+    check.fail("R303", "a registered code", ())
+    assert [p.severity for p in check.problems.problems] == ["error"]
 
 
-def test_every_code_has_a_section_in_the_diagnostics_reference():
-    emitted = emitted_codes()
-    assert len(emitted) > 40
-    assert emitted - documented_codes() == set(), "undocumented codes"
-    assert documented_codes() - emitted == set(), "documented codes that nothing produces"
+def test_every_registry_entry_is_complete():
+    from cramp_expert.problems import CODES, SEVERITIES, STAGES
+
+    for code, entry in CODES.items():
+        assert re.fullmatch(r"[BEKPRW]\d{3}", code) and entry.code == code
+        assert entry.severity in SEVERITIES, code
+        assert entry.stage in STAGES, code
+        summary = entry.summary
+        assert (
+            summary and "\n" not in summary and summary[0].islower() and not summary.endswith(".")
+        ), code
+        for part in (entry.meaning, entry.example, entry.fix):
+            assert part.strip(), code
+        # Only findings about a rule that was read can be silenced in its file.
+        if entry.suppressible:
+            assert code.startswith("R") and entry.stage in ("validate", "check"), code
+        # A warning in a consultation's result never stops it; W codes are never errors.
+        if code.startswith("W"):
+            assert entry.severity == "warning", code
 
 
-def test_every_knowledge_base_code_is_produced_by_a_fixture():
+def test_the_problem_reference_is_current():
+    from cramp_expert.authoring.problems_doc import COMMAND, render_reference
+
+    committed = (ROOT / "docs" / "problems.md").read_text()
+    assert committed == render_reference(), f"docs/problems.md is stale: run `{COMMAND}`"
+
+
+def test_every_registered_code_is_produced_by_a_test_input():
+    from cramp_expert.problems import CODES
     from tests.bad_input.test_bad_input import MANIFEST
     from tests.kb.test_fixtures import announced_codes
     from tests.verify.test_planted_defects import CASES, expected
 
-    # R100 needs a knowledge base without rules (tests/cli/test_kb_validate.py); W codes are
-    # warnings in a consultation's result (tests/unit/, tests/cli/). R408 (a certainty below
-    # the threshold) cannot be written in a file the loader reads: tests/verify/test_checks.py
-    # builds one in memory. kb check's other codes come from tests/planted_defects/.
-    elsewhere = {"R100", "R408"} | {c for c in emitted_codes() if c.startswith("W")}
+    # Produced by a named test rather than a corpus case:
+    elsewhere = {
+        # a knowledge base without rules (tests/cli/test_kb_validate.py)
+        "R100",
+        # a certainty below the threshold cannot be written in a file the loader reads:
+        # tests/verify/test_checks.py builds one in memory
+        "R408",
+        # batch inputs: tests/cli/test_batch.py, test_batch_hardening.py
+        "B200",
+        "B201",
+        "B202",
+        "B203",
+        # FHIR: tests/fhir/
+        "W210",
+        "P211",
+        # warnings in a consultation's result: tests/unit/, tests/cli/, tests/acceptance/
+        *(code for code in CODES if code.startswith("W")),
+    }
     planted = {code for case in CASES for (_, _, code) in expected(case)}
     # Patient-file codes are produced by the bad-input corpus (tests/bad_input/).
     corpus = {
@@ -119,7 +195,7 @@ def test_every_knowledge_base_code_is_produced_by_a_fixture():
         for entry in section[kind].values()
         for problem in entry["expect"]
     }
-    assert emitted_codes() - elsewhere - announced_codes() - planted - corpus == set()
+    assert set(CODES) - elsewhere - announced_codes() - planted - corpus == set()
 
 
 def test_the_documented_limits_are_the_codes_limits():

@@ -18,6 +18,16 @@ This module adds the checks an author needs and the engine does not:
   knowledge/handout.yaml);
 - K2xx, K301 and rule codes in knowledge/properties.yaml (the declarations `kb check` verifies).
 
+Every stage runs on what could be read: a rule read with problems (`evidence: low`) is still
+checked for the rest (its examples, thresholds, contradictions), and the checks across rules run
+when every rule file gave a rule, whole or partial. A part of a rule read with problems is not
+checked further (its examples, when an example had a problem), so no problem is reported that is
+only the echo of another.
+
+A rule file's `suppress:` entries silence the named findings about that file: they are counted
+as suppressed, not reported. An entry whose code the run checks but found nowhere in the file is
+R603 (`kb check` judges the codes only it checks, `verify.checks`).
+
 Nothing is compiled and experta is never imported, so validation takes a fraction of a second.
 """
 
@@ -45,10 +55,12 @@ from cramp_expert.kb.model import (
     ConditionGroup,
     FactCondition,
     Rule,
+    Suppression,
     walk,
 )
 from cramp_expert.patient import read_patient
 from cramp_expert.patient.inputs import fact_inputs
+from cramp_expert.problems import CODES
 from cramp_expert.source import Document
 
 
@@ -63,11 +75,20 @@ class Validation:
     """Every file checked, as problems name them (relative to `root`)."""
     rules: int
     """How many rules were read (valid or not)."""
+    suppressed: tuple[Problem, ...] = ()
+    """The problems a rule file's `suppress:` silenced (counted, not reported)."""
+    suppressions: tuple[tuple[str, Suppression], ...] = ()
+    """Every (rule file, suppression) read, for `kb check` to apply to its own findings."""
 
     @property
     def ok(self) -> bool:
-        """True when there is nothing to fix."""
-        return not self.problems
+        """True when no problem is an error (warnings do not fail a validation)."""
+        return not self.errors
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems of severity error."""
+        return tuple(p for p in self.problems if p.severity == "error")
 
     def relative_to(self, directory: Path) -> Validation:
         """The same validation with paths as seen from `directory` (the current one, usually).
@@ -86,6 +107,12 @@ class Validation:
                 for p in self.problems
             ),
             files=tuple(self.display(f, directory) for f in self.files),
+            suppressed=tuple(
+                replace(
+                    p, location=replace(p.location, path=self.display(p.location.path, directory))
+                )
+                for p in self.suppressed
+            ),
         )
 
     def display(self, path: str, directory: Path) -> str:
@@ -115,15 +142,16 @@ def validate(root: Path | None = None) -> Validation:
     """
     reading = read_knowledge_base(knowledge_base_root(root))
     problems = ProblemCollector(list(reading.problems))
+    every_rule = [*reading.rules, *reading.partial]
     if not reading.knowledge.incomplete:
         read_declarations(reading.root, reading.knowledge, problems)
         wording = read_handout_wording(reading.root, problems)
         if wording is not None:
-            check_lay_wording(reading.knowledge, wording, [r.id for r in reading.rules], problems)
-    for rule in reading.rules:
-        check_rule(rule, reading.knowledge, problems)
-    if reading.complete:
-        # Who concludes what is only known when every rule was read.
+            check_lay_wording(reading.knowledge, wording, [r.id for r in every_rule], problems)
+    for rule in every_rule:
+        check_rule(rule, reading.knowledge, problems, reading.damaged.get(rule.path, frozenset()))
+    if reading.readable:
+        # Who concludes what is only known when every rule file gave a rule (whole or partial).
         check_chaining(reading, problems)
     files = list(reading.files)
     for optional in (DECLARATIONS, HANDOUT):
@@ -132,24 +160,82 @@ def validate(root: Path | None = None) -> Validation:
             files.insert(
                 sum(1 for f in files if f.startswith("knowledge/")), f"knowledge/{optional}"
             )
+    suppressions = tuple((rule.path, s) for rule in every_rule for s in rule.suppress)
+    kept, suppressed = suppress(problems.problems, suppressions, "validate")
     order = {name: index for index, name in enumerate(files)}
-    ordered = sorted(
-        problems.problems,
-        key=lambda p: (
-            order.get(p.location.path, len(order)),
-            p.location.path,
-            p.location.line,
-            p.location.column,
-            p.code,
-        ),
-    )
     rule_files = sum(1 for name in files if not name.startswith("knowledge/"))
-    return Validation(reading.root, tuple(ordered), tuple(files), rule_files)
+    return Validation(
+        reading.root,
+        tuple(sorted(kept, key=lambda p: in_order(p, order))),
+        tuple(files),
+        rule_files,
+        tuple(sorted(suppressed, key=lambda p: in_order(p, order))),
+        suppressions,
+    )
+
+
+def in_order(problem: Problem, order: dict[str, int]) -> tuple[int, str, int, int, str]:
+    """Sort key: by file (in `order`, the order files are read in), then position and code."""
+    location = problem.location
+    return (
+        order.get(location.path, len(order)),
+        location.path,
+        location.line,
+        location.column,
+        problem.code,
+    )
+
+
+def suppress(
+    problems: Iterable[Problem],
+    suppressions: Iterable[tuple[str, Suppression]],
+    stage: str,
+) -> tuple[list[Problem], list[Problem]]:
+    """Split `problems` into those reported and those a rule file's `suppress:` silences.
+
+    Adds R603 for each suppression of a code of `stage` ("validate" or "check": the codes the
+    run checks) that no problem in its file has: a stale suppression would hide the next,
+    unrelated finding.
+    """
+    silenced: dict[str, dict[str, Suppression]] = defaultdict(dict)
+    for path, entry in suppressions:
+        silenced[path][entry.code] = entry
+    kept: list[Problem] = []
+    dropped: list[Problem] = []
+    used: set[tuple[str, str]] = set()
+    for problem in problems:
+        path = problem.location.path
+        if problem.code in silenced.get(path, {}):
+            dropped.append(problem)
+            used.add((path, problem.code))
+        else:
+            kept.append(problem)
+    for path, entries in silenced.items():
+        for code, entry in entries.items():
+            if CODES[code].stage == stage and (path, code) not in used:
+                kept.append(
+                    Problem(
+                        "R603",
+                        f"{code} is suppressed, but this run found no {code} in the file",
+                        entry.location,
+                        "remove the suppression",
+                    )
+                )
+    return kept, dropped
 
 
 # --- one rule ---------------------------------------------------------------------------------
-def check_rule(rule: Rule, knowledge: Knowledge, problems: ProblemCollector) -> None:
-    """The checks that need only one valid rule and the knowledge it names."""
+def check_rule(
+    rule: Rule,
+    knowledge: Knowledge,
+    problems: ProblemCollector,
+    damaged: frozenset[str] = frozenset(),
+) -> None:
+    """The checks that need only one rule and the knowledge it names.
+
+    `damaged` names the parts of a rule read with problems: its examples are not judged
+    (R501/R502) when one of them could not be read.
+    """
     for condition in rule.fact_conditions():
         fact = knowledge.fact(condition.fact)
         constant = _constant_threshold(condition, fact) if fact is not None else ""
@@ -183,14 +269,16 @@ def check_rule(rule: Rule, knowledge: Knowledge, problems: ProblemCollector) -> 
             "the rule (or this branch of it) can never fire",
         )
     anchor = rule.examples[0].location if rule.examples else rule.location
-    if not any(example.fires is True for example in rule.examples):
+    if "examples" in damaged:
+        pass  # an example that could not be read may be the one that fires
+    elif not any(example.fires is True for example in rule.examples):
         problems.add(
             "R501",
             f"rule {rule.id} has no example where it fires",
             anchor,
             "add an example with 'fires: true'",
         )
-    if not any(example.fires is False for example in rule.examples):
+    if "examples" not in damaged and not any(example.fires is False for example in rule.examples):
         problems.add(
             "R502",
             f"rule {rule.id} has no example where it does not fire",
@@ -341,9 +429,12 @@ def _number_satisfiable(tests: Iterable[FactCondition]) -> bool:
 # --- across rules -----------------------------------------------------------------------------
 def check_chaining(reading: KnowledgeBaseReading, problems: ProblemCollector) -> None:
     """The checks that need every rule: tests of conclusions nobody reaches, unused conclusions."""
-    concluded = {cid for rule in reading.rules for cid in rule.then.conclude}
-    looked_at = facts_looked_at(reading.rules)
-    for rule in reading.rules:
+    rules = [*reading.rules, *reading.partial]
+    concluded = {cid for rule in rules for cid in rule.then.conclude}
+    looked_at = facts_looked_at(rules)
+    for rule in rules:
+        if {"when", "then"} & reading.damaged.get(rule.path, frozenset()):
+            continue  # a condition that could not be read may be the one the reason cites
         for name in dict.fromkeys(PLACEHOLDER.findall(rule.then.reason)):
             if name in reading.knowledge.facts and name not in looked_at[rule.id]:
                 problems.add(
@@ -353,7 +444,7 @@ def check_chaining(reading: KnowledgeBaseReading, problems: ProblemCollector) ->
                     rule.location,
                     "cite a fact the rule tests, or test the fact the reason relies on",
                 )
-    for rule in reading.rules:
+    for rule in rules:
         for condition in walk(rule.when):
             if isinstance(condition, ConcludedCondition) and condition.conclusion not in concluded:
                 problems.add(

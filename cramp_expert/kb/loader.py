@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -40,8 +40,9 @@ from cramp_expert.kb.model import (
     Example,
     FactCondition,
     Rule,
+    Suppression,
 )
-from cramp_expert.problems import RULE_SHAPE
+from cramp_expert.problems import CODES, RULE_SHAPE, SUPPRESSIBLE
 from cramp_expert.source import Document, KeyPath, load_bytes, read_file
 from cramp_expert.validate import Checker, coerce, describe
 
@@ -56,9 +57,11 @@ RULE_KEYS = (
     "then",
     "examples",
     "family",
+    "suppress",
 )
 RULE_REQUIRED = ("id", "title", "tier", "rationale", "evidence", "references", "when", "then")
 THEN_KEYS = ("conclude", "exclude", "certainty", "reason")
+SUPPRESS_KEYS = ("code", "reason")
 EXAMPLE_KEYS = ("name", "given", "patient", "expect", "expect_not", "expect_excluded", "fires")
 GROUP_KEYS = ("all", "any", "none")
 RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -119,6 +122,16 @@ class KnowledgeBaseReading:
     strata: dict[str, int]
     digest: str
     complete: bool
+    partial: list[Rule] = field(default_factory=list)
+    """Rules read with problems whose conditions and action could still be built: not part of
+    the knowledge base, but `kb validate` checks them further, so that one run reports every
+    stage's problems (an `evidence: low` typo does not hide a missing example)."""
+    damaged: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Rule file -> the parts of its rule that had problems (`when`, `then`, `examples`, ...):
+    checks of a part read with problems would report what is merely unread."""
+    readable: bool = False
+    """Every file was read and every rule file gave a rule, whole or partial: the checks across
+    rules (who concludes what) can run on them."""
 
 
 def read_knowledge_base(root: Path | None = None) -> KnowledgeBaseReading:
@@ -173,7 +186,10 @@ def read_rules(
     problems = problems if problems is not None else ProblemCollector()
     files = files if files is not None else [display for display, _ in sources]
     complete = complete and not knowledge.incomplete
+    readable = complete
     rules: list[Rule] = []
+    partial: list[Rule] = []
+    damaged: dict[str, frozenset[str]] = {}
     content = hashlib.sha256(knowledge.digest.encode())
     for display, raw in sources:
         content.update(display.encode() + b"\0" + raw + b"\0")
@@ -184,17 +200,25 @@ def read_rules(
             )
         except InputError as exc:
             problems.problems.extend(exc.problems)
-            complete = False
+            complete = readable = False
             continue
         problems.problems.extend(document.problems)
         where = PurePosixPath(display)
-        rule = _RuleReader(
+        reader = _RuleReader(
             document, knowledge, problems, topic=where.parent.name, stem=where.stem
-        ).read()
+        )
+        rule = reader.read()
         if rule is not None and len(problems.problems) == before:
             rules.append(rule)
         else:
             complete = False
+            if rule is None:
+                readable = False
+            else:
+                partial.append(rule)
+                damaged[display] = frozenset(reader.damaged) | (
+                    {"document"} if document.problems else frozenset()
+                )
     seen: dict[str, Rule] = {}
     for rule in rules:
         if rule.id in seen:
@@ -212,6 +236,9 @@ def read_rules(
         strata=strata,
         digest="sha256:" + content.hexdigest(),
         complete=complete,
+        partial=partial,
+        damaged=damaged,
+        readable=readable,
     )
 
 
@@ -294,6 +321,13 @@ class _RuleReader:
         self.problems = problems
         self.topic = topic
         self.stem = stem
+        self.damaged: set[str] = set()
+        """The parts of the rule read with problems."""
+
+    def part(self, name: str, before: int) -> None:
+        """Note `name` as damaged when problems were added since `before`."""
+        if len(self.problems.problems) > before:
+            self.damaged.add(name)
 
     def loc(self, path: KeyPath) -> Location:
         return self.doc.location(path)
@@ -307,6 +341,12 @@ class _RuleReader:
         return not known and table not in self.knowledge.incomplete
 
     def read(self) -> Rule | None:
+        """The rule, whole or partial (with problems), or None when its logic cannot be built.
+
+        A rule read with problems is still built when its `when` and `then` could be, so that
+        `kb validate` checks what was read (`KnowledgeBaseReading.partial`); the loader never
+        puts it in a knowledge base.
+        """
         data = self.check.mapping(self.doc.data, (), "a rule file")
         if data is None:
             return None
@@ -338,9 +378,17 @@ class _RuleReader:
         )
         if not references and "references" in data:
             self.check.fail("R207", "a rule needs at least one reference", ("references",))
+        self.part("header", before)
+        mark = len(self.problems.problems)
         when = self.group("all", data.get("when"), ("when",)) if "when" in data else None
+        self.part("when", mark)
+        mark = len(self.problems.problems)
         then = self.action(data.get("then"), ("then",)) if "then" in data else None
+        self.part("then", mark)
+        mark = len(self.problems.problems)
         examples = self.examples(data.get("examples"), ("examples",))
+        self.part("examples", mark)
+        mark = len(self.problems.problems)
         family = ""
         if "family" in data:
             family = self.check.string(data["family"], ("family",), "family") or ""
@@ -348,15 +396,19 @@ class _RuleReader:
                 self.check.fail(
                     "R205", f"family '{family}' must be kebab-case (a-z, 0-9, '-')", ("family",)
                 )
-        if len(self.problems.problems) > before or when is None or then is None:
+        self.part("header", mark)
+        mark = len(self.problems.problems)
+        suppress = self.suppressions(data["suppress"], ("suppress",)) if "suppress" in data else ()
+        self.part("suppress", mark)
+        if when is None or then is None:
             return None
         return Rule(
             id=rule_id,
-            title=" ".join(str(data["title"]).split()),
+            title=" ".join(str(data.get("title", "")).split()),
             topic=self.topic,
             tier=str(tier),
-            rationale=" ".join(str(data["rationale"]).split()),
-            evidence=str(data["evidence"]),
+            rationale=" ".join(str(data.get("rationale", "")).split()),
+            evidence=str(data.get("evidence", "")),
             references=references,
             when=when,
             then=then,
@@ -364,7 +416,57 @@ class _RuleReader:
             path=self.doc.path,
             location=self.loc(()),
             family=family,
+            suppress=suppress,
         )
+
+    def suppressions(self, value: Any, path: KeyPath) -> tuple[Suppression, ...]:
+        """`suppress:`: a list of `{code, reason}`, each a code the file may silence."""
+        if not isinstance(value, list):
+            self.check.fail(
+                "R201", f"suppress must be a list of {{code, reason}}, not {describe(value)}", path
+            )
+            return ()
+        out: list[Suppression] = []
+        for index, raw in enumerate(value):
+            here = (*path, index)
+            entry = self.check.mapping(raw, here, "a suppression")
+            if entry is None:
+                continue
+            self.check.keys(entry, here, SUPPRESS_KEYS, ["code"])
+            code = (
+                self.check.string(entry["code"], (*here, "code"), "code")
+                if "code" in entry
+                else None
+            )
+            reason = entry.get("reason")
+            if not isinstance(reason, str) or not reason.strip():
+                self.check.fail(
+                    "R601",
+                    f"the suppression of {code or 'a code'} gives no reason",
+                    (*here, "reason") if "reason" in entry else here,
+                    'say why this finding is right for this rule: reason: "..."',
+                )
+                continue
+            if code is None:
+                continue  # reported as a missing key or a value of the wrong type
+            if code not in SUPPRESSIBLE:
+                known = code in CODES
+                self.check.fail(
+                    "R602",
+                    f"{code} cannot be suppressed" if known else f"unknown problem code '{code}'",
+                    (*here, "code"),
+                    "only findings about a rule that was read can be: " + ", ".join(SUPPRESSIBLE)
+                    if known
+                    else did_you_mean(code, CODES) or allowed(SUPPRESSIBLE),
+                )
+                continue
+            if any(s.code == code for s in out):
+                self.check.fail(
+                    "R602", f"{code} is suppressed twice", (*here, "code"), "keep one entry"
+                )
+                continue
+            out.append(Suppression(code, " ".join(str(reason or "").split()), self.loc(here)))
+        return tuple(out)
 
     def references(self, value: Any, path: KeyPath) -> tuple[str, ...]:
         refs = self.check.string_list(value, path, "references") or []

@@ -132,6 +132,15 @@ class Example:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """One entry of a rule file's `suppress:`: a finding about this rule accepted, and why."""
+
+    code: str
+    reason: str
+    location: Location = field(compare=False)
+
+
+@dataclass(frozen=True)
 class Rule:
     """One rule file: identity, documentation, logic and examples."""
 
@@ -151,6 +160,9 @@ class Rule:
     """Rules of one family restate one piece of evidence (eGFR < 60 and < 30; a drug and the
     same drug recently started): for each conclusion only the family's strongest fired member
     counts, and families combine (clinical brief 8.8). Empty: the rule is its own family."""
+    suppress: tuple[Suppression, ...] = ()
+    """Findings about this rule its authors accepted (`kb validate`/`kb check` count them as
+    suppressed instead of reporting them); never read by the engine."""
 
     @property
     def evidence_family(self) -> str:

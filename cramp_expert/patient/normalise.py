@@ -29,7 +29,7 @@ from cramp_expert.patient.medications import (
     match_condition,
     match_medication,
 )
-from cramp_expert.problems import PATIENT_SHAPE, RULE_SHAPE
+from cramp_expert.problems import PATIENT_SHAPE, RULE_SHAPE, lookup
 from cramp_expert.render.safe import unsafe_characters
 from cramp_expert.source import Document, KeyPath, format_path
 from cramp_expert.validate import Checker, coerce
@@ -64,8 +64,12 @@ class InputWarning:
     """A non-fatal remark about the input (unrecognised medicine, fuzzy match)."""
 
     code: str
+    """A code of the registry (`cramp_expert.problems`); any other is refused when made."""
     message: str
     where: str
+
+    def __post_init__(self) -> None:
+        lookup(self.code)
 
     def as_dict(self) -> dict[str, str]:
         """The contract's warning shape."""

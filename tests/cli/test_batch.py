@@ -117,6 +117,14 @@ def test_an_unknown_csv_column_stops_the_run_before_any_output(tmp_path):
     assert list(tmp_path.iterdir()) == [source]
 
 
+def test_a_csv_column_named_twice_stops_the_run(tmp_path):
+    source = tmp_path / "clinic.csv"
+    source.write_text("id,age,age\nA,70,71\n")
+    result = run(str(source), "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 1
+    assert f"{source}:1:1: B202 column 'age' appears twice" in result.output
+
+
 def test_a_folder_of_patient_files_in_name_order(tmp_path):
     folder = tmp_path / "patients"
     folder.mkdir()

@@ -100,4 +100,4 @@ def test_unreadable_lines_and_resources_of_no_patient_are_error_records(tmp_path
     assert lines[0]["patient_id"] == "a"
     errors = [problem for line in lines[1:] for problem in line["error"]["problems"]]
     assert any("P210 not valid JSON" in p and "Observation.ndjson:2" in p for p in errors)
-    assert any("1 resources name no Patient" in p for p in errors)
+    assert any("W210 1 resources name no Patient" in p for p in errors)
