@@ -22,6 +22,7 @@ from cramp_expert.kb.loader import (
     RULE_ID,
     RULE_KEYS,
     RULE_REQUIRED,
+    SUPPRESS_KEYS,
     THEN_KEYS,
 )
 from cramp_expert.kb.model import EVIDENCE_GRADES, OPERATORS_BY_TYPE
@@ -33,6 +34,7 @@ from cramp_expert.patient.normalise import (
     SECTIONS,
     TOP_LEVEL,
 )
+from cramp_expert.problems import CODES, SUPPRESSIBLE
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 """Draft 7: the newest draft every yaml-language-server release supports."""
@@ -199,6 +201,22 @@ def rule_schema(knowledge: Knowledge) -> Schema:
             "type": "string",
             "pattern": RULE_ID.pattern,
             "description": "Rules restating one piece of evidence: only the strongest member counts",
+        },
+        "suppress": {
+            "type": "array",
+            "description": "Findings about this rule accepted, each with why (docs/problems.md)",
+            "items": {
+                "type": "object",
+                "required": list(SUPPRESS_KEYS),
+                "additionalProperties": False,
+                "properties": {
+                    "code": {
+                        "enum": list(SUPPRESSIBLE),
+                        "description": "; ".join(f"{c}: {CODES[c].summary}" for c in SUPPRESSIBLE),
+                    },
+                    "reason": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                },
+            },
         },
     }
     assert set(properties) == set(RULE_KEYS)

@@ -13,6 +13,9 @@ chaining included, is checked no further). Then, with the engine's semantics:
 - K403 a conclusion whose text breaks a never-rule (`never:` `wording`);
 - R408 a conclusion whose certainty can never reach the threshold.
 
+A rule file's `suppress:` silences these findings about it as it does `kb validate`'s; an entry
+for one of these codes that no finding in its file has is R603.
+
 Every patient given is a real patient file: normalised like any other, evaluated again, and
 run through the engine, which must agree (`Finding.confirmed`).
 """
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cramp_expert.authoring.lint import validate
+from cramp_expert.authoring.lint import suppress, validate
 from cramp_expert.compile import compile_knowledge_base
 from cramp_expert.compile.predicates import evaluate
 from cramp_expert.consultation import build_result, combine
@@ -74,11 +77,13 @@ class Check:
     """False when the knowledge base does not load: only `kb validate`'s problems are known."""
     stats: dict[str, Any] = field(default_factory=dict)
     """What the verification did: searches, combinations tried, generated patients."""
+    suppressed: tuple[Problem, ...] = ()
+    """The problems a rule file's `suppress:` silenced (counted, not reported)."""
 
     @property
     def ok(self) -> bool:
-        """True when there is nothing to fix."""
-        return not self.findings
+        """True when no finding is an error (warnings do not fail a check)."""
+        return not any(f.problem.severity == "error" for f in self.findings)
 
     @property
     def problems(self) -> tuple[Problem, ...]:
@@ -108,6 +113,10 @@ class Check:
                 for f in self.findings
             ),
             files=tuple(shown(name) for name in self.files),
+            suppressed=tuple(
+                replace(p, location=replace(p.location, path=shown(p.location.path)))
+                for p in self.suppressed
+            ),
         )
 
 
@@ -128,11 +137,22 @@ def check(
     try:
         kb = load_knowledge_base(validation.root)
     except KnowledgeBaseError:
-        return Check(validation.root, tuple(findings), validation.files, validation.rules, False)
+        return Check(
+            validation.root,
+            tuple(findings),
+            validation.files,
+            validation.rules,
+            False,
+            suppressed=validation.suppressed,
+        )
     problems = ProblemCollector()
     declarations = read_declarations(validation.root, kb.knowledge, problems)
     verifier = Verifier(kb, declarations, samples=samples, budget=budget, seed=seed)
-    findings.extend(verifier.run())
+    found = {id(f.problem): f for f in verifier.run()}
+    kept, suppressed = suppress(
+        [f.problem for f in found.values()], validation.suppressions, "check"
+    )
+    findings.extend(found.get(id(p)) or Finding(p) for p in kept)
     order = {name: index for index, name in enumerate(validation.files)}
     findings.sort(
         key=lambda f: (
@@ -150,6 +170,7 @@ def check(
         validation.rules,
         True,
         verifier.stats,
+        (*validation.suppressed, *suppressed),
     )
 
 

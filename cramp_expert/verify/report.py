@@ -13,7 +13,16 @@ from dataclasses import replace
 from itertools import groupby
 from typing import Any
 
-from cramp_expert.authoring.report import FORMATS, github, painter, parsable, problem_lines
+from cramp_expert.authoring.report import (
+    FORMATS,
+    counts,
+    github,
+    painter,
+    parsable,
+    problem_lines,
+    summary,
+    suppressed_json,
+)
 from cramp_expert.render.safe import visible
 from cramp_expert.verify.checks import Check, Finding
 
@@ -89,9 +98,11 @@ def as_json(check: Check) -> dict[str, Any]:
         "verified": check.verified,
         "verification": check.stats,
         "problem_count": len(check.findings),
+        **counts(check.problems, check.suppressed),
         "problems": [
             {
                 "code": f.problem.code,
+                "severity": f.problem.severity,
                 "message": f.problem.message,
                 "hint": f.problem.hint,
                 "path": f.problem.location.path,
@@ -103,6 +114,7 @@ def as_json(check: Check) -> dict[str, Any]:
             }
             for f in check.findings
         ],
+        "suppressed": [suppressed_json(p) for p in check.suppressed],
     }
 
 
@@ -123,8 +135,8 @@ def _summary(check: Check) -> str:
 def _human(check: Check, color: bool) -> str:
     paint = painter(color)
 
-    if check.ok:
-        return f"{paint('ok', 'No problems')}: {_summary(check)}.\n"
+    if not check.findings:
+        return f"{paint('ok', summary((), check.suppressed))}: {_summary(check)}.\n"
     lines: list[str] = []
     for path, group in groupby(check.findings, key=lambda f: f.problem.location.path):
         lines.append(paint("path", path))
@@ -134,14 +146,8 @@ def _human(check: Check, color: bool) -> str:
             if finding.witness is not None:
                 lines.append(indent + paint("patient", _patient_line(finding)))
         lines.append("")
-    count = len(check.findings)
-    files = len({f.problem.location.path for f in check.findings})
     lines.append(
-        paint(
-            "summary",
-            f"Found {count} problem{'s' * (count != 1)} in {files} file{'s' * (files != 1)}",
-        )
-        + f" ({_summary(check)})."
+        paint("summary", summary(check.problems, check.suppressed)) + f" ({_summary(check)})."
     )
     return "\n".join(lines) + "\n"
 

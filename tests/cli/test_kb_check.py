@@ -51,7 +51,7 @@ def test_a_finding_comes_with_the_patient_that_shows_it(never_broken, monkeypatc
 def test_parsable_github_and_json_carry_the_patient(never_broken, monkeypatch):
     monkeypatch.chdir(never_broken)
     parsable = run("check", "--kb", ".", "--samples", "20", "--format", "parsable").output
-    assert parsable.startswith("rules/t/calf-stretch-nightly.yaml:5:1: R407 ")
+    assert parsable.startswith("rules/t/calf-stretch-nightly.yaml:5:1: [error] R407 ")
     assert " patient: {" in parsable and parsable.count("\n") == 1
     github = run("check", "--kb", ".", "--samples", "20", "--format", "github").output
     assert github.startswith("::error file=rules/t/calf-stretch-nightly.yaml,title=R407,line=5")
@@ -97,3 +97,47 @@ def test_coverage_exits_1_when_a_rule_fires_on_no_patient(tmp_path):
     result = run("coverage", "--kb", str(root), "--samples", "50")
     assert result.exit_code == 1
     assert "Not covered: potassium-test-when-low" in result.output
+
+
+@pytest.fixture
+def subsumed(tmp_path: Path) -> Path:
+    root = tmp_path / "kb"
+    shutil.copytree(BASE, root)
+    shutil.copytree(PLANTED / "subsumed-rule", root, dirs_exist_ok=True)
+    return root
+
+
+def test_a_warning_is_shown_but_does_not_fail_the_check(subsumed):
+    # R405 (a rule that adds nothing) is a warning: reported in every format, exit status 0.
+    result = run("check", "--kb", str(subsumed), "--samples", "20", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [(p["code"], p["severity"]) for p in data["problems"]] == [("R405", "warning")]
+    assert (data["error_count"], data["warning_count"], data["suppressed_count"]) == (0, 1, 0)
+    github = run("check", "--kb", str(subsumed), "--samples", "20", "--format", "github")
+    assert github.output.startswith("::warning file=") and "title=R405" in github.output
+    text = run("check", "--kb", str(subsumed), "--samples", "20").output
+    assert "R405  warning: rule potassium-test-on-loop-diuretic" in text
+    assert "Found 1 problem (0 errors, 1 warning) in 1 file" in text
+
+
+def test_kb_check_honours_a_suppression_and_reports_a_stale_one(subsumed):
+    rule = subsumed / "rules" / "t" / "potassium-test-on-loop-diuretic.yaml"
+    rule.write_text(
+        rule.read_text()
+        + "suppress:\n"
+        + "  - {code: R405, reason: kept apart to show the age threshold in the catalogue}\n"
+        + "  - {code: R411, reason: no other family}\n"
+    )
+    # kb validate cannot judge R405 or R411 (only kb check looks for them): nothing to say.
+    validated = run("validate", "--kb", str(subsumed))
+    assert validated.exit_code == 0 and validated.output.startswith("No problems: ")
+    result = run("check", "--kb", str(subsumed), "--samples", "20", "--format", "json")
+    data = json.loads(result.output)
+    assert result.exit_code == 0, result.output
+    assert [(p["code"], p["line"], p["severity"]) for p in data["problems"]] == [
+        ("R603", 26, "warning")
+    ]
+    assert data["suppressed_count"] == 1
+    text = run("check", "--kb", str(subsumed), "--samples", "20").output
+    assert "1 suppressed" in text and "R411 is suppressed, but this run found no R411" in text

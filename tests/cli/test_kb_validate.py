@@ -63,9 +63,9 @@ def test_parsable_format_names_file_line_and_column_from_the_current_folder(brok
     result = run("--kb", "kb", "--format", "parsable")
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        "kb/knowledge/facts.yaml:6:5: K202 unknown key 'lable' [facts.age.lable] "
+        "kb/knowledge/facts.yaml:6:5: [error] K202 unknown key 'lable' [facts.age.lable] "
         "(did you mean 'label'?)",
-        "kb/rules/base/hypokalemia-measured.yaml:9:8: R303 unknown fact 'labs.potasium' "
+        "kb/rules/base/hypokalemia-measured.yaml:9:8: [error] R303 unknown fact 'labs.potasium' "
         "('potasium' is not a lab of knowledge/facts.yaml) [when.all[0].fact] "
         "(did you mean 'labs.potassium'?)",
     ]
@@ -98,7 +98,7 @@ def test_a_problem_without_a_line_is_placed_at_the_top_of_the_file(tmp_path):
     shutil.copytree(FIXTURES / "_base", root)
     (root / "rules" / "base" / "empty.yaml").write_text("")
     parsable = run("--kb", str(root), "--format", "parsable").output
-    assert parsable.endswith("/rules/base/empty.yaml:1:1: E101 file is empty\n")
+    assert parsable.endswith("/rules/base/empty.yaml:1:1: [error] E101 file is empty\n")
     github = run("--kb", str(root), "--format", "github").output
     assert github.endswith("/rules/base/empty.yaml,title=E101::file is empty\n")
 
@@ -133,4 +133,67 @@ def test_a_knowledge_base_without_rules(tmp_path):
     shutil.copytree(FIXTURES / "_base" / "knowledge", tmp_path / "knowledge")
     result = run("--kb", str(tmp_path), "--format", "parsable")
     assert result.exit_code == 1
-    assert result.output.endswith("/rules:1:1: R100 no rule files found\n")
+    assert result.output.endswith("/rules:1:1: [error] R100 no rule files found\n")
+
+
+def _base(tmp_path: Path) -> Path:
+    root = tmp_path / "kb"
+    shutil.copytree(FIXTURES / "_base", root)
+    return root
+
+
+def test_one_run_reports_the_problems_of_every_stage(tmp_path):
+    # An evidence grade in the wrong case stops the rule being loaded; the example check, a
+    # later stage, still runs on what was read: both problems in one run.
+    root = _base(tmp_path)
+    rule = root / "rules" / "base" / "hypokalemia-measured.yaml"
+    text = rule.read_text().replace("evidence: LOW", "evidence: low")
+    rule.write_text(text.split("  - name: normal", 1)[0])
+    result = run("--kb", str(root), "--format", "parsable")
+    assert result.exit_code == 1
+    assert [line.split(": ", 1)[1] for line in result.output.splitlines()] == [
+        "[error] R204 evidence 'low' is not allowed [evidence] (did you mean 'LOW'?)",
+        "[error] R502 rule hypokalemia-measured has no example where it does not fire "
+        "[examples[0]] (add an example with 'fires: false' (the nearest case that must not "
+        "fire))",
+    ]
+
+
+def test_warnings_are_shown_with_their_severity_and_do_not_fail(tmp_path):
+    root = _base(tmp_path)
+    shutil.copytree(FIXTURES / "threshold-in-another-unit", root, dirs_exist_ok=True)
+    text = run("--kb", str(root))
+    assert text.exit_code == 0, text.output
+    assert "R410  warning: 'labs.potassium < 9.5'" in text.output
+    assert "Found 1 problem (0 errors, 1 warning) in 1 file" in text.output
+    parsable = run("--kb", str(root), "--format", "parsable").output
+    assert ": [warning] R410 " in parsable
+    github = run("--kb", str(root), "--format", "github").output
+    assert github.startswith("::warning file=") and "title=R410" in github
+    data = json.loads(run("--kb", str(root), "--format", "json").output)
+    assert [p["severity"] for p in data["problems"]] == ["warning"]
+    assert (data["error_count"], data["warning_count"]) == (0, 1)
+
+
+def test_a_suppressed_finding_is_counted_not_reported(tmp_path):
+    root = _base(tmp_path)
+    rule = root / "rules" / "base" / "hypokalemia-measured.yaml"
+    rule.write_text(
+        rule.read_text().split("  - name: normal", 1)[0]
+        + "suppress:\n  - code: R502\n    reason: every patient without a low potassium\n"
+    )
+    result = run("--kb", str(root))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("No problems (1 suppressed): ")
+    data = json.loads(run("--kb", str(root), "--format", "json").output)
+    assert (data["problem_count"], data["suppressed_count"]) == (0, 1)
+    # Without its reason the suppression is a problem of its own, and silences nothing.
+    rule.write_text(
+        rule.read_text().replace("    reason: every patient without a low potassium\n", "")
+    )
+    result = run("--kb", str(root), "--format", "parsable")
+    assert result.exit_code == 1
+    assert [line.split(": ", 1)[1].split()[1] for line in result.output.splitlines()] == [
+        "R502",
+        "R601",
+    ]
