@@ -270,12 +270,21 @@ def cause_order(certainty: float, evidence: str, cid: str) -> tuple[float, int, 
     return (-certainty, _grade_rank(evidence), cid)
 
 
+def emergency_states(kb: KnowledgeBase) -> set[str]:
+    """The states whose conclusion lifts a red flag to an emergency (`emergency_if`).
+
+    `advice_priority` takes them from its caller when it ranks many items of one result.
+    """
+    return {c.emergency_if for c in kb.knowledge.conclusions_of("red_flag") if c.emergency_if}
+
+
 def advice_priority(
     kb: KnowledgeBase,
     by_id: Mapping[str, list[Contribution]],
     concluded: Set[str],
     cid: str,
     evidence: str,
+    lifting: Set[str] | None = None,
 ) -> tuple[int, int, int, str]:
     """The place of a differential, recommendation or investigation `cid` in the result.
 
@@ -284,17 +293,18 @@ def advice_priority(
     state that lifts it to an emergency) ranks its actions by that flag's urgency in this result.
     """
     knowledge = kb.knowledge
-    lifting = {c.emergency_if for c in knowledge.conclusions_of("red_flag") if c.emergency_if}
+    if lifting is None:
+        lifting = emergency_states(kb)
     rules = [c.rule for c in by_id[cid] if c.certainty > 0]
     urgencies = [
         URGENCIES.index(urgency_of(knowledge.conclusions[flag], concluded))
         for rule in rules
-        for flag in (*rule.then.conclude, *rule.consumed())
+        for flag in (*rule.then.conclude, *rule.consumed_ids)
         if knowledge.conclusions[flag].kind == "red_flag" and flag in concluded
     ] + [
         URGENCIES.index("emergency")
         for rule in rules
-        for state in rule.consumed()
+        for state in rule.consumed_ids
         if state in lifting and state in concluded
     ]
     tier = max(knowledge.tiers.get(rule.tier, 0) for rule in rules)
@@ -397,8 +407,10 @@ def build_result(
     red_flags.sort(key=lambda f: red_flag_order(f.urgency, f.id))
     causes.sort(key=lambda c: cause_order(c.certainty, c.evidence, c.id))
 
+    lifting = emergency_states(kb)
+
     def priority(item: Differential | Recommendation | Investigation) -> tuple[int, int, int, str]:
-        return advice_priority(kb, by_id, concluded, item.id, item.evidence)
+        return advice_priority(kb, by_id, concluded, item.id, item.evidence, lifting)
 
     differentials.sort(key=priority)
     recommendations.sort(key=priority)
@@ -481,6 +493,7 @@ __all__ = [
     "combine",
     "contributions",
     "counted",
+    "emergency_states",
     "fired_rules",
     "matched_facts",
     "red_flag_order",

@@ -11,6 +11,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +215,9 @@ class Knowledge:
     """Tables (`facts`, `conclusions`, `references`, `tiers`) that could not be read in full:
     a name missing from one of them may exist, so it is not reported as unknown."""
     _section_keys: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    medication_matches: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Typed medication text -> how it was read (`patient.medications.match_medication`): a
+    register repeats the same few hundred entries, each read once."""
 
     def fact(self, fact_id: str) -> FactDef | None:
         """Return a fact's definition, derived families included, or None."""
@@ -236,6 +240,7 @@ class Knowledge:
         return [c for c in self.conclusions.values() if c.kind == kind]
 
 
+@lru_cache(maxsize=8192)
 def normalise_name(text: str) -> str:
     """Fold a typed name for lookup: lower case, no accents, punctuation and spaces collapsed."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
@@ -243,6 +248,7 @@ def normalise_name(text: str) -> str:
     return re.sub(r"[^a-z0-9%+/.-]+", " ", folded).strip()
 
 
+@lru_cache(maxsize=1024)
 def normalise_unit(text: str) -> str:
     """Fold a unit for comparison: `µmol/l`, `umol/L` and `micromol / L` are one unit."""
     folded = (

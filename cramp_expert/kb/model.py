@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, TypeAlias
 
 from cramp_expert.errors import Location
@@ -175,7 +176,12 @@ class Rule:
 
     def consumed(self) -> set[str]:
         """The conclusion ids this rule tests (positively or negatively)."""
-        return {c.conclusion for c in walk(self.when) if isinstance(c, ConcludedCondition)}
+        return set(self.consumed_ids)
+
+    @cached_property
+    def consumed_ids(self) -> frozenset[str]:
+        """`consumed()`, worked out once per rule (a rule is frozen): results rank by it."""
+        return frozenset(c.conclusion for c in walk(self.when) if isinstance(c, ConcludedCondition))
 
     def produced(self) -> set[str]:
         """The ids this rule concludes or excludes."""

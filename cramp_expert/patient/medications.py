@@ -68,8 +68,22 @@ def _is_dose(part: str) -> bool:
     return part[0].isdigit() or part[0] == "."
 
 
+MATCHES_KEPT = 8192
+"""Typed medications whose reading a knowledge base keeps (`Knowledge.medication_matches`)."""
+
+
 def match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
-    """Read one typed medication."""
+    """Read one typed medication (a pure function of the text: each text is read once)."""
+    cache = knowledge.medication_matches
+    found = cache.get(text)
+    if found is None:
+        if len(cache) >= MATCHES_KEPT:
+            cache.clear()
+        found = cache[text] = _match_medication(text, knowledge)
+    return found  # type: ignore[no-any-return]
+
+
+def _match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
     not_taken = bool(_NOT_TAKEN.search(text.lower()))
     names = knowledge.drug_names
     folded = normalise_name(text)

@@ -92,7 +92,8 @@ class Screener:
             raise AuditDisagreement(
                 sorted(set(fired) - set(by_experta)), sorted(set(by_experta) - set(fired))
             )
-        if self.summariser.summary(patient, by_experta) != record:
+        # Worked out afresh from experta's rules: the audit checks the summariser's cache too.
+        if self.summariser.fresh_summary(patient, by_experta) != record:
             raise AuditDisagreement([], [], "the same rules fired but the records differ")
 
 

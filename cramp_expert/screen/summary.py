@@ -13,13 +13,14 @@ Certainty, the threshold and every ordering are those of `consultation.build_res
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from cramp_expert.consultation import (
     advice_priority,
     cause_order,
     certainties,
     contributions,
+    emergency_states,
     red_flag_order,
     umbrella_grade,
     urgency_of,
@@ -30,6 +31,18 @@ from cramp_expert.patient import PatientFacts
 FIELDS = ("red_flags", "causes", "recommendations", "investigations", "warnings")
 """The record's keys after `source` and `patient_id`, in order."""
 SEVERE = frozenset({"emergency", "urgent"})
+CACHE = 4096
+"""Sets of fired rules whose decisions a `Summariser` keeps (a few hundred bytes each)."""
+
+_Decided: TypeAlias = tuple[
+    tuple[tuple[str, str], ...],
+    tuple[tuple[str, float], ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    bool,
+]
+"""What a set of fired rules decides: red flags (id, urgency), causes (id, certainty),
+recommendation ids, investigation ids, and whether W100 is raised."""
 """Red-flag urgencies whose patients the screening audit always re-runs through experta."""
 
 
@@ -61,9 +74,44 @@ class Summariser:
         self.kb = kb
         self.threshold = kb.knowledge.certainty_threshold
         self.conclusions = kb.knowledge.conclusions
+        self._decided: dict[frozenset[str], _Decided] = {}
 
     def summary(self, patient: PatientFacts, fired: Iterable[str]) -> dict[str, Any]:
-        """The screening record of a patient on whom the rules `fired` fired (any order)."""
+        """The screening record of a patient on whom the rules `fired` fired (any order).
+
+        What the rules decide (red flags, causes, advice, W100) depends only on which rules
+        fired, and a register repeats the same few sets of fired rules again and again: it is
+        worked out once per set (`CACHE` sets kept) and copied into each record.
+        """
+        key = frozenset(fired)
+        decided = self._decided.get(key)
+        if decided is None:
+            if len(self._decided) >= CACHE:
+                self._decided.clear()  # a bound, not an LRU: a register's sets are few
+            decided = self._decided[key] = self._decide(key)
+        return self._record(patient, decided)
+
+    def fresh_summary(self, patient: PatientFacts, fired: Iterable[str]) -> dict[str, Any]:
+        """`summary` worked out afresh, without the cache (what the audit compares against)."""
+        return self._record(patient, self._decide(fired))
+
+    @staticmethod
+    def _record(patient: PatientFacts, decided: _Decided) -> dict[str, Any]:
+        red_flags, causes, recommendations, investigations, w100 = decided
+        warnings = [w.code for w in patient.warnings]
+        if w100:
+            warnings.append("W100")
+        return {
+            "patient_id": patient.patient_id,
+            "red_flags": [{"id": cid, "urgency": urgency} for cid, urgency in red_flags],
+            "causes": [{"id": cid, "certainty": shown} for cid, shown in causes],
+            "recommendations": list(recommendations),
+            "investigations": list(investigations),
+            "warnings": list(dict.fromkeys(warnings)),
+        }
+
+    def _decide(self, fired: Iterable[str]) -> _Decided:
+        """What the rules `fired` decide, in the result's order (no patient data in it)."""
         kb = self.kb
         rules = [rule for rule_id in dict.fromkeys(fired) if (rule := kb.rule(rule_id)) is not None]
         by_id = contributions(rules)
@@ -75,6 +123,7 @@ class Summariser:
             "recommendation": [],
             "investigation": [],
         }
+        lifting = emergency_states(kb)
         for cid in concluded:
             definition = self.conclusions[cid]
             kind = definition.kind
@@ -86,23 +135,20 @@ class Summariser:
                 grade = umbrella_grade(kb, cid, by_id, concluded)
                 causes.append((cause_order(shown, grade, cid), shown))
             elif kind in advice:
-                priority = advice_priority(kb, by_id, concluded, cid, definition.evidence)
+                priority = advice_priority(kb, by_id, concluded, cid, definition.evidence, lifting)
                 advice[kind].append((priority, cid))
-        warnings = [w.code for w in patient.warnings]
         # build_result's W100: an id both concluded and excluded by the rules that fired.
-        for contribs in by_id.values():
-            if any(c.certainty > 0 for c in contribs) and any(c.certainty < 0 for c in contribs):
-                warnings.append("W100")
-        return {
-            "patient_id": patient.patient_id,
-            "red_flags": [
-                {"id": order[1], "urgency": urgency} for order, urgency in sorted(red_flags)
-            ],
-            "causes": [{"id": order[2], "certainty": shown} for order, shown in sorted(causes)],
-            "recommendations": [cid for _, cid in sorted(advice["recommendation"])],
-            "investigations": [cid for _, cid in sorted(advice["investigation"])],
-            "warnings": list(dict.fromkeys(warnings)),
-        }
+        w100 = any(
+            any(c.certainty > 0 for c in contribs) and any(c.certainty < 0 for c in contribs)
+            for contribs in by_id.values()
+        )
+        return (
+            tuple((order[1], urgency) for order, urgency in sorted(red_flags)),
+            tuple((order[2], shown) for order, shown in sorted(causes)),
+            tuple(cid for _, cid in sorted(advice["recommendation"])),
+            tuple(cid for _, cid in sorted(advice["investigation"])),
+            w100,
+        )
 
 
-__all__ = ["FIELDS", "SEVERE", "Summariser", "severe", "summary_of"]
+__all__ = ["CACHE", "FIELDS", "SEVERE", "Summariser", "severe", "summary_of"]

@@ -168,6 +168,44 @@ def test_dask_writes_what_one_local_worker_writes(register, tmp_path, via):
     assert not batch.partial_path(on_dask).exists()
 
 
+EXPORT = Path(__file__).resolve().parents[1] / "data" / "synthea_style" / "export"
+
+
+@pytest.fixture(scope="module")
+def bulk(tmp_path_factory) -> Path:
+    """The committed FHIR Bulk Data export, plus a line that is not JSON and an orphan resource."""
+    folder = tmp_path_factory.mktemp("bulk") / "export"
+    folder.mkdir()
+    for path in sorted(EXPORT.glob("*.ndjson")):
+        (folder / path.name).write_bytes(path.read_bytes())
+    with (folder / "Observation.ndjson").open("a") as stream:
+        stream.write("{not json\n")
+        stream.write(
+            '{"resourceType":"Observation","id":"o-orphan","status":"final",'
+            '"subject":{"reference":"Patient/nobody"}}\n'
+        )
+    return folder
+
+
+@pytest.mark.parametrize("output", ["full", "summary-compiled"])
+def test_dask_reads_fhir_bulk_data_joined_per_patient_as_one_worker_does(bulk, tmp_path, output):
+    pytest.importorskip("dask.distributed")
+    extra = [] if output == "full" else ["--summary", "--engine", "compiled"]
+    alone, on_dask = tmp_path / "alone.jsonl", tmp_path / "dask.jsonl"
+    first = run(str(bulk), "-o", str(alone), "--workers", "1", *extra)
+    second = run(str(bulk), "-o", str(on_dask), "--cluster", "dask", "--workers", "2", *extra)
+    assert first.exit_code == second.exit_code == 1, (first.output, second.output)
+    assert on_dask.read_bytes() == alone.read_bytes()
+    lines = records(on_dask)
+    patients = (EXPORT / "Patient.ndjson").read_text().splitlines()
+    consulted = [line for line in lines if "error" not in line]
+    # One record per Patient, its resources joined from every file, then the error records.
+    assert [line["patient_id"] for line in consulted] == [json.loads(p)["id"] for p in patients]
+    assert any(line["red_flags"] or line["causes"] for line in consulted)
+    assert len(lines) == len(patients) + 2
+    assert all(line["source"]["file"].endswith(".ndjson") for line in lines)
+
+
 def test_forked_workers_end_at_pool_shutdown(register, tmp_path):
     # A forked worker inherits the run's SIGTERM handler; the pool's shutdown must still end it.
     out = tmp_path / "out.jsonl"
