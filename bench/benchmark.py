@@ -590,6 +590,47 @@ def screening_population(kb: Any, kind: str, count: int, seed: int) -> list[str]
     return lines
 
 
+OWN_CPU = "Dask's own CPU per patient, ms (1 worker, over batch in process)"
+SEVERE_SHARE = 0.01
+"""The share of a realistic register with an emergency or urgent finding: a design assumption
+(see bench/README.md, "Population screening"), far below the generator's 15-20 %."""
+
+
+def realistic_register(register: list[str], count: int) -> list[str]:
+    """`count` register lines of which one in 100 (SEVERE_SHARE) has an emergency/urgent flag.
+
+    The register generator puts lab values near and beyond the rules' thresholds, so 15-20 % of
+    its patients have a severe red flag; a practice's register has far fewer. Patients are taken
+    in order from `register`, severe ones only as every 100th record.
+    """
+    from cramp_expert.api import Consultant
+    from cramp_expert.batch import Record, RecordConsultant
+    from cramp_expert.screen.records import Mode
+    from cramp_expert.screen.summary import severe
+
+    here = RecordConsultant(Consultant(), "bench", Mode(True, "compiled"))
+    screener = here.screener
+    plain: list[str] = []
+    flagged: list[str] = []
+    for number, line in enumerate(register, 1):
+        try:
+            patient = here.patient(Record("jsonl", number, number, text=line))
+        except Exception:  # an invalid generated patient is simply not used
+            continue
+        record = screener.summariser.summary(patient, screener.compiled.fired(patient.values))
+        (flagged if severe(record) else plain).append(line)
+    every = round(1 / SEVERE_SHARE)
+    out: list[str] = []
+    while len(out) < count and (plain or flagged):
+        if len(out) % every == every - 1 and flagged:
+            out.append(flagged.pop(0))
+        elif plain:
+            out.append(plain.pop(0))
+        else:
+            break
+    return out
+
+
 def cpu_rate(function: Callable[[], Any], count: int, repeats: int = 2) -> tuple[float, Any]:
     """Patients per CPU second of `function` over `count` patients (best of `repeats`)."""
     best, value = float("inf"), None
@@ -600,7 +641,9 @@ def cpu_rate(function: Callable[[], Any], count: int, repeats: int = 2) -> tuple
     return round(count / max(best, 1e-9), 1), value
 
 
-def screening_in_process(kb_lines: dict[str, list[str]], sizes: dict[str, int]) -> dict[str, Any]:
+def screening_in_process(
+    kb_lines: dict[str, list[str]], sizes: dict[str, dict[str, int]]
+) -> dict[str, Any]:
     """Per-patient CPU cost of each output and engine, in this process, part by part."""
     import gc
 
@@ -612,7 +655,7 @@ def screening_in_process(kb_lines: dict[str, list[str]], sizes: dict[str, int]) 
     encode = LineFormat().encode
     figures: dict[str, Any] = {}
     for kind, lines in kb_lines.items():
-        figures[kind] = screening_population_figures(consultant, lines, sizes, encode)
+        figures[kind] = screening_population_figures(consultant, lines, sizes[kind], encode)
     return figures
 
 
@@ -624,6 +667,7 @@ def screening_population_figures(
     from cramp_expert.consultation import build_result
     from cramp_expert.reasoning import robustness
     from cramp_expert.screen.records import Mode
+    from cramp_expert.screen.summary import severe
 
     records = [Record("jsonl", n, n, text=line) for n, line in enumerate(lines, 1)]
     row: dict[str, Any] = {}
@@ -678,11 +722,19 @@ def screening_population_figures(
         "compiled rules",
         lambda: [here.screener.compiled.fired(p.values) for p in patients],
     )
-    summarise = here.screener.summariser.summary
+    summariser = here.screener.summariser
     summaries = part(
-        "screening record",
+        "screening record (worked out afresh)",
         lambda: [
-            summarise(p, [f.rule_id for f in fs]) for p, fs in zip(patients, fired, strict=True)
+            summariser.fresh_summary(p, [f.rule_id for f in fs])
+            for p, fs in zip(patients, fired, strict=True)
+        ],
+    )
+    part(
+        "screening record (decisions cached per set of fired rules)",
+        lambda: [
+            summariser.summary(p, [f.rule_id for f in fs])
+            for p, fs in zip(patients, fired, strict=True)
         ],
     )
     part("encode screening record (msgspec)", lambda: [encode(s) for s in summaries])
@@ -705,6 +757,10 @@ def screening_population_figures(
     part("encode full result (msgspec)", lambda: [encode(r) for r in contract])
     part("encode full result (json)", lambda: [json.dumps(r) for r in contract])
     row["parts, CPU ms per patient"] = parts
+    row["severe share (emergency or urgent red flag)"] = round(
+        sum(1 for s in summaries if severe(s)) / max(count, 1), 3
+    )
+    row["distinct sets of fired rules"] = len({frozenset(f.rule_id for f in fs) for fs in fired})
     return row
 
 
@@ -736,10 +792,76 @@ def dask_overhead(tasks: int) -> dict[str, Any]:
     }
 
 
-def screening_runs(lines: list[str], experta_count: int, work: Path) -> dict[str, Any]:
-    """Whole `batch --summary` runs: engines, 1 and 2 workers, Dask on 1 and 2 local workers."""
-    from cramp_expert.screen.cluster import PARTITION
+def _timed_batch(source: Path, out: Path, **options: Any) -> dict[str, float]:
+    """Wall and CPU seconds (this process and every descendant) of one in-process batch run."""
+    from cramp_expert.batch import run_batch
+    from cramp_expert.kb import load_knowledge_base
 
+    knowledge = load_knowledge_base().knowledge
+    cpu = tree_cpu(os.getpid())
+    start = time.perf_counter()
+    run_batch(source, out, knowledge=knowledge, input_name="register", **options)
+    wall = time.perf_counter() - start
+    return {"wall s": wall, "CPU s": tree_cpu(os.getpid()) - cpu}
+
+
+def dask_runs(lines: list[str], engine: str, work: Path) -> dict[str, Any]:
+    """`batch --summary --cluster dask` on 1 and 2 local workers against batch in this process.
+
+    The same input each time. The cluster's start is timed apart; the workers are warmed (each
+    builds its consultant on a first run of a few partitions) before the timed run; wall time
+    and the CPU of every process (client, scheduler, workers) are measured, and each output is
+    compared byte for byte with batch's in this process.
+    """
+    import gc
+
+    from cramp_expert.api import Consultant
+    from cramp_expert.screen.cluster import IN_FLIGHT, PARTITION, DaskOutcomes
+    from cramp_expert.screen.records import Mode
+
+    mode = Mode(True, engine)
+    source = work / f"dask-{engine}.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    reference_out = work / f"dask-{engine}-reference.jsonl"
+    consultant = Consultant()
+    gc.freeze()
+    here = _timed_batch(source, reference_out, consultant=consultant, mode=mode)
+    reference = reference_out.read_bytes()
+    count = len(lines)
+    figures: dict[str, Any] = {
+        "patients": count,
+        "batch in process (1 worker)": {
+            "wall s": round(here["wall s"], 2),
+            "CPU s": round(here["CPU s"], 2),
+            "patients per CPU s": round(count / max(here["CPU s"], 1e-9), 1),
+        },
+    }
+    for workers in (1, 2):
+        outcomes = DaskOutcomes(None, workers)
+        started = time.perf_counter()
+        with outcomes:
+            start_s = time.perf_counter() - started
+            outcomes.warm("register", None, mode)  # every worker builds its consultant now
+            out = work / f"dask-{engine}-{workers}.jsonl"
+            timed = _timed_batch(source, out, mode=mode, consult_with=outcomes)
+        figures[f"Dask, {workers} local worker{'s' if workers > 1 else ''}"] = {
+            "cluster start s": round(start_s, 2),
+            "wall s": round(timed["wall s"], 2),
+            "patients/s (wall)": round(count / max(timed["wall s"], 1e-9), 1),
+            "CPU s (all processes)": round(timed["CPU s"], 2),
+            "patients per CPU s": round(count / max(timed["CPU s"], 1e-9), 1),
+            "output identical to batch": out.read_bytes() == reference,
+        }
+    one, two = figures["Dask, 1 local worker"], figures["Dask, 2 local workers"]
+    figures["speed-up, 2 workers / 1 (wall)"] = round(one["wall s"] / max(two["wall s"], 1e-9), 2)
+    figures[OWN_CPU] = round(1000 * (one["CPU s (all processes)"] - here["CPU s"]) / count, 4)
+    figures["partition (records per task)"] = PARTITION
+    figures["partitions in flight per worker"] = IN_FLIGHT
+    return figures
+
+
+def screening_runs(lines: list[str], experta_count: int, work: Path) -> dict[str, Any]:
+    """Whole `batch --summary` runs (processes of their own) on 1 and 2 worker processes."""
     env = process_environment(work / "kb-cache", work / "pycache")
     figures: dict[str, Any] = {}
     outputs: dict[str, bytes] = {}
@@ -751,10 +873,8 @@ def screening_runs(lines: list[str], experta_count: int, work: Path) -> dict[str
         for label, extra in (
             ("1 worker", ["--workers", "1"]),
             ("2 workers", ["--workers", "2"]),
-            ("Dask, 1 local worker", ["--cluster", "dask", "--workers", "1"]),
-            ("Dask, 2 local workers", ["--cluster", "dask", "--workers", "2"]),
         ):
-            out = work / f"screen-{engine}-{label.replace(' ', '-').replace(',', '')}.jsonl"
+            out = work / f"screen-{engine}-{label.replace(' ', '-')}.jsonl"
             base = [str(CLI), "batch", "--summary", "--engine", engine, *extra]
             startup_cpu: list[float] = []
             startup = run_process(
@@ -763,54 +883,67 @@ def screening_runs(lines: list[str], experta_count: int, work: Path) -> dict[str
             cpu: list[float] = []
             wall = run_process([*base, str(source), "-o", str(out)], env, cpu=cpu)
             outputs[f"{engine} {label}"] = out.read_bytes()
-            started = max(wall - startup, 1e-9)
+            # The start-up is measured apart on a 1-patient run; on a busy machine it can come
+            # out longer than the whole run, and then no rate is given (None), not a wild one.
+            started = wall - startup
+            busy = cpu[0] - startup_cpu[0]
             figures[f"{engine}, {label}"] = {
                 "patients": count,
                 "wall s": round(wall, 2),
                 "start-up (1-patient run) s": round(startup, 2),
-                "patients/s once started": round(count / started, 1),
+                "patients/s once started": (
+                    round(count / started, 1) if started > 0.1 * wall else None
+                ),
                 "CPU s": round(cpu[0], 2),
-                "patients per CPU s (start-up CPU taken off)": round(
-                    count / max(cpu[0] - startup_cpu[0], 1e-9), 1
+                "patients per CPU s (start-up CPU taken off)": (
+                    round(count / busy, 1) if busy > 0.1 * cpu[0] else None
                 ),
             }
-        for label in ("1 worker", "Dask, 1 local worker"):
-            two = label.replace("1 worker", "2 workers").replace(
-                "1 local worker", "2 local workers"
-            )
-            a, b = figures[f"{engine}, {label}"], figures[f"{engine}, {two}"]
-            figures[f"{engine}, {two} / {label} (once started)"] = round(
-                b["patients/s once started"] / a["patients/s once started"], 2
-            )
-        reference = outputs[f"{engine} 1 worker"]
-        figures[f"{engine}, outputs identical to 1 worker"] = all(
-            value == reference for key, value in outputs.items() if key.startswith(engine)
+        a, b = figures[f"{engine}, 1 worker"], figures[f"{engine}, 2 workers"]
+        figures[f"{engine}, 2 workers / 1 worker (once started)"] = (
+            round(b["patients/s once started"] / a["patients/s once started"], 2)
+            if a["patients/s once started"] and b["patients/s once started"]
+            else None
         )
-    figures["Dask partition (records per task)"] = PARTITION
+        figures[f"{engine}, outputs identical to 1 worker"] = (
+            outputs[f"{engine} 1 worker"] == outputs[f"{engine} 2 workers"]
+        )
     return figures
 
 
-def projection(in_process: dict[str, Any], overhead: dict[str, Any]) -> dict[str, Any]:
-    """One million patients: CPU hours, hours on N cores and on N machines, output size."""
+def projection(
+    in_process: dict[str, Any], overhead: dict[str, Any], dask: dict[str, Any]
+) -> dict[str, Any]:
+    """One million patients: CPU hours, hours on N cores and on N machines, output size.
+
+    Per-patient CPU from the in-process figures of each population; on a cluster, the larger of
+    the scheduler's measured cost per task spread over a partition and Dask's own CPU per patient
+    measured on one local worker (serialisation, the client's reading and writing).
+    """
     from cramp_expert.screen.cluster import PARTITION
 
-    per_task_ms = overhead["task, pipelined, ms"]
+    per_task_ms = overhead["task, pipelined, ms"] / PARTITION
+    measured = [max(0.0, d.get(OWN_CPU, 0.0)) for d in dask.values()]
+    cluster_ms = max([per_task_ms, *measured])
     rows: dict[str, Any] = {}
-    register = in_process["register"]
-    for label, entry in register.items():
-        if not isinstance(entry, dict) or "CPU ms per patient" not in entry:
-            continue
-        cost_ms = entry["CPU ms per patient"]
-        on_cluster_ms = cost_ms + per_task_ms / PARTITION
-        rows[label] = {
-            "CPU ms per patient": cost_ms,
-            "CPU hours": round(1e6 * cost_ms / 3.6e6, 2),
-            "hours on 2 / 8 / 32 cores": [round(1e6 * cost_ms / 3.6e6 / n, 3) for n in (2, 8, 32)],
-            "hours on 4 / 16 / 64 machines of 8 cores (Dask)": [
-                round(1e6 * on_cluster_ms / 3.6e6 / (8 * n), 4) for n in (4, 16, 64)
-            ],
-            "output GB": round(1e6 * entry["output bytes per patient"] / 1e9, 2),
-        }
+    for population, figures in in_process.items():
+        for label, entry in figures.items():
+            if not isinstance(entry, dict) or "CPU ms per patient" not in entry:
+                continue
+            cost_ms = entry["CPU ms per patient"]
+            on_cluster_ms = cost_ms + cluster_ms
+            rows[f"{population}: {label}"] = {
+                "CPU ms per patient": cost_ms,
+                "CPU hours": round(1e6 * cost_ms / 3.6e6, 2),
+                "hours on 2 / 8 / 32 cores": [
+                    round(1e6 * cost_ms / 3.6e6 / n, 3) for n in (2, 8, 32)
+                ],
+                "hours on 4 / 16 / 64 machines of 8 cores (Dask)": [
+                    round(1e6 * on_cluster_ms / 3.6e6 / (8 * n), 4) for n in (4, 16, 64)
+                ],
+                "output GB": round(1e6 * entry["output bytes per patient"] / 1e9, 2),
+            }
+    rows["Dask cost per patient added, ms"] = round(cluster_ms, 4)
     return rows
 
 
@@ -819,27 +952,45 @@ def screening_section(count: int, seed: int, work: Path, quick: bool) -> dict[st
     from cramp_expert.kb import load_knowledge_base
 
     kb = load_knowledge_base()
+    # A larger register stream: the realistic population keeps only 1 % of its severe patients.
+    register = screening_population(kb, "register", count + count // 3, seed + 7)
     populations = {
-        kind: screening_population(kb, kind, count, seed + 7) for kind in ("register", "generated")
+        "register": register[:count],
+        "register, 1 % severe": realistic_register(register, count),
+        "generated": screening_population(kb, "generated", count, seed + 7),
     }
     small = 40 if quick else None
     sizes = {
-        "full result (experta, robustness)": small or 300,
-        "summary, experta": small or 600,
-        "summary, compiled + audit": small or count,
-        "parts": small or 300,
+        kind: {
+            "full result (experta, robustness)": small or 300,
+            "summary, experta": small or 1000,
+            # The generated population's audit re-runs most patients through experta: fewer.
+            "summary, compiled + audit": small or (count if kind != "generated" else count // 3),
+            "parts": small or 300,
+        }
+        for kind in populations
     }
     figures: dict[str, Any] = {
         "populations": {
             "register": "age, sex, pregnancy, dialysis, medications, conditions, labs (no "
-            "symptoms or findings), as a record system's export gives",
+            "symptoms or findings), as a record system's export gives; the generator puts lab "
+            "values near and beyond the rules' thresholds (threshold-heavy)",
+            "register, 1 % severe": "the register's patients with one in 100 having an "
+            "emergency or urgent red flag (a design assumption for a practice register)",
             "generated": "every section of the patient file, numbers near the rules' thresholds",
         }
     }
     figures["in process"] = screening_in_process(populations, sizes)
     figures["dask scheduler"] = dask_overhead(20 if quick else 200)
-    figures["runs"] = screening_runs(populations["register"], small or 1000, work)
-    figures["one million patients"] = projection(figures["in process"], figures["dask scheduler"])
+    realistic = populations["register, 1 % severe"]
+    figures["dask"] = {
+        "compiled (register, 1 % severe)": dask_runs(realistic[: small or count], "compiled", work),
+        "experta (register)": dask_runs(register[: small or count // 2], "experta", work),
+    }
+    figures["runs"] = screening_runs(realistic, small or 1000, work)
+    figures["one million patients"] = projection(
+        figures["in process"], figures["dask scheduler"], figures["dask"]
+    )
     return figures
 
 
@@ -1216,7 +1367,7 @@ def screening_report(s: dict[str, Any]) -> list[str]:
     rows = []
     for kind, row in s["in process"].items():
         for label, f in row.items():
-            if "patients per CPU s" not in f:
+            if not isinstance(f, dict) or "patients per CPU s" not in f:
                 continue
             rows.append(
                 [
@@ -1246,6 +1397,14 @@ def screening_report(s: dict[str, Any]) -> list[str]:
             rows,
         )
     )
+    out.append(
+        "  severe share (emergency/urgent) and distinct sets of fired rules: "
+        + "; ".join(
+            f"{kind}: {row['severe share (emergency or urgent red flag)']}, "
+            f"{row['distinct sets of fired rules']}"
+            for kind, row in s["in process"].items()
+        )
+    )
     kinds = list(s["in process"])
     parts = list(s["in process"][kinds[0]]["parts, CPU ms per patient"])
     out.append(
@@ -1258,10 +1417,63 @@ def screening_report(s: dict[str, Any]) -> list[str]:
             ],
         )
     )
+    dask_rows = []
+    for name, d in s["dask"].items():
+        base = d["batch in process (1 worker)"]
+        dask_rows.append(
+            [
+                f"{name}: batch in process",
+                d["patients"],
+                "",
+                base["wall s"],
+                "",
+                base["CPU s"],
+                base["patients per CPU s"],
+                "",
+            ]
+        )
+        for label in ("Dask, 1 local worker", "Dask, 2 local workers"):
+            f = d[label]
+            dask_rows.append(
+                [
+                    f"{name}: {label}",
+                    d["patients"],
+                    f["cluster start s"],
+                    f["wall s"],
+                    f["patients/s (wall)"],
+                    f["CPU s (all processes)"],
+                    f["patients per CPU s"],
+                    f["output identical to batch"],
+                ]
+            )
+    out.append(
+        table(
+            "batch --summary --cluster dask (warm workers; the same input; cluster start apart)",
+            [
+                "engine (population): run",
+                "patients",
+                "start s",
+                "wall s",
+                "patients/s wall",
+                "CPU s",
+                "per CPU s",
+                "identical",
+            ],
+            dask_rows,
+        )
+    )
+    for name, d in s["dask"].items():
+        out.append(
+            f"  {name}: speed-up 2 workers / 1 (wall) {d['speed-up, 2 workers / 1 (wall)']}; "
+            "Dask's own CPU per patient "
+            f"{d[OWN_CPU]}"
+            f" ms; partition {d['partition (records per task)']} records, "
+            f"{d['partitions in flight per worker']} in flight per worker"
+        )
     runs = s["runs"]
     out.append(
         table(
-            "batch --summary, register population, whole runs (CPU of every process)",
+            "batch --summary, register (1 % severe), whole runs in processes of their own",
             [
                 "engine, workers",
                 "patients",
@@ -1289,11 +1501,12 @@ def screening_report(s: dict[str, Any]) -> list[str]:
     out.append("  " + "; ".join(f"{k}: {v}" for k, v in runs.items() if not isinstance(v, dict)))
     d = s["dask scheduler"]
     out.append("  Dask scheduler: " + "; ".join(f"{k}: {v}" for k, v in d.items()))
+    million = s["one million patients"]
     out.append(
         table(
-            "One million patients (register population), from the CPU cost measured above",
+            "One million patients, from the CPU cost measured above (perfect scaling assumed)",
             [
-                "output, engine",
+                "population: output, engine",
                 "CPU ms",
                 "CPU hours",
                 "h on 2/8/32 cores",
@@ -1311,9 +1524,13 @@ def screening_report(s: dict[str, Any]) -> list[str]:
                     ),
                     f["output GB"],
                 ]
-                for label, f in s["one million patients"].items()
+                for label, f in million.items()
+                if isinstance(f, dict)
             ],
         )
+    )
+    out.append(
+        f"  Dask's cost added per patient on a cluster: {million['Dask cost per patient added, ms']} ms"
     )
     return out
 

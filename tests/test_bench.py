@@ -39,6 +39,9 @@ def test_the_benchmark_runs_every_section_and_writes_its_figures(tmp_path):
     runs = figures["screening"]["runs"]
     assert runs["compiled, outputs identical to 1 worker"] is True
     assert runs["experta, outputs identical to 1 worker"] is True
+    for dask in figures["screening"]["dask"].values():
+        assert dask["Dask, 1 local worker"]["output identical to batch"] is True
+        assert dask["Dask, 2 local workers"]["output identical to batch"] is True
     assert "One million patients" in done.stdout
     assert "Synthetic rule sets" in done.stdout and "CLI start-up" in done.stdout
     assert "CDS Hooks patient-view" in done.stdout and "cramp-expert serve --port" in done.stdout

@@ -80,7 +80,7 @@ def match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
         if len(cache) >= MATCHES_KEPT:
             cache.clear()
         found = cache[text] = _match_medication(text, knowledge)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
