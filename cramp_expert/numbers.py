@@ -87,6 +87,19 @@ def split_number(text: str) -> tuple[str, str] | None:
     return number, rest.strip()
 
 
+def shown_number(value: float) -> str:
+    """A value as a clinician writes it: `0.58`, `133`, `12,400`, never an exponent.
+
+    Three significant figures below 100; whole numbers with thousands separators from 100 up.
+    """
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    text = f"{value:.3g}"
+    if "e" in text:  # below 0.001: rare, but never `1e-04` on a report
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text
+
+
 __all__ = [
     "DECIMAL",
     "MAX_NUMBER_TEXT",
@@ -94,5 +107,6 @@ __all__ = [
     "NumberForm",
     "misread_number",
     "plain_number",
+    "shown_number",
     "split_number",
 ]

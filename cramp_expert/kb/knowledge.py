@@ -23,6 +23,7 @@ from cramp_expert.errors import (
     did_you_mean,
 )
 from cramp_expert.kb.cache import DocumentCache
+from cramp_expert.kb.derived import FAMILIES
 from cramp_expert.kb.interview import FILE as INTERVIEW_FILE
 from cramp_expert.kb.interview import InterviewPlan, read_interview_plan
 from cramp_expert.kb.model import EVIDENCE_GRADES
@@ -822,7 +823,9 @@ class _KnowledgeBuilder:
                 entry = check.mapping(entry, path, f"fact {fact_id}")
                 if entry is None:
                     continue
-                check.keys(entry, path, known, ["type", "label"])
+                # A derived fact names the entries that decide it (held equal to the registry of
+                # derived facts, kb/derived.py, by a test).
+                check.keys(entry, path, [*known, "inputs"] if derived else known, ["type", "label"])
                 fact_type = (
                     check.choice(entry.get("type"), (*path, "type"), "type", FACT_TYPES) or "bool"
                 )
@@ -860,48 +863,47 @@ class _KnowledgeBuilder:
                     f"analyte '{analyte}' of units.yaml has no fact 'labs.{analyte}'",
                     ("facts",),
                 )
+        # The families' members, as the registry of derived facts describes them (kb/derived.py).
         for class_id, drug_class in classes.items():
-            facts[f"meds.{class_id}"] = FactDef(
-                id=f"meds.{class_id}",
-                type="bool",
-                label=f"On {drug_class.label.lower()}",
-                references=drug_class.references,
-                derived=True,
-            )
-            facts[f"meds.{class_id}.started_months_ago"] = FactDef(
-                id=f"meds.{class_id}.started_months_ago",
-                type="number",
-                label=f"Months since {drug_class.label.lower()} was started",
-                unit="months",
-                range=(0, 1200),
-                derived=True,
-            )
+            label = drug_class.label.lower()
+            facts[f"meds.{class_id}"] = _member("meds", class_id, label, drug_class.references)
+            facts[f"meds.{class_id}.started_months_ago"] = _member("meds_started", class_id, label)
         for class_id, drug_class in classes.items():
             if drug_class.dose:
-                facts[f"meds.{class_id}.dose_mg"] = FactDef(
-                    id=f"meds.{class_id}.dose_mg",
-                    type="number",
-                    label=f"Highest written strength of {drug_class.label.lower()}",
-                    unit="mg",
-                    range=(0, 10000),
-                    derived=True,
+                facts[f"meds.{class_id}.dose_mg"] = _member(
+                    "meds_dose", class_id, drug_class.label.lower()
                 )
         for class_id, drug_class in classes.items():
-            facts[f"meds.{class_id}.stopped"] = FactDef(
-                id=f"meds.{class_id}.stopped",
-                type="bool",
-                label=f"A stopped or not-taken {drug_class.label.lower()} is listed",
-                derived=True,
+            facts[f"meds.{class_id}.stopped"] = _member(
+                "meds_stopped", class_id, drug_class.label.lower()
             )
         for condition_id, condition in conditions.items():
-            facts[f"conditions.{condition_id}"] = FactDef(
-                id=f"conditions.{condition_id}",
-                type="bool",
-                label=condition.label,
-                references=condition.references,
-                derived=True,
+            facts[f"conditions.{condition_id}"] = _member(
+                "conditions", condition_id, condition.label, condition.references, literal=True
             )
         return facts
+
+
+def _member(
+    family: str,
+    name: str,
+    label: str,
+    references: tuple[str, ...] = (),
+    *,
+    literal: bool = False,
+) -> FactDef:
+    """The fact of one member of a family of derived facts (`meds.<class>.dose_mg`)."""
+    entry = FAMILIES[family]
+    fact_id = entry.id.replace(entry.id[entry.id.index("<") : entry.id.index(">") + 1], name)
+    return FactDef(
+        id=fact_id,
+        type=entry.type,
+        label=label if literal else entry.label.format(label=label),
+        unit=entry.unit,
+        range=entry.range,
+        references=references,
+        derived=True,
+    )
 
 
 def _text(value: Any) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from cramp_expert.kb.knowledge import Analyte, Knowledge, UnitDef, normalise_unit
 from cramp_expert.numbers import NumberForm, split_number
+from cramp_expert.numbers import shown_number as number
 
 MAX_LAB_VALUE = 1e7
 """No lab value in any accepted unit is larger (CK in U/L stays below a million)."""
@@ -48,19 +49,6 @@ class LabReading:
 
 UNIT_SHOWN = {"10^9/L": "x10^9/L", "ratio": ""}
 """Units as a clinician writes them: `1 x10^9/L`, and a ratio with no unit (`ABI 0.35`)."""
-
-
-def number(value: float) -> str:
-    """A value as a clinician writes it: `0.58`, `133`, `12,400`, never an exponent.
-
-    Three significant figures below 100; whole numbers with thousands separators from 100 up.
-    """
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    text = f"{value:.3g}"
-    if "e" in text:  # below 0.001: rare, but never `1e-04` on a report
-        text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return text
 
 
 def quantity(value: float, unit: str) -> str:

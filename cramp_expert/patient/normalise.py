@@ -19,10 +19,9 @@ from cramp_expert.errors import (
     ProblemCollector,
     did_you_mean,
 )
+from cramp_expert.kb.derived import apply_formulas, ck_times_uln
 from cramp_expert.kb.knowledge import FactDef, Knowledge
-from cramp_expert.patient.derive import apply_derived
 from cramp_expert.patient.labs import LabError, LabReading, read_lab
-from cramp_expert.patient.labs import number as shown_number
 from cramp_expert.patient.medications import (
     MedicationMatch,
     dialysis_mentioned,
@@ -254,9 +253,8 @@ class _Normaliser:
             self.store_lab(reading, value)
             if name == "ck" and uln is not None:
                 # The lab's own limit; without one, apply_derived uses the default ULN.
-                self.values["labs.ck_xuln"] = round(reading.value / uln, 3)
-                self.shown["labs.ck_xuln"] = (
-                    f"{shown_number(reading.value / uln)} x ULN, ULN {uln:g} U/L"
+                self.values["labs.ck_xuln"], self.shown["labs.ck_xuln"] = ck_times_uln(
+                    reading.value, uln
                 )
 
     def store_lab(self, reading: LabReading, raw: Any) -> None:
@@ -572,6 +570,22 @@ def _medication_warning(match: MedicationMatch, where: str) -> InputWarning | No
     return None
 
 
+def apply_derived(patient: PatientFacts) -> None:
+    """Add the facts the registry's formulas compute (kb/derived.py) and are not already known.
+
+    Applied to every patient, whether its facts come from a patient file or from a rule
+    example's `given:` block, so that the two never disagree about what the rules see.
+    """
+    for fact_id, computed in apply_formulas(patient.values):
+        patient.shown[fact_id] = computed.shown
+        if computed.lab_unit:
+            patient.labs[fact_id.removeprefix("labs.")] = {
+                "input": "calculated",
+                "value": computed.value,
+                "unit": computed.lab_unit,
+            }
+
+
 def facts_from_given(
     given: dict[str, Any], knowledge: Knowledge, location: Location
 ) -> PatientFacts:
@@ -600,7 +614,14 @@ def facts_from_given(
     return patient
 
 
-__all__ = ["InputWarning", "PatientFacts", "facts_from_given", "normalise_patient", "read_patient"]
+__all__ = [
+    "InputWarning",
+    "PatientFacts",
+    "apply_derived",
+    "facts_from_given",
+    "normalise_patient",
+    "read_patient",
+]
 
 
 _STRENGTH = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*mg\b", re.IGNORECASE)

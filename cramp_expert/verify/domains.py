@@ -28,10 +28,11 @@ from decimal import Decimal
 from typing import Any
 
 from cramp_expert.compile.predicates import predicate
+from cramp_expert.kb import derived
+from cramp_expert.kb.derived import creatinine_for, is_class, is_condition, is_medication_fact
 from cramp_expert.kb.knowledge import Analyte, FactDef, Knowledge
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import Condition, FactCondition, walk
-from cramp_expert.patient.derive import DEFAULT_CK_ULN, ckd_epi_2021, corrected_calcium
 from cramp_expert.patient.medications import match_medication
 from cramp_expert.patient.normalise import SECTIONS
 
@@ -45,15 +46,6 @@ class _Absent:
 
 ABSENT: Any = _Absent()
 """An unknown fact, as a value a search can assign."""
-
-GRIDS = {
-    "labs.calcium_corrected": 0.01,
-    "labs.ck_xuln": 0.001,
-    "labs.egfr_calculated": 1.0,
-    "medications.count": 1.0,
-}
-"""Derived facts and the precision the normaliser computes them with (patient/derive.py,
-patient/normalise.py): a value off this grid comes from no patient file."""
 
 UNRECOGNISED_MEDICINE = "xyzzy 10 mg"
 """A medication entry no dictionary knows: classes not otherwise listed stay unknown."""
@@ -87,6 +79,7 @@ class Domains:
         )
         """Every fact some rule (or declaration) tests: the facts a search decides."""
         self._values: dict[str, tuple[Any, ...]] = {}
+        self._ranges = {f: d.range for f, d in self.knowledge.facts.items() if d.range}
         self._drugs = _drugs_by_class(self.knowledge)
         tested_classes = {f.split(".")[1] for f in self.variables if f.startswith("meds.")}
         # A medicine whose classes no rule tests: it fills a list to the count a rule needs.
@@ -121,10 +114,9 @@ class Domains:
     def _compute(self, fact_id: str) -> list[Any]:
         fact = self.knowledge.facts[fact_id]
         tests = [t for t in self.tests.get(fact_id, []) if t.op != "known"]
-        if fact_id.startswith("conditions.") and fact_id != "conditions.unrecognised":
-            return [True]  # a condition is listed (true) or not (unknown), never false
-        if fact_id.startswith("meds.") and fact_id.endswith(".stopped"):
-            return [True]  # a stopped entry is listed, or there is none
+        entry = derived.entry(fact_id)
+        if entry is not None and entry.only_true:
+            return [True]  # a condition, a stopped medicine: listed (true) or not (unknown)
         if fact.type == "bool":
             raw: list[Any] = [True, False]
         elif fact.type == "choice":
@@ -142,8 +134,9 @@ class Domains:
 
     def step(self, fact_id: str) -> float:
         """The smallest difference between two values of a number fact worth trying."""
-        if fact_id in GRIDS:
-            return GRIDS[fact_id]
+        grid = derived.grid(fact_id)
+        if grid is not None:
+            return grid
         edges = self._edges(fact_id)
         decimals = max((_decimals(e) for e in edges), default=0)
         analyte = self._analyte(fact_id)
@@ -169,7 +162,7 @@ class Domains:
         raw = [e + d for e in edges for d in (-step, 0.0, step)]
         raw += [(a + b) / 2 for a, b in itertools.pairwise(edges)]
         raw += [low, high]
-        grid = GRIDS.get(fact.id)
+        grid = derived.grid(fact.id)
         if grid is not None:
             raw = [f(v / grid) * grid for v in raw for f in (math.floor, math.ceil)]
         places = max(0, -math.floor(math.log10(step))) if step < 1 else 0
@@ -186,95 +179,10 @@ class Domains:
     def consistent(self, facts: Mapping[str, Any]) -> bool:
         """Whether a partial combination of facts (`ABSENT` for unknown) may come from a file.
 
-        Only what the normaliser makes impossible is refused; a fact not in `facts` may still
-        be anything. tests/verify/ checks every rule here against normalised generated patients.
+        The registry of derived facts says what the normaliser makes impossible
+        (kb/derived.py); a fact not in `facts` may still be anything.
         """
-
-        def got(fact_id: str) -> Any:
-            return facts.get(fact_id)
-
-        def known(fact_id: str) -> bool:
-            return fact_id in facts and facts[fact_id] is not ABSENT
-
-        def absent(fact_id: str) -> bool:
-            return facts.get(fact_id) is ABSENT
-
-        # A pregnancy needs a patient who is not male; weeks of gestation mean a pregnancy.
-        if got("pregnant") is True and got("sex") == "male":
-            return False
-        if known("gestation_weeks") and (got("pregnant") is False or absent("pregnant")):
-            return False
-        # Cramps during dialysis sessions mean dialysis.
-        if got("cramps.during_dialysis") is True and (
-            got("dialysis") == "none" or absent("dialysis")
-        ):
-            return False
-        # A drug's start date only for a drug on the list; any class known means a list.
-        listed = [f for f in facts if _is_medication_fact(f) and known(f)]
-        for fact_id in listed:
-            if fact_id.endswith((".started_months_ago", ".dose_mg")):
-                klass = fact_id.rsplit(".", 1)[0]
-                if got(klass) is False or absent(klass):
-                    return False
-        if listed and absent("medications.count"):
-            return False
-        if (
-            known("medications.count")
-            and got("medications.count") < 1
-            and any(got(f) is True for f in listed if _is_class(f))
-        ):
-            return False
-        # A class is false only beside a complete list, unknown only beside an unreadable one.
-        classes = [f for f in facts if _is_class(f)]
-        if any(got(f) is False for f in classes) and any(absent(f) for f in classes) and listed:
-            return False
-        # Conditions: listed (true) only with a problem list, which makes `unrecognised` known.
-        if any(got(f) is True for f in facts if _is_condition(f)) and absent(
-            "conditions.unrecognised"
-        ):
-            return False
-        # Calcium corrected for albumin: known exactly when calcium (and albumin) are.
-        if known("labs.calcium_corrected"):
-            if absent("labs.calcium") or absent("labs.albumin"):
-                return False
-            if known("labs.calcium") and not self._albumin_for(
-                got("labs.calcium"), got("labs.calcium_corrected")
-            ):
-                return False
-        elif absent("labs.calcium_corrected") and known("labs.calcium") and known("labs.albumin"):
-            return False
-        # CK as a multiple of its upper limit: known exactly when CK is.
-        if (known("labs.ck_xuln") and absent("labs.ck")) or (
-            absent("labs.ck_xuln") and known("labs.ck")
-        ):
-            return False
-        # eGFR from creatinine: only without a reported eGFR, for an adult female or male.
-        if known("labs.egfr_calculated"):
-            age, sex = got("age"), got("sex")
-            if known("labs.egfr") or absent("labs.creatinine") or absent("age") or absent("sex"):
-                return False
-            if (isinstance(age, float) and age < 18) or (
-                isinstance(sex, str) and sex not in ("female", "male")
-            ):
-                return False
-        elif (
-            absent("labs.egfr_calculated")
-            and absent("labs.egfr")
-            and all(known(f) for f in ("labs.creatinine", "age", "sex"))
-            and got("age") >= 18
-            and got("sex") in ("female", "male")
-        ):
-            return False
-        return True
-
-    def _albumin_for(self, calcium: float, corrected: float) -> float | None:
-        """The albumin (g/L) that corrects `calcium` to `corrected`, if one is in range."""
-        albumin = round(40.0 + (calcium - corrected) / 0.02, 6)
-        fact = self.knowledge.fact("labs.albumin")
-        low, high = fact.range if fact and fact.range else (5.0, 70.0)
-        if not low <= albumin <= high or corrected_calcium(calcium, albumin) != round(corrected, 2):
-            return None
-        return albumin
+        return derived.possible(facts, ABSENT, self._ranges)
 
     # --- the patient file ---------------------------------------------------------------------
     def patient_file(self, facts: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -318,55 +226,40 @@ class Domains:
         data: dict[str, Any],
         labs: dict[str, Any],
     ) -> bool:
+        """Write the inputs each formula's inverse gives (False: no file gives the values)."""
         analytes = self.knowledge.analytes
-        if "labs.calcium_corrected" in values:
-            corrected = values["labs.calcium_corrected"]
-            calcium = values.get("labs.calcium", corrected)
-            albumin = self._albumin_for(calcium, corrected)
-            if albumin is None or "calcium" not in analytes or "albumin" not in analytes:
+        for formula in derived.FORMULAS:
+            if formula.id not in values or formula.invert is None:
+                continue
+            inputs = formula.invert(values, facts, self._ranges)
+            if inputs is None:
                 return False
-            labs["calcium"] = lab_text(analytes["calcium"], calcium)
-            labs["albumin"] = lab_text(analytes["albumin"], albumin)
-        if "labs.ck_xuln" in values and "ck" in analytes:
-            multiple = values["labs.ck_xuln"]
-            if multiple <= 0:
-                labs["ck"] = lab_text(analytes["ck"], 0.0)
-            else:
-                ck = round(multiple * DEFAULT_CK_ULN, 6)
-                fact = self.knowledge.fact("labs.ck")
-                if fact and fact.range and not fact.range[0] <= ck <= fact.range[1]:
+            for fact_id, value in inputs.items():
+                head, _, name = fact_id.partition(".")
+                if head != "labs":
+                    data[fact_id] = value
+                elif name in analytes:
+                    labs[name] = lab_text(analytes[name], value)
+                else:
                     return False
-                labs["ck"] = lab_text(analytes["ck"], ck)
-        if "labs.egfr_calculated" in values and "creatinine" not in labs:
-            if facts.get("age") is None:
-                data["age"] = 50  # an adult: the equation applies from 18
-            if facts.get("sex") is None:
-                data["sex"] = "female"
-            age, sex = data.get("age"), data.get("sex")
-            if not isinstance(age, int | float) or sex not in ("female", "male"):
-                return False
-            creatinine = creatinine_for(values["labs.egfr_calculated"], float(age), str(sex))
-            if creatinine is None or "creatinine" not in analytes:
-                return False
-            labs["creatinine"] = lab_text(analytes["creatinine"], creatinine)
         return True
 
     def _medications(self, facts: Mapping[str, Any]) -> list[Any] | bool | None:
         """The medication list (False: no list; None: no list gives these facts)."""
-        meds = {f: v for f, v in facts.items() if _is_medication_fact(f)}
+        meds = {f: v for f, v in facts.items() if is_medication_fact(f)}
         given = [f for f, v in meds.items() if v is not ABSENT]
         if not given:
             return False
         entries: list[Any] = []
-        on = {f.removeprefix("meds.") for f, v in meds.items() if _is_class(f) and v is True}
+        on = {f.removeprefix("meds.") for f, v in meds.items() if is_class(f) and v is True}
         # A start date is known only for a class on the list.
         on |= {
             f.split(".")[1]
             for f, v in meds.items()
             if f.endswith((".started_months_ago", ".dose_mg")) and v is not ABSENT
         }
-        off = {f.removeprefix("meds.") for f, v in meds.items() if _is_class(f) and v is False}
-        unknown = [f for f, v in meds.items() if _is_class(f) and v is ABSENT]
+        off = {f.removeprefix("meds.") for f, v in meds.items() if is_class(f) and v is False}
+        unknown = [f for f, v in meds.items() if is_class(f) and v is ABSENT]
         for klass in sorted(on):
             drug = self._drug(klass, off)
             if drug is None:
@@ -413,9 +306,7 @@ class Domains:
 
     def _conditions(self, facts: Mapping[str, Any]) -> list[str] | bool:
         listed = sorted(
-            f.removeprefix("conditions.")
-            for f, v in facts.items()
-            if _is_condition(f) and v is True
+            f.removeprefix("conditions.") for f, v in facts.items() if is_condition(f) and v is True
         )
         unrecognised = facts.get("conditions.unrecognised", ABSENT)
         if not listed and unrecognised is ABSENT:
@@ -444,18 +335,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _is_medication_fact(fact_id: str) -> bool:
-    return fact_id.startswith("meds.") or fact_id == "medications.count"
-
-
-def _is_class(fact_id: str) -> bool:
-    return fact_id.startswith("meds.") and fact_id.count(".") == 1
-
-
-def _is_condition(fact_id: str) -> bool:
-    return fact_id.startswith("conditions.") and fact_id != "conditions.unrecognised"
-
-
 def _drugs_by_class(knowledge: Knowledge) -> dict[str, list[str]]:
     by_class: dict[str, list[str]] = defaultdict(list)
     for drug in sorted(knowledge.drugs.values(), key=lambda d: (len(d.classes), d.name)):
@@ -475,26 +354,6 @@ def lab_text(analyte: Analyte, value: float, unit: str | None = None) -> str:
         raise ValueError(f"{unit} is not a unit of {analyte.name}")
     given = value / chosen.factor + chosen.offset
     return f"{given:.12g} {chosen.name}"
-
-
-def creatinine_for(egfr: float, age: float, sex: str) -> float | None:
-    """A creatinine (umol/L) for which CKD-EPI 2021 gives exactly `egfr` (rounded), or None."""
-
-    def first_at_or_below(target: float) -> float:
-        low, high = 5.0, 3000.0  # the creatinine fact's range
-        for _ in range(60):
-            middle = (low + high) / 2
-            if ckd_epi_2021(middle, age, sex) > target:
-                low = middle
-            else:
-                high = middle
-        return high
-
-    start, end = first_at_or_below(egfr), first_at_or_below(egfr - 1)
-    for candidate in (round((start + end) / 2, 2), round(start, 4), round(end - 1e-4, 4)):
-        if 5.0 <= candidate <= 3000.0 and ckd_epi_2021(candidate, age, sex) == egfr:
-            return candidate
-    return None
 
 
 # --- spellings ------------------------------------------------------------------------------------
@@ -613,7 +472,6 @@ class Sampler:
 
 __all__ = [
     "ABSENT",
-    "GRIDS",
     "Domains",
     "Sampler",
     "conditions_on",

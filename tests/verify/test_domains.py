@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cramp_expert.compile.predicates import predicate
+from cramp_expert.kb.derived import ckd_epi_2021
 from cramp_expert.patient import normalise_patient
-from cramp_expert.patient.derive import ckd_epi_2021
 from cramp_expert.testing import patient_files
 from cramp_expert.verify.domains import ABSENT, Domains, Sampler, creatinine_for
 
