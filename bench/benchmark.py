@@ -342,14 +342,14 @@ def latency_section(count: int, seed: int, repeats: int) -> dict[str, Any]:
     from cramp_expert.api import Consultant
     from cramp_expert.patient import normalise_patient
     from cramp_expert.source import load_file
-    from cramp_expert.testing.generate import PatientGenerator
+    from cramp_expert.verify.sampler import Sampler
 
     consultant = Consultant()
     knowledge = consultant.kb.knowledge
     vignettes = [(p.name, lambda p=p: consultant.read(load_file(p))) for p in EXAMPLES]
     generated = [
         (f"generated {n}", lambda d=d: normalise_patient(d, knowledge))
-        for n, d in enumerate(PatientGenerator(consultant.kb, seed).patients(count))
+        for n, d in enumerate(Sampler.for_kb(consultant.kb, seed).patients(count))
     ]
     # Warm-up: every path once (first calls compile regular expressions, fill caches).
     consultation_latency(consultant, vignettes + generated[:50], 1)
@@ -399,12 +399,12 @@ def cli_section(runs: int, work: Path) -> dict[str, Any]:
 def batch_section(count: int, workers: int, seed: int, work: Path) -> dict[str, Any]:
     """Whole `cramp-expert batch` runs over generated patients, 1 worker and `workers`."""
     from cramp_expert.kb import load_knowledge_base
-    from cramp_expert.testing.generate import PatientGenerator
+    from cramp_expert.verify.sampler import Sampler
 
     kb = load_knowledge_base()
     source = work / "patients.jsonl"
     with source.open("w") as stream:
-        for n, patient in enumerate(PatientGenerator(kb, seed + 1).patients(count)):
+        for n, patient in enumerate(Sampler.for_kb(kb, seed + 1).patients(count)):
             stream.write(json.dumps({"id": f"G{n}", **patient}) + "\n")
     one = work / "one.jsonl"
     one.write_text(source.read_text().split("\n", 1)[0] + "\n")
@@ -579,10 +579,10 @@ REGISTER_KEYS = (
 
 def screening_population(kb: Any, kind: str, count: int, seed: int) -> list[str]:
     """JSON lines of `count` patients: `generated` (every section) or `register`."""
-    from cramp_expert.testing.generate import PatientGenerator
+    from cramp_expert.verify.sampler import Sampler
 
     lines = []
-    for n, patient in enumerate(PatientGenerator(kb, seed).patients(count)):
+    for n, patient in enumerate(Sampler.for_kb(kb, seed).patients(count)):
         patient = {"id": f"P{n}", **patient}
         if kind == "register":
             patient = {k: v for k, v in patient.items() if k in REGISTER_KEYS}
@@ -1001,12 +1001,12 @@ def _service_requests(count: int, seed: int) -> list[bytes]:
 
     from cramp_expert.api import Consultant
     from cramp_expert.testing.fhir import fhir_equivalent, to_bundle
-    from cramp_expert.testing.generate import PatientGenerator
+    from cramp_expert.verify.sampler import Sampler
 
     consultant = Consultant()
     knowledge = consultant.kb.knowledge
     patients = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "examples").glob("*.yaml"))]
-    patients += PatientGenerator(consultant.kb, seed).patients(count)
+    patients += Sampler.for_kb(consultant.kb, seed).patients(count)
     keys = {
         "Patient": "patient",
         "Condition": "conditions",

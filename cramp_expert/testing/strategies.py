@@ -1,10 +1,12 @@
 """Hypothesis strategies that generate patient files from the knowledge base.
 
-Every entry may be absent (unknown), so generated patients cover partial knowledge. Values are
-drawn from the verifier's domains (`verify.domains`): on both sides of every threshold some rule
-tests, or anywhere in range; labs are on the grid a laboratory reports them on and written in
-any accepted unit; medicines are typed under any of their names (generic, brand, alias), with a
-dose, sometimes with a typing slip the dictionary still reads.
+The patients are those of the one generator, `verify.sampler.Sampler` (the verifier's sampler,
+and the seeded bulk patients of the benchmark and the tests): every entry may be absent
+(unknown), so generated patients cover partial knowledge; values on both sides of every
+threshold some rule tests, or anywhere in range on the fact's grid; labs in any accepted unit;
+medicines under any of their names, with a dose, sometimes with a typing slip the dictionary
+still reads. Here each of the generator's choices is drawn from hypothesis, so that a failing
+patient shrinks.
 
 Beside whole patients, strategies for the variants the properties compare a patient with: the
 same file reordered, the same lab values in other units, the same medicines under other names,
@@ -15,26 +17,21 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
 from cramp_expert.kb.declarations import Monotone
-from cramp_expert.kb.knowledge import Analyte, Knowledge
+from cramp_expert.kb.knowledge import Knowledge
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import FactCondition
 from cramp_expert.patient.medications import match_medication
-from cramp_expert.patient.normalise import SECTIONS, normalise_patient
+from cramp_expert.patient.normalise import normalise_patient
 from cramp_expert.verify.coverage import coverage
-from cramp_expert.verify.domains import (
-    Domains,
-    lab_text,
-    medication_names,
-    misspellings,
-    reads_as,
-)
+from cramp_expert.verify.domains import Domains, lab_text
+from cramp_expert.verify.sampler import DOSES, Sampler, medication_names, misspellings, reads_as
 
-DOSES = ("", " 20 mg od", " 40mg", " 5 mg nocte", " inhaler bd")
+T = TypeVar("T")
 
 
 def thresholds(kb: KnowledgeBase) -> dict[str, list[float]]:
@@ -57,89 +54,64 @@ def thresholds(kb: KnowledgeBase) -> dict[str, list[float]]:
     return {fact: sorted(values) for fact, values in edges.items()}
 
 
-_DOMAINS: dict[int, tuple[KnowledgeBase, Domains]] = {}
+class DrawnChoices:
+    """The sampler's choices drawn from hypothesis (`verify.sampler.Choices`)."""
+
+    def __init__(self, draw: st.DrawFn):
+        self.draw = draw
+
+    def coin(self) -> bool:
+        """Yes or no (shrinks to no)."""
+        return self.draw(st.booleans())
+
+    def pick(self, options: Sequence[T]) -> T:
+        """One of `options` (shrinks to the first)."""
+        return self.draw(st.sampled_from(options))
+
+    def integer(self, low: int, high: int) -> int:
+        """A whole number from `low` to `high`."""
+        return self.draw(st.integers(low, high))
+
+    def number(self, low: float, high: float, places: int) -> float:
+        """A number from `low` to `high`, rounded to `places` decimals."""
+        value = self.draw(st.floats(min_value=low, max_value=high, allow_nan=False))
+        return min(high, max(low, round(value, places)))
+
+    def subset(self, options: Sequence[T], low: int, high: int) -> list[T]:
+        """From `low` to `high` distinct members of `options`."""
+        return self.draw(
+            st.lists(st.sampled_from(options), min_size=low, max_size=high, unique=True)
+        )
+
+
+_SAMPLERS: dict[int, tuple[KnowledgeBase, Sampler]] = {}
+
+
+def sampler(kb: KnowledgeBase) -> Sampler:
+    """The knowledge base's sampler (its domains computed once)."""
+    # The entry keeps the knowledge base alive, so that its id is never reused for another.
+    if id(kb) not in _SAMPLERS:
+        _SAMPLERS[id(kb)] = (kb, Sampler(Domains(kb)))
+    return _SAMPLERS[id(kb)][1]
 
 
 def _domains(kb: KnowledgeBase) -> Domains:
-    # One Domains per knowledge base, its values computed once; the entry keeps the knowledge
-    # base alive, so that its id is never reused for another.
-    if id(kb) not in _DOMAINS:
-        _DOMAINS[id(kb)] = (kb, Domains(kb))
-    return _DOMAINS[id(kb)][1]
+    return sampler(kb).domains
 
 
 def fact_values(kb: KnowledgeBase, fact_id: str) -> st.SearchStrategy[Any]:
-    """Values of an input fact as a patient file writes them.
-
-    One value of each class the rules tell apart (both sides of every threshold), or anywhere
-    in the fact's range; a number on the fact's reporting grid.
-    """
-    knowledge, domains = kb.knowledge, _domains(kb)
-    fact = knowledge.facts[fact_id]
-    if fact.type == "bool":
-        return st.booleans()
-    if fact.type == "choice":
-        return st.sampled_from(fact.values)
-    if fact.type == "list":
-        return st.lists(st.sampled_from(fact.values), min_size=1, max_size=3, unique=True)
-    low, high = fact.range or (0.0, 1000.0)
-    step = domains.step(fact_id)
-    places = max(0, len(f"{step:.10f}".rstrip("0").split(".")[1]))
-    anywhere = st.floats(min_value=low, max_value=high, allow_nan=False).map(
-        lambda v: min(high, max(low, round(v, places)))
-    )
-    near = [float(v) for v in domains.values(fact_id)] if fact_id in domains.variables else []
-    return st.one_of(st.sampled_from(near), anywhere) if near else anywhere
+    """Values of an input fact as a patient file writes it (`Sampler.value`)."""
+    return st.composite(lambda draw: sampler(kb).value(fact_id, DrawnChoices(draw)))()
 
 
 def lab_values(kb: KnowledgeBase, name: str) -> st.SearchStrategy[Any]:
-    """A lab as a patient file writes it: a value on the lab's grid, in any accepted unit.
-
-    As a text (`"1.4 mg/dL"`) or a mapping (`{value: 1.4, unit: mg/dL}`; for CK sometimes with
-    the laboratory's upper limit of normal).
-    """
-    analyte = kb.knowledge.analytes[name]
-    texts = st.tuples(
-        fact_values(kb, f"labs.{name}"), st.sampled_from([u.name for u in analyte.units])
-    ).map(lambda pair: lab_text(analyte, _on_grid(analyte, pair[0]), pair[1]))
-
-    def as_mapping(text: str) -> dict[str, Any]:
-        number, _, unit = text.partition(" ")
-        return {"value": float(number), "unit": unit}
-
-    mappings = texts.map(as_mapping)
-    if name == "ck":
-        mappings = st.tuples(mappings, st.sampled_from([None, 170.0, 200.0, 320.0])).map(
-            lambda pair: pair[0] if pair[1] is None else {**pair[0], "uln": pair[1]}
-        )
-    return st.one_of(texts, mappings)
+    """A lab as a patient file writes it (`Sampler.lab`): any accepted unit, text or mapping."""
+    return st.composite(lambda draw: sampler(kb).lab(name, DrawnChoices(draw)))()
 
 
-def _on_grid(analyte: Analyte, value: float) -> float:
-    return round(value, analyte.decimals)
-
-
-@st.composite
-def medications(draw: st.DrawFn, knowledge: Knowledge) -> Any:
-    """A medicine as typed, with a dose, and sometimes how many months ago it was started.
-
-    The name is any of the drug's (generic, brand, alias), or a typing slip still read as it.
-    """
-    drug = draw(st.sampled_from(sorted(knowledge.drugs)))
-    name = draw(st.sampled_from(medication_names(knowledge, drug)))
-    slips = misspellings(name)
-    if slips and draw(st.integers(0, 9)) == 0:
-        slip = draw(st.sampled_from(slips))
-        name = slip if reads_as(knowledge, slip, drug) else name
-    typed = name + draw(st.sampled_from(DOSES))
-    if draw(st.booleans()):
-        return {"name": typed, "started_months_ago": draw(st.sampled_from([1, 6, 12, 13, 48]))}
-    return typed
-
-
-@st.composite
-def _combination(draw: st.DrawFn, knowledge: Knowledge) -> str:
-    return draw(st.sampled_from(sorted(knowledge.combinations))) + draw(st.sampled_from(DOSES))
+def medications(knowledge_base: KnowledgeBase) -> st.SearchStrategy[Any]:
+    """A medicine as typed (`Sampler.medication`)."""
+    return st.composite(lambda draw: sampler(knowledge_base).medication(DrawnChoices(draw)))()
 
 
 def patient_files(
@@ -151,53 +123,7 @@ def patient_files(
     the patients start from a seed and have random entries added where the seed has none: so
     rules that random patients rarely fire are exercised too.
     """
-    knowledge = kb.knowledge
-    conditions = sorted(knowledge.conditions)
-
-    def section(prefix: str) -> st.SearchStrategy[dict[str, Any]]:
-        keys = knowledge.section_keys(prefix)
-        return st.fixed_dictionaries(
-            {}, optional={k: fact_values(kb, f"{prefix}.{k}") for k in keys}
-        )
-
-    @st.composite
-    def build(draw: st.DrawFn) -> dict[str, Any]:
-        patient: dict[str, Any] = {}
-        for key in ("age", "sex", "dialysis"):
-            if key in knowledge.facts and draw(st.booleans()):
-                patient[key] = draw(fact_values(kb, key))
-        if patient.get("sex") in ("female", None) and draw(st.booleans()):
-            patient["pregnant"] = draw(st.booleans())
-            if patient["pregnant"] and draw(st.booleans()):
-                patient["gestation_weeks"] = draw(fact_values(kb, "gestation_weeks"))
-        for name in SECTIONS:
-            if len(knowledge.section_keys(name)) > 0 and draw(st.booleans()):
-                patient[name] = draw(section(name))
-        if draw(st.booleans()):
-            entries = medications(knowledge)
-            if knowledge.combinations:
-                entries = st.one_of(entries, entries, entries, _combination(knowledge))
-            patient["medications"] = draw(st.lists(entries, max_size=6))
-        if len(conditions) > 0 and draw(st.booleans()):
-            patient["conditions"] = [
-                c.replace("_", " ")
-                for c in draw(st.lists(st.sampled_from(conditions), max_size=3, unique=True))
-            ]
-        cramps = patient.get("cramps", {})
-        if patient.get("dialysis") == "none" and cramps.get("during_dialysis") is True:
-            del cramps["during_dialysis"]  # a contradiction is an input error, not a patient
-        if len(knowledge.analytes) > 0 and draw(st.booleans()):
-            labs = draw(
-                st.lists(st.sampled_from(sorted(knowledge.analytes)), max_size=6, unique=True)
-            )
-            patient["labs"] = {
-                name: draw(lab_values(kb, name))
-                for name in labs
-                if f"labs.{name}" in knowledge.facts
-            }
-        return patient
-
-    random_patients = build()
+    random_patients = st.composite(lambda draw: sampler(kb).patient(DrawnChoices(draw)))()
     if not seeds:
         return random_patients
 

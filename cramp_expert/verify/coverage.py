@@ -20,7 +20,7 @@ from cramp_expert.errors import InputError
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import Example, Rule
 from cramp_expert.patient import PatientFacts, facts_from_given, normalise_patient
-from cramp_expert.verify.domains import Sampler
+from cramp_expert.verify.sampler import Sampler
 from cramp_expert.verify.search import Search, Solver, Witness
 
 DEFAULT_SAMPLES = 500

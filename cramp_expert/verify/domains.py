@@ -12,16 +12,14 @@ combinations are still possible (the normaliser's rules, held to it by a propert
 `Domains.patient_file` writes the patient file that gives a combination, so that every finding
 comes with a patient anyone can consult.
 
-`Sampler` draws random patient files from the same values, labs in any accepted unit and
-medicines under any of their names: the "generated patients" of `kb check` and `kb coverage`
-(the hypothesis strategies of `cramp_expert.testing` draw from the same domains).
+The one generator of random patient files (`verify.sampler`) draws its values from here: the
+"generated patients" of `kb check` and `kb coverage`, and those of the tests and benchmarks.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -33,7 +31,6 @@ from cramp_expert.kb.derived import creatinine_for, is_class, is_condition, is_m
 from cramp_expert.kb.knowledge import Analyte, FactDef, Knowledge
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import Condition, FactCondition, walk
-from cramp_expert.patient.medications import match_medication
 from cramp_expert.patient.normalise import SECTIONS
 
 
@@ -356,128 +353,10 @@ def lab_text(analyte: Analyte, value: float, unit: str | None = None) -> str:
     return f"{given:.12g} {chosen.name}"
 
 
-# --- spellings ------------------------------------------------------------------------------------
-
-
-def medication_names(knowledge: Knowledge, drug: str) -> list[str]:
-    """Every name the dictionary gives `drug`: generic, brands and aliases (misspellings too)."""
-    entry = knowledge.drugs[drug]
-    return [entry.name, *entry.brands, *entry.aliases]
-
-
-def misspellings(name: str) -> list[str]:
-    """Typing slips of `name`: a letter dropped, doubled or swapped with the next one."""
-    slips: list[str] = []
-    for i in range(1, len(name) - 1):
-        if not (name[i].isalpha() and name[i + 1].isalpha()):
-            continue
-        slips.append(name[:i] + name[i + 1] + name[i] + name[i + 2 :])
-        slips.append(name[:i] + name[i + 1 :])
-        slips.append(name[:i] + name[i] + name[i:])
-    return [s for s in dict.fromkeys(slips) if s != name]
-
-
-def reads_as(knowledge: Knowledge, name: str, drug: str) -> bool:
-    """Whether the dictionary reads `name` as `drug` alone (exactly or by a close spelling)."""
-    match = match_medication(name, knowledge)
-    return match.drugs == (drug,) and match.matched in ("exact", "fuzzy")
-
-
-class Sampler:
-    """Random patient files drawn from the domains: the "generated patients" of `kb check`.
-
-    Each entry of a patient file is present or not at random; values are drawn from the
-    domains (both sides of every threshold) or anywhere in range; labs are written in a random
-    accepted unit, medicines under a random name of theirs (a typing slip the dictionary still
-    reads included). Seeded, so a run can be repeated.
-    """
-
-    def __init__(self, domains: Domains, seed: int = 0):
-        self.domains = domains
-        self.knowledge = domains.knowledge
-        self.rng = random.Random(seed)
-        self.drugs = sorted(self.knowledge.drugs)
-
-    def value(self, fact_id: str) -> Any:
-        """A random value of an input fact (from its domain, or anywhere in its range)."""
-        fact = self.knowledge.facts[fact_id]
-        rng = self.rng
-        if fact.type == "number" and (rng.random() < 0.3 or fact_id not in self.domains.variables):
-            low, high = fact.range or (0.0, 100.0)
-            return round(rng.uniform(low, high), 2)
-        if fact_id in self.domains.variables:
-            return _plain(rng.choice(self.domains.values(fact_id)))
-        if fact.type == "bool":
-            return rng.random() < 0.5
-        if fact.type == "choice":
-            return rng.choice(fact.values)
-        return sorted(rng.sample(fact.values, rng.randint(1, min(3, len(fact.values)))))
-
-    def medication(self) -> Any:
-        """A medicine as typed: any of its names, a typing slip, a dose; maybe a start date."""
-        rng = self.rng
-        drug = rng.choice(self.drugs)
-        name = rng.choice(medication_names(self.knowledge, drug))
-        slips = misspellings(name)
-        if slips and rng.random() < 0.1:
-            # NOTE: a slip is checked against the dictionary (a fuzzy lookup, ~30 ms), so
-            # only some names are mistyped; the dictionary's aliases hold common misspellings.
-            slip = rng.choice(slips)
-            name = slip if reads_as(self.knowledge, slip, drug) else name
-        typed = name + rng.choice(["", " 20 mg od", " 40mg", " 5 mg nocte"])
-        if rng.random() < 0.5:
-            return {"name": typed, "started_months_ago": rng.choice([1, 3, 6, 12, 13, 48])}
-        return typed
-
-    def patient(self) -> dict[str, Any]:
-        """One random patient file."""
-        rng, knowledge = self.rng, self.knowledge
-        data: dict[str, Any] = {}
-        for fact_id, fact in knowledge.facts.items():
-            if fact.derived or fact_id.startswith("labs.") or rng.random() < 0.5:
-                continue
-            head, _, name = fact_id.partition(".")
-            if name:
-                data.setdefault(head, {})[name] = self.value(fact_id)
-            else:
-                data[fact_id] = self.value(fact_id)
-        if data.get("sex") == "male":
-            data.pop("pregnant", None)
-        if data.get("pregnant") is not True:
-            data.pop("gestation_weeks", None)
-        if data.get("dialysis") == "none":
-            data.get("cramps", {}).pop("during_dialysis", None)
-        labs = [a for a in sorted(knowledge.analytes) if rng.random() < 0.4]
-        if labs:
-            data["labs"] = {
-                name: lab_text(
-                    knowledge.analytes[name],
-                    self.value(f"labs.{name}"),
-                    rng.choice(knowledge.analytes[name].units).name,
-                )
-                for name in labs
-                if f"labs.{name}" in knowledge.facts
-            }
-        if rng.random() < 0.6:
-            data["medications"] = [self.medication() for _ in range(rng.randint(0, 6))]
-        if rng.random() < 0.5:
-            data["conditions"] = [
-                c.replace("_", " ")
-                for c in rng.sample(
-                    sorted(knowledge.conditions), rng.randint(0, min(3, len(knowledge.conditions)))
-                )
-            ]
-        return data
-
-
 __all__ = [
     "ABSENT",
     "Domains",
-    "Sampler",
     "conditions_on",
     "creatinine_for",
     "lab_text",
-    "medication_names",
-    "misspellings",
-    "reads_as",
 ]

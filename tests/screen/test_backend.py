@@ -18,7 +18,7 @@ from cramp_expert.screen.backend import AuditDisagreement, Screener
 from cramp_expert.screen.compiled import CompiledRules
 from cramp_expert.screen.summary import Summariser, severe, summary_of
 from cramp_expert.testing import patient_files
-from cramp_expert.testing.generate import PatientGenerator
+from cramp_expert.verify.sampler import Sampler
 
 KB = load_knowledge_base()
 PATIENTS = patient_files(KB)
@@ -47,14 +47,14 @@ def test_the_screening_record_is_the_full_results_projection(consultant, patient
 
 def test_compiled_and_experta_agree_on_a_thousand_seeded_patients(consultant):
     # Seeded bulk patients (numbers on and around every threshold), beside hypothesis' search.
-    for patient in PatientGenerator(KB, 17).patients(1000):
+    for patient in Sampler.for_kb(KB, 17).patients(1000):
         facts = normalise_patient(patient, KB.knowledge)
         by_experta = {firing.rule_id for firing in consultant.engine.run(facts.values)}
         assert set(COMPILED.fired(facts.values)) == by_experta, patient
 
 
 def _patients(count: int, seed: int = 3):
-    return [normalise_patient(p, KB.knowledge) for p in PatientGenerator(KB, seed).patients(count)]
+    return [normalise_patient(p, KB.knowledge) for p in Sampler.for_kb(KB, seed).patients(count)]
 
 
 def test_the_audit_takes_record_1_one_in_100_and_every_severe_red_flag(consultant):

@@ -24,7 +24,7 @@ from cramp_expert.kb import load_knowledge_base
 from cramp_expert.screen.compiled import CompiledRules
 from cramp_expert.screen.records import CSV_COLUMNS
 from cramp_expert.screen.summary import summary_of
-from cramp_expert.testing.generate import PatientGenerator
+from cramp_expert.verify.sampler import Sampler
 
 KB = load_knowledge_base()
 
@@ -37,7 +37,7 @@ def run(*args: str):
 def register(tmp_path_factory) -> Path:
     """120 generated patients, one with control characters in its id (refused), one invalid."""
     path = tmp_path_factory.mktemp("register") / "register.jsonl"
-    patients = [{"id": f"P{n}", **p} for n, p in enumerate(PatientGenerator(KB, 11).patients(120))]
+    patients = [{"id": f"P{n}", **p} for n, p in enumerate(Sampler.for_kb(KB, 11).patients(120))]
     patients[5]["id"] = "evil\x1b[2J\nRED FLAGS: none\r"
     lines = [json.dumps(p) for p in patients]
     lines.insert(7, '{"age": "seventy"}')

@@ -11,7 +11,8 @@ from cramp_expert.compile.predicates import predicate
 from cramp_expert.kb.derived import ckd_epi_2021
 from cramp_expert.patient import normalise_patient
 from cramp_expert.testing import patient_files
-from cramp_expert.verify.domains import ABSENT, Domains, Sampler, creatinine_for
+from cramp_expert.verify.domains import ABSENT, Domains, creatinine_for
+from cramp_expert.verify.sampler import Sampler
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +91,6 @@ def test_a_creatinine_is_found_for_any_calculated_egfr():
 
 @given(st.data())
 def test_generated_patients_are_consistent_too(kb, domains, data):
-    # The same as above on the hypothesis strategies' patients (other units, other names).
+    # The same as above with hypothesis driving the generator's choices (and shrinking).
     facts = normalise_patient(data.draw(patient_files(kb)), kb.knowledge).values
     assert domains.consistent({f: facts.get(f, ABSENT) for f in domains.variables}), facts
