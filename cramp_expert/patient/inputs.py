@@ -1,12 +1,11 @@
 """Which entries of a patient file decide which facts, and when an absent fact is settled.
 
 The interview asks for patient-file entries (`labs.potassium`, `medications`), while rules test
-facts, some of them derived (`labs.calcium_corrected` from calcium and albumin, `meds.<class>`
-from the medication list). Reasoning about what is still unknown needs the link both ways, and
-needs to know when a fact is absent for good: `labs.egfr_calculated` is never computed when the
-file gives an eGFR, and a drug class the complete medication list does not name is false.
-Both come from the registry of derived facts (kb/derived.py); this module adds the order in
-which a patient file (and the interview) gives its entries.
+facts, some of them derived (a corrected calcium from calcium and albumin, `meds.<class>` from
+the medication list). Reasoning about what is still unknown needs the link both ways, and needs
+to know when a fact is absent for good (a calculated eGFR beside a reported one). Both come from
+the registry of derived facts (kb/derived.py); this module adds the order in which a patient
+file (and the interview) gives its entries.
 """
 
 from __future__ import annotations
