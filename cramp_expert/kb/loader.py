@@ -400,8 +400,13 @@ class _RuleReader:
         mark = len(self.problems.problems)
         suppress = self.suppressions(data["suppress"], ("suppress",)) if "suppress" in data else ()
         self.part("suppress", mark)
-        if when is None or then is None:
-            return None
+        if then is None:
+            return None  # what it concludes is unknown: the checks across rules cannot run
+        if when is None:
+            # Its conditions are unknown, its action is not: a partial rule with no condition
+            # still tells the checks across rules what it concludes.
+            self.damaged.add("when")
+            when = ConditionGroup("all", (), self.loc(("when",) if "when" in data else ()))
         return Rule(
             id=rule_id,
             title=" ".join(str(data.get("title", "")).split()),
