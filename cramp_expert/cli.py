@@ -6,9 +6,9 @@ add their own, such as `parsable`, `github`, `mermaid`, `dot`); `-` is standard 
 wherever a file is read or written; the exit statuses are `commands.EXIT_CODES`:
 
 \b
-  0  success: consulted, written, or checked and clean
+  0  success: consulted, written, or checked with no error (warnings are printed)
   1  bad input (patient file, batch input, rule or knowledge file, --kb folder: missing,
-     unreadable or invalid, each problem with file, line and key); a check found problems;
+     unreadable or invalid, each problem with file, line and key); a check found errors;
      examples failed; some batch records had errors
   2  usage: unknown command or option, a value not allowed, a missing argument, options that
      cannot go together, or a rule, example, conclusion, topic or revision that does not exist

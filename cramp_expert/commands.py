@@ -35,12 +35,12 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES: tuple[tuple[int, str], ...] = (
-    (EXIT_OK, "success: consulted, written, or checked and clean"),
+    (EXIT_OK, "success: consulted, written, or checked with no error (warnings are printed)"),
     (
         EXIT_INPUT,
         "bad input: a patient file, batch input, rule or knowledge file, or --kb folder is "
         "missing, unreadable or invalid (each problem printed with file, line and key); a check "
-        "found problems; examples failed; some batch records had errors",
+        "found errors; examples failed; some batch records had errors",
     ),
     (
         EXIT_USAGE,
