@@ -17,6 +17,11 @@ entries (a pregnancy from weeks of gestation). Several readers need the same kno
 They all read the entries below. knowledge/facts.yaml documents the same facts for authors
 (`derived:` and `families:`, each with its `inputs:`); tests/kb/test_derived_registry.py holds
 the two equal, so the verifier's "no such patient" proofs rest on one definition.
+
+The formulas are here whole (computed, settled, constrained and inverted). The facts read from
+the medication and problem lists are computed by the list readers (patient/normalise.py) and
+written back as lists by the verifier (`Domains.patient_file`, which picks the drugs); for them
+this registry holds what the others need: ids, inputs, when settled, and the constraints.
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 from cramp_expert.kb.declarations import Monotone
 from cramp_expert.kb.knowledge import Knowledge
 from cramp_expert.kb.loader import KnowledgeBase
-from cramp_expert.kb.model import FactCondition
 from cramp_expert.patient.medications import match_medication
 from cramp_expert.patient.normalise import normalise_patient
 from cramp_expert.verify.coverage import coverage
@@ -36,22 +35,8 @@ T = TypeVar("T")
 
 def thresholds(kb: KnowledgeBase) -> dict[str, list[float]]:
     """Fact id -> every number a rule compares it with (the edges of its conditions)."""
-    edges: dict[str, set[float]] = {}
-    for rule in kb.rules:
-        for condition in rule.fact_conditions():
-            if isinstance(condition, FactCondition) and condition.op in (
-                "lt",
-                "le",
-                "gt",
-                "ge",
-                "is",
-                "between",
-            ):
-                values = condition.value if condition.op == "between" else (condition.value,)
-                for value in values:
-                    if isinstance(value, float):
-                        edges.setdefault(condition.fact, set()).add(value)
-    return {fact: sorted(values) for fact, values in edges.items()}
+    domains = _domains(kb)
+    return {f: edges for f in sorted(domains.variables) if (edges := domains.edges(f))}
 
 
 class DrawnChoices:

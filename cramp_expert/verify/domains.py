@@ -134,14 +134,15 @@ class Domains:
         grid = derived.grid(fact_id)
         if grid is not None:
             return grid
-        edges = self._edges(fact_id)
+        edges = self.edges(fact_id)
         decimals = max((_decimals(e) for e in edges), default=0)
         analyte = self._analyte(fact_id)
         if analyte is not None:
             decimals = max(decimals, analyte.decimals)
         return float(10**-decimals)
 
-    def _edges(self, fact_id: str) -> list[float]:
+    def edges(self, fact_id: str) -> list[float]:
+        """Every number a test of the fact compares it with, ascending."""
         edges: set[float] = set()
         for test in self.tests.get(fact_id, []):
             if test.op == "known":
@@ -153,7 +154,7 @@ class Domains:
         return sorted(edges)
 
     def _numbers(self, fact: FactDef, tests: list[FactCondition]) -> list[float]:
-        edges = self._edges(fact.id)
+        edges = self.edges(fact.id)
         step = self.step(fact.id)
         low, high = fact.range or (min([0.0, *edges]), max([1.0, *edges]) * 2)
         raw = [e + d for e in edges for d in (-step, 0.0, step)]
@@ -282,7 +283,7 @@ class Domains:
             if off:
                 return None  # one list cannot leave a class unknown and rule another out
             entries.append(UNRECOGNISED_MEDICINE)
-        count = facts.get("medications.count", ABSENT)
+        count = facts.get(derived.MEDICATIONS_GIVEN, ABSENT)
         taken = len(entries) - sum(1 for e in entries if isinstance(e, str) and "(stopped)" in e)
         if count is not ABSENT:
             wanted = round(count)
