@@ -56,6 +56,9 @@ from cramp_expert.result import (
     freeze,
 )
 
+HELD_STATE = "state_drug_held"
+"""Concluded by the rules whose drug line says the drug is held (knowledge/states.yaml)."""
+
 
 def combine(certainties: Iterable[float]) -> float:
     """Combine certainty factors MYCIN-style.
@@ -337,6 +340,24 @@ def build_result(
     def because(cid: str, positive: bool = True) -> tuple[str, ...]:
         return tuple(c.rule.id for c in by_id.get(cid, []) if (c.certainty > 0) is positive)
 
+    def held(cid: str) -> bool:
+        # A drug line says "held" when a rule that concluded it holds the drug (state_drug_held):
+        # the reports then say so instead of the routine "never stop it" footnote (brief 8.2).
+        if knowledge.conclusions[cid].combine == "strongest":
+            # An umbrella (the medication cause) is held only when every drug behind it is.
+            rules_behind = set(because(cid))
+            members = [
+                m
+                for m in concluded
+                if knowledge.conclusions[m].kind == "cause"
+                and knowledge.conclusions[m].combine != "strongest"
+                and rules_behind & set(because(m))
+            ]
+            return bool(members) and all(held(m) for m in members)
+        return any(
+            c.certainty > 0 and HELD_STATE in c.rule.then.conclude for c in by_id.get(cid, [])
+        )
+
     def references(cid: str) -> tuple[str, ...]:
         rule_refs = (
             ref for c in by_id.get(cid, []) if c.certainty > 0 for ref in c.rule.references
@@ -371,7 +392,7 @@ def build_result(
                 Cause(
                     cid, d.label, round(certainty[cid], 2),
                     umbrella_grade(kb, cid, by_id, concluded), d.nature, reasons(cid),
-                    because(cid), references(cid),
+                    because(cid), references(cid), held(cid),
                 )
             )  # fmt: skip
         elif d.kind == "differential":

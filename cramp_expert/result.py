@@ -103,9 +103,11 @@ class Cause:
     reason: str
     because: tuple[str, ...]
     references: tuple[str, ...]
+    held: bool = False
+    """A drug cause whose line says the drug is held (a red flag holds it; brief 8.2)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract's cause object."""
+        """The contract's cause object (with the project's `held` key)."""
         return {
             "id": self.id,
             "label": self.label,
@@ -115,6 +117,7 @@ class Cause:
             "reason": self.reason,
             "because": list(self.because),
             "references": list(self.references),
+            "held": self.held,
         }
 
 

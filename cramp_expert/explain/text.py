@@ -34,6 +34,7 @@ from cramp_expert.render.report import (
     first_sentence,
     grade,
     is_standing,
+    medicines_note,
     specific_note,
     summarise,
 )
@@ -330,7 +331,6 @@ def _causes(
     page.heading("LIKELY CAUSES (ranked by certainty, evidence grade)")
     if not result["causes"]:
         page.add("No cause concluded from the facts given.")
-    drugs = False
     for rank, cause in enumerate(result["causes"], 1):
         note = NATURE_NOTE.get(cause.get("nature", ""), "")
         head = (
@@ -338,9 +338,9 @@ def _causes(
             f"{grade(cause['evidence'])}{_keys(kb, cause, cited, explain)}"
         )
         _entry(page, head, cause, f"cause {rank}", reasons, explain)
-        drugs = drugs or cause["id"].startswith("med_") or cause["id"] == "medication"
-    if drugs:
-        page.add("Medicines: a temporal association only; never stop one without the prescriber.")
+    medicines = medicines_note(result)
+    if medicines:
+        page.add(medicines)
 
 
 def _excluded(page: _Page, result: Section, explain: bool) -> None:

@@ -44,6 +44,8 @@ _TEXTS = (
     "less_likely",
     "no_causes",
     "never_stop",
+    "never_stop_held",
+    "held",
     "emergency_defer",
     "see_doctor_if_heading",
     "footer",
@@ -75,6 +77,10 @@ class HandoutWording:
     evidence: dict[str, str] = field(default_factory=dict)
     """How well a measure is supported, by its evidence grade."""
     never_stop: str = ""
+    never_stop_held: str = ""
+    """Said instead of `never_stop` when a red flag holds one of the patient's medicines."""
+    held: str = ""
+    """Added to a medicine's line when a red flag holds it (brief 8.2)."""
     emergency_defer: str = ""
     see_doctor_if_heading: str = ""
     see_doctor_if: tuple[str, ...] = ()
@@ -210,6 +216,8 @@ def _read(document: Document, problems: ProblemCollector) -> HandoutWording:
         urgency=table("urgency", URGENCIES),
         evidence=table("evidence", EVIDENCE_GRADES),
         never_stop=text("never_stop"),
+        never_stop_held=text("never_stop_held"),
+        held=text("held"),
         emergency_defer=text("emergency_defer"),
         see_doctor_if_heading=text("see_doctor_if_heading"),
         see_doctor_if=lists["see_doctor_if"],

@@ -273,9 +273,12 @@ class _Builder:
                 continue
             said[template] = [cause["id"]]
             lines.append(Line(template, cause["id"]))
+        held = {c["id"] for c in result["causes"] if c.get("held")}
         for index, line in enumerate(lines):
             ids = said.get(line.text, [line.source])
             text = self.say(ids, line.text)
+            if held.intersection(ids) and self.wording.held:
+                text = f"{text} {self.wording.held}"
             certainty = max(c.get("certainty", 1.0) for c in result["causes"] if c["id"] in ids)
             if certainty < self.wording.less_likely_below:
                 text = f"{text} {self.wording.less_likely}"
@@ -310,7 +313,9 @@ class _Builder:
         return Section("do", self.wording.headings.get("do", ""), lines=tuple(lines))
 
     def avoid(self) -> Section:
-        lines = [Line(self.wording.never_stop)]
+        held = any(c.get("held") for c in self.result["causes"])
+        never_stop = self.wording.never_stop_held if held else ""
+        lines = [Line(never_stop or self.wording.never_stop)]
         lines += [Line(self.lay(i["id"]).text, i["id"]) for i in self.recommendations("avoid")]
         for key in ("causes", "red_flags", "differentials", "recommendations", "investigations"):
             for item in self.result[key]:

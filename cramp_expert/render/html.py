@@ -34,6 +34,7 @@ from cramp_expert.render.report import (
     first_sentence,
     grade,
     is_standing,
+    medicines_note,
     reference_link,
     specific_note,
     summarise,
@@ -346,11 +347,9 @@ class _Page:
                 f"</span></h3>{self.because(cause, f'cause {rank}')}"
                 f"{self.chain(cause['id'])}</article>"
             )
-        if any(c["id"].startswith("med_") or c["id"] == "medication" for c in causes):
-            body.append(
-                '<p class="muted">Medicines: a temporal association only; never stop one without '
-                "the prescriber.</p>"
-            )
+        medicines = medicines_note(self.result)
+        if medicines:
+            body.append(f'<p class="muted">{e(medicines)}</p>')
         return self.section("causes", "Likely causes (ranked by certainty)", "\n".join(body))
 
     def excluded(self) -> str:

@@ -92,6 +92,38 @@ def specific_note(item: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     return ""
 
 
+MEDICINES_NOTE = "a temporal association only; never stop one without the prescriber."
+"""The routine footnote under drug causes: the prescriber weighs any drug (brief 6)."""
+
+
+def is_drug(cause: Mapping[str, Any]) -> bool:
+    """A drug cause line (a drug class, or the umbrella medication cause)."""
+    return bool(cause["id"].startswith("med_") or cause["id"] == "medication")
+
+
+def medicines_note(result: Mapping[str, Any]) -> str:
+    """The footnote under the causes about the drugs in them, or '' when none is a drug.
+
+    A drug that a red flag holds (the cause's `held`, brief 8.2) is said to be held; the routine
+    "never stop one without the prescriber" is kept for the other drugs only, so the footnote
+    never contradicts a held drug's line.
+    """
+    drugs = [c for c in result["causes"] if is_drug(c)]
+    if not drugs:
+        return ""
+    held = [c["label"] for c in drugs if c.get("held") and c["id"] != "medication"]
+    kept = [c for c in drugs if not c.get("held") and c["id"] != "medication"]
+    if not held:
+        return "Medicines: " + MEDICINES_NOTE
+    note = (
+        f"Medicines: {' and '.join(held)} held: see the red flag above; the clinician decides "
+        "any restart."
+    )
+    if kept:
+        note += " Any other medicine: " + MEDICINES_NOTE
+    return note
+
+
 @dataclass(frozen=True)
 class Confirm:
     """One reading of the input to confirm: a fuzzy or partial match, or an unrecognised entry."""
@@ -374,7 +406,9 @@ __all__ = [
     "distinct_reasons",
     "first_sentence",
     "grade",
+    "is_drug",
     "is_standing",
+    "medicines_note",
     "next_step",
     "reasons_of",
     "reference_link",
