@@ -43,6 +43,10 @@ class MedicationMatch:
     suggestions: tuple[str, ...] = ()
     unrecognised: tuple[str, ...] = ()
     """Parts of the entry that matched no known name."""
+    strengths: tuple[tuple[str, float], ...] = ()
+    """The strength in mg written for each drug of a several-drug entry, where it can be told:
+    "ezetimibe/simvastatin 10/40 mg" and "Inegy 10/40" (strengths in the order of the names, or
+    of a combination's components in the dictionary), "simvastatin 40 mg and amlodipine 5 mg"."""
 
 
 def _longest_prefix(words: list[str], names: Names) -> tuple[str, tuple[str, ...]] | None:
@@ -66,6 +70,47 @@ def _fuzzy(words: list[str], names: Names) -> tuple[str, tuple[str, ...]] | None
 
 def _is_dose(part: str) -> bool:
     return part[0].isdigit() or part[0] == "."
+
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_MG = re.compile(rf"(?<![\w.])({_NUMBER})\s*mg\b", re.IGNORECASE)
+_SLASHED = re.compile(
+    rf"(?<![\w./])({_NUMBER}(?:\s*mg)?(?:\s*/\s*{_NUMBER}(?:\s*mg)?)+)"
+    r"(?!\s*(?:mcg|micrograms?|ug|µg|ml|units?|%|/))",
+    re.IGNORECASE,
+)
+
+
+def _strengths(
+    text: str, found: list[tuple[str, tuple[str, ...]]]
+) -> tuple[tuple[str, float], ...]:
+    """The mg strength of each drug of a several-drug entry, where the entry says it.
+
+    One slashed group of as many numbers as drugs ("10/40 mg", "10mg/40mg") gives them in
+    order: the order the names were typed in, or a combination's components in the dictionary
+    (written in the order of the strengths on the pack). Otherwise each typed part that names
+    one drug and one "N mg" gives that drug's strength. A strength that cannot be told is left
+    out: a dose limit is then not judged rather than judged on a guess.
+    """
+    drugs = [d for _, components in found for d in components]
+    groups = [m.group(1) for m in _SLASHED.finditer(text)]
+    if len(groups) == 1:
+        numbers = [float(n) for n in re.findall(_NUMBER, groups[0])]
+        if len(numbers) == len(drugs) == len(set(drugs)):
+            return tuple(zip(drugs, numbers, strict=True))
+        return ()
+    result: list[tuple[str, float]] = []
+    names = {name for name, _ in found}
+    for part in _SPLIT.split(text.lower()):
+        hit = next(
+            (n for n in sorted(names, key=len, reverse=True) if normalise_name(part).startswith(n)),
+            None,
+        )
+        mg = {float(m.group(1)) for m in _MG.finditer(part)}
+        components = dict(found).get(hit, ()) if hit else ()
+        if len(components) == 1 and len(mg) == 1:
+            result.append((components[0], mg.pop()))
+    return tuple(result)
 
 
 MATCHES_KEPT = 8192
@@ -117,7 +162,8 @@ def _match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
     if not_taken:
         how = "not_taken"
     shown = " + ".join(name for name, _ in found)
-    return MedicationMatch(text, drugs, classes, how, shown, (), tuple(missing))
+    strengths = _strengths(text, found) if len(drugs) > 1 else ()
+    return MedicationMatch(text, drugs, classes, how, shown, (), tuple(missing), strengths)
 
 
 _DOUBT = re.compile(

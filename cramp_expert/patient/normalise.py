@@ -395,16 +395,24 @@ class _Normaliser:
                 unrecognised = True
             if match.matched == "unknown":
                 continue
+            # The strength of each drug of the entry: one drug takes the entry's one "N mg" (or
+            # its mapping's dose); several take what the entry says for each (Inegy 10/40).
+            strength = {
+                drug: (_strength_mg(name, entry) if len(match.drugs) == 1 else None)
+                for drug in match.drugs
+            }
+            strength.update(match.strengths)
             for class_id in match.classes:
                 found.setdefault(class_id, []).append(started)
                 typed.setdefault(class_id, []).append(name)
-                strength = _strength_mg(name, entry)
-                if (
-                    self.k.drug_classes[class_id].dose
-                    and len(match.drugs) == 1
-                    and strength is not None
-                ):
-                    doses.setdefault(class_id, []).append(strength)
+                if self.k.drug_classes[class_id].dose:
+                    written = [
+                        strength[drug]
+                        for drug in match.drugs
+                        if class_id in self.k.drugs[drug].classes
+                    ]
+                    if written and all(value is not None for value in written):
+                        doses.setdefault(class_id, []).append(max(v for v in written if v))
         self.values["medications.count"] = float(taken)
         for class_id, entries in stopped.items():
             # Stopped or not taken now, yet listed: a recent exposure (quinine thrombocytopenia

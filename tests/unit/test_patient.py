@@ -306,3 +306,29 @@ def test_a_bare_lab_number_of_hundreds_of_digits_is_an_input_error(knowledge):
     # Found by the fuzz tests: float() of such an integer raised OverflowError.
     (problem,) = _problems(knowledge, "labs:\n  abi: 1" + "0" * 400 + "\n")
     assert problem.code == "P205" and "401-digit number" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("line", "dose"),
+    [
+        ("simvastatin 40 mg nocte", 40.0),
+        ("Inegy 10/40 mg", 40.0),  # ezetimibe 10 mg, simvastatin 40 mg
+        ("Vytorin 10mg/80mg one at night", 80.0),
+        ("ezetimibe/simvastatin 10/20 mg", 20.0),
+        ("simvastatin/ezetimibe 40/10", 40.0),  # the names' order gives the strengths' order
+        ("ezetimibe 10 mg + simvastatin 20 mg nocte", 20.0),
+        ("simvastatin 40 mg/amlodipine 10 mg", 40.0),
+        ("Inegy", None),  # no strength written: the dose limit is not judged
+        ("Inegy 10/40/80", None),  # three numbers for two drugs: not guessed
+    ],
+)
+def test_simvastatin_strength_is_read_from_combination_lines(knowledge, line, dose):
+    facts = _read(knowledge, f"medications: ['{line}']")
+    assert facts.values.get("meds.med_simvastatin.dose_mg") == dose
+
+
+def test_each_drug_of_a_combination_line_gets_its_own_strength(knowledge):
+    match = match_medication("ezetimibe/simvastatin 10/40 mg", knowledge)
+    assert dict(match.strengths) == {"ezetimibe": 10.0, "simvastatin": 40.0}
+    match = match_medication("simvastatin 40 mg and amlodipine 5 mg", knowledge)
+    assert dict(match.strengths) == {"simvastatin": 40.0, "amlodipine": 5.0}
