@@ -136,6 +136,10 @@ ROUND_TWO_KEYS = EXPECT_KEYS | {
     "conditions_read",
     "warnings",
     "next_step_not",
+    # round 3 (issue 11): drug lines held in the JSON `held` key, how a medicine and a lab were read
+    "held",
+    "drugs_read",
+    "labs_read",
 }
 
 
@@ -166,6 +170,17 @@ def round_two_failures(result: dict, expect: dict) -> list[str]:
             failures.append(f"'{text}' read as {read.get(text)}, not [{condition}]")
     codes = {w["code"] for w in result["warnings"]}
     failures += [f"no warning {c}" for c in expect.get("warnings", []) if c not in codes]
+    held = {item["id"] for item in result["causes"] if item.get("held")}
+    failures += [f"{cid} is not marked held" for cid in expect.get("held", []) if cid not in held]
+    drugs = {item["input"]: item.get("drug") for item in result["interpreted"]["medications"]}
+    for text, drug in expect.get("drugs_read", {}).items():
+        if drugs.get(text) != drug:
+            failures.append(f"'{text}' read as {drugs.get(text)!r}, not {drug!r}")
+    labs = result["interpreted"].get("labs", {})
+    for analyte, (low, high) in expect.get("labs_read", {}).items():
+        value = (labs.get(analyte) or {}).get("value")
+        if value is None or not low <= value <= high:
+            failures.append(f"{analyte} read as {value}, not within [{low}, {high}]")
     step = (result.get("robustness") or {}).get("most_informative") or {}
     if str(step.get("fact", "")).startswith(tuple(expect.get("next_step_not", ()))):
         failures.append(f"next step is {step['fact']}")
