@@ -50,6 +50,8 @@ _TEXTS = (
     "see_doctor_if_heading",
     "footer",
 )
+_OPTIONAL = ("never_stop_held", "held")
+"""Words for a held medicine (brief 8.2): without them the handout says `never_stop` only."""
 _KEYS = (
     *_TEXTS,
     "headings",
@@ -173,7 +175,7 @@ def _read(document: Document, problems: ProblemCollector) -> HandoutWording:
     data = check.mapping(document.data, (), FILE)
     if data is None:
         return HandoutWording(path=document.path)
-    check.keys(data, (), _KEYS, _KEYS)
+    check.keys(data, (), _KEYS, [k for k in _KEYS if k not in _OPTIONAL])
 
     locations: dict[str, Location] = {}
 
