@@ -115,9 +115,10 @@ def medicines_note(result: Mapping[str, Any]) -> str:
     kept = [c for c in drugs if not c.get("held") and c["id"] != "medication"]
     if not held:
         return "Medicines: " + MEDICINES_NOTE
+    # Not the held line's own words: each reason is printed once (the line above says them).
     note = (
-        f"Medicines: {' and '.join(held)} held: see the red flag above; the clinician decides "
-        "any restart."
+        f"Medicines: {' and '.join(held)} held because of the red flag above; only the clinician "
+        "restarts it."
     )
     if kept:
         note += " Any other medicine: " + MEDICINES_NOTE
