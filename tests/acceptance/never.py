@@ -88,6 +88,7 @@ def never_violations(result: dict[str, Any], patient: dict[str, Any]) -> list[st
             ):
                 problems.append(f"{rec['id']} presents magnesium as effective")
     problems += round_two_violations(result, patient)
+    problems += round_three_violations(result)
     return problems
 
 
@@ -185,4 +186,49 @@ def round_two_violations(result: dict[str, Any], patient: dict[str, Any]) -> lis
     mnd = "motor_neuron_disease" in conditions or "med_riluzole" in classes
     if mnd and ("idiopathic" in causes or "rec_reassurance" in recs):
         problems.append("known motor neurone disease reported as idiopathic or with reassurance")
+    return problems
+
+
+GIVEN_BY = {
+    "test_potassium": ("potassium",),
+    "test_magnesium": ("magnesium",),
+    "test_calcium": ("calcium",),
+    "test_renal_function": ("creatinine", "egfr"),
+    "test_tsh": ("tsh",),
+    "test_ck": ("ck",),
+    "test_glucose_hba1c": ("hba1c",),
+    "test_blood_count": ("platelets",),
+    "test_abi": ("abi",),
+}
+"""Each investigation and the lab values that are its result."""
+
+
+def round_three_violations(result: dict[str, Any]) -> list[str]:
+    """Issue 11, round 3 (brief 8.1, 8.2, 8.6), read off the result without the rule base."""
+    problems: list[str] = []
+    recs = _ids(result, "recommendations")
+    flags = {item["id"]: item["urgency"] for item in result["red_flags"]}
+    labs = result["interpreted"]["labs"]
+    conditions = {c for item in result["interpreted"]["conditions"] for c in item["conditions"]}
+    # an emergency goes to the emergency department, not to a same-day assessment as well
+    if "emergency" in flags.values() and "rec_urgent_assessment" in recs:
+        problems.append("rec_urgent_assessment beside an emergency")
+    # an action never asks for a test whose result was given
+    for test in _ids(result, "investigations"):
+        given = [lab for lab in GIVEN_BY.get(test, ()) if lab in labs]
+        if given:
+            problems.append(f"{test} asked for with {given} given")
+    # one value is not CKD: CKD needs it on the problem list (NG203: more than 3 months)
+    causes = {item["id"]: item for item in result["causes"]}
+    if "chronic_kidney_disease" in causes and not conditions & {
+        "chronic_kidney_disease",
+        "end_stage_kidney_disease",
+    }:
+        problems.append("chronic_kidney_disease from one value, with no known CKD")
+    # a cause marked held says so, and never that the drug is kept
+    for cid, cause in causes.items():
+        if cause.get("held") and (
+            "held" not in cause.get("reason", "") or KEEPS.search(cause.get("reason", ""))
+        ):
+            problems.append(f"{cid} is marked held but its line does not say so")
     return problems

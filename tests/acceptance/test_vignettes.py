@@ -214,3 +214,34 @@ def test_round_two_has_at_least_twenty_case_report_vignettes():
     assert len(ROUND_TWO) >= 20
     for path in ROUND_TWO:
         assert path.read_text().startswith("# Source:"), path.name
+
+
+def test_round_three_oracle_catches_each_breach():
+    from tests.acceptance.never import round_three_violations
+
+    broken = {
+        "recommendations": [{"id": "rec_urgent_assessment"}],
+        "red_flags": [{"id": "rf_rhabdomyolysis", "urgency": "emergency"}],
+        "investigations": [{"id": "test_blood_count"}, {"id": "test_renal_function"}],
+        "interpreted": {
+            "labs": {"platelets": {"value": 1}, "egfr": {"value": 48}},
+            "conditions": [],
+        },
+        "causes": [
+            {"id": "chronic_kidney_disease", "reason": "eGFR 48"},
+            {
+                "id": "med_statin",
+                "held": True,
+                "reason": "may be contributing; not a reason to stop it",
+            },
+        ],
+    }
+    found = round_three_violations(broken)
+    assert len(found) == 5, found
+    fixed = {
+        **broken,
+        "recommendations": [{"id": "rec_emergency_referral"}],
+        "investigations": [{"id": "test_repeat_renal_function"}],
+        "causes": [{"id": "med_statin", "held": True, "reason": "held: see the red flag above"}],
+    }
+    assert round_three_violations(fixed) == []
