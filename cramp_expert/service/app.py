@@ -51,6 +51,7 @@ from cramp_expert.api import Consultant
 from cramp_expert.errors import InputError
 from cramp_expert.fhir.mapping import fhir_map
 from cramp_expert.fhir.read import facts_from_fhir, load_fhir_bytes
+from cramp_expert.interview import AnswerError, Interview
 from cramp_expert.patient.medications import match_medication
 from cramp_expert.service import web
 from cramp_expert.service.cards import contract, order_card, patient_cards
@@ -59,6 +60,8 @@ log = logging.getLogger("cramp_expert.service")
 
 MAX_BODY = 8 * 1024 * 1024
 """Largest request body read (a prefetch of one patient's history; a form is far smaller)."""
+FORM_LIMIT = 256 * 1024
+"""Largest web-form post (the answers so far and one prompt's fields)."""
 REPORT_TTL = 3600
 MAX_REPORTS = 300
 SETTINGS_ENV = "CRAMP_EXPERT_SERVE_SETTINGS"
@@ -88,6 +91,9 @@ class Settings:
     """The URL clients call (for JWT `aud` and report links); default: the request's own."""
     max_body: int = MAX_BODY
     cors_origins: tuple[str, ...] = ("*",)
+    form_key: str | None = None
+    """Hex key signing the web interview's answers carried in its pages (HMAC-SHA256); made
+    at start-up when not given, the same for every worker process of one `serve`."""
     report_dir: str | None = None
     """With several worker processes: the private folder where results for report links are
     kept, so that any worker can show any report (None: this process's memory)."""
@@ -130,6 +136,11 @@ class _State:
     jwks: Any = None
     swept: float = 0.0
     """When expired report results were last removed from the shared folder."""
+
+    @property
+    def form_key(self) -> bytes:
+        assert self.settings.form_key is not None  # made by create_app
+        return bytes.fromhex(self.settings.form_key)
 
 
 def _loinc_codes(consultant: Consultant) -> str:
@@ -283,13 +294,14 @@ def _verify_jwt(request: Request, state: _State, audience: str) -> None:
         state.seen_jti.popitem(last=False)
 
 
-def _store_report(state: _State, result: Any, values: list[Any], order: Any = None) -> str:
-    """Keep a result for its report link; return the link's unguessable token.
+def _store_report(state: _State, facts: Any, values: list[Any], order: Any = None) -> str:
+    """Keep what gives a report for its link; return the link's unguessable token.
 
-    In memory the result itself is kept. In the folder shared by several workers, what gives it
-    is kept instead (the prefetch as received, and the order it was consulted with): a few
-    kilobytes written, rather than the whole result serialised on every request; the report,
-    rarely opened, consults again.
+    Not the result: the cards need no robustness analysis (the most-informative search, the
+    larger part of a consultation's cost), the report shows it, and most reports are never
+    opened. So the report consults again, with robustness, when its link is opened. In memory
+    the patient's facts are kept; in the folder shared by several workers, what gives them (the
+    prefetch as received, and the order it was consulted with): a few kilobytes written.
     """
     token = secrets.token_urlsafe(18)
     folder = state.settings.report_dir
@@ -318,7 +330,7 @@ def _store_report(state: _State, result: Any, values: list[Any], order: Any = No
         or next(iter(state.reports.values()))[0] < time.monotonic()
     ):
         state.reports.popitem(last=False)
-    state.reports[token] = (expiry, result)
+    state.reports[token] = (expiry, facts)
     return token
 
 
@@ -335,12 +347,11 @@ def _stored_report(state: _State, token: str) -> Any:
         except (OSError, ValueError):
             return None
         values = list(stored["values"]) + ([stored["order"]] if stored["order"] else [])
-        consultant = state.consultant
-        return consultant.consult_facts(_facts(consultant, values), with_robustness=False)
+        return state.consultant.consult_facts(_facts(state.consultant, values))
     entry = state.reports.get(token)
     if entry is None or entry[0] < time.monotonic():
         return None
-    return entry[1]
+    return state.consultant.consult_facts(entry[1])
 
 
 # --- prefetch --------------------------------------------------------------------------------
@@ -427,6 +438,8 @@ def _facts(consultant: Consultant, values: list[Any]) -> Any:
 def create_app(settings: Settings | None = None) -> Starlette:
     """The application; its consultant is built when the worker starts."""
     settings = settings or Settings()
+    if settings.form_key is None:
+        settings.form_key = secrets.token_hex(32)
     holder: dict[str, _State] = {}
 
     def state() -> _State:
@@ -482,30 +495,93 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return Response(status_code=200)
 
     async def home(_request: Request) -> Response:
-        return HTMLResponse(web.form_page(state().consultant.kb.knowledge))
+        st = state()
+        interview = Interview(st.consultant)
+        return _interview_page(st, interview, [], web.FormState())
 
     async def consult_form(request: Request) -> Response:
+        # The interview is replayed on the loop's thread, like a consultation (see call_service).
         st = state()
-        form = web.parse_form(await _body(request, 256 * 1024))
-        data, errors = web.patient_from_form(form, st.consultant.kb.knowledge)
+        form = web.parse_form(await _body(request, FORM_LIMIT))
+        token = (form.get(web.STATE) or [""])[0]
+        action = (form.get(web.ACTION) or ["next"])[0]
+        if action not in web.ACTIONS:
+            return HTMLResponse(web.message_page(f"unknown action '{action}'"), status_code=400)
+        try:
+            saved = web.unsign(token, st.form_key)
+            interview = web.restore(st.consultant, saved)
+        except web.StateError as exc:
+            message = f"This consultation cannot be continued: {exc}. Please start again."
+            return HTMLResponse(web.message_page(message), status_code=400)
+        typed = [dict(e.get("items") or {}) for e in saved.transcript]
+        if action == "back":
+            popped = typed.pop() if typed else {}
+            if interview.back() is None:
+                return _interview_page(
+                    st, interview, typed, saved, problems=["Nothing to go back to."]
+                )
+            return _interview_page(st, interview, typed, None, prefill=popped)
+        prompt = interview.current()
+        if action == "finish" or prompt is None:
+            return _report(st, interview, typed)
+        if (form.get(web.SHOWN) or [""])[0] != prompt.id:
+            note = "The page was out of date: this is the question to answer now."
+            return _interview_page(st, interview, typed, saved, problems=[note])
+        if action == "skip":
+            said = interview.skip()
+            return _interview_page(st, interview, typed, None, read_back=said)
+        answers = web.answers_from_form(prompt, form)
+        entered: dict[str, Any] = {k: v for k, v in answers.items() if v is not None}
+        if prompt.kind == "checklist":
+            entered = {k: v for k, v in entered.items() if v == "yes"}
+            entered[web.OTHERS] = (form.get(web.OTHERS) or ["unknown"])[0]
+        if action == "why":
+            try:
+                level = max(0, min(int((form.get(web.WHY) or ["0"])[0]), 20))
+            except ValueError:
+                level = 0
+            return _interview_page(
+                st,
+                interview,
+                typed,
+                saved,
+                prefill=entered,
+                why=interview.why(level, prompt),
+                why_level=level + 1,
+            )
+        errors = web.item_errors(prompt, answers)
+        problems: list[str] = []
         if not errors:
             try:
-                result = st.consultant.consult_data(data)  # on the loop: see call_service
-            except InputError as exc:
-                errors = [p.message + (f" ({p.hint})" if p.hint else "") for p in exc.problems]
+                said = interview.submit_items(answers)
+            except AnswerError as exc:
+                # The patient-file check of the whole answer: beside the field when there is one.
+                if len(prompt.items) == 1 and prompt.kind != "checklist":
+                    errors = {prompt.items[0].key: str(exc)}
+                else:
+                    problems = [str(exc)]
             else:
-                return HTMLResponse(web.report_page(result, st.consultant))
-        return HTMLResponse(web.form_page(st.consultant.kb.knowledge, errors), status_code=400)
+                return _interview_page(st, interview, [*typed, entered], None, read_back=said)
+        return _interview_page(
+            st,
+            interview,
+            typed,
+            saved,
+            prefill=entered,
+            errors=errors,
+            problems=problems,
+            status=400,
+        )
 
     async def report(request: Request) -> Response:
         st = state()
         result = _stored_report(st, request.path_params["token"])
         if result is None:
             return HTMLResponse(
-                web._page("cramp-expert", "<p>This report has expired; open the chart again.</p>"),
+                web.message_page("This report has expired; open the chart again."),
                 status_code=404,
             )
-        return HTMLResponse(web.report_page(result, st.consultant))
+        return HTMLResponse(web.report_page(result, st.consultant.kb))
 
     async def problem(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPProblem)
@@ -541,6 +617,51 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
 
 
+def _interview_page(
+    st: _State,
+    interview: Interview,
+    typed: list[dict[str, Any]],
+    saved: web.FormState | None,
+    *,
+    prefill: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    problems: list[str] | None = None,
+    read_back: str = "",
+    why: str = "",
+    why_level: int = 0,
+    status: int = 200,
+) -> Response:
+    """The prompt asked now (or the report when nothing more matters), carrying the answers.
+
+    `saved`: the state posted, carried again unchanged (a refused answer, WHY); None: the
+    interview's own state after what was just done.
+    """
+    prompt = interview.current()
+    if prompt is None:
+        return _report(st, interview, typed)
+    state_now = saved if saved is not None else web.state_of(interview, typed)
+    page = web.prompt_page(
+        prompt,
+        web.sign(state_now, st.form_key),
+        typed=prefill,
+        errors=errors,
+        problems=problems,
+        read_back=read_back,
+        why=why,
+        why_level=why_level,
+        can_go_back=bool(interview.history),
+    )
+    return HTMLResponse(page, status_code=status)
+
+
+def _report(st: _State, interview: Interview, typed: list[dict[str, Any]]) -> Response:
+    token = web.sign(web.state_of(interview, typed), st.form_key)
+    page = web.report_page(
+        interview.result(), st.consultant.kb, token if interview.history else None
+    )
+    return HTMLResponse(page)
+
+
 def concluded(result: Any) -> set[str]:
     """Every id a result concludes (red flags, causes, differentials, advice, tests)."""
     data = contract(result)
@@ -554,7 +675,7 @@ def _patient_view(st: _State, values: list[Any], base: str) -> list[dict[str, An
     consultant = st.consultant
     facts = _facts(consultant, values)
     result = consultant.consult_facts(facts, with_robustness=False)
-    token = _store_report(st, result, values)
+    token = _store_report(st, facts, values)
     return patient_cards(consultant, result, _source(base, consultant), f"{base}/report/{token}")
 
 
@@ -598,9 +719,8 @@ def _orders(
         match = match_medication(name, knowledge)
         drug = " + ".join(match.drugs) or name
         taken = {**order, "status": "active", "intent": "order"}
-        result = consultant.consult_facts(
-            _facts(consultant, [*values, taken]), with_robustness=False
-        )
+        with_order = _facts(consultant, [*values, taken])
+        result = consultant.consult_facts(with_order, with_robustness=False)
         now = concluded(result)
         brought = [cid for cid in ORDER_CONCERNS if cid in now and cid not in before]
         if "med_quinine" in match.classes:
@@ -619,7 +739,7 @@ def _orders(
             ids = brought
         else:
             continue
-        token = _store_report(st, result, values, taken)
+        token = _store_report(st, with_order, values, taken)
         cards.append(
             order_card(
                 consultant, result, order, drug, concern, ids, source, f"{base}/report/{token}"
@@ -652,6 +772,7 @@ def run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     with tempfile.TemporaryDirectory(prefix="cramp-expert-reports-") as folder:
         # mkdtemp's folder is readable by this user only: the results it holds are about patients.
         settings.report_dir = folder
+        settings.form_key = settings.form_key or secrets.token_hex(32)
         os.environ[SETTINGS_ENV] = settings.to_json()
         uvicorn.run(
             "cramp_expert.service.app:app_from_environment",

@@ -29,7 +29,7 @@ from cramp_expert.render.handout import (
     urgency_of,
 )
 from cramp_expert.testing import patient_files, seeds
-from tests.handout import browser
+from tests import browser
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -368,20 +368,20 @@ def test_a_knowledge_base_without_handout_words_is_refused(tmp_path):
 
 
 # --- in a real browser --------------------------------------------------------------------------
-@pytest.mark.skipif(bool(browser.missing()), reason=browser.missing() or "browser present")
+@pytest.mark.skipif(bool(browser.unavailable()), reason=browser.unavailable() or "browser present")
 def test_each_example_prints_on_one_a4_page(consultant, wording, tmp_path):
     shots = Path(os.environ.get("HANDOUT_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     pages = {}
-    with browser.chromium() as driver:
+    with browser.browser(browser.A4_PX, exact_viewport=False) as driver:
         for path in EXAMPLES:
             handout = build_handout(
                 consultant.consult_path(path).to_dict(), consultant.kb.knowledge, wording
             )
             page = tmp_path / f"{path.stem}.html"
             page.write_text(render_handout_html(handout))
-            pages[path.stem], _ = browser.pdf_pages(driver, page)
-            browser.screenshot(driver, page, shots / f"{path.stem}.png")
+            pages[path.stem], _ = browser.print_a4(driver, page)
+            browser.screenshot(driver, shots / f"{path.stem}.png", width=browser.A4_PX[0])
             # what the patient sees is the handout: every line of it is on the page
             body = flat(driver.find_element("tag name", "body").text)
             for line in all_lines(handout):
@@ -389,12 +389,12 @@ def test_each_example_prints_on_one_a4_page(consultant, wording, tmp_path):
     assert pages == {p.stem: 1 for p in EXAMPLES}
 
 
-@pytest.mark.skipif(bool(browser.missing()), reason=browser.missing() or "browser present")
+@pytest.mark.skipif(bool(browser.unavailable()), reason=browser.unavailable() or "browser present")
 def test_the_page_count_can_fail(tmp_path):
     page = tmp_path / "long.html"
     page.write_text("<!DOCTYPE html><html><body>" + "<p>line</p>" * 400 + "</body></html>")
-    with browser.chromium() as driver:
-        count, _ = browser.pdf_pages(driver, page)
+    with browser.browser(browser.A4_PX, exact_viewport=False) as driver:
+        count, _ = browser.print_a4(driver, page)
     assert count > 1
 
 

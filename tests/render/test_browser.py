@@ -17,7 +17,7 @@ import pytest
 
 from cramp_expert.explain.text import contract_dict
 from cramp_expert.render.html import render_html
-from tests.render.browser import browser, pdf_pages, print_pdf, unavailable, visible_in_first_screen
+from tests.browser import browser, pdf_pages, print_pdf, unavailable, visible_in_first_screen
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

@@ -1,54 +1,44 @@
-"""The web page driven in the system's headless Chromium (Selenium), as a clinician would use it."""
+"""The web interview driven in the system's headless Chromium, as a clinician would use it.
+
+Through a real uvicorn server on 127.0.0.1: a bad answer comes back with the engine's message
+beside its field; back returns to the previous prompt with what was typed; WHY explains; a
+checklist is ticked; the report at the end is the clinician's HTML report (issue 15's page).
+Screenshots go to CRAMP_EXPERT_SCREENSHOTS (default: `cramp-expert-screenshots` in the
+temporary folder) for a person to look at.
+"""
 
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from cramp_expert.api import Consultant
+from tests import browser as chromium
 from tests.service.server import running
 
-CHROMIUM = "/usr/bin/chromium"
-DRIVER = "/usr/bin/chromedriver"
-SHOTS = Path(os.environ.get("CRAMP_EXPERT_SCREENSHOTS", tempfile.gettempdir()))
-
 pytestmark = pytest.mark.skipif(
-    not (Path(CHROMIUM).exists() and Path(DRIVER).exists()),
-    reason="Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
+    bool(chromium.unavailable()), reason=chromium.unavailable() or "browser present"
 )
+LABELS = Consultant().kb.knowledge.conclusions
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+def shots() -> Path:
+    folder = Path(
+        os.environ.get("CRAMP_EXPERT_SCREENSHOTS")
+        or Path(tempfile.gettempdir()) / "cramp-expert-screenshots"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
-    profile = tempfile.mkdtemp(prefix="cramp-expert-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--window-size=1200,2400",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+
+@pytest.fixture(scope="module")
+def driver():
+    with chromium.browser((1100, 900), exact_viewport=False) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="module")
@@ -57,55 +47,94 @@ def site():
         yield url
 
 
-def _fill(driver, name, text):
+def _prompt(driver) -> str:
     from selenium.webdriver.common.by import By
 
-    field = driver.find_element(By.NAME, name)
-    field.clear()
-    field.send_keys(text)
+    forms = driver.find_elements(By.ID, "interview")
+    return forms[0].get_attribute("data-prompt") if forms else ""
 
 
-def test_the_form_gives_the_report_with_its_red_flag_and_causes(browser, site):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import Select, WebDriverWait
-
-    browser.get(site + "/")
-    assert "cramp-expert" in browser.title
-    _fill(browser, "age", "58")
-    Select(browser.find_element(By.NAME, "sex")).select_by_value("female")
-    browser.find_element(By.CSS_SELECTOR, "input[name='cramps.sites'][value='calf']").click()
-    # The findings checklist: two items present, the rest declared absent.
-    for key in ("findings.unilateral_leg_swelling", "findings.calf_tenderness"):
-        browser.find_element(
-            By.CSS_SELECTOR, f"input[name='findings.__present'][value='{key}']"
-        ).click()
-    browser.find_element(By.CSS_SELECTOR, "input[name='findings.__others'][value='absent']").click()
-    _fill(browser, "labs.potassium", "3.0 mmol/L")
-    _fill(browser, "medications", "furosemide 40 mg")
-    browser.save_screenshot(str(SHOTS / "cramp-expert-form.png"))
-    browser.find_element(By.ID, "consult").click()
-    WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.ID, "report")))
-    browser.save_screenshot(str(SHOTS / "cramp-expert-report.png"))
-    flag = browser.find_element(By.CSS_SELECTOR, "[data-id='rf_dvt_suspected']")
-    assert flag.is_displayed() and "urgent" in flag.text
-    causes = [
-        e.get_attribute("data-id") for e in browser.find_elements(By.CSS_SELECTOR, "li[data-id]")
-    ]
-    assert "hypokalemia" in causes and "med_diuretic_loop" in causes
-    assert "furosemide" in browser.find_element(By.ID, "report").text
-
-
-def test_a_bad_answer_comes_back_with_its_reason(browser, site):
+def _press(driver, button_id: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.get(site + "/")
-    _fill(browser, "age", "seventy")
-    browser.find_element(By.ID, "consult").click()
-    alert = WebDriverWait(browser, 30).until(
-        ec.presence_of_element_located((By.CSS_SELECTOR, "[role='alert']"))
-    )
-    assert "Age" in alert.text and "number" in alert.text
-    browser.save_screenshot(str(SHOTS / "cramp-expert-form-error.png"))
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.ID, button_id).click()
+    WebDriverWait(driver, 60).until(ec.staleness_of(old))
+
+
+def _type(driver, key: str, text: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    field = driver.find_element(By.ID, f"f-{key}")
+    field.clear()
+    field.send_keys(text)
+
+
+def _choose(driver, key: str, value: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.CSS_SELECTOR, f"input[name='{key}'][value='{value}']").click()
+
+
+def test_an_interview_in_the_browser_gives_the_html_report(driver, site, shots):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.get(site + "/")
+    assert _prompt(driver) == "patient"
+    assert "Question 1 of about" in driver.find_element(By.ID, "progress").text
+    chromium.screenshot(driver, shots / "web-1-first-prompt.png")
+
+    # A bad answer: the engine's message beside the field, nothing recorded.
+    _type(driver, "age", "seventy")
+    Select(driver.find_element(By.ID, "f-sex")).select_by_value("female")
+    _press(driver, "next")
+    assert _prompt(driver) == "patient"
+    error = driver.find_element(By.ID, "error-age")
+    assert error.is_displayed() and "not a number of years" in error.text
+    chromium.screenshot(driver, shots / "web-2-bad-answer.png")
+
+    _type(driver, "age", "58")
+    _press(driver, "next")
+    assert _prompt(driver) != "patient"
+    assert "Age 58" in driver.find_element(By.ID, "readback").text
+
+    # Back: the previous prompt again, with what was typed.
+    _press(driver, "back")
+    assert _prompt(driver) == "patient"
+    assert driver.find_element(By.ID, "f-age").get_attribute("value") == "58"
+    _press(driver, "next")
+
+    seen = []
+    while (prompt := _prompt(driver)) and len(seen) < 40:
+        seen.append(prompt)
+        if prompt == "medications":
+            _type(driver, "medications", "furosemide 40 mg")
+        elif prompt == "labs":
+            _type(driver, "labs.potassium", "3.0 mmol/L")
+        elif prompt == "dvt":
+            _press(driver, "why-button")  # WHY: which rules this checklist can settle
+            assert "can settle" in driver.find_element(By.ID, "why").text
+            chromium.screenshot(driver, shots / "web-3-why-checklist.png")
+            for key in ("findings.unilateral_leg_swelling", "findings.calf_tenderness"):
+                _choose(driver, key, "yes")
+            _choose(driver, "_others", "absent")
+        elif prompt == "cramps":
+            _choose(driver, "cramps.sites", "calf")
+        _press(driver, "next")
+    assert {"medications", "labs", "dvt"} <= set(seen), seen
+
+    # The report: issue 15's clinician page, with the red flag and the causes.
+    assert driver.title.startswith("cramp-expert consultation")
+    red_flags = driver.find_element(By.ID, "red-flags").text
+    assert LABELS["rf_dvt_suspected"].label in red_flags
+    causes = driver.find_element(By.ID, "causes").text
+    assert LABELS["hypokalemia"].label in causes
+    assert "furosemide" in driver.find_element(By.ID, "input").text
+    chromium.screenshot(driver, shots / "web-4-report.png")
+
+    # Back from the report: the last prompt again.
+    _press(driver, "back")
+    assert _prompt(driver) == seen[-1]
