@@ -27,13 +27,26 @@ SECTION_TITLES = {
 }
 
 
+_ASKED: dict[int, tuple[Knowledge, list[Question]]] = {}
+"""id(knowledge) -> (knowledge, its history questions): built once per knowledge base, not on
+every QuestionnaireResponse read (a CDS Hooks request reads one; building them cost more than
+reading it). The knowledge is kept with them so that its id cannot be reused."""
+
+
 def history_questions(knowledge: Knowledge) -> list[Question]:
     """The interview's questions that the questionnaire asks (not labs, medicines, conditions)."""
-    return [
+    cached = _ASKED.get(id(knowledge))
+    if cached is not None and cached[0] is knowledge:
+        return list(cached[1])
+    asked = [
         q
         for q in questions(knowledge)
         if q.kind in ("number", "bool", "choice", "list") and q.key not in _NOT_ASKED
     ]
+    if len(_ASKED) > 8:  # knowledge bases of tests come and go
+        _ASKED.clear()
+    _ASKED[id(knowledge)] = (knowledge, asked)
+    return list(asked)
 
 
 def _item(question: Question) -> dict[str, Any]:

@@ -39,12 +39,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from cramp_expert.api import Consultant
@@ -57,6 +58,16 @@ from cramp_expert.service import web
 from cramp_expert.service.cards import contract, order_card, patient_cards
 
 log = logging.getLogger("cramp_expert.service")
+
+
+class JSONResponse(Response):
+    """A JSON answer encoded by msgspec (a tenth of the json module's time for a set of cards)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return msgspec.json.encode(content)
+
 
 MAX_BODY = 8 * 1024 * 1024
 """Largest request body read (a prefetch of one patient's history; a form is far smaller)."""
@@ -318,10 +329,8 @@ def _store_report(state: _State, facts: Any, values: list[Any], order: Any = Non
         # Written whole under a temporary name, then renamed: a reader never sees half a file.
         # No fsync: a report link outliving a crash of the machine is not needed.
         partial = Path(folder) / f".{token}.tmp"
-        order_json = json.dumps(order).encode() if order is not None else b"null"
-        partial.write_bytes(
-            b'{"order":' + order_json + b',"values":' + json.dumps(values).encode() + b"}"
-        )
+        encode = msgspec.json.encode
+        partial.write_bytes(b'{"order":' + encode(order) + b',"values":' + encode(values) + b"}")
         os.replace(partial, Path(folder) / f"{token}.json")
         return token
     expiry = time.monotonic() + REPORT_TTL
