@@ -1,4 +1,4 @@
-"""FHIR Bulk Data NDJSON: a folder of `<ResourceType>.ndjson` files, one patient per Patient.
+"""FHIR Bulk Data NDJSON: a folder of `*.ndjson` files, one patient per Patient.
 
 Every line is one resource. Resources are joined to their Patient by reference (`subject` or
 `patient`: `Patient/<id>` or `urn:uuid:<id>`); each Patient, with its resources, is one record
@@ -44,10 +44,13 @@ def patients(folder: Path) -> tuple[list[tuple[str, int, list[dict[str, Any]]]],
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() == SUFFIX)
     order: list[tuple[str, int]] = []
     grouped: dict[str, list[dict[str, Any]]] = {}
+    others: list[tuple[str, dict[str, Any]]] = []
     orphans: dict[str, int] = {}
     problems: list[Problem] = []
-    # Patients first, so that every other file can be joined to them.
-    files.sort(key=lambda p: (p.stem != "Patient", p.name))
+    # Patients are told by their resourceType, not the file's name: exports name their files
+    # `Patient.ndjson`, `Patient.000.ndjson` (Synthea through SMART's bulk tools) or
+    # `1.Patient.ndjson`. The other resources are joined once every file is read.
+    files.sort(key=lambda p: (p.name.split(".")[0] != "Patient", p.name))
     for file in files:
         with file.open(encoding="utf-8") as stream:
             for number, line in enumerate(stream, 1):
@@ -72,11 +75,13 @@ def patients(folder: Path) -> tuple[list[tuple[str, int, list[dict[str, Any]]]],
                     order.append((pid, number))
                     grouped.setdefault(pid, []).insert(0, resource)
                     continue
-                owner = _patient_of(resource)
-                if owner is None or owner not in grouped:
-                    orphans[file.name] = orphans.get(file.name, 0) + 1
-                    continue
-                grouped[owner].append(resource)
+                others.append((file.name, resource))
+    for name, resource in others:
+        owner = _patient_of(resource)
+        if owner is None or owner not in grouped:
+            orphans[name] = orphans.get(name, 0) + 1
+            continue
+        grouped[owner].append(resource)
     for name, count in sorted(orphans.items()):
         problems.append(
             Problem(

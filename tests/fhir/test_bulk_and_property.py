@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from cramp_expert.api import Consultant
 from cramp_expert.cli import cli
 from cramp_expert.errors import InputError
+from cramp_expert.fhir.ndjson import patients
 from cramp_expert.fhir.read import facts_from_fhir
 from cramp_expert.patient import normalise_patient
 from cramp_expert.service.cards import contract
@@ -101,3 +102,19 @@ def test_unreadable_lines_and_resources_of_no_patient_are_error_records(tmp_path
     errors = [problem for line in lines[1:] for problem in line["error"]["problems"]]
     assert any("P210 not valid JSON" in p and "Observation.ndjson:2" in p for p in errors)
     assert any("W210 1 resources name no Patient" in p for p in errors)
+
+
+def test_files_named_as_exports_name_them_are_joined_by_resource_type(tmp_path):
+    # Synthea through SMART's bulk tools writes Patient.000.ndjson, others 1.Patient.ndjson: a
+    # Patient is known by its resourceType, and resources join it whatever the files' order.
+    names = {"Patient.ndjson": "Patient.000.ndjson", "Condition.ndjson": "0.Condition.ndjson"}
+    for path in sorted(EXPORT.glob("*.ndjson")):
+        (tmp_path / names.get(path.name, path.name.replace(".ndjson", ".001.ndjson"))).write_text(
+            path.read_text()
+        )
+    renamed, renamed_problems = patients(tmp_path)
+    original, problems = patients(EXPORT)
+    assert renamed_problems == problems == []
+    assert [(pid, sorted(r["id"] for r in rs)) for pid, _, rs in renamed] == [
+        (pid, sorted(r["id"] for r in rs)) for pid, _, rs in original
+    ]

@@ -11,8 +11,13 @@ from urllib.parse import urlparse
 
 import pytest
 
+from cramp_expert.api import Consultant
+from cramp_expert.fhir.read import facts_from_fhir
+from cramp_expert.render.html import render_html
 from cramp_expert.service.cards import SUMMARY_LIMIT
 from tests.service.conftest import K, prefetch, request, validate
+
+CONSULTANT = Consultant()
 
 LIMB_ISCHAEMIA = {
     "age": 74,
@@ -65,6 +70,15 @@ def test_emergency_red_flag_is_a_critical_card_with_the_how_chain_and_references
     assert (
         report.status_code == 200 and K.conclusions["rf_acute_limb_ischemia"].label in report.text
     )
+    # The report is issue 15's HTML report of the consultation, robustness included (left out
+    # of the cards, computed when the link is opened).
+    expected = CONSULTANT.consult_facts(
+        facts_from_fhir(
+            [v for v in prefetch(LIMB_ISCHAEMIA).values() if v is not None], K, "<prefetch>"
+        )
+    )
+    assert expected.to_dict()["robustness"]
+    assert render_html(expected, CONSULTANT.kb, standalone=False) in report.text
 
 
 def test_urgent_red_flag_is_a_warning_and_causes_are_info(client):
