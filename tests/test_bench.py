@@ -31,6 +31,8 @@ def test_the_benchmark_runs_every_section_and_writes_its_figures(tmp_path):
     }
     assert figures["service"]["in process"]["p50_ms"] > 0
     assert figures["service"]["http"]["errors"] == 0 and figures["service"]["http"]["requests"] > 0
+    # one HTTP run per worker count asked (--quick: one worker)
+    assert [run["workers"] for run in figures["service"]["http runs"]] == [1]
     for group in ("vignettes", "generated"):
         assert figures["latency"][group]["agreement"]["mismatches"] == 0
         assert figures["latency"][group]["engine (experta)"]["p50_ms"] > 0
