@@ -35,6 +35,7 @@ from cramp_expert.kb.model import (
     FactCondition,
     Rule,
 )
+from cramp_expert.kb.operators import operator
 from cramp_expert.patient import PatientFacts
 from cramp_expert.result import (
     Cause,
@@ -201,7 +202,7 @@ def _fact_entry(
     shown = patient.show(condition.fact)
     if negated:
         text = f"not ({condition.describe()}): {condition.fact} = {shown}"
-    elif condition.op == "known":
+    elif operator(condition.op).presence:
         text = f"{condition.fact} is {'known: ' + shown if condition.fact in patient.values else 'unknown'}"
     else:
         text = f"{condition.fact} = {shown} ({condition.describe()})"

@@ -5,8 +5,10 @@ that is unknown is simply absent, so a pattern on it cannot match. (One fact wit
 about 4x faster than one fact per finding, and it needs no joins.) Conclusions that rules assert
 for other rules are `Derived` facts. Each YAML condition maps to one experta construct:
 
-- fact conditions of an `all` group  -> one `Patient(...)` pattern, one field test per fact
-- `known: false`                      -> `NOT(Patient(<fact>=W()))`
+- fact conditions of an `all` group  -> one `Patient(...)` pattern, one field test per fact: the
+                                         operator's test from `kb.operators` in `P(...)`
+- an operator that tests presence     -> `Patient(<fact>=W())`, or `NOT(...)` of it when the
+  (`known`)                              operand is false
 - `concluded: X`                      -> `Derived(id=X)`, and `NOT(Excluded(id=X))` when some
                                          rule can exclude X (an exclusion wins, as in the result)
 - `all` / `any` / `none`              -> `AND` / `OR` / `AND(NOT(...), ...)`
@@ -29,6 +31,7 @@ from cramp_expert.compile.predicates import predicate
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import ConcludedCondition, Condition, ConditionGroup, FactCondition
 from cramp_expert.kb.model import Rule as RuleSpec
+from cramp_expert.kb.operators import TABLE
 
 
 class Patient(Fact):  # type: ignore[misc]
@@ -136,9 +139,11 @@ def _compile_group(group: ConditionGroup, excludable: frozenset[str]) -> Any:
     elements: list[Any] = []
     tests: dict[str, list[Callable[[Any], bool]]] = {}
     for item in group.items:
-        if isinstance(item, FactCondition) and item.op == "known":
+        if isinstance(item, FactCondition) and TABLE[item.op].presence:
+            # The field's presence is the test (an unknown fact is an absent field); negated
+            # when the test holds of an unknown fact (`known: false`).
             pattern = Patient(**{item.fact: W()})
-            elements.append(pattern if item.value else NOT(pattern))
+            elements.append(NOT(pattern) if TABLE[item.op].absent(item.value) else pattern)
         elif isinstance(item, FactCondition):
             tests.setdefault(item.fact, []).append(predicate(item))
         else:

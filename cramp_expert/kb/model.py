@@ -13,30 +13,17 @@ from functools import cached_property
 from typing import Any, Literal, TypeAlias
 
 from cramp_expert.errors import Location
+from cramp_expert.kb.operators import FACT_TYPES, TABLE
 
-OPERATORS = ("is", "in", "lt", "le", "gt", "ge", "between", "includes", "only", "known")
-"""Every operator a fact condition may use."""
+OPERATORS: tuple[str, ...] = tuple(TABLE)
+"""Every operator a fact condition may use (their meaning: `cramp_expert.kb.operators`)."""
 
 OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "number": ("is", "lt", "le", "gt", "ge", "between", "known"),
-    "bool": ("is", "known"),
-    "choice": ("is", "in", "known"),
-    "list": ("includes", "only", "known"),
+    kind: tuple(name for name, op in TABLE.items() if kind in op.types) for kind in FACT_TYPES
 }
 """Which operators fit which fact type (a `lt` on a yes/no fact is an error)."""
 
-OPERATOR_TEXT = {
-    "is": "is",
-    "in": "is one of",
-    "lt": "<",
-    "le": "<=",
-    "gt": ">",
-    "ge": ">=",
-    "between": "is between",
-    "includes": "includes any of",
-    "only": "includes only",
-    "known": "is known",
-}
+OPERATOR_TEXT = {name: op.text for name, op in TABLE.items()}
 
 EVIDENCE_GRADES = ("HIGH", "MODERATE", "LOW", "VERY_LOW", "NONE_FOUND")
 """Evidence grades, strongest first (clinical brief, header)."""
@@ -58,7 +45,7 @@ class FactCondition:
 
     def describe(self) -> str:
         """Render the condition for a clinician: `labs.potassium < 3.5`."""
-        if self.op == "known":
+        if TABLE[self.op].presence:
             return f"{self.fact} is {'known' if self.value else 'unknown'}"
         value = self.value
         if isinstance(value, tuple | list | frozenset):

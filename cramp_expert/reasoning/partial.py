@@ -8,7 +8,8 @@ test of an open fact is undetermined (None), `all` is False as soon as one part 
 True as soon as one part is True, `none` negates `any`. Rules are evaluated stratum by stratum,
 as the engine fires them, so `concluded: X` sees X's final state.
 
-With no open fact, this is exactly the reference semantics of `compile.predicates.evaluate`
+A fact test reads its operator's meaning from `kb.operators` (through `compile.predicates.fact_test`):
+with no open fact, this is exactly the reference semantics of `compile.predicates.evaluate`
 (and so of the engine): a property test holds the two together.
 
 From an evaluation, `live()` finds what can still change a reported conclusion: the rules whose
@@ -23,7 +24,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from cramp_expert.compile.predicates import holds, predicate
+from cramp_expert.compile.predicates import MISSING as _MISSING
+from cramp_expert.compile.predicates import fact_test, holds
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import ConcludedCondition, Condition, FactCondition, Rule
 
@@ -34,7 +36,6 @@ IsOpen: TypeAlias = Callable[[str], bool]
 Compiled: TypeAlias = Callable[["PartialOutcome"], Truth]
 Plan: TypeAlias = tuple[tuple[str, Compiled, frozenset[str], bool], ...]
 """Rules to evaluate again, in firing order: (id, closure, rules it reads, tests the fact)."""
-_MISSING = object()
 
 
 def kleene_and(values: Iterable[Truth]) -> Truth:
@@ -124,6 +125,7 @@ class PartialOutcome:
         if compiled is not None:
             return compiled(self)
         if isinstance(condition, FactCondition):
+            # Kleene's logic for every operator: a test of an open fact is undetermined.
             if self.is_open(condition.fact):
                 return None
             return holds(condition, self.values)
@@ -195,23 +197,16 @@ def compile_condition(
     were most of its time.
     """
     if isinstance(condition, FactCondition):
-        fact = condition.fact
-        if condition.op == "known":
-            wanted = bool(condition.value)
+        # The operator's own tests (kb/operators.py); an open fact leaves any test undetermined.
+        fact, test, absent = fact_test(condition)
 
-            def known(outcome: PartialOutcome) -> Truth:
-                return None if outcome.is_open(fact) else (fact in outcome.values) is wanted
-
-            return _record(closures, condition, known)
-        test = predicate(condition)
-
-        def leaf(outcome: PartialOutcome) -> Truth:
+        def fact_leaf(outcome: PartialOutcome) -> Truth:
             if outcome.is_open(fact):
                 return None
             value = outcome.values.get(fact, _MISSING)
-            return value is not _MISSING and test(value)
+            return absent if value is _MISSING else test(value)
 
-        return _record(closures, condition, leaf)
+        return _record(closures, condition, fact_leaf)
     if isinstance(condition, ConcludedCondition):
         conclusion = condition.conclusion
 
@@ -222,16 +217,7 @@ def compile_condition(
     parts = tuple(compile_condition(item, closures) for item in condition.items)
     # The group's fact tests are made here, inline, rather than through their own closures
     # (which are compiled all the same, for the tree's other users): a call less per test.
-    tests = tuple(
-        (item.fact, predicate(item))
-        for item in condition.items
-        if isinstance(item, FactCondition) and item.op != "known"
-    )
-    knowns = tuple(
-        (item.fact, bool(item.value))
-        for item in condition.items
-        if isinstance(item, FactCondition) and item.op == "known"
-    )
+    tests = tuple(fact_test(item) for item in condition.items if isinstance(item, FactCondition))
     others = tuple(
         part
         for item, part in zip(condition.items, parts, strict=True)
@@ -244,18 +230,13 @@ def compile_condition(
         def combine(outcome: PartialOutcome) -> Truth:
             is_open, values = outcome.is_open, outcome.values
             result: Truth = not decides
-            for fact, test in tests:
+            for fact, test, absent in tests:
                 if is_open(fact):
                     result = None
                 else:
                     value = values.get(fact, _MISSING)
-                    if (value is not _MISSING and test(value)) is decides:
+                    if (absent if value is _MISSING else test(value)) is decides:
                         return decides
-            for fact, wanted in knowns:
-                if is_open(fact):
-                    result = None
-                elif ((fact in values) is wanted) is decides:
-                    return decides
             for part in others:
                 value = part(outcome)
                 if value is decides:

@@ -29,6 +29,7 @@ from cramp_expert.kb.model import (
     FactCondition,
     Rule,
 )
+from cramp_expert.kb.operators import operator
 from cramp_expert.patient import PatientFacts
 from cramp_expert.patient.inputs import settled_absent
 from cramp_expert.patient.labs import find_unit
@@ -93,7 +94,8 @@ def _threshold_text(condition: FactCondition, knowledge: Knowledge, patient: Pat
     """The rule's requirement in the normalised unit, and in the patient's unit for a lab."""
     fact = knowledge.fact(condition.fact)
     unit = fact.unit if fact and fact.type == "number" else ""
-    text = condition.describe() + (f" {unit}" if unit and condition.op not in ("known",) else "")
+    shows_unit = unit and not operator(condition.op).presence
+    text = condition.describe() + (f" {unit}" if shows_unit else "")
     converted = _in_patient_unit(condition, knowledge, patient)
     return f"{text} (= {converted} as given)" if converted else text
 
@@ -103,16 +105,13 @@ def _in_patient_unit(
 ) -> str | None:
     """`< 1.70 mg/dL` when the patient's lab was given in mg/dL; None in the default unit."""
     unit = _given_unit(condition.fact, knowledge, patient)
-    if unit is None or condition.op not in ("lt", "le", "gt", "ge", "between", "is"):
+    op = operator(condition.op)
+    if unit is None or op.symbol is None:
         return None
     name, factor, offset = unit
-    refs = condition.value if condition.op == "between" else (condition.value,)
-    shown = [f"{float(ref) / factor + offset:.3g}" for ref in refs]
-    op = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "is": "=", "between": "between"}[
-        condition.op
-    ]
+    shown = [f"{ref / factor + offset:.3g}" for ref in op.edges(condition.value)]
     joined = " and ".join(shown)
-    return f"{op} {joined} {name}"
+    return f"{op.symbol} {joined} {name}"
 
 
 def _given_unit(
@@ -141,7 +140,7 @@ def _fact_failure(condition: FactCondition, situation: Situation) -> dict[str, A
         "needs": _threshold_text(condition, knowledge, patient),
         "value": _json_value(patient.values.get(condition.fact)),
         "shown": patient.show(condition.fact),
-        "unknown": not known and condition.op != "known",
+        "unknown": not known and not operator(condition.op).presence,
         "where": str(condition.location),
     }
     if entry["unknown"]:
@@ -214,7 +213,7 @@ def unknown_facts(rule: Rule, situation: Situation) -> list[str]:
         {
             c.fact
             for c in rule.fact_conditions()
-            if c.fact not in situation.values and c.op != "known"
+            if c.fact not in situation.values and not operator(c.op).presence
         }
     )
 
@@ -257,71 +256,17 @@ def _satisfying(condition: FactCondition, current: Any, situation: Situation) ->
     fact = situation.knowledge.fact(condition.fact)
     if fact is None:
         return []
-    op, ref = condition.op, condition.value
-    if op == "known":
-        return [] if not ref else _any_value(fact)
-    if op == "is":
-        return [ref]
-    if op == "in":
-        return list(ref)
-    if op == "includes":
-        base = current if isinstance(current, frozenset) else frozenset()
-        return [base | {item} for item in sorted(ref)]
-    if op == "only":
-        return [frozenset({item}) for item in sorted(ref)]
     step = _step(fact, situation.knowledge)
-    if op == "lt":
-        return [round(ref - step, 6)]
-    if op == "le" or op == "ge":
-        return [ref]
-    if op == "gt":
-        return [round(ref + step, 6)]
-    low, high = ref
-    if isinstance(current, int | float) and not isinstance(current, bool) and current > high:
-        return [high, low]
-    return [low, high]
+    return operator(condition.op).satisfy(condition.value, current, fact, step)
 
 
 def _falsifying(condition: FactCondition, current: Any, situation: Situation) -> list[Any]:
     """Values of the fact that make `condition` fail (a known fact cannot become unknown)."""
     fact = situation.knowledge.fact(condition.fact)
-    if fact is None or condition.op == "known":
+    if fact is None:
         return []
-    op, ref = condition.op, condition.value
-    if fact.type == "bool":
-        return [not ref]
-    if fact.type == "choice":
-        bad = set(ref) if op == "in" else {ref}
-        return [v for v in fact.values if v not in bad]
-    if fact.type == "list":
-        base = current if isinstance(current, frozenset) else frozenset()
-        if op == "includes":
-            return [base - ref]
-        return [base | {v} for v in fact.values if v not in ref][:1]
     step = _step(fact, situation.knowledge)
-    if op == "lt":
-        return [ref]
-    if op == "le":
-        return [round(ref + step, 6)]
-    if op == "gt":
-        return [ref]
-    if op == "ge":
-        return [round(ref - step, 6)]
-    if op == "is":
-        return [ref + step, ref - step]
-    low, high = ref
-    return [round(low - step, 6), round(high + step, 6)]
-
-
-def _any_value(fact: FactDef) -> list[Any]:
-    if fact.type == "bool":
-        return [True, False]
-    if fact.type == "choice":
-        return list(fact.values[:1])
-    if fact.type == "list":
-        return [frozenset(fact.values[:1])]
-    low, high = fact.range or (0.0, 1.0)
-    return [round((low + high) / 2, 2)]
+    return operator(condition.op).falsify(condition.value, current, fact, step)
 
 
 def _merge(parts: Iterable[list[Changes]]) -> list[Changes]:

@@ -7,10 +7,9 @@ chaining strata, so that a `concluded: X` test sees X's final state: concluded b
 that fired and excluded by none, as in the engine.
 
 The semantics are those of `compile.predicates.evaluate` (the reference evaluator the engine is
-held to): a test of an unknown fact never holds, except `known: false`. Every test here either
-is that predicate or a shortcut that gives the same answer on the values the normaliser makes
-(plain ints, floats, bools, strings and frozensets), falling back to the predicate on any other
-type. The property suite holds this back end to experta on generated patients, and every
+held to): every fact test is its operator's test and its truth on an unknown fact, both from the
+one table of operators (`kb.operators`), so a test of an unknown fact never holds, except
+`known: false`. The property suite holds this back end to experta on generated patients, and every
 screening run re-runs a share of its patients through experta (`screen.backend`).
 
 experta stays the engine of every consultation, interview and explanation: this is used by
@@ -19,67 +18,36 @@ experta stays the engine of every consultation, interview and explanation: this 
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
-from cramp_expert.compile.predicates import predicate
+from cramp_expert.compile.predicates import MISSING as _MISSING
+from cramp_expert.compile.predicates import fact_test
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import ConcludedCondition, Condition, ConditionGroup, FactCondition
+from cramp_expert.kb.operators import operator
 
 Test: TypeAlias = Callable[[Mapping[str, Any], set[str], set[str]], bool]
 """A compiled condition: (facts, ids concluded so far, ids excluded so far) -> holds."""
 
-_MISSING = object()
-"""An unknown fact's value: no predicate holds on it (it is no number, text or collection)."""
-
 
 def _fact_test(condition: FactCondition) -> Test:
-    fact, op, ref = condition.fact, condition.op, condition.value
-    if op == "known":
-        if ref:
-            return lambda facts, concluded, excluded: fact in facts
-        return lambda facts, concluded, excluded: fact not in facts
-    general = predicate(condition)
-    if op == "is" and isinstance(ref, bool):
-        # `value is ref` holds only for the bool object itself, as `_is_bool` does.
-        return lambda facts, concluded, excluded: facts.get(fact, _MISSING) is ref
-    if op in ("lt", "le", "gt", "ge") and isinstance(ref, int | float):
-        compare = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}[op]
+    # The operator's own tests (kb/operators.py), which check the exact type of the plain
+    # values the normaliser makes first.
+    fact, test, absent = fact_test(condition)
 
-        def ordered(facts: Mapping[str, Any], concluded: set[str], excluded: set[str]) -> bool:
-            value = facts.get(fact, _MISSING)
-            kind = type(value)
-            if kind is float or kind is int:
-                return bool(compare(value, ref))
-            return value is not _MISSING and general(value)
-
-        return ordered
-    if op == "includes" and isinstance(ref, frozenset):
-
-        def includes(facts: Mapping[str, Any], concluded: set[str], excluded: set[str]) -> bool:
-            value = facts.get(fact, _MISSING)
-            if type(value) is frozenset:
-                return not ref.isdisjoint(value)
-            return value is not _MISSING and general(value)
-
-        return includes
-
-    def test(facts: Mapping[str, Any], concluded: set[str], excluded: set[str]) -> bool:
+    def leaf(facts: Mapping[str, Any], concluded: set[str], excluded: set[str]) -> bool:
         value = facts.get(fact, _MISSING)
-        return value is not _MISSING and general(value)
+        return absent if value is _MISSING else test(value)
 
-    return test
+    return leaf
 
 
 def required_facts(condition: Condition) -> frozenset[str]:
     """Facts without which `condition` cannot hold (a test of an unknown fact never holds)."""
     if isinstance(condition, FactCondition):
-        return (
-            frozenset()
-            if condition.op == "known" and not condition.value
-            else frozenset((condition.fact,))
-        )
+        holds_unknown = operator(condition.op).absent(condition.value)  # `known: false`
+        return frozenset() if holds_unknown else frozenset((condition.fact,))
     if isinstance(condition, ConcludedCondition) or condition.kind == "none":
         return frozenset()
     parts = [required_facts(item) for item in condition.items]

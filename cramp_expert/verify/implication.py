@@ -6,13 +6,15 @@ implies `lt 3.5`; `in [haemodialysis]` implies `in [haemodialysis, peritoneal]`;
 implies the `none` in `b` of fewer of the same tests). False means "not shown", and the verifier
 then searches for a patient instead. It proves in microseconds what a search would have to
 exhaust: that a rule repeating another's conditions and adding some implies that other.
+
+What values each operator accepts (an interval, single choices, list items) is read from its
+entry in `kb.operators`.
 """
 
 from __future__ import annotations
 
-import math
-
 from cramp_expert.kb.model import Condition, ConditionGroup, FactCondition
+from cramp_expert.kb.operators import Interval, operator
 
 
 def key(condition: Condition) -> str:
@@ -67,25 +69,12 @@ def _rules_out(a: Condition, item: Condition) -> bool:
     return False
 
 
-def _interval(condition: FactCondition) -> tuple[float, bool, float, bool] | None:
+def _interval(condition: FactCondition) -> Interval | None:
     """`(low, low_closed, high, high_closed)` of a number test, or None."""
-    op, value = condition.op, condition.value
-    if op == "lt":
-        return (-math.inf, False, float(value), False)
-    if op == "le":
-        return (-math.inf, False, float(value), True)
-    if op == "gt":
-        return (float(value), False, math.inf, False)
-    if op == "ge":
-        return (float(value), True, math.inf, False)
-    if op == "between":
-        return (float(value[0]), True, float(value[1]), True)
-    if op == "is" and isinstance(value, float):
-        return (float(value), True, float(value), True)
-    return None
+    return operator(condition.op).interval(condition.value)
 
 
-def _within(inner: tuple[float, bool, float, bool], outer: tuple[float, bool, float, bool]) -> bool:
+def _within(inner: Interval, outer: Interval) -> bool:
     low, low_closed, high, high_closed = inner
     o_low, o_low_closed, o_high, o_high_closed = outer
     low_ok = low > o_low or (low == o_low and (o_low_closed or not low_closed))
@@ -93,18 +82,16 @@ def _within(inner: tuple[float, bool, float, bool], outer: tuple[float, bool, fl
     return low_ok and high_ok
 
 
-def _choices(condition: FactCondition) -> set[object] | None:
-    if condition.op == "is" and not isinstance(condition.value, float):
-        return {condition.value}
-    if condition.op == "in":
-        return set(condition.value)
-    return None
+def _choices(condition: FactCondition) -> frozenset[object] | None:
+    return operator(condition.op).choices(condition.value)
 
 
 def _fact_implies(a: FactCondition, b: FactCondition) -> bool:
-    if b.op == "known":
-        return bool(b.value) is (a.op != "known" or bool(a.value))
-    if a.op == "known":
+    op_a, op_b = operator(a.op), operator(b.op)
+    if op_b.presence:
+        # `a` makes the fact known unless it holds of an unknown fact (`known: false`).
+        return bool(b.value) is not op_a.absent(a.value)
+    if op_a.presence:
         return False
     interval_a, interval_b = _interval(a), _interval(b)
     if interval_a is not None and interval_b is not None:
@@ -112,18 +99,25 @@ def _fact_implies(a: FactCondition, b: FactCondition) -> bool:
     choices_a, choices_b = _choices(a), _choices(b)
     if choices_a is not None and choices_b is not None:
         return choices_a <= choices_b
-    if a.op in ("includes", "only") and b.op == "includes":
-        return set(a.value) <= set(b.value)
-    if a.op == "only" and b.op == "only":
-        return set(a.value) <= set(b.value)
+    meets_b, within_b = op_b.meets(b.value), op_b.within(b.value)
+    # A list that meets A, or holds some items all within A, meets any B that contains A; a
+    # list within A is within any B that contains A.
+    meets_a, within_a = op_a.meets(a.value), op_a.within(a.value)
+    accepted_a = meets_a if meets_a is not None else within_a
+    if meets_b is not None and accepted_a is not None:
+        return accepted_a <= meets_b
+    if within_b is not None and within_a is not None:
+        return within_a <= within_b
     return False
 
 
 def _disjoint(a: FactCondition, b: FactCondition) -> bool:
     """Whether no value satisfies both tests of one fact."""
-    if a.op == "known" or b.op == "known":
-        return (a.op == "known" and a.value is False and b.op != "known") or (
-            b.op == "known" and b.value is False and a.op != "known"
+    op_a, op_b = operator(a.op), operator(b.op)
+    if op_a.presence or op_b.presence:
+        # Only "unknown" against a test of the value: "unknown" holds no other test.
+        return (op_a.presence and op_a.absent(a.value) and not op_b.presence) or (
+            op_b.presence and op_b.absent(b.value) and not op_a.presence
         )
     interval_a, interval_b = _interval(a), _interval(b)
     if interval_a is not None and interval_b is not None:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from cramp_expert.compile.predicates import predicate
+from cramp_expert.compile.predicates import fact_test
 from cramp_expert.errors import InputError, Location
 from cramp_expert.kb.loader import KnowledgeBase
 from cramp_expert.kb.model import ConcludedCondition, Condition, ConditionGroup, FactCondition
@@ -211,15 +211,10 @@ class Solver:
         "Unknown" leads when the leaf must fail (the smallest patient), and trails otherwise.
         """
         options = [*self.domains.values(leaf.fact), ABSENT]
-        if leaf.op == "known":
+        _, check, absent = fact_test(leaf)
 
-            def test(value: Any) -> bool:
-                return (value is not ABSENT) is bool(leaf.value)
-        else:
-            check = predicate(leaf)
-
-            def test(value: Any) -> bool:
-                return value is not ABSENT and check(value)
+        def test(value: Any) -> bool:
+            return absent if value is ABSENT else check(value)
 
         good = [v for v in options if test(v) is want]
         bad = [v for v in options if test(v) is not want]
