@@ -63,9 +63,7 @@ OPERANDS: dict[str, dict[str, list[Any]]] = {
 }
 """Example operands of every operator on every fact type it fits."""
 
-_LISTS = [
-    frozenset(c) for n in range(4) for c in itertools.combinations(FACTS["list"].values, n)
-]
+_LISTS = [frozenset(c) for n in range(4) for c in itertools.combinations(FACTS["list"].values, n)]
 VALUES: dict[str, list[Any]] = {
     "number": [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3, 3.4, 3.5, 3.6, 10.0, -1.0, math.inf, "3.4", True],
     "bool": [True, False, 1, 0, "true"],
@@ -96,7 +94,7 @@ def _patients(kind: str) -> list[dict[str, Any]]:
 
 
 def test_every_operator_of_the_language_is_in_the_table_with_an_example_for_each_type():
-    assert OPERATORS == tuple(TABLE)
+    assert tuple(TABLE) == OPERATORS
     for name, op in TABLE.items():
         assert op.name == name
         assert set(OPERANDS[name]) == set(op.types), name
