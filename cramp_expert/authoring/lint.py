@@ -33,7 +33,6 @@ Nothing is compiled and experta is never imported, so validation takes a fractio
 
 from __future__ import annotations
 
-import math
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -58,6 +57,7 @@ from cramp_expert.kb.model import (
     Suppression,
     walk,
 )
+from cramp_expert.kb.operators import EVERY_NUMBER, intersect, is_empty, operator, within
 from cramp_expert.patient import read_patient
 from cramp_expert.patient.inputs import fact_inputs
 from cramp_expert.problems import CODES
@@ -306,11 +306,9 @@ def _other_unit(condition: FactCondition, knowledge: Knowledge) -> str:
     analyte = knowledge.analytes.get(condition.fact.removeprefix("labs."))
     if not condition.fact.startswith("labs.") or analyte is None:
         return ""
-    if condition.op not in ("lt", "le", "gt", "ge", "is", "between"):
-        return ""
     low, high = analyte.plausible
-    refs = condition.value if condition.op == "between" else (condition.value,)
-    strange = [float(r) for r in refs if not low <= float(r) <= high]
+    refs = operator(condition.op).edges(condition.value)  # none for a test without a threshold
+    strange = [r for r in refs if not low <= r <= high]
     if not strange:
         return ""
     readings = [
@@ -325,29 +323,13 @@ def _other_unit(condition: FactCondition, knowledge: Knowledge) -> str:
 
 def _constant_threshold(condition: FactCondition, fact: FactDef) -> str:
     """Say how a threshold outside the fact's range makes the condition constant, or ""."""
-    if fact.type != "number" or fact.range is None or condition.op == "known":
+    interval = operator(condition.op).interval(condition.value)
+    if fact.type != "number" or fact.range is None or interval is None:
         return ""
     low, high = fact.range
-    op, value = condition.op, condition.value
-    if op == "between":
-        first, last = value
-        never = last < low or first > high
-        always = first <= low and last >= high
-    else:
-        never = {
-            "lt": value <= low,
-            "le": value < low,
-            "gt": value >= high,
-            "ge": value > high,
-            "is": not low <= value <= high,
-        }[op]
-        always = {
-            "lt": value > high,
-            "le": value >= high,
-            "gt": value < low,
-            "ge": value <= low,
-            "is": low == high == value,
-        }[op]
+    known = (float(low), True, float(high), True)  # the values the fact can take
+    never = is_empty(intersect(interval, known))
+    always = within(known, interval)
     if never:
         return "can never hold"
     if always:
@@ -390,8 +372,8 @@ def _flatten_all(group: ConditionGroup) -> list[Condition]:
 
 def _satisfiable(tests: Sequence[FactCondition], fact: FactDef) -> bool:
     """Can one value of `fact` (or its being unknown) meet every test?"""
-    known = [t.value for t in tests if t.op == "known"]
-    valued = [t for t in tests if t.op != "known"]
+    known = [t.value for t in tests if operator(t.op).presence]
+    valued = [t for t in tests if not operator(t.op).presence]
     if False in known:
         # Unknown holds only when nothing else needs a value.
         return True not in known and not valued
@@ -400,33 +382,25 @@ def _satisfiable(tests: Sequence[FactCondition], fact: FactDef) -> bool:
     if fact.type in ("bool", "choice"):
         values: set[object] = {True, False} if fact.type == "bool" else set(fact.values)
         for test in valued:
-            values &= {test.value} if test.op == "is" else set(test.value)
+            values &= operator(test.op).choices(test.value) or set()
         return bool(values)
     only: set[str] = set(fact.values)
     for test in valued:
-        if test.op == "only":
-            only &= set(test.value)
-    return bool(only) and all(set(t.value) & only for t in valued if t.op == "includes")
+        items = operator(test.op).within(test.value)
+        if items is not None:
+            only &= items
+    return bool(only) and all(
+        meets & only for t in valued if (meets := operator(t.op).meets(t.value)) is not None
+    )
 
 
 def _number_satisfiable(tests: Iterable[FactCondition]) -> bool:
-    low, low_closed, high, high_closed = -math.inf, False, math.inf, False
+    accepted = EVERY_NUMBER
     for test in tests:
-        bounds: list[tuple[str, float, bool]] = []
-        if test.op == "between":
-            bounds = [("low", test.value[0], True), ("high", test.value[1], True)]
-        elif test.op == "is":
-            bounds = [("low", test.value, True), ("high", test.value, True)]
-        elif test.op in ("gt", "ge"):
-            bounds = [("low", test.value, test.op == "ge")]
-        elif test.op in ("lt", "le"):
-            bounds = [("high", test.value, test.op == "le")]
-        for side, value, closed in bounds:
-            if side == "low" and (value > low or (value == low and not closed)):
-                low, low_closed = value, closed
-            elif side == "high" and (value < high or (value == high and not closed)):
-                high, high_closed = value, closed
-    return low < high or (low == high and low_closed and high_closed)
+        interval = operator(test.op).interval(test.value)
+        if interval is not None:
+            accepted = intersect(accepted, interval)
+    return not is_empty(accepted)
 
 
 # --- across rules -----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from cramp_expert.kb.loader import (
     THEN_KEYS,
 )
 from cramp_expert.kb.model import EVIDENCE_GRADES, OPERATORS_BY_TYPE
+from cramp_expert.kb.operators import TABLE
 from cramp_expert.patient.normalise import (
     LAB_KEYS,
     MAX_ENTRIES,
@@ -307,20 +308,20 @@ def _test(fact_ids: list[str], fact_type: str, values: tuple[str, ...]) -> Schem
         return {}
     number: Schema = {"type": "number"}
     members = _ids(list(values), minimum=1)
-    operands: dict[str, Schema] = {
-        "is": {"number": number, "bool": {"type": "boolean"}, "choice": {"enum": list(values)}}.get(
-            fact_type, {}
-        ),
-        "in": members,
-        "lt": number,
-        "le": number,
-        "gt": number,
-        "ge": number,
-        "between": {"type": "array", "items": number, "minItems": 2, "maxItems": 2},
-        "includes": members,
-        "only": members,
-        "known": {"type": "boolean"},
+    # What each operator's operand is comes from the table of operators (kb/operators.py).
+    by_kind: dict[str, Schema] = {
+        "flag": {"type": "boolean"},
+        "number": number,
+        "pair": {"type": "array", "items": number, "minItems": 2, "maxItems": 2},
+        "value": {
+            "number": number,
+            "bool": {"type": "boolean"},
+            "choice": {"enum": list(values)},
+        }.get(fact_type, {}),
+        "members": members,
+        "set": members,
     }
+    operands = {name: by_kind[op.operand] for name, op in TABLE.items()}
     allowed = OPERATORS_BY_TYPE[fact_type]
     return {
         "type": "object",

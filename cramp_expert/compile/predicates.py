@@ -19,15 +19,36 @@ MISSING: Any = object()
 """An unknown fact's value, as `facts.get(fact, MISSING)` reads it."""
 
 
-def predicate(condition: FactCondition) -> Predicate:
-    """Return a total predicate implementing `condition` on one KNOWN fact value."""
-    return TABLE[condition.op].test(condition.value)
+_COMPILED: dict[int, tuple[FactCondition, str, Predicate, bool]] = {}
+"""id of a condition -> (the condition, kept so that its id is not reused; its fact; its test;
+its truth on an unknown fact). Each condition is compiled once: the reference evaluator asks
+the same conditions again for every patient (why-not, the trace of the rules that fired)."""
+
+
+def _compile(condition: FactCondition) -> tuple[FactCondition, str, Predicate, bool]:
+    op = TABLE[condition.op]
+    if len(_COMPILED) > 65536:  # bounded: conditions built on the fly come and go
+        _COMPILED.clear()
+    entry = _COMPILED[id(condition)] = (
+        condition,
+        condition.fact,
+        op.test(condition.value),
+        op.absent(condition.value),
+    )
+    return entry
 
 
 def fact_test(condition: FactCondition) -> tuple[str, Predicate, bool]:
     """`(fact, test of a known value, truth when the fact is unknown)`: a condition compiled."""
-    op = TABLE[condition.op]
-    return condition.fact, op.test(condition.value), op.absent(condition.value)
+    entry = _COMPILED.get(id(condition))
+    if entry is None or entry[0] is not condition:
+        entry = _compile(condition)
+    return entry[1], entry[2], entry[3]
+
+
+def predicate(condition: FactCondition) -> Predicate:
+    """Return a total predicate implementing `condition` on one KNOWN fact value."""
+    return fact_test(condition)[1]
 
 
 def holds(condition: FactCondition, facts: Mapping[str, Any]) -> bool:
@@ -35,11 +56,12 @@ def holds(condition: FactCondition, facts: Mapping[str, Any]) -> bool:
 
     An unknown fact holds no test but `known: false` (its operator's `absent`).
     """
-    op = TABLE[condition.op]
+    # fact_test(condition), spelt out: the reference evaluator asks this of every condition.
+    entry = _COMPILED.get(id(condition))
+    if entry is None or entry[0] is not condition:
+        entry = _compile(condition)
     value = facts.get(condition.fact, MISSING)
-    if value is MISSING:
-        return op.absent(condition.value)
-    return op.test(condition.value)(value)
+    return entry[3] if value is MISSING else entry[2](value)
 
 
 def evaluate(condition: Condition, facts: Mapping[str, Any], concluded: Collection[str]) -> bool:

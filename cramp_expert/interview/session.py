@@ -43,6 +43,7 @@ from cramp_expert.interview.questions import (
 )
 from cramp_expert.kb.interview import PromptDecl
 from cramp_expert.kb.model import FactCondition, Rule
+from cramp_expert.kb.operators import operator
 from cramp_expert.patient import PatientFacts, normalise_patient
 from cramp_expert.patient.inputs import CONDITIONS, MEDICATIONS, fact_inputs, settled_absent
 from cramp_expert.reasoning.partial import Liveness, PartialOutcome
@@ -220,10 +221,7 @@ class Interview:
         edges: dict[str, list[float]] = {}
         for rule in consultant.kb.rules:
             for condition in rule.fact_conditions():
-                refs = condition.value if condition.op == "between" else (condition.value,)
-                numbers = [
-                    float(r) for r in refs if isinstance(r, int | float) and not isinstance(r, bool)
-                ]
+                numbers = operator(condition.op).edges(condition.value)
                 edges.setdefault(condition.fact, []).extend(numbers)
         self.catalogue = questions(self.knowledge, edges)
         self._by_key = {q.key: q for q in self.catalogue}

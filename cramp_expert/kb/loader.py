@@ -42,6 +42,7 @@ from cramp_expert.kb.model import (
     Rule,
     Suppression,
 )
+from cramp_expert.kb.operators import TABLE
 from cramp_expert.problems import CODES, RULE_SHAPE, SUPPRESSIBLE
 from cramp_expert.source import Document, KeyPath, load_bytes, read_file
 from cramp_expert.validate import Checker, coerce, describe
@@ -606,17 +607,18 @@ class _RuleReader:
         fact_id: str,
     ) -> Any:
         check = self.check
-        if op == "known":
-            return check.boolean(raw, path, "'known'")
-        if op in ("lt", "le", "gt", "ge"):
+        kind = TABLE[op].operand  # what the operator's operand is (kb/operators.py)
+        if kind == "flag":
+            return check.boolean(raw, path, f"'{op}'")
+        if kind == "number":
             return check.number(raw, path, f"'{op}'")
-        if op == "between":
-            return check.pair(raw, path, "'between'")
-        if op == "is":
+        if kind == "pair":
+            return check.pair(raw, path, f"'{op}'")
+        if kind == "value":
             if fact_type == "number":
-                return check.number(raw, path, "'is'")
+                return check.number(raw, path, f"'{op}'")
             if fact_type == "bool":
-                return check.boolean(raw, path, f"'is' on yes/no fact {fact_id}")
+                return check.boolean(raw, path, f"'{op}' on yes/no fact {fact_id}")
             return check.choice(raw, path, f"value of {fact_id}", values)
         members = check.string_list(raw, path, f"'{op}'")
         if members is None:
@@ -630,7 +632,7 @@ class _RuleReader:
                     did_you_mean(member, values) or allowed(values),
                 )
                 return None
-        return frozenset(members) if op in ("includes", "only") else tuple(members)
+        return frozenset(members) if kind == "set" else tuple(members)
 
     # --- actions ------------------------------------------------------------------------------
     def action(self, value: Any, path: KeyPath) -> Action | None:

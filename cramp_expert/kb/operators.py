@@ -504,6 +504,36 @@ TABLE: dict[str, Operator] = {
 
 FACT_TYPES = ("number", "bool", "choice", "list")
 
+EVERY_NUMBER: Interval = (-math.inf, False, math.inf, False)
+
+
+def intersect(a: Interval, b: Interval) -> Interval:
+    """The numbers both intervals accept (possibly none: see `is_empty`)."""
+    if a[0] != b[0]:
+        low, low_closed = (a[0], a[1]) if a[0] > b[0] else (b[0], b[1])
+    else:
+        low, low_closed = a[0], a[1] and b[1]
+    if a[2] != b[2]:
+        high, high_closed = (a[2], a[3]) if a[2] < b[2] else (b[2], b[3])
+    else:
+        high, high_closed = a[2], a[3] and b[3]
+    return (low, low_closed, high, high_closed)
+
+
+def is_empty(interval: Interval) -> bool:
+    """Whether no number lies in the interval."""
+    low, low_closed, high, high_closed = interval
+    return not (low < high or (low == high and low_closed and high_closed))
+
+
+def within(inner: Interval, outer: Interval) -> bool:
+    """Whether every number of `inner` lies in `outer`."""
+    low, low_closed, high, high_closed = inner
+    o_low, o_low_closed, o_high, o_high_closed = outer
+    low_ok = low > o_low or (low == o_low and (o_low_closed or not low_closed))
+    high_ok = high < o_high or (high == o_high and (o_high_closed or not high_closed))
+    return low_ok and high_ok
+
 
 def operator(name: str) -> Operator:
     """The operator called `name` (the loader lets no other name through)."""
@@ -511,12 +541,16 @@ def operator(name: str) -> Operator:
 
 
 __all__ = [
+    "EVERY_NUMBER",
     "FACT_TYPES",
     "TABLE",
     "Interval",
     "Operator",
     "Predicate",
     "any_value",
+    "intersect",
+    "is_empty",
     "is_number",
     "operator",
+    "within",
 ]

@@ -14,7 +14,7 @@ entry in `kb.operators`.
 from __future__ import annotations
 
 from cramp_expert.kb.model import Condition, ConditionGroup, FactCondition
-from cramp_expert.kb.operators import Interval, operator
+from cramp_expert.kb.operators import Interval, intersect, is_empty, operator, within
 
 
 def key(condition: Condition) -> str:
@@ -74,14 +74,6 @@ def _interval(condition: FactCondition) -> Interval | None:
     return operator(condition.op).interval(condition.value)
 
 
-def _within(inner: Interval, outer: Interval) -> bool:
-    low, low_closed, high, high_closed = inner
-    o_low, o_low_closed, o_high, o_high_closed = outer
-    low_ok = low > o_low or (low == o_low and (o_low_closed or not low_closed))
-    high_ok = high < o_high or (high == o_high and (o_high_closed or not high_closed))
-    return low_ok and high_ok
-
-
 def _choices(condition: FactCondition) -> frozenset[object] | None:
     return operator(condition.op).choices(condition.value)
 
@@ -95,7 +87,7 @@ def _fact_implies(a: FactCondition, b: FactCondition) -> bool:
         return False
     interval_a, interval_b = _interval(a), _interval(b)
     if interval_a is not None and interval_b is not None:
-        return _within(interval_a, interval_b)
+        return within(interval_a, interval_b)
     choices_a, choices_b = _choices(a), _choices(b)
     if choices_a is not None and choices_b is not None:
         return choices_a <= choices_b
@@ -121,17 +113,7 @@ def _disjoint(a: FactCondition, b: FactCondition) -> bool:
         )
     interval_a, interval_b = _interval(a), _interval(b)
     if interval_a is not None and interval_b is not None:
-        low = max(interval_a[0], interval_b[0])
-        high = min(interval_a[2], interval_b[2])
-        if low < high:
-            return False
-        if low > high:
-            return True
-        closed = all(
-            (i[1] if i[0] == low else True) and (i[3] if i[2] == high else True)
-            for i in (interval_a, interval_b)
-        )
-        return not closed
+        return is_empty(intersect(interval_a, interval_b))
     choices_a, choices_b = _choices(a), _choices(b)
     if choices_a is not None and choices_b is not None:
         return not choices_a & choices_b
