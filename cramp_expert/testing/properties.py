@@ -42,6 +42,7 @@ from cramp_expert.kb.model import PLACEHOLDER
 from cramp_expert.patient import PatientFacts, normalise_patient
 from cramp_expert.reasoning import how
 from cramp_expert.result import SECTIONS, Cause, Consultation, FactMatch, thaw
+from cramp_expert.screen.compiled import CompiledRules
 
 
 def _never_open(fact_id: str) -> bool:
@@ -60,6 +61,7 @@ class Properties:
         )
         self.looked_at = facts_looked_at(list(self.kb.rules))
         self._shuffled_engine: Engine | None = None
+        self._screen: CompiledRules | None = None
         self._last: tuple[str, PatientFacts, Consultation] | None = None
 
     # --- consulting ---------------------------------------------------------------------------
@@ -225,7 +227,11 @@ class Properties:
         return problems
 
     def differential(self, patient: dict[str, Any]) -> list[str]:
-        """Where experta and the plain-Python evaluators disagree about which rules fire."""
+        """Where experta and the plain-Python evaluators disagree about which rules fire.
+
+        The reference evaluator, the three-valued one with nothing open and the screening back
+        end, each reading the operators' meaning from `kb.operators`.
+        """
         facts, result = self.consult(patient)
         fired = set(result.rules_fired)
         seen = result.asserted
@@ -239,6 +245,11 @@ class Properties:
         three_valued = {r for r, truth in outcome.rule_truth.items() if truth}
         if three_valued != fired:
             problems.append(f"three-valued evaluation differs: {sorted(three_valued ^ fired)}")
+        if self._screen is None:
+            self._screen = CompiledRules(self.kb)
+        screened = set(self._screen.fired(facts.values))
+        if screened != fired:
+            problems.append(f"the screening back end differs: {sorted(screened ^ fired)}")
         return problems
 
     # --- comparisons --------------------------------------------------------------------------
