@@ -111,14 +111,16 @@ def _nothing(_: Any, __: Any, ___: FactDef, ____: float) -> list[Any]:
 # --- comparisons of a number with a threshold -------------------------------------------------
 # Each test checks the value's exact type first: the values the normaliser makes are plain ints
 # and floats, and `type(v) is float` is a fraction of the cost of the general isinstance tests
-# that follow for anything else (a subclass, a yes/no, a text).
+# that follow for anything else (a subclass, a yes/no, a text). A comparison of two such numbers is
+# a bool already (no `bool(...)` around it: a call less per test).
 
 
 def _lt(ref: float) -> Predicate:
     def lt(value: Any) -> bool:
         kind = type(value)
         if kind is float or kind is int:
-            return bool(value < ref)
+            held: bool = value < ref
+            return held
         return is_number(value) and value < ref
 
     return lt
@@ -128,7 +130,8 @@ def _le(ref: float) -> Predicate:
     def le(value: Any) -> bool:
         kind = type(value)
         if kind is float or kind is int:
-            return bool(value <= ref)
+            held: bool = value <= ref
+            return held
         return is_number(value) and value <= ref
 
     return le
@@ -138,7 +141,8 @@ def _gt(ref: float) -> Predicate:
     def gt(value: Any) -> bool:
         kind = type(value)
         if kind is float or kind is int:
-            return bool(value > ref)
+            held: bool = value > ref
+            return held
         return is_number(value) and value > ref
 
     return gt
@@ -148,7 +152,8 @@ def _ge(ref: float) -> Predicate:
     def ge(value: Any) -> bool:
         kind = type(value)
         if kind is float or kind is int:
-            return bool(value >= ref)
+            held: bool = value >= ref
+            return held
         return is_number(value) and value >= ref
 
     return ge
@@ -160,7 +165,8 @@ def _between(ref: tuple[float, float]) -> Predicate:
     def between(value: Any) -> bool:
         kind = type(value)
         if kind is float or kind is int:
-            return bool(low <= value <= high)
+            held: bool = low <= value <= high
+            return held
         return is_number(value) and low <= value <= high
 
     return between
