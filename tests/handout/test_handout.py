@@ -3,6 +3,7 @@ none of the contract's never-rules broken in its own words, one A4 page in a rea
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -100,6 +101,11 @@ def advanced_kidney_disease(values: dict) -> bool:
     )
 
 
+@functools.cache
+def _wording(root: Path):
+    return load_handout_wording(root)
+
+
 def violations(result: dict, handout: Handout, values: dict, knowledge, declarations) -> list[str]:
     """What the handout says, in its own words, that the result or the contract forbids."""
     problems: list[str] = []
@@ -128,10 +134,14 @@ def violations(result: dict, handout: Handout, values: dict, knowledge, declarat
     if handout.most_urgent in FIRST_WHEN and handout.sections[0].key != "help":
         problems.append("when to get help is not first")
     # no stopping a medicine, but the clinician's own decisions beside their red flag
+    # A drug the red flag holds (brief 8.2) is left out by the doctor: the handout may say to
+    # leave out only that one, and only when the result holds one.
+    held = any(c.get("held") for c in result["causes"])
     for line in all_lines(handout):
         said = STOPPING.search(line.text)
         if said and not (
-            line.source in CLINICIAN_STOPS and CLINICIAN_STOPS[line.source] in concluded
+            (line.source in CLINICIAN_STOPS and CLINICIAN_STOPS[line.source] in concluded)
+            or (held and line.text == _wording(knowledge.root.parent).never_stop_held)
         ):
             problems.append(
                 f"advises stopping a medicine: {line.source or 'handout'}: {said.group()}"
