@@ -784,7 +784,11 @@ def dask_overhead(tasks: int) -> dict[str, Any]:
     started = time.perf_counter()
     with (
         LocalCluster(
-            n_workers=1, threads_per_worker=1, dashboard_address=None, host="127.0.0.1"
+            n_workers=1,
+            threads_per_worker=1,
+            dashboard_address=None,
+            host="127.0.0.1",
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         ) as cluster,
         Client(cluster) as client,
     ):

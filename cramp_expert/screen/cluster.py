@@ -36,6 +36,8 @@ PARTITION = 8 * CHUNK
 beside the records' own, small enough to keep the progress bar moving and the workers even."""
 IN_FLIGHT = 3
 """Partitions submitted ahead per worker."""
+QUIET_HTTP = "127.0.0.1:0"
+"""Where a local cluster's scheduler serves its HTTP routes (any free port, this machine only)."""
 START_SECONDS = 120
 """How long the cluster (or the connection to a scheduler) may take to start."""
 
@@ -99,6 +101,10 @@ class DaskOutcomes:
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
+                    # No dashboard, and the scheduler's HTTP routes on a free port of 127.0.0.1:
+                    # its default, 8787, is taken by any other cluster on the machine, and the
+                    # warning that says so fails runs that treat warnings as errors.
+                    scheduler_kwargs={"dashboard_address": QUIET_HTTP},
                     host="127.0.0.1",
                     timeout=START_SECONDS,
                 )
@@ -186,4 +192,4 @@ def _in_chunks(outcomes: list[Outcome]) -> Iterator[list[Outcome]]:
         yield outcomes[start : start + CHUNK]
 
 
-__all__ = ["IN_FLIGHT", "PARTITION", "DaskOutcomes", "consult_partition"]
+__all__ = ["IN_FLIGHT", "PARTITION", "QUIET_HTTP", "DaskOutcomes", "consult_partition"]

@@ -160,7 +160,11 @@ def test_dask_writes_what_one_local_worker_writes(register, tmp_path, via):
         from dask.distributed import LocalCluster
 
         with LocalCluster(
-            n_workers=1, threads_per_worker=2, dashboard_address=None, host="127.0.0.1"
+            n_workers=1,
+            threads_per_worker=2,
+            dashboard_address=None,
+            host="127.0.0.1",
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         ) as cluster:
             result = run(*args, "--cluster", "dask", "--scheduler", cluster.scheduler_address)
     assert result.exit_code == 1, result.output
@@ -187,13 +191,33 @@ def bulk(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("output", ["full", "summary-compiled"])
-def test_dask_reads_fhir_bulk_data_joined_per_patient_as_one_worker_does(bulk, tmp_path, output):
+@pytest.fixture(scope="module")
+def two_workers():
+    """One cluster of two worker processes for the module's FHIR runs (a start each would double
+    the test's time, and on a loaded machine its chances of a slow start)."""
     pytest.importorskip("dask.distributed")
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        dashboard_address=None,
+        host="127.0.0.1",
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.mark.parametrize("output", ["full", "summary-compiled"])
+def test_dask_reads_fhir_bulk_data_joined_per_patient_as_one_worker_does(
+    bulk, two_workers, tmp_path, output
+):
     extra = [] if output == "full" else ["--summary", "--engine", "compiled"]
     alone, on_dask = tmp_path / "alone.jsonl", tmp_path / "dask.jsonl"
     first = run(str(bulk), "-o", str(alone), "--workers", "1", *extra)
-    second = run(str(bulk), "-o", str(on_dask), "--cluster", "dask", "--workers", "2", *extra)
+    second = run(
+        str(bulk), "-o", str(on_dask), "--cluster", "dask", "--scheduler", two_workers, *extra
+    )
     assert first.exit_code == second.exit_code == 1, (first.output, second.output)
     assert on_dask.read_bytes() == alone.read_bytes()
     lines = records(on_dask)
