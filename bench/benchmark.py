@@ -359,6 +359,173 @@ def latency_section(count: int, seed: int, repeats: int) -> dict[str, Any]:
     }
 
 
+# --- 3b. the full consultation, part by part (CPU time) ------------------------------------------
+FULL_PARTS = (
+    "read, validate, normalise",
+    "engine (experta)",
+    "build the result (trace included)",
+    "robustness",
+    "  three-valued evaluation",
+    "  open facts of each open id",
+    "  most-informative search",
+    "contract dict (to_dict)",
+    "encode JSON (msgspec, as batch writes)",
+)
+"""The stages of `full consultation`; the indented ones are parts of robustness."""
+
+
+def full_consultation(
+    consultant: Any, patients: list[Any], read: Callable[[Any], Any], repeats: int
+) -> dict[str, Any]:
+    """CPU ms per patient of each stage and of the whole, and the whole's patients per CPU s.
+
+    Each stage runs over every patient at once, the best of `repeats` passes. The whole: read
+    the patient file, consult (experta, result, robustness), the contract's dict, its JSON line.
+    """
+    from cramp_expert.consultation import build_result
+    from cramp_expert.reasoning.robustness import file_is_open, most_informative
+    from cramp_expert.screen.records import LineFormat
+
+    encode = LineFormat().encode
+    kb, engine, evaluator = consultant.kb, consultant.engine, consultant.evaluator
+    count = len(patients)
+    parts: dict[str, float] = {}
+
+    def part(name: str, function: Callable[[], Any]) -> Any:
+        best, value = float("inf"), None
+        for _ in range(repeats):
+            start = time.process_time()
+            value = function()
+            best = min(best, time.process_time() - start)
+        parts[name] = round(1000 * best / count, 3)
+        return value
+
+    facts = part("read, validate, normalise", lambda: [read(p) for p in patients])
+    fired = part("engine (experta)", lambda: [engine.run(f.values) for f in facts])
+    results = part(
+        "build the result (trace included)",
+        lambda: [
+            build_result(kb, f, fs, consultant._version) for f, fs in zip(facts, fired, strict=True)
+        ],
+    )
+    from cramp_expert.reasoning import robustness
+
+    sections = part(
+        "robustness",
+        lambda: [
+            robustness(evaluator, f.values, r.concluded)
+            for f, r in zip(facts, results, strict=True)
+        ],
+    )
+    tested = evaluator.facts_tested()
+    outcomes = part(
+        "  three-valued evaluation",
+        lambda: [evaluator.evaluate(f.values, file_is_open(f.values, tested)) for f in facts],
+    )
+    open_facts = part(
+        "  open facts of each open id",
+        lambda: [evaluator.open_facts_by_conclusion(o) for o in outcomes],
+    )
+    part(
+        "  most-informative search",
+        lambda: [
+            most_informative(evaluator, o, of) for o, of in zip(outcomes, open_facts, strict=True)
+        ],
+    )
+    full = [r.with_robustness(b) for r, b in zip(results, sections, strict=True)]
+    dicts = part("contract dict (to_dict)", lambda: [r.to_dict() for r in full])
+    part("encode JSON (msgspec, as batch writes)", lambda: [encode(d) for d in dicts])
+    part(
+        "encode JSON (json.dumps, compact)",
+        lambda: [json.dumps(d, ensure_ascii=False, separators=(",", ":")) for d in dicts],
+    )
+    part(
+        "encode JSON (json.dumps, indent 2: consult --format json)",
+        lambda: [r.to_json() for r in full],
+    )
+    part(
+        "full consultation (read, consult, dict, JSON line)",
+        lambda: [encode(consultant.consult_facts(read(p)).to_dict()) for p in patients],
+    )
+    whole = parts["full consultation (read, consult, dict, JSON line)"]
+    # How much searching there is, counted apart (counting would slow the timed runs).
+    counted = {"facts tried": 0, "trial evaluations": 0}
+    trial, decided_by = evaluator.trial, evaluator.decided_by
+
+    def counting_trial(*args: Any) -> Any:
+        counted["facts tried"] += 1
+        return trial(*args)
+
+    def counting_decided_by(*args: Any) -> Any:
+        counted["trial evaluations"] += 1
+        return decided_by(*args)
+
+    evaluator.trial, evaluator.decided_by = counting_trial, counting_decided_by
+    try:
+        for o, of in zip(outcomes, open_facts, strict=True):
+            most_informative(evaluator, o, of)
+    finally:
+        del evaluator.trial, evaluator.decided_by
+    return {
+        "patients": count,
+        "CPU ms per patient": parts,
+        "full consultation, patients per CPU s": round(1000 / whole, 1) if whole else None,
+        "per patient": {k: round(v / count, 1) for k, v in counted.items()},
+        "open ids per patient": round(
+            statistics.fmean(len(s.depends_on_unknowns) for s in sections), 1
+        ),
+    }
+
+
+def full_section(count: int, seed: int, repeats: int) -> dict[str, Any]:
+    """The full consultation on the example vignettes and on generated patients."""
+    from cramp_expert.api import Consultant
+    from cramp_expert.patient import normalise_patient
+    from cramp_expert.source import load_file
+    from cramp_expert.testing.generate import PatientGenerator
+
+    consultant = Consultant()  # freezes what it built out of the collector's sight
+    knowledge = consultant.kb.knowledge
+    documents = [load_file(p) for p in EXAMPLES]
+    generated = list(PatientGenerator(consultant.kb, seed).patients(count))
+    full_consultation(consultant, documents, consultant.read, 1)  # warm-up
+    return {
+        "load before": load_average(),
+        "calibration before, ms": calibration(),
+        "examples": full_consultation(
+            consultant, documents * max(1, 80 // len(documents)), consultant.read, repeats
+        ),
+        "generated": full_consultation(
+            consultant, generated, lambda d: normalise_patient(d, knowledge), repeats
+        ),
+        "load after": load_average(),
+        "calibration after, ms": calibration(),
+    }
+
+
+def full_report(f: dict[str, Any]) -> list[str]:
+    """The full consultation's table."""
+    groups = ("examples", "generated")
+    names = list(f[groups[0]]["CPU ms per patient"])
+    rows = [[name, *(f[g]["CPU ms per patient"][name] for g in groups)] for name in names]
+    rows.append(
+        [
+            "full consultation, patients per CPU second",
+            *(f[g]["full consultation, patients per CPU s"] for g in groups),
+        ]
+    )
+    for key in ("facts tried", "trial evaluations"):
+        rows.append([f"search: {key} per patient", *(f[g]["per patient"][key] for g in groups)])
+    rows.append(["open ids per patient", *(f[g]["open ids per patient"] for g in groups)])
+    title = (
+        f"Full consultation, CPU ms per patient (best of the passes; {f['examples']['patients']} "
+        f"example consultations, {f['generated']['patients']} generated patients; load "
+        f"{f['load before']} -> {f['load after']}, calibration {f['calibration before, ms']} -> "
+        f"{f['calibration after, ms']} ms)"
+    )
+    return [table(title, ["stage", "examples", "generated"], rows)]
+
+
 # --- 4. CLI start-up -----------------------------------------------------------------------------
 def cli_section(runs: int, work: Path) -> dict[str, Any]:
     """Start-up of the command line, and its phases, in new processes."""
@@ -1398,6 +1565,8 @@ def report(results: dict[str, Any]) -> str:
                 rows,
             )
         )
+    if "full" in results:
+        out.extend(full_report(results["full"]))
     if "screening" in results:
         out.extend(screening_report(results["screening"]))
     return "\n".join(out) + "\n"
@@ -1607,7 +1776,11 @@ def main() -> None:
         default="1,2",
         help="serve --workers: each count given is run over HTTP (default 1,2)",
     )
-    parser.add_argument("--only", default="startup,latency,batch,scaling,screening,service")
+    parser.add_argument(
+        "--full-patients", type=int, default=500, help="generated patients (full consultation)"
+    )
+    parser.add_argument("--full-repeats", type=int, default=3, help="passes (full consultation)")
+    parser.add_argument("--only", default="startup,latency,full,batch,scaling,screening,service")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that it runs")
     args = parser.parse_args()
@@ -1615,6 +1788,7 @@ def main() -> None:
         args.patients, args.repeats, args.batch, args.sizes = 20, 1, 40, "100"
         args.scaling_patients, args.cli_runs, args.budget = 10, 1, 10.0
         args.screen = 60
+        args.full_patients, args.full_repeats = 10, 1
         args.service_patients, args.service_seconds, args.service_clients = 5, 2.0, 2
         args.service_workers = "1"  # one worker starts sooner: --quick only checks that it runs
     warnings.simplefilter("ignore")  # hypothesis' strategies module warns about nothing here
@@ -1637,6 +1811,8 @@ def main() -> None:
             results["startup"] = cli_section(args.cli_runs, work)
         if "latency" in sections:
             results["latency"] = latency_section(args.patients, args.seed, args.repeats)
+        if "full" in sections:
+            results["full"] = full_section(args.full_patients, args.seed, args.full_repeats)
         if "batch" in sections:
             results["batch"] = batch_section(args.batch, args.workers, args.seed, work)
         if "service" in sections:

@@ -6,6 +6,7 @@ compiled knowledge base and one experta engine: use one per thread or process.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,10 @@ class Consultant:
         self.engine = Engine(compile_knowledge_base(self.kb))
         self.evaluator = PartialEvaluator(self.kb)
         self._version = engine_version()
+        # The knowledge base, the engine's network and the evaluator's closures live as long as
+        # the consultant: out of the collector's sight, they are not scanned again by every
+        # full collection a consultation's garbage triggers (about 0.5 ms of each).
+        gc.freeze()
 
     def read(self, document: Document) -> PatientFacts:
         """Validate and normalise a parsed patient file or FHIR JSON (raises PatientFileError)."""

@@ -373,6 +373,7 @@ class PartialEvaluator:
         for rule in self.order:
             compile_collector(rule.when, self._closures, self._collectors)
         self._ancestors: dict[frozenset[str], frozenset[str]] = {}
+        self._own_ancestors: dict[str, frozenset[str]] = {}
         self._plans: dict[str, Plan] = {}
         self._depends_on: dict[str, frozenset[str]] = {
             rule.id: frozenset(
@@ -571,19 +572,30 @@ class PartialEvaluator:
         """The rules that conclude or exclude one of `targets`, and every rule they depend on."""
         found = self._ancestors.get(targets)
         if found is None:
-            ids: set[str] = set()
-            frontier = [
-                r for cid in targets for r in (*self.concluder_ids(cid), *self.excluder_ids(cid))
-            ]
-            while frontier:
-                rule_id = frontier.pop()
-                if rule_id not in ids:
-                    ids.add(rule_id)
-                    frontier.extend(self._depends_on[rule_id])
+            # The union of each target's own (worked out once per conclusion): robustness asks
+            # about many different sets of the same few ids.
+            own = self._own_ancestors
+            parts = []
+            for cid in targets:
+                part = own.get(cid)
+                if part is None:
+                    part = own[cid] = self._walk_ancestors(cid)
+                parts.append(part)
+            found = frozenset().union(*parts)
             if len(self._ancestors) > 4096:  # bounded: one entry per set of targets asked about
                 self._ancestors.clear()
-            found = self._ancestors[targets] = frozenset(ids)
+            self._ancestors[targets] = found
         return found
+
+    def _walk_ancestors(self, cid: str) -> frozenset[str]:
+        ids: set[str] = set()
+        frontier = [*self.concluder_ids(cid), *self.excluder_ids(cid)]
+        while frontier:
+            rule_id = frontier.pop()
+            if rule_id not in ids:
+                ids.add(rule_id)
+                frontier.extend(self._depends_on[rule_id])
+        return frozenset(ids)
 
     def _affected(self, facts: frozenset[str]) -> tuple[Rule, ...]:
         """The rules that test one of `facts`, and every rule chained after them, in order."""
