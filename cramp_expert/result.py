@@ -25,8 +25,16 @@ SECTIONS = ("red_flags", "causes", "differentials", "recommendations", "investig
 """The result's lists of concluded ids, in the contract's order."""
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+"""The JSON values `freeze` and `thaw` leave as they are: tested first, by exact type, because
+`isinstance(value, Mapping)` (an abstract class) is slow and every trace entry's value goes
+through `thaw` when a result is written."""
+
+
 def freeze(value: Any) -> Any:
     """JSON-shaped data made read-only: dicts become read-only mappings, lists tuples."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Mapping):
         return MappingProxyType({key: freeze(item) for key, item in value.items()})
     if isinstance(value, list | tuple):
@@ -36,6 +44,8 @@ def freeze(value: Any) -> Any:
 
 def thaw(value: Any) -> Any:
     """What `freeze` made, as plain dicts and lists again (a fresh copy)."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Mapping):
         return {key: thaw(item) for key, item in value.items()}
     if isinstance(value, tuple):

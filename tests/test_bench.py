@@ -24,6 +24,7 @@ def test_the_benchmark_runs_every_section_and_writes_its_figures(tmp_path):
         "environment",
         "startup",
         "latency",
+        "full",
         "batch",
         "scaling",
         "screening",
@@ -36,6 +37,11 @@ def test_the_benchmark_runs_every_section_and_writes_its_figures(tmp_path):
     for group in ("vignettes", "generated"):
         assert figures["latency"][group]["agreement"]["mismatches"] == 0
         assert figures["latency"][group]["engine (experta)"]["p50_ms"] > 0
+    for group in ("examples", "generated"):
+        full = figures["full"][group]
+        assert full["full consultation, patients per CPU s"] > 0
+        assert full["CPU ms per patient"]["robustness"] > 0
+    assert "Full consultation, CPU ms per patient" in done.stdout
     assert figures["batch"]["outputs identical"] is True
     assert figures["scaling"]["100"]["mismatches"] == 0
     runs = figures["screening"]["runs"]
