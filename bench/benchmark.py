@@ -482,12 +482,12 @@ def full_section(count: int, seed: int, repeats: int) -> dict[str, Any]:
     from cramp_expert.api import Consultant
     from cramp_expert.patient import normalise_patient
     from cramp_expert.source import load_file
-    from cramp_expert.testing.generate import PatientGenerator
+    from cramp_expert.verify.sampler import Sampler
 
     consultant = Consultant()  # freezes what it built out of the collector's sight
     knowledge = consultant.kb.knowledge
     documents = [load_file(p) for p in EXAMPLES]
-    generated = list(PatientGenerator(consultant.kb, seed).patients(count))
+    generated = Sampler.for_kb(consultant.kb, seed).patients(count)
     full_consultation(consultant, documents, consultant.read, 1)  # warm-up
     return {
         "load before": load_average(),
