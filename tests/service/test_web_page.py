@@ -55,13 +55,20 @@ def _prompt(driver) -> str:
 
 
 def _press(driver, button_id: str) -> None:
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")
+    # A mark on the old page's window: the next page has none. Asking an element of the old page
+    # whether it is stale (staleness_of) can meet chromedriver mid-navigation and fail with
+    # "Node with given id does not belong to the document"; scripts run then are simply retried.
+    driver.execute_script("window.__pressed = true")
     driver.find_element(By.ID, button_id).click()
-    WebDriverWait(driver, 60).until(ec.staleness_of(old))
+    WebDriverWait(driver, 60, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(
+            "return !window.__pressed && document.readyState === 'complete'"
+        )
+    )
 
 
 def _type(driver, key: str, text: str) -> None:
