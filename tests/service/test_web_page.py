@@ -65,9 +65,7 @@ def _press(driver, button_id: str) -> None:
     driver.execute_script("window.__pressed = true")
     driver.find_element(By.ID, button_id).click()
     WebDriverWait(driver, 60, ignored_exceptions=(WebDriverException,)).until(
-        lambda d: d.execute_script(
-            "return !window.__pressed && document.readyState === 'complete'"
-        )
+        lambda d: d.execute_script("return !window.__pressed && document.readyState === 'complete'")
     )
 
 
