@@ -9,6 +9,7 @@ browser test must skip when they are absent (`.ci/run` installs chromium chromiu
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
 import tempfile
@@ -112,6 +113,17 @@ def print_a4(driver: Any, page: Path) -> tuple[int, bytes]:
 def pdf_pages(pdf: bytes) -> int:
     """The number of pages of a PDF (its page objects; Chromium writes no compressed ones)."""
     return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+
+
+def screenshot_folder() -> Path:
+    """Where screenshots and PDFs go for a person to look at: $CRAMP_EXPERT_SCREENSHOTS, or a
+    `cramp-expert-screenshots` folder in the temporary directory."""
+    folder = Path(
+        os.environ.get("CRAMP_EXPERT_SCREENSHOTS")
+        or Path(tempfile.gettempdir()) / "cramp-expert-screenshots"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def screenshot(driver: Any, out: Path, width: int | None = None) -> Path:

@@ -9,15 +9,20 @@ Skips, saying why, where chromium or chromedriver is absent.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from cramp_expert.explain.text import contract_dict
 from cramp_expert.render.html import render_html
-from tests.browser import browser, pdf_pages, print_pdf, unavailable, visible_in_first_screen
+from tests.browser import (
+    browser,
+    pdf_pages,
+    print_pdf,
+    screenshot_folder,
+    unavailable,
+    visible_in_first_screen,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -27,12 +32,7 @@ pytestmark = pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "br
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    folder = Path(
-        os.environ.get("CRAMP_EXPERT_SCREENSHOTS")
-        or Path(tempfile.gettempdir()) / "cramp-expert-screenshots"
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshot_folder()
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ temporary folder) for a person to look at.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,12 +25,7 @@ LABELS = Consultant().kb.knowledge.conclusions
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    folder = Path(
-        os.environ.get("CRAMP_EXPERT_SCREENSHOTS")
-        or Path(tempfile.gettempdir()) / "cramp-expert-screenshots"
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return chromium.screenshot_folder()
 
 
 @pytest.fixture(scope="module")
