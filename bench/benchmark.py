@@ -1189,35 +1189,16 @@ def _service_requests(count: int, seed: int) -> list[bytes]:
     import yaml
 
     from cramp_expert.api import Consultant
-    from cramp_expert.testing.fhir import fhir_equivalent, to_bundle
+    from cramp_expert.testing.fhir import fhir_equivalent, to_prefetch
     from cramp_expert.verify.sampler import Sampler
 
     consultant = Consultant()
     knowledge = consultant.kb.knowledge
     patients = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "examples").glob("*.yaml"))]
     patients += Sampler.for_kb(consultant.kb, seed).patients(count)
-    keys = {
-        "Patient": "patient",
-        "Condition": "conditions",
-        "MedicationRequest": "medicationRequests",
-        "MedicationStatement": "medicationStatements",
-        "Observation": "observations",
-        "QuestionnaireResponse": "history",
-    }
     bodies = []
     for number, patient in enumerate(patients):
-        prefetch: dict[str, Any] = dict.fromkeys(keys.values())
-        for entry in to_bundle(fhir_equivalent(patient, knowledge), knowledge)["entry"]:
-            key = keys[entry["resource"]["resourceType"]]
-            if key == "patient":
-                prefetch[key] = entry["resource"]
-                continue
-            prefetch[key] = prefetch[key] or {
-                "resourceType": "Bundle",
-                "type": "searchset",
-                "entry": [],
-            }
-            prefetch[key]["entry"].append({"resource": entry["resource"]})
+        prefetch = to_prefetch(fhir_equivalent(patient, knowledge), knowledge)
         request = {
             "hook": "patient-view",
             "hookInstance": f"bench-{number}",

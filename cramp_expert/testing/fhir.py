@@ -276,4 +276,33 @@ def to_bundle(
     return {"resourceType": "Bundle", "type": bundle_type, "entry": entries}
 
 
-__all__ = ["TODAY", "fhir_equivalent", "to_bundle"]
+PREFETCH_KEYS = {
+    "Patient": "patient",
+    "Condition": "conditions",
+    "MedicationRequest": "medicationRequests",
+    "MedicationStatement": "medicationStatements",
+    "Observation": "observations",
+    "QuestionnaireResponse": "history",
+}
+"""The prefetch key of each resource type (the service's `prefetch_templates`)."""
+
+
+def to_prefetch(patient: dict[str, Any], knowledge: Knowledge) -> dict[str, Any]:
+    """The CDS Hooks prefetch a client would send for the patient file's record.
+
+    The Patient resource, and a searchset Bundle (or null) for every other key.
+    """
+    out: dict[str, Any] = dict.fromkeys(PREFETCH_KEYS.values())
+    for entry in to_bundle(patient, knowledge)["entry"]:
+        resource = entry["resource"]
+        key = PREFETCH_KEYS[resource["resourceType"]]
+        if key == "patient":
+            out[key] = resource
+            continue
+        if out[key] is None:
+            out[key] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+        out[key]["entry"].append({"resource": resource, "search": {"mode": "match"}})
+    return out
+
+
+__all__ = ["PREFETCH_KEYS", "TODAY", "fhir_equivalent", "to_bundle", "to_prefetch"]

@@ -13,22 +13,13 @@ from starlette.testclient import TestClient
 
 from cramp_expert.api import Consultant
 from cramp_expert.service.app import Settings, create_app
-from cramp_expert.testing.fhir import to_bundle
+from cramp_expert.testing.fhir import to_prefetch
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads(
     (ROOT / "tests" / "data" / "cds-hooks" / "cds-hooks-2.0.schema.json").read_text()
 )
 K = Consultant().kb.knowledge
-
-KEYS = {
-    "Patient": "patient",
-    "Condition": "conditions",
-    "MedicationRequest": "medicationRequests",
-    "MedicationStatement": "medicationStatements",
-    "Observation": "observations",
-    "QuestionnaireResponse": "history",
-}
 
 
 def validate(instance: Any, definition: str) -> None:
@@ -39,17 +30,7 @@ def validate(instance: Any, definition: str) -> None:
 
 def prefetch(patient: dict[str, Any]) -> dict[str, Any]:
     """The prefetch a CDS client would send for the patient file's record."""
-    resources = [e["resource"] for e in to_bundle(patient, K)["entry"]]
-    out: dict[str, Any] = {key: None for key in KEYS.values()}
-    for resource in resources:
-        key = KEYS[resource["resourceType"]]
-        if key == "patient":
-            out[key] = resource
-            continue
-        if out[key] is None:
-            out[key] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
-        out[key]["entry"].append({"resource": resource, "search": {"mode": "match"}})
-    return out
+    return to_prefetch(patient, K)
 
 
 def request(patient: dict[str, Any], hook: str = "patient-view", **context: Any) -> dict[str, Any]:
