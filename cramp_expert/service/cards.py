@@ -105,14 +105,13 @@ def patient_cards(
             f"**{visible(label)}** ({urgency})",
             "",
             visible(flag.get("action", "")),
-            "",
-            "**How this was concluded**",
-            "",
-            *_how_markdown(consultant.how(result, flag["id"])),
-            "",
-            "**References**",
-            "",
-            *_references(data, list(flag.get("references", [])) or _rule_refs(consultant, flag)),
+            *_how_and_references(
+                consultant,
+                result,
+                data,
+                flag["id"],
+                list(flag.get("references", [])) or _rule_refs(consultant, flag),
+            ),
         ]
         text = f"{label}: {flag.get('action', '')}".strip(": ")
         cards.append(_card(text, INDICATOR.get(urgency, "warning"), detail, source, report_url))
@@ -121,20 +120,31 @@ def patient_cards(
             f"**{visible(cause['label'])}**: certainty {cause['certainty']:g}, evidence {cause['evidence']}",
             "",
             visible(cause.get("reason", "")),
-            "",
-            "**How this was concluded**",
-            "",
-            *_how_markdown(consultant.how(result, cause["id"])),
-            "",
-            "**References**",
-            "",
-            *_references(data, list(cause.get("references", []))),
+            *_how_and_references(
+                consultant, result, data, cause["id"], list(cause.get("references", []))
+            ),
         ]
         text = (
             f"Possible cause of night cramps: {cause['label']} (certainty {cause['certainty']:g})"
         )
         cards.append(_card(text, "info", detail, source, report_url))
     return cards
+
+
+def _how_and_references(
+    consultant: Any, result: Any, data: dict[str, Any], item_id: str, keys: list[str]
+) -> list[str]:
+    """A card detail's closing sections: the how-chain of the item, then its references."""
+    return [
+        "",
+        "**How this was concluded**",
+        "",
+        *_how_markdown(consultant.how(result, item_id)),
+        "",
+        "**References**",
+        "",
+        *_references(data, keys),
+    ]
 
 
 def _rule_refs(consultant: Any, item: dict[str, Any]) -> list[str]:
