@@ -66,7 +66,9 @@ def _quantity(fmap: FhirMap, value: float, unit: str) -> dict[str, Any]:
     return quantity
 
 
-def _lab(fmap: FhirMap, analyte: str, raw: Any, ref: str, number: int) -> dict[str, Any]:
+def _lab(
+    fmap: FhirMap, analyte: str, raw: Any, ref: str, number: int, today: dt.date
+) -> dict[str, Any]:
     uln = None
     value: Any
     if isinstance(raw, dict):
@@ -96,7 +98,7 @@ def _lab(fmap: FhirMap, analyte: str, raw: Any, ref: str, number: int) -> dict[s
             "text": analyte,
         },
         "subject": {"reference": ref},
-        "effectiveDateTime": f"{TODAY.isoformat()}T08:{number % 60:02d}:00Z",
+        "effectiveDateTime": f"{today.isoformat()}T08:{number % 60:02d}:00Z",
         "valueQuantity": _quantity(fmap, value, unit),
     }
     if uln is not None:
@@ -201,7 +203,7 @@ def to_bundle(
             statement["effectivePeriod"] = {"start": (today - dt.timedelta(days=days)).isoformat()}
         resources.append(statement)
     for number, (analyte, raw) in enumerate(patient.get("labs", {}).items()):
-        resources.append(_lab(fmap, analyte, raw, ref, number))
+        resources.append(_lab(fmap, analyte, raw, ref, number, today))
     if "pregnant" in patient:
         resources.append(
             {
