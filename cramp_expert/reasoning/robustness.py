@@ -13,15 +13,20 @@ evaluated in three-valued logic (`reasoning.partial`):
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping, Set
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from cramp_expert.compile.predicates import predicate
-from cramp_expert.kb.knowledge import FactDef, Knowledge
+from cramp_expert.kb.knowledge import Knowledge
 from cramp_expert.patient.inputs import CONDITIONS, MEDICATIONS, fact_inputs, settled_absent
 from cramp_expert.reasoning.partial import IsOpen, PartialEvaluator, PartialOutcome
+from cramp_expert.reasoning.worlds import (
+    Worlds,
+    WorldState,
+    candidate_values,
+    distinct_candidates,
+    worlds_of,
+)
 from cramp_expert.result import Dependence, NextStep, Robustness
 
 KIND_ORDER = ("red_flag", "cause", "differential", "recommendation", "investigation")
@@ -41,68 +46,6 @@ def file_is_open(values: Mapping[str, Any], facts: Iterable[str] | None = None) 
         return fact_id not in values and not settled_absent(fact_id, values)
 
     return is_open
-
-
-def candidate_values(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
-    """Values a fact could take that cover every outcome of the rules' tests on it.
-
-    Numbers: each threshold a rule compares the fact with, a point between each two, one beyond
-    the outermost, and the range's ends. Yes/no: both. Choices: each. Lists: none, each value
-    alone, and all of them.
-    """
-    if fact.type == "bool":
-        return [True, False]
-    if fact.type == "choice":
-        return list(fact.values)
-    if fact.type == "list":
-        return [frozenset(), *(frozenset({v}) for v in fact.values), frozenset(fact.values)]
-    edges: set[float] = set()
-    for rule in evaluator.rules_testing(fact.id):
-        for condition in rule.fact_conditions():
-            if condition.fact != fact.id:
-                continue
-            refs = condition.value if condition.op == "between" else (condition.value,)
-            edges.update(float(v) for v in refs if isinstance(v, int | float))
-    low, high = fact.range or (min(edges, default=0.0), max(edges, default=1.0))
-    ordered = sorted(edges)
-    # Every outcome of `<`, `<=`, `>`, `>=` and `between` on these edges is reached by an edge
-    # itself or a point strictly between two edges (or beyond the outermost ones).
-    points: set[float] = {low, high, *ordered}
-    points.update((a + b) / 2 for a, b in itertools.pairwise(ordered))
-    if ordered:
-        step = 0.001 * max(1.0, abs(ordered[0]), abs(ordered[-1]))
-        points.update({ordered[0] - step, ordered[-1] + step})
-    return sorted(p for p in points if low <= p <= high)
-
-
-_DISTINCT: WeakKeyDictionary[PartialEvaluator, dict[str, list[Any]]] = WeakKeyDictionary()
-
-
-def distinct_candidates(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
-    """`candidate_values`, less the values every rule's test of the fact treats alike.
-
-    Two values on which each condition on the fact holds or fails alike give the same
-    evaluation of the whole rule base, so one of them is enough (edges, the range's ends and
-    the points beyond the outermost edges often coincide in this way). Computed once per fact
-    and knowledge base.
-    """
-    known = _DISTINCT.setdefault(evaluator, {})
-    if fact.id not in known:
-        tests = [
-            predicate(condition)
-            for rule in evaluator.rules_testing(fact.id)
-            for condition in rule.fact_conditions()
-            if condition.fact == fact.id and condition.op != "known"
-        ]
-        seen: set[tuple[bool, ...]] = set()
-        distinct = []
-        for value in candidate_values(fact, evaluator):
-            signature = tuple(bool(test(value)) for test in tests)
-            if signature not in seen:
-                seen.add(signature)
-                distinct.append(value)
-        known[fact.id] = distinct
-    return known[fact.id]
 
 
 def _kind_rank(knowledge: Knowledge, cid: str) -> int:
@@ -131,7 +74,45 @@ def describe_inputs(knowledge: Knowledge, fact_id: str, values: Mapping[str, Any
 def robustness(
     evaluator: PartialEvaluator, values: Mapping[str, Any], concluded: Set[str]
 ) -> Robustness:
-    """The robustness section of a result for a patient whose known facts are `values`."""
+    """The robustness section of a result for a patient whose known facts are `values`.
+
+    One evaluation of the rule base over every world (`reasoning.worlds`) answers it all: what
+    holds and what is open from the base world, the open facts of each open id from the same
+    pass, and what each open fact decides from its worlds. `robustness_reference` computes the
+    same section by trying values one at a time; tests/reasoning holds the two equal.
+    """
+    worlds = worlds_of(evaluator)
+    static = _static(evaluator)
+    open_facts = worlds.open_facts(values)
+    state = worlds.evaluate(values, open_facts)
+    conclusion = state.conclusion
+    holds = sorted((c for c in concluded if conclusion(c)[0] & 1), key=static.order)
+    open_ids: list[tuple[str, int, tuple[str, ...]]] = []
+    for cid in static.reported:
+        t, f, s = conclusion(cid)
+        if not (t | f) & 1:
+            # Open: with the worlds it is determined in, and the open facts it depends on.
+            open_ids.append((cid, t | f, worlds.fact_names(s)))
+    depends = tuple(
+        Dependence(cid, cid in concluded, _could(cid, concluded), facts)
+        for cid, _, facts in open_ids
+    )
+    return Robustness(
+        unknown_facts=len(open_facts),
+        holds_regardless=tuple(holds),
+        depends_on_unknowns=depends,
+        most_informative=_most_informative(static, worlds, state, open_ids),
+    )
+
+
+def robustness_reference(
+    evaluator: PartialEvaluator, values: Mapping[str, Any], concluded: Set[str]
+) -> Robustness:
+    """`robustness` as first written: the reference the bit-parallel one is tested against.
+
+    A three-valued evaluation, the open facts of each open id collected from it, then a search
+    that tries each open fact's values one at a time (`most_informative_reference`).
+    """
     knowledge = evaluator.kb.knowledge
     tested = evaluator.facts_tested()
     is_open = file_is_open(values, tested)
@@ -156,7 +137,7 @@ def robustness(
         unknown_facts=sum(1 for f in tested if is_open(f)),
         holds_regardless=tuple(holds),
         depends_on_unknowns=depends,
-        most_informative=most_informative(evaluator, outcome, facts_of),
+        most_informative=most_informative_reference(evaluator, outcome, facts_of),
     )
 
 
@@ -168,7 +149,7 @@ NOT_NEXT_WHEN_PRESSING = ("lifestyle.", "cramps.")
 """Questions never offered as the next step beside an emergency or urgent red flag."""
 
 
-def most_informative(
+def most_informative_reference(
     evaluator: PartialEvaluator,
     outcome: PartialOutcome,
     facts_of: Mapping[str, frozenset[str]],
@@ -242,7 +223,12 @@ def most_informative(
             )
     if best is None:
         return None
-    _, fact_id, decided_ids = best
+    return _next_step(knowledge, best[1], best[2], values)
+
+
+def _next_step(
+    knowledge: Knowledge, fact_id: str, decided_ids: list[str], values: Mapping[str, Any]
+) -> NextStep:
     ask = [i for i in fact_inputs(fact_id) if i not in values] or [fact_id]
     action = describe_inputs(knowledge, fact_id, values)
     return NextStep(
@@ -254,11 +240,110 @@ def most_informative(
     )
 
 
+class _Static:
+    """What the robustness section needs of a knowledge base, worked out once."""
+
+    def __init__(self, evaluator: PartialEvaluator):
+        knowledge = self.knowledge = evaluator.kb.knowledge
+        self.rank = {cid: _kind_rank(knowledge, cid) for cid in knowledge.conclusions}
+        self.reported = tuple(sorted(evaluator.reported, key=self.order))
+        """The reported ids in the order a result lists them."""
+        self.weight = {cid: _WEIGHT.get(c.kind, 1) for cid, c in knowledge.conclusions.items()}
+        """Conclusion id -> its part of a score (see `_WEIGHT`)."""
+        self.flags = tuple(
+            (flag.id, flag.urgency in ("emergency", "urgent"), flag.emergency_if)
+            for flag in knowledge.conclusions_of("red_flag")
+        )
+
+    def order(self, cid: str) -> tuple[int, str]:
+        """A result's order of conclusion ids: by kind (red flags first), then id."""
+        return (self.rank[cid], cid)
+
+
+_FIELD = 1 << 20
+_WEIGHT = {"red_flag": _FIELD * _FIELD + 1, "cause": _FIELD + 1}
+"""The reference's score (red flags, then causes, then every id) as one int, the greater the
+better: the sum of the ids' weights counts each in its own 20-bit field (a knowledge base has
+far fewer than 2**20 conclusions)."""
+
+_STATIC: WeakKeyDictionary[PartialEvaluator, _Static] = WeakKeyDictionary()
+
+
+def _static(evaluator: PartialEvaluator) -> _Static:
+    found = _STATIC.get(evaluator)
+    if found is None:
+        found = _STATIC[evaluator] = _Static(evaluator)
+    return found
+
+
+def _most_informative(
+    static: _Static,
+    worlds: Worlds,
+    state: WorldState,
+    open_ids: list[tuple[str, int, tuple[str, ...]]],
+) -> NextStep | None:
+    """`most_informative_reference`, read from the evaluation over every world.
+
+    A fact decides an open id when the id is determined in each of the fact's worlds. The facts
+    are looked at in the reference's order, with its bounds: its answer is the first fact, by
+    (bound, fact id), with the best score, which this search finds too; only what a fact decides
+    is read from the masks instead of tried value by value.
+    """
+    conclusion = state.conclusion
+    # While an emergency or urgent red flag stands, the next step is never a lifestyle or
+    # cramp-history question (clinical brief 8.7): the flag is the plan.
+    pressing = any(
+        conclusion(flag)[0] & 1 and (urgent or bool(also and conclusion(also)[0] & 1))
+        for flag, urgent, also in static.flags
+    )
+    weight = static.weight
+    dependents: dict[str, list[tuple[str, int]]] = {}
+    bound: dict[str, int] = {}
+    sure: dict[str, set[str]] = {}
+    surely = 0  # what some fact surely decides: the best score is at least that
+    for cid, covered, facts in open_ids:
+        for fact_id in facts:
+            if pressing and fact_id.startswith(NOT_NEXT_WHEN_PRESSING):
+                continue
+            if fact_id in dependents:
+                dependents[fact_id].append((cid, covered))
+                bound[fact_id] += weight[cid]
+            else:
+                dependents[fact_id] = [(cid, covered)]
+                bound[fact_id] = weight[cid]
+            if len(facts) == 1:
+                # An id that depends on one open fact only is decided by it, whatever its value.
+                sure.setdefault(fact_id, set()).add(cid)
+    for ids in sure.values():
+        surely = max(surely, sum(weight[cid] for cid in ids))
+    knowledge, world_bits = static.knowledge, worlds.world_bits
+    best: tuple[int, str, list[str]] | None = None
+    for fact_id in sorted(dependents, key=lambda f: (-bound[f], f)):
+        most = bound[fact_id]
+        if (best is not None and most <= best[0]) or (surely and most < surely):
+            break
+        if knowledge.fact(fact_id) is None:
+            continue
+        mine = world_bits.get(fact_id, 0)
+        certain = sure.get(fact_id, ())
+        decided = [
+            cid for cid, covered in dependents[fact_id] if covered & mine == mine or cid in certain
+        ]
+        if decided:
+            found = sum(weight[cid] for cid in decided)
+            if best is None or found > best[0]:
+                best = (found, fact_id, decided)
+    if best is None:
+        return None
+    return _next_step(knowledge, best[1], sorted(best[2], key=static.order), state.values)
+
+
 __all__ = [
     "candidate_values",
     "describe_inputs",
     "distinct_candidates",
     "file_is_open",
-    "most_informative",
+    "most_informative_reference",
     "robustness",
+    "robustness_reference",
 ]

@@ -1,0 +1,412 @@
+"""The rule base evaluated in every "world" of one patient at once, bit-parallel.
+
+Robustness asks, for each open fact and each value it could take, which open conclusions that
+value decides (`PartialEvaluator.decided_by`). Each such question is a *world*: the patient's
+facts with that one open fact set to that value, every other open fact still open. This module
+numbers the worlds once per knowledge base, bit 0 being the *base* world (every open fact open)
+and one bit per (tested fact, distinct candidate value), and evaluates the rule base over all of
+them in one pass, with Python ints as bit sets.
+
+A three-valued truth over the worlds is two ints `(T, F)`: bit w of T is set when the condition
+is True in world w, of F when it is False, neither when it is undetermined there. Kleene's
+connectives become bit operations: `all` is (AND of the Ts, OR of the Fs), `any` is (OR of the
+Ts, AND of the Fs), `none` is `any` with T and F swapped. A fact leaf is the only place a world
+differs from another: on an open fact, its masks are fixed per knowledge base (True in the
+worlds of the fact's values that pass its test, False in the others, undetermined in every
+other world); on a known or settled-absent fact, it is True or False in every world.
+
+Every condition tree is compiled once into closures over those masks (nothing from YAML is run
+as code), and each closure also returns, for the base world, the open facts on its undetermined
+paths (a bit set over the tested facts): what `PartialEvaluator.open_facts_by_conclusion`
+collects. `reasoning.robustness` reads the whole robustness section from one evaluation; the
+search it replaced stays as `robustness_reference`, and tests/reasoning holds the two equal.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+from weakref import WeakKeyDictionary
+
+from cramp_expert.compile.predicates import MISSING, fact_test, predicate
+from cramp_expert.kb.derived import entry
+from cramp_expert.kb.knowledge import FactDef
+from cramp_expert.kb.model import ConcludedCondition, Condition, ConditionGroup, FactCondition
+from cramp_expert.reasoning.partial import PartialEvaluator
+
+Masks: TypeAlias = tuple[int, int, int]
+"""(worlds where True, worlds where False, open facts on the base world's undetermined paths)."""
+
+Closure: TypeAlias = Callable[["WorldState"], Masks]
+
+
+def candidate_values(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
+    """Values a fact could take that cover every outcome of the rules' tests on it.
+
+    Numbers: each threshold a rule compares the fact with, a point between each two, one beyond
+    the outermost, and the range's ends. Yes/no: both. Choices: each. Lists: none, each value
+    alone, and all of them.
+    """
+    if fact.type == "bool":
+        return [True, False]
+    if fact.type == "choice":
+        return list(fact.values)
+    if fact.type == "list":
+        return [frozenset(), *(frozenset({v}) for v in fact.values), frozenset(fact.values)]
+    edges: set[float] = set()
+    for rule in evaluator.rules_testing(fact.id):
+        for condition in rule.fact_conditions():
+            if condition.fact != fact.id:
+                continue
+            refs = condition.value if condition.op == "between" else (condition.value,)
+            edges.update(float(v) for v in refs if isinstance(v, int | float))
+    low, high = fact.range or (min(edges, default=0.0), max(edges, default=1.0))
+    ordered = sorted(edges)
+    # Every outcome of `<`, `<=`, `>`, `>=` and `between` on these edges is reached by an edge
+    # itself or a point strictly between two edges (or beyond the outermost ones).
+    points: set[float] = {low, high, *ordered}
+    points.update((a + b) / 2 for a, b in itertools.pairwise(ordered))
+    if ordered:
+        step = 0.001 * max(1.0, abs(ordered[0]), abs(ordered[-1]))
+        points.update({ordered[0] - step, ordered[-1] + step})
+    return sorted(p for p in points if low <= p <= high)
+
+
+_DISTINCT: WeakKeyDictionary[PartialEvaluator, dict[str, list[Any]]] = WeakKeyDictionary()
+
+
+def distinct_candidates(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
+    """`candidate_values`, less the values every rule's test of the fact treats alike.
+
+    Two values on which each condition on the fact holds or fails alike give the same
+    evaluation of the whole rule base, so one of them is enough (edges, the range's ends and
+    the points beyond the outermost edges often coincide in this way). Computed once per fact
+    and knowledge base.
+    """
+    known = _DISTINCT.setdefault(evaluator, {})
+    if fact.id not in known:
+        tests = [
+            predicate(condition)
+            for rule in evaluator.rules_testing(fact.id)
+            for condition in rule.fact_conditions()
+            if condition.fact == fact.id and condition.op != "known"
+        ]
+        seen: set[tuple[bool, ...]] = set()
+        distinct = []
+        for value in candidate_values(fact, evaluator):
+            signature = tuple(bool(test(value)) for test in tests)
+            if signature not in seen:
+                seen.add(signature)
+                distinct.append(value)
+        known[fact.id] = distinct
+    return known[fact.id]
+
+
+class WorldState:
+    """One patient's evaluation over every world: rule truths, conclusions, open facts."""
+
+    __slots__ = ("by_id", "concluded", "open", "truths", "values", "worlds")
+
+    def __init__(self, worlds: Worlds, values: Mapping[str, Any], open_facts: frozenset[str]):
+        self.worlds = worlds
+        self.values = values
+        self.open = open_facts
+        self.truths: list[Masks] = []
+        """The masks of each rule's condition, in firing order."""
+        self.concluded: dict[str, Masks] = {}
+        """Conclusion id -> its `concluded` masks (worked out when first asked)."""
+        self.by_id: dict[str, int] = {}
+        """Conclusion id -> the open facts (bits) its undetermined rules depend on, through the
+        chain: `PartialEvaluator.open_facts_by_conclusion` before its filter."""
+
+    def conclusion(self, cid: str) -> Masks:
+        """Whether `cid` is concluded (some rule concludes it, none excludes it), per world."""
+        found = self.concluded.get(cid)
+        if found is None:
+            found = self.concluded[cid] = self.worlds.conclusion(self, cid)
+        return found
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """A fact leaf compiled: its test, and its masks when the fact is open."""
+
+    fact: str
+    test: Callable[[Any], bool]
+    absent: bool
+    true: int
+    false: int
+    bit: int
+    """The fact's bit among the tested facts."""
+
+
+class Worlds:
+    """The worlds of a knowledge base and its rules compiled over them; one per evaluator."""
+
+    def __init__(self, evaluator: PartialEvaluator):
+        knowledge = evaluator.kb.knowledge
+        self.evaluator = evaluator
+        self.facts: tuple[str, ...] = tuple(sorted(evaluator.facts_tested()))
+        """The tested facts; fact i is bit i of an open-facts set (sorted: bits read in order)."""
+        self.fact_bit = {fact: 1 << i for i, fact in enumerate(self.facts)}
+        self.world_bits: dict[str, int] = {}
+        """Fact id -> the bits of its worlds (one per distinct candidate value)."""
+        self._values: dict[str, tuple[tuple[int, Any], ...]] = {}
+        bit = 1  # bit 0: the base world
+        for fact_id in self.facts:
+            fact = knowledge.fact(fact_id)
+            if fact is None:
+                continue  # never tried (the reference search skips it): open in every world
+            worlds = []
+            for value in distinct_candidates(fact, evaluator):
+                worlds.append((1 << bit, value))
+                bit += 1
+            self._values[fact_id] = tuple(worlds)
+            self.world_bits[fact_id] = sum(b for b, _ in worlds)
+        self.all = (1 << bit) - 1
+        self._names: dict[int, tuple[str, ...]] = {}
+        self.true: Masks = (self.all, 0, 0)
+        self.false: Masks = (0, self.all, 0)
+        # Which unknown facts are settled absent is asked per patient: the registry's test of
+        # each fact is looked up here, once.
+        settled = []
+        for fact_id in self.facts:
+            found = entry(fact_id)
+            if found is not None and found.settled is not None:
+                settled.append((fact_id, found.settled))
+        self._settled = tuple(settled)
+        self._plain = frozenset(self.facts) - {f for f, _ in settled}
+        index = {rule.id: i for i, rule in enumerate(evaluator.order)}
+        self._producers = {
+            cid: (
+                tuple(index[r.id] for r in evaluator.concluders(cid)),
+                tuple(index[r.id] for r in evaluator.excluders(cid)),
+            )
+            for cid in {*evaluator._concluders, *evaluator._excluders}
+        }
+        """Conclusion id -> (its concluders, its excluders), as positions in firing order."""
+        self._rules = tuple(
+            (self._compile(rule.when), evaluator._produced[rule.id]) for rule in evaluator.order
+        )
+
+    def open_facts(self, values: Mapping[str, Any]) -> frozenset[str]:
+        """The tested facts a finished patient file leaves open (as `file_is_open`)."""
+        found = self._plain.difference(values)
+        settled = [f for f, test in self._settled if f not in values and not test(f, values)]
+        return found.union(settled) if settled else found
+
+    def evaluate(self, values: Mapping[str, Any], open_facts: frozenset[str]) -> WorldState:
+        """Every rule's truth in every world, in firing order, and the base world's open facts."""
+        state = WorldState(self, values, open_facts)
+        truths, by_id = state.truths, state.by_id
+        append = truths.append
+        for compiled, produced in self._rules:
+            masks = compiled(state)
+            append(masks)
+            if not (masks[0] | masks[1]) & 1:  # undetermined in the base world
+                for cid in produced:
+                    by_id[cid] = by_id.get(cid, 0) | masks[2]
+        return state
+
+    def conclusion(self, state: WorldState, cid: str) -> Masks:
+        """`PartialOutcome.concluded` in every world: a concluder fires and no excluder does."""
+        truths = state.truths
+        concluders, excluders = self._producers.get(cid, ((), ()))
+        if len(concluders) == 1 and not excluders:
+            positive_t, positive_f, _ = truths[concluders[0]]
+            return (positive_t, positive_f, state.by_id.get(cid, 0))
+        positive_t, positive_f = 0, self.all
+        for i in concluders:
+            t, f, _ = truths[i]
+            positive_t |= t
+            positive_f &= f
+        if not excluders:
+            return (positive_t, positive_f, state.by_id.get(cid, 0))
+        negative_t, negative_f = 0, self.all
+        for i in excluders:
+            t, f, _ = truths[i]
+            negative_t |= t
+            negative_f &= f
+        return (positive_t & negative_f, positive_f | negative_t, state.by_id.get(cid, 0))
+
+    def fact_names(self, bits: int) -> tuple[str, ...]:
+        """The fact ids of a bit set over the tested facts, sorted."""
+        names = self._names.get(bits)
+        if names is None:
+            facts, found = self.facts, []
+            rest = bits
+            while rest:
+                low = rest & -rest
+                found.append(facts[low.bit_length() - 1])
+                rest ^= low
+            names = tuple(found)
+            if len(self._names) > 16384:  # bounded: one entry per set met
+                self._names.clear()
+            self._names[bits] = names
+        return names
+
+    def _leaf(self, condition: FactCondition) -> _Leaf:
+        fact, test, absent = fact_test(condition)
+        true = false = 0
+        for bit, value in self._values.get(fact, ()):
+            if test(value):
+                true |= bit
+            else:
+                false |= bit
+        return _Leaf(fact, test, absent, true, false, self.fact_bit.get(fact, 0))
+
+    def _compile(self, condition: Condition) -> Closure:
+        """One condition tree as a closure from a patient's state to its masks."""
+        true, false = self.true, self.false
+        if isinstance(condition, FactCondition):
+            leaf = self._leaf(condition)
+            fact, test, absent = leaf.fact, leaf.test, leaf.absent
+            masks = (leaf.true, leaf.false, leaf.bit)
+
+            def fact_leaf(state: WorldState) -> Masks:
+                if fact in state.open:
+                    return masks
+                value = state.values.get(fact, MISSING)
+                return true if (absent if value is MISSING else test(value)) else false
+
+            return fact_leaf
+        if isinstance(condition, ConcludedCondition):
+            conclusion = condition.conclusion
+
+            def concluded(state: WorldState) -> Masks:
+                return state.conclusion(conclusion)
+
+            return concluded
+        items = _flat(condition)
+        if condition.kind != "none" and len(items) == 1:
+            return self._compile(items[0])  # `all` or `any` of one condition: that condition
+        # A group's fact tests and `concluded` tests are made inline, the other parts through
+        # their closures: a call less per leaf.
+        leaves = tuple(
+            (leaf.fact, leaf.test, leaf.absent, leaf.true, leaf.false, leaf.bit)
+            for leaf in (self._leaf(item) for item in items if isinstance(item, FactCondition))
+        )
+        conclusions = tuple(
+            item.conclusion for item in items if isinstance(item, ConcludedCondition)
+        )
+        parts = tuple(
+            self._compile(item)
+            for item in items
+            if not isinstance(item, FactCondition | ConcludedCondition)
+        )
+        everything = self.all
+
+        def all_of(state: WorldState) -> Masks:
+            is_open, values = state.open, state.values
+            t, f, s = everything, 0, 0
+            for fact, test, absent, leaf_t, leaf_f, bit in leaves:
+                if fact in is_open:
+                    t &= leaf_t
+                    f |= leaf_f
+                    s |= bit
+                else:
+                    value = values.get(fact, MISSING)
+                    if not (absent if value is MISSING else test(value)):
+                        return false
+            if conclusions:
+                known = state.concluded
+                for cid in conclusions:
+                    found = known.get(cid) or state.conclusion(cid)
+                    part_t, part_f, part_s = found
+                    if part_f & 1:  # False in the base world, so in every world
+                        return false
+                    t &= part_t
+                    f |= part_f
+                    if not part_t & 1:
+                        s |= part_s
+            for part in parts:
+                part_t, part_f, part_s = part(state)
+                if part_f & 1:
+                    return false
+                t &= part_t
+                f |= part_f
+                if not part_t & 1:
+                    s |= part_s
+            return (t, f, s)
+
+        def any_of(state: WorldState) -> Masks:
+            is_open, values = state.open, state.values
+            t, f, s = 0, everything, 0
+            for fact, test, absent, leaf_t, leaf_f, bit in leaves:
+                if fact in is_open:
+                    t |= leaf_t
+                    f &= leaf_f
+                    s |= bit
+                else:
+                    value = values.get(fact, MISSING)
+                    if absent if value is MISSING else test(value):
+                        return true
+            if conclusions:
+                known = state.concluded
+                for cid in conclusions:
+                    found = known.get(cid) or state.conclusion(cid)
+                    part_t, part_f, part_s = found
+                    if part_t & 1:  # True in the base world, so in every world
+                        return true
+                    t |= part_t
+                    f &= part_f
+                    if not part_f & 1:
+                        s |= part_s
+            for part in parts:
+                part_t, part_f, part_s = part(state)
+                if part_t & 1:
+                    return true
+                t |= part_t
+                f &= part_f
+                if not part_f & 1:
+                    s |= part_s
+            return (t, f, s)
+
+        if condition.kind == "all":
+            return all_of
+        if condition.kind == "any":
+            return any_of
+
+        def none_of(state: WorldState) -> Masks:
+            t, f, s = any_of(state)
+            return (f, t, s)
+
+        return none_of
+
+
+def _flat(group: ConditionGroup) -> list[Condition]:
+    """A group's parts, a part of the same kind (`all` in `all`, `any` in `any`) by its parts.
+
+    Kleene's `and` and `or` are associative, and the open facts on the undetermined paths are
+    the same, so the group evaluates alike, with a call less per level.
+    """
+    items: list[Condition] = []
+    for item in group.items:
+        if isinstance(item, ConditionGroup) and item.kind == group.kind and item.kind != "none":
+            items.extend(_flat(item))
+        else:
+            items.append(item)
+    return items
+
+
+_WORLDS: WeakKeyDictionary[PartialEvaluator, Worlds] = WeakKeyDictionary()
+
+
+def worlds_of(evaluator: PartialEvaluator) -> Worlds:
+    """The evaluator's worlds, compiled on first use (once per knowledge base)."""
+    found = _WORLDS.get(evaluator)
+    if found is None:
+        found = _WORLDS[evaluator] = Worlds(evaluator)
+    return found
+
+
+__all__ = [
+    "Masks",
+    "WorldState",
+    "Worlds",
+    "candidate_values",
+    "distinct_candidates",
+    "worlds_of",
+]
