@@ -9,6 +9,10 @@ evaluated in three-valued logic (`reasoning.partial`):
   and each lists the open facts that could decide it;
 - the most informative missing fact is the one that, known, decides the most open ids for every
   value it could take (values on both sides of every threshold the rules compare it with).
+
+`robustness` answers all three from one evaluation of the rule base over every "world" (one
+open fact set to one of its values), bit-parallel (`reasoning.worlds`); `robustness_reference`
+is the first version, one trial evaluation per value, kept to test it against.
 """
 
 from __future__ import annotations
@@ -82,9 +86,15 @@ def robustness(
     same section by trying values one at a time; tests/reasoning holds the two equal.
     """
     worlds = worlds_of(evaluator)
-    static = _static(evaluator)
-    open_facts = worlds.open_facts(values)
-    state = worlds.evaluate(values, open_facts)
+    state = worlds.evaluate(values, worlds.open_facts(values))
+    return robustness_section(evaluator, state, concluded)
+
+
+def robustness_section(
+    evaluator: PartialEvaluator, state: WorldState, concluded: Set[str]
+) -> Robustness:
+    """The robustness section read from one patient's evaluation over every world."""
+    worlds, static = state.worlds, _static(evaluator)
     conclusion = state.conclusion
     holds = sorted((c for c in concluded if conclusion(c)[0] & 1), key=static.order)
     open_ids: list[tuple[str, int, tuple[str, ...]]] = []
@@ -98,7 +108,7 @@ def robustness(
         for cid, _, facts in open_ids
     )
     return Robustness(
-        unknown_facts=len(open_facts),
+        unknown_facts=len(state.open),
         holds_regardless=tuple(holds),
         depends_on_unknowns=depends,
         most_informative=_most_informative(static, worlds, state, open_ids),
@@ -346,4 +356,5 @@ __all__ = [
     "most_informative_reference",
     "robustness",
     "robustness_reference",
+    "robustness_section",
 ]
