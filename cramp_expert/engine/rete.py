@@ -31,12 +31,15 @@ generated patients. experta's `MATCH` and `MATCHER` debug logging is not produce
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
-from experta.fieldconstraint import L
+from experta.activation import Activation
+from experta.fieldconstraint import L, P, W
 from experta.matchers.rete import ReteMatcher
-from experta.matchers.rete.check import FactCapture, FeatureCheck, TypeCheck
+from experta.matchers.rete.check import FactCapture, FeatureCheck, SameContextCheck, TypeCheck
 from experta.matchers.rete.mixins import ChildNode, NoMemory
 from experta.matchers.rete.nodes import (
     ConflictSetNode,
@@ -44,11 +47,14 @@ from experta.matchers.rete.nodes import (
     NotNode,
     OrdinaryMatchNode,
 )
-from experta.matchers.rete.token import Token
+from experta.matchers.rete.token import Token, TokenInfo
 
 Callback = Callable[[Any], None]
 
 _TUPLE_NEW = tuple.__new__
+_VALID = Token.TagType.VALID
+_INVALID = Token.TagType.INVALID
+_NO_CONTEXT: frozenset[Any] = frozenset()
 _MISSING = object()
 _HASHED_AS_EQUAL = (str, int, float, bool, type(None))
 """Types whose values are equal exactly when a dict finds one by the other's hash."""
@@ -95,10 +101,58 @@ def _type_test(fact_type: type, children: list[Callback]) -> Callback:
     return activate
 
 
+def _unbound_test(check: Any) -> Callable[[Any], Any] | None:
+    """The plain truth test of a field check that binds nothing, or None.
+
+    experta's check functions for a predicate (`P(f)`), a literal (`L(x)`) and a wildcard (`W()`)
+    that bind no variable answer True or False by `f(value)`, `x == value` and True: the test is
+    called directly, without the check's wrapper.
+    """
+    how = check.expected
+    if getattr(how, "__bind__", _MISSING) is not None:
+        return None
+    name = getattr(check.check, "__name__", "")
+    if name == "match_predicate" and isinstance(how, P):
+        return how.match  # type: ignore[no-any-return]
+    if name == "equal_literal" and isinstance(how, L):
+        return partial(operator.eq, how.value)  # `value == actual`, as experta writes it
+    if name == "wildcard_match" and isinstance(how, W):
+        return _always
+    return None
+
+
+def _always(_value: Any) -> bool:
+    return True
+
+
+def _plain_field_test(what: str, test: Callable[[Any], Any], children: list[Callback]) -> Callback:
+    """A field test that binds nothing: the token goes on unchanged when the test holds."""
+
+    def activate(token: Any) -> None:
+        for fact in token.data:
+            value = dict.get(fact, what, _MISSING)
+            if value is _MISSING:
+                if not type(fact).__fields__:
+                    return
+                try:  # a declared field's default, as experta reads it (`fact[what]`)
+                    value = fact[what]
+                except KeyError:
+                    return
+            if test(value):
+                for child in children:
+                    child(token)
+            return
+
+    return activate
+
+
 def _field_test(check: Any, children: list[Callback]) -> Callback:
     what = check.what
     test = check.check
     expected = check.expected
+    plain = _unbound_test(check)
+    if plain is not None:
+        return _plain_field_test(what, plain, children)
 
     def activate(token: Any) -> None:
         for fact in token.data:
@@ -154,6 +208,172 @@ def _touching(node: Any, callback: Callback, touched: set[Any]) -> Callback:
         callback(token)
 
     return activate
+
+
+def _info(token: Any) -> Any:
+    """`token.to_info()` without its checks: the token's facts and context, frozen."""
+    return _TUPLE_NEW(TokenInfo, (frozenset(token.data), frozenset(token.context.items())))
+
+
+class FastActivation(Activation):  # type: ignore[misc]
+    """experta's `Activation`, its hash computed once.
+
+    experta hashes an activation (its rule, facts and context, frozen anew each time) whenever it
+    is looked up in a conflict-set node's added or removed set; none of them changes. The hash is
+    experta's own formula, so a FastActivation and an Activation of the same match are equal and
+    hash alike.
+    """
+
+    def __init__(self, rule: Any, facts: frozenset[Any], context: dict[str, Any]):
+        self.rule = rule
+        self.facts = set(facts)
+        self.key = None
+        self.context = context
+        self._hash = hash((rule, facts, frozenset(context.items()) if context else _NO_CONTEXT))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+def _conflict_set(node: Any, marked: set[Any], touched: set[Any]) -> Callback:
+    """`ConflictSetNode._activate`, as experta runs it, less the token's copy and checks."""
+    rule = node.rule
+
+    def activate(token: Any) -> None:
+        marked.add(node)
+        touched.add(node)
+        data = frozenset(token.data)
+        context = token.context
+        info = _TUPLE_NEW(TokenInfo, (data, frozenset(context.items())))
+        bindings = {k: v for k, v in context.items() if isinstance(k, str)} if context else {}
+        activation = FastActivation(rule, data, bindings)
+        if token.tag is _VALID:
+            memory = node.memory
+            if info not in memory:
+                memory.add(info)
+                if activation in node.removed:
+                    node.removed.remove(activation)
+                else:
+                    node.added.add(activation)
+        else:
+            try:
+                node.memory.remove(info)
+            except ValueError:  # experta's own (a set raises KeyError: it never happens here)
+                pass
+            else:
+                if activation in node.added:
+                    node.added.remove(activation)
+                else:
+                    node.removed.add(activation)
+
+    return activate
+
+
+def _passes_empty_left(matcher: Any) -> bool:
+    """Whether `matcher(left, right)` holds whenever the left context is empty.
+
+    experta's SameContextCheck compares each binding of the left context with the right one's:
+    with no binding on the left (no rule here binds a variable) it holds without looking right.
+    """
+    return type(matcher) is SameContextCheck
+
+
+def _not_node(node: Any, touched: set[Any]) -> tuple[Callback, Callback]:
+    """A NotNode's left and right inputs, as experta's `_activate_left/_right` run them.
+
+    Tokens are built without experta's checks (their facts were checked when first made).
+    """
+    matcher = node.matcher
+    trivial = _passes_empty_left(matcher)
+
+    def activate_left(token: Any) -> None:
+        touched.add(node)
+        right_memory = node.right_memory
+        if not right_memory:
+            if token.tag is _VALID:
+                node.left_memory[_info(token)] = 0
+            else:
+                del node.left_memory[_info(token)]
+            for child in node.children:
+                child.callback(token)
+            return
+        context = token.context
+        valid = token.tag is _VALID
+        count = 0
+        if trivial and not context:
+            count = len(right_memory) if valid else 1
+        else:
+            for _, right_context in right_memory:
+                if matcher(context, dict(right_context)):
+                    count += 1
+                    if not valid:
+                        break
+        if count == 0:
+            for child in node.children:
+                child.callback(token)
+        if valid:
+            node.left_memory[_info(token)] = count
+        else:
+            del node.left_memory[_info(token)]
+
+    def activate_right(token: Any) -> None:
+        touched.add(node)
+        if token.tag is _VALID:
+            node.right_memory.append(_info(token))
+            inc = 1
+        else:
+            inc = -1
+            node.right_memory.remove(_info(token))
+        left_memory = node.left_memory
+        context = token.context
+        for left in left_memory:
+            if (trivial and not left.context) or matcher(dict(left.context), context):
+                left_memory[left] += inc
+                count = left_memory[left]
+                if (count == 0 and inc == -1) or (count == 1 and inc == 1):
+                    tag = _VALID if inc == -1 else _INVALID
+                    new = _TUPLE_NEW(Token, (tag, set(left.data), dict(left.context)))
+                    for child in node.children:
+                        child.callback(new)
+
+    return activate_left, activate_right
+
+
+def _join(node: Any, touched: set[Any]) -> tuple[Callback, Callback]:
+    """An OrdinaryMatchNode's left and right inputs, as experta's `__activation` runs them."""
+    matcher = node.matcher
+    trivial = _passes_empty_left(matcher)
+
+    def activation(token: Any, branch: list[Any], other: list[Any], is_left: bool) -> None:
+        if token.tag is _VALID:
+            branch.append(_info(token))
+        else:
+            try:
+                branch.remove(_info(token))
+            except ValueError:
+                pass
+        context = token.context
+        for other_data, other_items in other:
+            other_context = dict(other_items)
+            left, right = (context, other_context) if is_left else (other_context, context)
+            if (trivial and not left) or matcher(left, right):
+                new_context = {k: v for k, v in context.items() if isinstance(k, str)}
+                for k, v in other_context.items():
+                    if not isinstance(k, tuple):
+                        new_context[k] = v
+                new = _TUPLE_NEW(Token, (token.tag, token.data | other_data, new_context))
+                for child in node.children:
+                    child.callback(new)
+
+    def activate_left(token: Any) -> None:
+        touched.add(node)
+        activation(token, node.left_memory, node.right_memory, True)
+
+    def activate_right(token: Any) -> None:
+        touched.add(node)
+        activation(token, node.right_memory, node.left_memory, False)
+
+    return activate_left, activate_right
 
 
 Entry = tuple[int, Callback]
@@ -236,6 +456,20 @@ def _uncopied(node: Any, callback: Callback) -> Callback:
     if not isinstance(node, ConflictSetNode | NotNode | OrdinaryMatchNode):
         return callback
     return getattr(node, _ENTRIES[name])  # type: ignore[no-any-return]
+
+
+_TWO_INPUTS: dict[type, Callable[[Any, set[Any]], tuple[Callback, Callback]]] = {
+    NotNode: _not_node,
+    OrdinaryMatchNode: _join,
+}
+
+
+def _own_entry(node: Any, callback: Any) -> str:
+    """The name of the node's own input this callback is (`activate`...), or ''."""
+    name = getattr(callback, "__name__", "")
+    if getattr(callback, "__self__", None) is not node or name not in _ENTRIES:
+        return ""
+    return name  # type: ignore[no-any-return]
 
 
 def _plain_field(check: Any) -> bool:
@@ -325,6 +559,7 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         for `changes`.
         """
         memo: dict[tuple[int, str], Callback] = {}
+        beta: dict[int, tuple[Callback, Callback]] = {}
 
         def callback_of(child: Any) -> Callback:
             node, callback = child.node, child.callback
@@ -332,7 +567,15 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
             if key in memo:
                 return memo[key]
             fast: Callback = callback
-            if isinstance(node, ConflictSetNode):
+            entry = _own_entry(node, callback)
+            if entry == "activate" and type(node) is ConflictSetNode:
+                fast = _conflict_set(node, self._dirty, self._touched)
+            elif entry in ("activate_left", "activate_right") and type(node) in _TWO_INPUTS:
+                pair = beta.get(id(node))
+                if pair is None:
+                    pair = beta[id(node)] = _TWO_INPUTS[type(node)](node, self._touched)
+                fast = pair[0] if entry == "activate_left" else pair[1]
+            elif isinstance(node, ConflictSetNode):
                 fast = _marking(node, _uncopied(node, callback), self._dirty, self._touched)
             elif type(node)._reset is not NoMemory._reset:
                 fast = _touching(node, _uncopied(node, callback), self._touched)
@@ -384,8 +627,13 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
             for deleted in deleting:
                 self.root_node.remove(deleted)
         if adding is not None:
+            children = self.root_node.children
             for added_fact in adding:
-                self.root_node.add(added_fact)
+                # BusNode.add: a valid token of the fact, to every child (the fact was checked
+                # when it was declared).
+                token = _TUPLE_NEW(Token, (_VALID, {added_fact}, {}))
+                for child in children:
+                    child.callback(token)
         added: list[Any] = []
         removed: list[Any] = []
         if self._dirty:

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import bisect
 import inspect
+from operator import attrgetter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from experta import DefFacts, KnowledgeEngine
+from experta import watchers
 from experta.agenda import Agenda
+from experta.factlist import FactList
 from experta.strategies import DepthStrategy
 
 from cramp_expert.compile.to_experta import (
     CompiledKnowledgeBase,
+    CompiledRule,
     Derived,
     Excluded,
     Patient,
@@ -43,6 +47,9 @@ class Firing:
     """Ids of the `Derived` facts (other rules' conclusions) matched."""
 
 
+_KEY = attrgetter("key")
+
+
 class DeterministicDepthStrategy(DepthStrategy):  # type: ignore[misc]
     """experta's depth strategy with a total order and a correct removal.
 
@@ -58,17 +65,20 @@ class DeterministicDepthStrategy(DepthStrategy):  # type: ignore[misc]
         return (activation.rule.salience, facts, getattr(activation.rule, "rule_id", ""))
 
     def _update_agenda(self, agenda: Any, added: Any, removed: Any) -> None:
+        # An activation orders by its key (experta's `__lt__`): bisecting on the keys themselves
+        # gives the same positions without a Python-level comparison per step.
+        activations = agenda.activations
         for activation in removed:
-            activation.key = self.get_key(activation)
-            low = bisect.bisect_left(agenda.activations, activation)
-            high = bisect.bisect_right(agenda.activations, activation)
+            key = activation.key = self.get_key(activation)
+            low = bisect.bisect_left(activations, key, key=_KEY)
+            high = bisect.bisect_right(activations, key, lo=low, key=_KEY)
             for index in range(low, high):
-                if agenda.activations[index] == activation:
-                    del agenda.activations[index]
+                if activations[index] == activation:
+                    del activations[index]
                     break
         for activation in added:
-            activation.key = self.get_key(activation)
-            bisect.insort(agenda.activations, activation)
+            key = activation.key = self.get_key(activation)
+            activations.insert(bisect.bisect_right(activations, key, key=_KEY), activation)
 
 
 class TracingAgenda(Agenda):  # type: ignore[misc]
@@ -93,6 +103,31 @@ class TracingAgenda(Agenda):  # type: ignore[misc]
 
 
 _OWN_FACTS = (Patient, Derived, Excluded)
+
+
+class _FactList(FactList):  # type: ignore[misc]
+    """experta's fact list, declaring the facts built here without its generic steps.
+
+    For a Patient, Derived or Excluded fact not yet declared (no `__factid__`): no declared
+    fields to validate, and no special (`__x__`) keys to leave out of its identity, so the
+    identity is the class and the fact's items, as experta computes it. Any other fact goes
+    through experta's own `declare`.
+    """
+
+    def declare(self, fact: Any) -> Any:
+        if type(fact) not in _OWN_FACTS or "__factid__" in fact or "__bind__" in fact:
+            return super().declare(fact)
+        identity = frozenset([type(fact), *dict.items(fact)])
+        if self.duplication or identity not in self.reference_counter:
+            index = self.last_index
+            fact.__factid__ = index
+            self[index] = fact
+            self.last_index = index + 1
+            self.added.append(fact)
+            self.reference_counter[identity] += 1
+            watchers.FACTS.info(" ==> %s: %r", fact, fact)
+            return fact
+        return None
 
 
 class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
@@ -130,11 +165,13 @@ class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
         # Excluded facts built here and in compile/, from validated ids (the loader refuses
         # `__`) and plain values: about a tenth of a consultation. Any other fact goes through
         # experta's own declare(), checks included.
-        if any(type(fact) not in _OWN_FACTS for fact in facts):
-            return super().declare(*facts)
-        last = None
         for fact in facts:
-            last = self.facts.declare(fact)
+            if type(fact) not in _OWN_FACTS:
+                return super().declare(*facts)
+        last = None
+        declare = self.facts.declare
+        for fact in facts:
+            last = declare(fact)
         if not self.running:
             added, removed = self.get_activations()
             self.strategy.update_agenda(self.agenda, added, removed)
@@ -144,20 +181,44 @@ class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
         # experta's own loop, less its FIRE log line: that line renders every matched fact
         # (the patient's every field) on every firing, even with logging off.
         self.running = True
+        changes = self.matcher.changes
         while steps > 0 and self.running:
-            added, removed = self.get_activations()
-            self.strategy.update_agenda(self.agenda, added, removed)
+            added, removed = changes(*self.facts.changes)
+            if added or removed:
+                self.strategy.update_agenda(self.agenda, added, removed)
             activation = self.agenda.get_next()
             if activation is None:
                 break
             steps -= 1
-            activation.rule(
-                self, **{k: v for k, v in activation.context.items() if not k.startswith("__")}
+            context = activation.context
+            bindings = (
+                {k: v for k, v in context.items() if not k.startswith("__")} if context else {}
             )
+            rule = activation.rule
+            if type(rule) is CompiledRule and rule._wrapped_self is None and not rule._wrapped_args:
+                # What Rule.__call__ does for such a rule (an action taking any keywords,
+                # not bound to an engine class), without its wrapper.
+                rule._wrapped(self, **bindings)
+            else:
+                rule(self, **bindings)
         self.running = False
 
     def reset(self, **kwargs: Any) -> None:
-        super().reset(**kwargs)
+        if kwargs:
+            super().reset(**kwargs)
+        else:
+            # experta's reset() less the signature inspection of every DefFacts per reset, which
+            # only chooses which keyword arguments to pass it: with none, none is passed.
+            self.agenda = Agenda()
+            self.facts = _FactList()
+            self.matcher.reset()
+            facts = [fact for deffacts in self.get_deffacts() for fact in deffacts()]
+            self._KnowledgeEngine__declare(*facts)
+            self.running = False
+        self._trace()
+
+    def _trace(self) -> None:
+        """Record the firings from here on (a new list per patient)."""
         self.firings = []
         traced = TracingAgenda(self.firings)
         # reset() may already have queued activations (rules made only of NOT/none conditions)

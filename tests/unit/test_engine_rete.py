@@ -19,11 +19,15 @@ from tests.conftest import EXAMPLES
 
 
 class _StockEngine(_CrampEngine):
-    """The same rules and agenda on experta's own matcher, declare() and run()."""
+    """The same rules and agenda on experta's own matcher, fact list, declare(), run(), reset()."""
 
     __matcher__ = ReteMatcher
     declare = KnowledgeEngine.declare
     run = KnowledgeEngine.run
+
+    def reset(self, **kwargs: Any) -> None:
+        KnowledgeEngine.reset(self, **kwargs)
+        self._trace()
 
 
 @pytest.fixture(scope="module")
