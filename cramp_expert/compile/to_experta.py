@@ -169,17 +169,22 @@ def _compile_condition(condition: Condition, excludable: frozenset[str]) -> Any:
 
 
 def _action(spec: RuleSpec, kinds: dict[str, str]) -> Callable[..., None]:
-    derived = [(conclusion, kinds[conclusion]) for conclusion in spec.then.conclude]
-    excluded = list(spec.then.exclude)
+    # The facts' fields are known when the rule is compiled, ids and kinds (validated texts,
+    # stored as they are, as plain_fact stores them); each firing makes fresh facts of them,
+    # since experta numbers a fact as it declares it.
+    asserted = [(Derived, {"id": c, "kind": kinds[c]}) for c in spec.then.conclude] + [
+        (Excluded, {"id": cause}) for cause in spec.then.exclude
+    ]
 
     def fire(engine: Any, **_bindings: Any) -> None:
         # Conclusions become facts for the rules that test them; experta drops duplicates, so a
         # conclusion reached by several rules is one fact. Certainties are combined afterwards
         # from the trace (cramp_expert.consultation), where every contributing rule is known.
-        for conclusion, kind in derived:
-            engine.declare(plain_fact(Derived, {"id": conclusion, "kind": kind}))
-        for cause in excluded:
-            engine.declare(plain_fact(Excluded, {"id": cause}))
+        # One declaration per fact, in this order, as the network sees them either way.
+        for kind, fields in asserted:
+            fact = kind()
+            dict.update(fact, fields)
+            engine.declare(fact)
 
     fire.__name__ = spec.id
     fire.__qualname__ = spec.id

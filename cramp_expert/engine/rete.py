@@ -180,7 +180,32 @@ def _field_test(check: Any, children: list[Callback]) -> Callback:
 
 def _capture(check: Any, children: list[Callback]) -> Callback:
     bind = check.bind
+    if not isinstance(bind, str):
+        return _general_capture(bind, children)
+    negated = (False, bind)
 
+    def activate(token: Any) -> None:
+        # _merge(token, {bind: fact}) for a binding by name, spelt out.
+        for fact in token.data:
+            context = token.context
+            if context:
+                if context.get(bind, fact) != fact:
+                    return
+                if negated in context and context[negated] == fact:
+                    return
+                merged = dict(context)
+                merged[bind] = fact
+            else:
+                merged = {bind: fact}
+            new = _TUPLE_NEW(Token, (token.tag, set(token.data), merged))
+            for child in children:
+                child(new)
+            return
+
+    return activate
+
+
+def _general_capture(bind: Any, children: list[Callback]) -> Callback:
     def activate(token: Any) -> None:
         for fact in token.data:
             merged = _merge(token, {bind: fact})
@@ -224,12 +249,20 @@ class FastActivation(Activation):  # type: ignore[misc]
     hash alike.
     """
 
-    def __init__(self, rule: Any, facts: frozenset[Any], context: dict[str, Any]):
+    def __init__(
+        self,
+        rule: Any,
+        facts: frozenset[Any],
+        context: dict[str, Any],
+        items: frozenset[Any] | None = None,
+    ):
         self.rule = rule
         self.facts = set(facts)
         self.key = None
         self.context = context
-        self._hash = hash((rule, facts, frozenset(context.items()) if context else _NO_CONTEXT))
+        if items is None:  # the context's items, frozen (given when the caller has them)
+            items = frozenset(context.items())
+        self._hash = hash((rule, facts, items))
 
     def __hash__(self) -> int:
         return self._hash
@@ -244,9 +277,14 @@ def _conflict_set(node: Any, marked: set[Any], touched: set[Any]) -> Callback:
         touched.add(node)
         data = frozenset(token.data)
         context = token.context
-        info = _TUPLE_NEW(TokenInfo, (data, frozenset(context.items())))
-        bindings = {k: v for k, v in context.items() if isinstance(k, str)} if context else {}
-        activation = FastActivation(rule, data, bindings)
+        items = frozenset(context.items())
+        info = _TUPLE_NEW(TokenInfo, (data, items))
+        bindings = {k: v for k, v in context.items() if isinstance(k, str)}
+        # The activation's context is the token's less negated bindings: the same items when
+        # there are none.
+        activation = FastActivation(
+            rule, data, bindings, items if len(bindings) == len(context) else None
+        )
         if token.tag is _VALID:
             memory = node.memory
             if info not in memory:
@@ -458,6 +496,15 @@ def _uncopied(node: Any, callback: Callback) -> Callback:
     return getattr(node, _ENTRIES[name])  # type: ignore[no-any-return]
 
 
+_MEMORIES: dict[type, tuple[str, ...]] = {
+    ConflictSetNode: ("memory",),
+    NotNode: ("left_memory", "right_memory"),
+    OrdinaryMatchNode: ("left_memory", "right_memory"),
+}
+"""The memories each kind of node keeps (what its `_reset` replaces); their contents (token
+infos, counts) are immutable, so a shallow copy is a copy."""
+
+
 _TWO_INPUTS: dict[type, Callable[[Any, set[Any]], tuple[Callback, Callback]]] = {
     NotNode: _not_node,
     OrdinaryMatchNode: _join,
@@ -520,6 +567,8 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         self._rank = {node: index for index, node in enumerate(self._get_conflict_set_nodes())}
         self._dirty: set[Any] = set()
         self._touched: set[Any] = set(self._memory_nodes)
+        self._saved: list[tuple[Any, tuple[tuple[str, Any], ...]]] | None = None
+        self._saved_nodes: frozenset[Any] = frozenset()
         self._rewire(nodes)
 
     def _get_conflict_set_nodes(self) -> tuple[Any, ...]:
@@ -650,6 +699,40 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         for node in self._touched:
             node._reset()
         self._touched.clear()
+
+    def remember(self) -> bool:
+        """Keep the memories the network holds now, for `restore`; False if it cannot.
+
+        Called right after a reset and its initial facts: `restore` then brings the network
+        back to that state without passing the initial facts through it again.
+        """
+        saved: list[tuple[Any, tuple[tuple[str, Any], ...]]] = []
+        for node in self._touched:
+            names = _MEMORIES.get(type(node))
+            if names is None:  # a memory this module does not know how to copy
+                self._saved = None
+                return False
+            saved.append((node, tuple((name, getattr(node, name).copy()) for name in names)))
+        self._saved = saved
+        self._saved_nodes = frozenset(node for node, _ in saved)
+        return True
+
+    def restore(self) -> None:
+        """`reset()`, then the memories `remember()` kept (copies: the network changes them)."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError("restore() without a successful remember()")
+        kept = self._saved_nodes
+        touched = self._touched
+        for node in touched:
+            if node not in kept:
+                node._reset()
+        for node, memories in saved:
+            for name, memory in memories:
+                setattr(node, name, memory.copy())
+        # The same set object: the network's callbacks add to it.
+        touched.clear()
+        touched.update(kept)
 
 
 __all__ = ["FastReteMatcher"]

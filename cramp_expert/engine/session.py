@@ -89,16 +89,26 @@ class TracingAgenda(Agenda):  # type: ignore[misc]
         self.sink = sink
 
     def get_next(self) -> Any:
-        activation = super().get_next()
-        if activation is not None:
-            derived = sorted(f["id"] for f in activation.facts if isinstance(f, Derived))
-            self.sink.append(
-                Firing(
-                    rule_id=getattr(activation.rule, "rule_id", activation.rule.__name__),
-                    matched_patient=any(isinstance(f, Patient) for f in activation.facts),
-                    matched_conclusions=tuple(derived),
-                )
+        activations = self.activations
+        if not activations:
+            return None
+        activation = activations.pop()
+        derived = []
+        patient = False
+        for fact in activation.facts:
+            if isinstance(fact, Derived):
+                derived.append(fact["id"])
+            elif isinstance(fact, Patient):
+                patient = True
+        derived.sort()
+        rule = activation.rule
+        self.sink.append(
+            Firing(
+                rule_id=getattr(rule, "rule_id", rule.__name__),
+                matched_patient=patient,
+                matched_conclusions=tuple(derived),
             )
+        )
         return activation
 
 
@@ -137,6 +147,7 @@ class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
     def __init__(self, rules: tuple[Any, ...]):
         self._compiled_rules = rules
         self._deffacts: list[str] | None = None
+        self._initial: tuple[Any, ...] | None = None
         self.firings: list[Firing] = []
         super().__init__()
 
@@ -204,6 +215,9 @@ class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
         self.running = False
 
     def reset(self, **kwargs: Any) -> None:
+        if not kwargs and self._initial is not None:
+            self._restore()
+            return
         if kwargs:
             super().reset(**kwargs)
         else:
@@ -215,7 +229,45 @@ class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
             facts = [fact for deffacts in self.get_deffacts() for fact in deffacts()]
             self._KnowledgeEngine__declare(*facts)
             self.running = False
+            self._remember()
         self._trace()
+
+    def _remember(self) -> None:
+        """Keep the state a reset leaves (the initial fact, its matches) to restore it next time.
+
+        Passing experta's InitialFact through the network again gives the same matches on every
+        reset: the rules that begin with a negation. Only when it is the sole initial fact (no
+        other DefFacts) and the matcher can copy its memories.
+        """
+        facts = self.facts
+        if self._deffacts != ["_declare_initial_fact"] or facts.added or facts.removed:
+            return
+        if not isinstance(self.matcher, FastReteMatcher) or not self.matcher.remember():
+            return
+        self._initial = (
+            list(facts.items()),
+            facts.last_index,
+            dict(facts.reference_counter),
+            list(self.agenda.activations),
+        )
+
+    def _restore(self) -> None:
+        """A reset: the fact list, network memories and agenda `_remember` kept, as copies."""
+        assert self._initial is not None
+        items, last_index, counter, activations = self._initial
+        facts = _FactList()
+        for index, fact in items:
+            facts[index] = fact
+        facts.last_index = last_index
+        facts.reference_counter.update(counter)
+        self.facts = facts
+        self.matcher.restore()
+        self.firings = []
+        agenda = TracingAgenda(self.firings)
+        # The activations are experta's, never changed once made: the list is new, they are not.
+        agenda.activations = list(activations)
+        self.agenda = agenda
+        self.running = False
 
     def _trace(self) -> None:
         """Record the firings from here on (a new list per patient)."""
