@@ -175,13 +175,21 @@ def _action(spec: RuleSpec, kinds: dict[str, str]) -> Callable[..., None]:
     asserted = [(Derived, {"id": c, "kind": kinds[c]}) for c in spec.then.conclude] + [
         (Excluded, {"id": cause}) for cause in spec.then.exclude
     ]
+    # experta's identity of each fact (its class and items: FactList._get_fact_id), by which
+    # its fact list drops a duplicate.
+    identities = [frozenset([kind, *fields.items()]) for kind, fields in asserted]
+    facts = list(zip(asserted, identities, strict=True))
 
     def fire(engine: Any, **_bindings: Any) -> None:
         # Conclusions become facts for the rules that test them; experta drops duplicates, so a
         # conclusion reached by several rules is one fact. Certainties are combined afterwards
         # from the trace (cramp_expert.consultation), where every contributing rule is known.
-        # One declaration per fact, in this order, as the network sees them either way.
-        for kind, fields in asserted:
+        # A conclusion already declared is not built again: experta would drop it (a rule fires
+        # only inside run(), where declaring does nothing else).
+        known = engine.facts.reference_counter
+        for (kind, fields), identity in facts:
+            if identity in known and not engine.facts.duplication:
+                continue
             fact = kind()
             dict.update(fact, fields)
             engine.declare(fact)

@@ -289,8 +289,9 @@ def _conflict_set(node: Any, marked: set[Any], touched: set[Any]) -> Callback:
             memory = node.memory
             if info not in memory:
                 memory.add(info)
-                if activation in node.removed:
-                    node.removed.remove(activation)
+                removed = node.removed
+                if removed and activation in removed:
+                    removed.remove(activation)
                 else:
                     node.added.add(activation)
         else:
@@ -685,13 +686,20 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
                     child.callback(token)
         added: list[Any] = []
         removed: list[Any] = []
-        if self._dirty:
+        dirty = self._dirty
+        if dirty:
             # In the network's order, as experta's full walk would return them.
-            for node in sorted(self._dirty, key=self._rank.__getitem__):
-                node_added, node_removed = node.get_activations()
+            for node in sorted(dirty, key=self._rank.__getitem__) if len(dirty) > 1 else dirty:
+                if type(node) is ConflictSetNode:
+                    # ConflictSetNode.get_activations, spelt out.
+                    node_added, node_removed = node.added, node.removed
+                    node.added = set()
+                    node.removed = set()
+                else:
+                    node_added, node_removed = node.get_activations()
                 added.extend(node_added)
                 removed.extend(node_removed)
-            self._dirty.clear()
+            dirty.clear()
         return added, removed
 
     def reset(self) -> None:

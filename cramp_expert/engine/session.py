@@ -128,16 +128,21 @@ class _FactList(FactList):  # type: ignore[misc]
         if type(fact) not in _OWN_FACTS or "__factid__" in fact or "__bind__" in fact:
             return super().declare(fact)
         identity = frozenset([type(fact), *dict.items(fact)])
-        if self.duplication or identity not in self.reference_counter:
-            index = self.last_index
-            fact.__factid__ = index
-            self[index] = fact
-            self.last_index = index + 1
-            self.added.append(fact)
-            self.reference_counter[identity] += 1
-            watchers.FACTS.info(" ==> %s: %r", fact, fact)
-            return fact
-        return None
+        counter = self.reference_counter
+        if identity not in counter:
+            counter[identity] = 1
+        elif self.duplication:
+            counter[identity] += 1
+        else:
+            return None
+        index = self.last_index
+        # What the `__factid__` setter does, without the property.
+        dict.__setitem__(fact, "__factid__", index)
+        self[index] = fact
+        self.last_index = index + 1
+        self.added.append(fact)
+        watchers.FACTS.info(" ==> %s: %r", fact, fact)
+        return fact
 
 
 class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
