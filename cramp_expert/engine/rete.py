@@ -460,7 +460,9 @@ def _dispatch(
                             tests = [e for entries in literals.values() for e in entries]
                         if tests:
                             chosen.extend(tests)
-                chosen.sort(key=_first)
+                # By index: entries are (index, callback) with distinct indexes, so the tuples'
+                # own order is the index order (callbacks are never compared).
+                chosen.sort()
             for _, callback in chosen:
                 callback(token)
             return
@@ -734,7 +736,18 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         touched = self._touched
         for node in touched:
             if node not in kept:
-                node._reset()
+                # The node's own _reset, spelt out for experta's three kinds of memory node.
+                kind = type(node)
+                if kind is NotNode:
+                    node.left_memory = {}
+                    node.right_memory = []
+                elif kind is OrdinaryMatchNode:
+                    node.left_memory = []
+                    node.right_memory = []
+                elif kind is ConflictSetNode:
+                    node.memory = set()
+                else:
+                    node._reset()
         for node, memories in saved:
             for name, memory in memories:
                 setattr(node, name, memory.copy())
