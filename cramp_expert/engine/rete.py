@@ -31,6 +31,7 @@ generated patients. experta's `MATCH` and `MATCHER` debug logging is not produce
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -54,7 +55,6 @@ Callback = Callable[[Any], None]
 _TUPLE_NEW = tuple.__new__
 _VALID = Token.TagType.VALID
 _INVALID = Token.TagType.INVALID
-_NO_CONTEXT: frozenset[Any] = frozenset()
 _MISSING = object()
 _HASHED_AS_EQUAL = (str, int, float, bool, type(None))
 """Types whose values are equal exactly when a dict finds one by the other's hash."""
@@ -387,10 +387,8 @@ def _join(node: Any, touched: set[Any]) -> tuple[Callback, Callback]:
         if token.tag is _VALID:
             branch.append(_info(token))
         else:
-            try:
+            with contextlib.suppress(ValueError):
                 branch.remove(_info(token))
-            except ValueError:
-                pass
         context = token.context
         for other_data, other_items in other:
             other_context = dict(other_items)
@@ -519,7 +517,7 @@ def _own_entry(node: Any, callback: Any) -> str:
     name = getattr(callback, "__name__", "")
     if getattr(callback, "__self__", None) is not node or name not in _ENTRIES:
         return ""
-    return name  # type: ignore[no-any-return]
+    return str(name)
 
 
 def _plain_field(check: Any) -> bool:

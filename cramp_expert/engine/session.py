@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import bisect
 import inspect
-from operator import attrgetter
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
-from experta import DefFacts, KnowledgeEngine
-from experta import watchers
+from experta import DefFacts, KnowledgeEngine, watchers
 from experta.agenda import Agenda
 from experta.factlist import FactList
 from experta.strategies import DepthStrategy
@@ -123,6 +123,9 @@ class _FactList(FactList):  # type: ignore[misc]
     identity is the class and the fact's items, as experta computes it. Any other fact goes
     through experta's own `declare`.
     """
+
+    last_index: int
+    reference_counter: Counter[Any]
 
     def declare(self, fact: Any) -> Any:
         if type(fact) not in _OWN_FACTS or "__factid__" in fact or "__bind__" in fact:
@@ -280,7 +283,7 @@ class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
         traced = TracingAgenda(self.firings)
         # reset() may already have queued activations (rules made only of NOT/none conditions)
         traced.activations = self.agenda.activations
-        self.agenda: Agenda = traced
+        self.agenda = traced
 
 
 class Engine:

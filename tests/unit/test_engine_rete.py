@@ -86,3 +86,39 @@ def test_a_plain_fact_equals_the_one_experta_builds():
     assert plain_fact(Derived, {"id": "a", "kind": "cause"}) == Derived(id="a", kind="cause")
     # Anything else goes through experta's freezing, as before.
     assert plain_fact(Patient, {"codes": ["I10"]}) == Patient(codes=["I10"])
+
+
+def _network_state(engine: Any) -> list[Any]:
+    """Every memory of the network, in its own order, with the fact list and the agenda.
+
+    Copies: the network changes its memories in place as the next patient goes through.
+    """
+    matcher = engine.matcher
+    memories = [
+        {
+            name: getattr(node, name).copy()
+            for name in ("memory", "left_memory", "right_memory")
+            if hasattr(node, name)
+        }
+        for node in matcher._nodes()
+    ]
+    facts = [(index, dict(fact), type(fact)) for index, fact in engine.facts.items()]
+    agenda = [
+        (getattr(a.rule, "rule_id", None), set(a.facts), dict(a.context), a.key)
+        for a in engine.agenda.activations
+    ]
+    return [memories, facts, agenda]
+
+
+def test_a_restored_reset_leaves_the_network_as_a_full_reset_does(consultant):  # type: ignore[no-untyped-def]
+    engine = Engine(consultant.engine.compiled)
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        values = consultant.read_path(path).values
+        engine.run(values)
+        engine._engine.reset()  # a reset after the first restores what the first one left
+        restored = _network_state(engine._engine)
+        engine.run(values)
+        engine._engine._initial = None
+        engine._engine.reset()  # the initial fact through the network again
+        assert engine._engine._initial is not None
+        assert _network_state(engine._engine) == restored
