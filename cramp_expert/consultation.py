@@ -20,10 +20,11 @@ measurement that excluded them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
-from cramp_expert.compile.predicates import evaluate, holds
+from cramp_expert.compile.predicates import MISSING, evaluate, fact_test, holds
 from cramp_expert.engine import Firing
 from cramp_expert.kb.knowledge import URGENCIES, ConclusionDef
 from cramp_expert.kb.loader import KnowledgeBase
@@ -32,11 +33,13 @@ from cramp_expert.kb.model import (
     PLACEHOLDER,
     ConcludedCondition,
     Condition,
+    ConditionGroup,
     FactCondition,
     Rule,
 )
 from cramp_expert.kb.operators import operator
 from cramp_expert.patient import PatientFacts
+from cramp_expert.patient.normalise import format_value
 from cramp_expert.result import (
     Cause,
     ConclusionMatch,
@@ -140,18 +143,15 @@ def certainties(kb: KnowledgeBase, by_id: Mapping[str, list[Contribution]]) -> d
     causes the same rules concluded) or its strongest single contribution, never more: listing
     more drugs does not raise it (clinical brief 8.8).
     """
-    conclusions = kb.knowledge.conclusions
-
-    def umbrella(cid: str) -> bool:
-        return cid in conclusions and conclusions[cid].combine == "strongest"
-
-    out = {
-        cid: combine(counted(contribs, umbrella(cid)))
-        for cid, contribs in by_id.items()
-        if not umbrella(cid)
-    }
+    umbrellas = _plan(kb).umbrellas
+    out: dict[str, float] = {}
     for cid, contribs in by_id.items():
-        if umbrella(cid):
+        if cid not in umbrellas:
+            # One rule's contribution is its certainty (combine(counted([c])) == c.certainty).
+            single = contribs[0].certainty if len(contribs) == 1 else 0.0
+            out[cid] = single if single != 0 else combine(counted(contribs))
+    for cid, contribs in by_id.items():
+        if cid in umbrellas:
             own = combine(counted(contribs, strongest=True))
             members = [out.get(m, 0.0) for m in _members(kb, cid, contribs)]
             out[cid] = own if own < 0 else max([own, *members])
@@ -319,59 +319,374 @@ def _grade_rank(grade: str) -> int:
     return EVIDENCE_GRADES.index(grade) if grade in EVIDENCE_GRADES else len(EVIDENCE_GRADES)
 
 
-def _references(*groups: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(ref for group in groups for ref in group))
+# --- What build_result reads of a knowledge base, worked out once per knowledge base ------------
+# A rule's condition tree, its contributions, its reason template and its place in the ordering
+# are fixed; only the patient's values change. The trace of a firing is made by closures built
+# from each rule's tree once (never from generated source: nothing from YAML is code), and the
+# trace entries of facts with few possible values (yes/no, a category, unknown) are made once per
+# value and shared: the result is immutable, so equal entries may be one object.
+
+_Emit: TypeAlias = Callable[[Mapping[str, Any], Mapping[str, str], Set[str], list[Match]], None]
+"""Appends the entries of one condition of a fired rule: (values, shown, concluded, out)."""
+_Test: TypeAlias = Callable[[Mapping[str, Any], Set[str]], bool]
+
+_SHARED_CLASSES = frozenset((bool, int, str, frozenset))
+"""Value types whose equal values show alike (a float's -0.0 equals 0.0 but shows as -0): a
+fact entry of such a value is made once per (value, shown) and shared by every result."""
+SHARED_PER_CONDITION = 512
+"""At most this many shared fact entries per condition (a free-text fact has many values)."""
+
+
+def _compile_test(condition: Condition) -> _Test:
+    """`evaluate(condition, values, concluded)` as a closure (the same predicates)."""
+    if isinstance(condition, FactCondition):
+        fact, test, absent = fact_test(condition)
+
+        def fact_holds(values: Mapping[str, Any], concluded: Set[str]) -> bool:
+            value = values.get(fact, MISSING)
+            return absent if value is MISSING else test(value)
+
+        return fact_holds
+    if isinstance(condition, ConcludedCondition):
+        conclusion = condition.conclusion
+        return lambda values, concluded: conclusion in concluded
+    tests = tuple(_compile_test(item) for item in condition.items)
+    if condition.kind == "all":
+
+        def all_hold(values: Mapping[str, Any], concluded: Set[str]) -> bool:
+            # A loop, not all(generator): a generator per test is most of a small test's cost.
+            for item in tests:  # noqa: SIM110
+                if not item(values, concluded):
+                    return False
+            return True
+
+        return all_hold
+
+    def one_holds(values: Mapping[str, Any], concluded: Set[str]) -> bool:
+        for item in tests:  # noqa: SIM110
+            if item(values, concluded):
+                return True
+        return False
+
+    if condition.kind == "any":
+        return one_holds
+    return lambda values, concluded: not one_holds(values, concluded)
+
+
+def _fact_emitter(condition: FactCondition, negated: bool) -> _Emit:
+    """`_fact_entry(condition, patient, holds(...), negated)` as a closure."""
+    fact, test, absent = fact_test(condition)
+    described = condition.describe()
+    presence = operator(condition.op).presence
+    shared: dict[tuple[Any, ...], FactMatch] = {}
+
+    def make(value: Any, given: Any) -> FactMatch:
+        present = value is not MISSING
+        # PatientFacts.show, spelt out on the values and shown it reads.
+        if given is not MISSING:
+            shown = given
+        elif present:
+            shown = format_value(value)
+        else:
+            shown = "unknown"
+        if negated:
+            text = f"not ({described}): {fact} = {shown}"
+        elif presence:
+            text = f"{fact} is {'known: ' + shown if present else 'unknown'}"
+        else:
+            text = f"{fact} = {shown} ({described})"
+        raw = value if present else None
+        return FactMatch(
+            fact=fact,
+            value=freeze(sorted(raw) if isinstance(raw, frozenset) else raw),
+            shown=shown,
+            condition=described,
+            holds=(test(value) if present else absent),
+            text=text,
+            negated=negated,
+        )
+
+    def emit(
+        values: Mapping[str, Any], shown: Mapping[str, str], concluded: Set[str], out: list[Match]
+    ) -> None:
+        value = values.get(fact, MISSING)
+        given = shown.get(fact, MISSING)
+        if value is not MISSING and value.__class__ not in _SHARED_CLASSES:
+            out.append(make(value, given))
+            return
+        key = (value.__class__, value, given)
+        entry = shared.get(key)
+        if entry is None:
+            entry = make(value, given)
+            if len(shared) < SHARED_PER_CONDITION:
+                shared[key] = entry
+        out.append(entry)
+
+    return emit
+
+
+def _constant(entry: Match) -> _Emit:
+    def emit(
+        values: Mapping[str, Any], shown: Mapping[str, str], concluded: Set[str], out: list[Match]
+    ) -> None:
+        out.append(entry)
+
+    return emit
+
+
+def _compile_absent(condition: Condition) -> _Emit:
+    """`_absent_entries` as a closure: a `none` item, checked and found not to hold."""
+    if isinstance(condition, FactCondition):
+        return _fact_emitter(condition, negated=True)
+    if isinstance(condition, ConcludedCondition):
+        c = condition.conclusion
+        return _constant(ConclusionMatch(c, False, f"{c} was not concluded", negated=True))
+    described = condition.describe()
+    return _constant(GroupMatch(described, f"not {described}"))
+
+
+def _parts(group: ConditionGroup) -> tuple[tuple[_Test | None, _Emit], ...]:
+    """A group's items as (the test that shows it or None, what it shows), in order.
+
+    An `all` shows every item and a `none` every item as absent, so a group inside an `all`
+    shows its own parts in its place: nested groups are flattened into one loop.
+    """
+    if group.kind == "none":
+        return tuple((None, _compile_absent(item)) for item in group.items)
+    if group.kind == "any":  # only the items that hold are shown
+        return tuple((_compile_test(item), _compile_trace(item)) for item in group.items)
+    parts: list[tuple[_Test | None, _Emit]] = []
+    for item in group.items:
+        if isinstance(item, ConditionGroup):
+            parts.extend(_parts(item))
+        else:
+            parts.append((None, _compile_trace(item)))
+    return tuple(parts)
+
+
+def _compile_trace(condition: Condition) -> _Emit:
+    """`matched_facts(condition, ...)` as a closure appending the entries to a list."""
+    if isinstance(condition, FactCondition):
+        return _fact_emitter(condition, negated=False)
+    if isinstance(condition, ConcludedCondition):
+        c = condition.conclusion
+        yes = ConclusionMatch(c, True, f"{c} was concluded")
+        no = ConclusionMatch(c, False, f"{c} was concluded")
+
+        def conclusion(
+            values: Mapping[str, Any],
+            shown: Mapping[str, str],
+            concluded: Set[str],
+            out: list[Match],
+        ) -> None:
+            out.append(yes if c in concluded else no)
+
+        return conclusion
+    parts = _parts(condition)
+
+    def group(
+        values: Mapping[str, Any], shown: Mapping[str, str], concluded: Set[str], out: list[Match]
+    ) -> None:
+        for test, emit in parts:
+            if test is None or test(values, concluded):
+                emit(values, shown, concluded, out)
+
+    return group
+
+
+class _Reason:
+    """A rule's reason template split once: `PLACEHOLDER.sub` without the regex per patient."""
+
+    __slots__ = ("parts", "text")
+
+    def __init__(self, template: str):
+        pieces = PLACEHOLDER.split(template)
+        self.text = template if len(pieces) == 1 else None
+        # Even places hold text, odd places the fact ids PLACEHOLDER's one group captured.
+        self.parts = tuple(pieces)
+
+    def render(self, patient: PatientFacts) -> str:
+        if self.text is not None:
+            return self.text
+        parts = list(self.parts)
+        for i in range(1, len(parts), 2):
+            parts[i] = patient.show(parts[i])
+        return "".join(parts)
+
+
+class _RulePlan:
+    """One rule as build_result reads it."""
+
+    __slots__ = (
+        "asserted",
+        "certainty",
+        "contributions",
+        "emit",
+        "evidence",
+        "excluded",
+        "flags",
+        "holds_drug",
+        "id",
+        "lifting",
+        "reason",
+        "references",
+        "rule",
+        "tier",
+        "title",
+    )
+
+    def __init__(self, rule: Rule, kb: KnowledgeBase, lifting: Set[str]):
+        conclusions = kb.knowledge.conclusions
+        then = rule.then
+        self.rule = rule
+        self.id = rule.id
+        self.title = rule.title
+        self.asserted = tuple(then.conclude)
+        self.excluded = tuple(then.exclude)
+        self.certainty = then.certainty
+        self.evidence = rule.evidence
+        self.references = tuple(rule.references)
+        # contributions(): a rule's conclusions then its exclusions, in its own order.
+        self.contributions = tuple(
+            (cid, Contribution(rule, then.certainty)) for cid in then.conclude
+        ) + tuple((cid, Contribution(rule, -1.0)) for cid in then.exclude)
+        self.reason = _Reason(then.reason) if then.reason else None
+        self.holds_drug = HELD_STATE in then.conclude
+        self.tier = kb.knowledge.tiers.get(rule.tier, 0)
+        # advice_priority(): the red flags this rule acts on and the states that lift one.
+        self.flags = tuple(
+            flag
+            for flag in (*then.conclude, *rule.consumed_ids)
+            if flag in conclusions and conclusions[flag].kind == "red_flag"
+        )
+        self.lifting = tuple(state for state in rule.consumed_ids if state in lifting)
+        self.emit = _compile_trace(rule.when)
+
+
+class _Plan:
+    """A knowledge base as build_result reads it (made once; see `_plan`)."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self.lifting = emergency_states(kb)
+        self.umbrellas = frozenset(
+            cid for cid, d in kb.knowledge.conclusions.items() if d.combine == "strongest"
+        )
+        self.rules = {rule.id: _RulePlan(rule, kb, self.lifting) for rule in kb.rules}
+        self.references = {
+            key: Reference(key, ref.citation) for key, ref in kb.knowledge.references.items()
+        }
+        self.info: dict[str, KnowledgeBaseInfo] = {}
+        self.cited_by: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+        """(id, the rules that concluded it) -> the references its item lists."""
+
+    def knowledge_base_info(self, engine_version: str) -> KnowledgeBaseInfo:
+        info = self.info.get(engine_version)
+        if info is None:
+            kb = self.kb
+            info = KnowledgeBaseInfo(
+                kb.version,
+                kb.digest,
+                engine_version,
+                len(kb.rules),
+                kb.knowledge.certainty_threshold,
+            )
+            if len(self.info) < 8:
+                self.info[engine_version] = info
+        return info
+
+
+_PLANS: dict[int, _Plan] = {}
+"""id of a knowledge base -> its plan (the plan holds the knowledge base: the id stays its)."""
+
+
+def _plan(kb: KnowledgeBase) -> _Plan:
+    plan = _PLANS.get(id(kb))
+    if plan is None or plan.kb is not kb:
+        if len(_PLANS) > 16:  # bounded: tests and authoring tools load many knowledge bases
+            _PLANS.clear()
+        plan = _PLANS[id(kb)] = _Plan(kb)
+    return plan
 
 
 def build_result(
     kb: KnowledgeBase, patient: PatientFacts, firings: list[Firing], engine_version: str
 ) -> Consultation:
     """Assemble the consultation result from the firings (without its robustness section)."""
+    plan = _plan(kb)
     knowledge = kb.knowledge
-    rules = fired_rules(kb, firings)
-    by_id = contributions(rules)
+    conclusions = knowledge.conclusions
+    plans = plan.rules
+    # fired_rules(): the distinct rules that fired, in the order they first fired.
+    fired: dict[str, _RulePlan] = {}
+    for firing in firings:
+        rule_id = firing.rule_id
+        if rule_id not in fired:
+            rule_plan = plans.get(rule_id)
+            if rule_plan is not None:
+                fired[rule_id] = rule_plan
+    # contributions(): conclusion id -> the contribution of every rule that concluded it.
+    by_id: dict[str, list[Contribution]] = {}
+    for rule_plan in fired.values():
+        for cid, contribution in rule_plan.contributions:
+            contribs = by_id.get(cid)
+            if contribs is None:
+                by_id[cid] = [contribution]
+            else:
+                contribs.append(contribution)
     certainty = certainties(kb, by_id)
     threshold = knowledge.certainty_threshold
     concluded = {cid for cid, cf in certainty.items() if cf >= threshold}
     # What `concluded: X` saw in the engine: concluded by some rule and excluded by none.
-    asserted = {c for rule in rules for c in rule.then.conclude} - {
-        x for rule in rules for x in rule.then.exclude
+    asserted = {c for p in fired.values() for c in p.asserted} - {
+        x for p in fired.values() for x in p.excluded
     }
 
     def because(cid: str, positive: bool = True) -> tuple[str, ...]:
-        return tuple(c.rule.id for c in by_id.get(cid, []) if (c.certainty > 0) is positive)
+        return tuple(c.rule.id for c in by_id.get(cid, ()) if (c.certainty > 0) is positive)
 
     def held(cid: str) -> bool:
         # A drug line says "held" when a rule that concluded it holds the drug (state_drug_held):
         # the reports then say so instead of the routine "never stop it" footnote (brief 8.2).
-        if knowledge.conclusions[cid].combine == "strongest":
+        if conclusions[cid].combine == "strongest":
             # An umbrella (the medication cause) is held only when every drug behind it is.
             rules_behind = set(because(cid))
             members = [
                 m
                 for m in concluded
-                if knowledge.conclusions[m].kind == "cause"
-                and knowledge.conclusions[m].combine != "strongest"
+                if conclusions[m].kind == "cause"
+                and conclusions[m].combine != "strongest"
                 and rules_behind & set(because(m))
             ]
             return bool(members) and all(held(m) for m in members)
-        return any(
-            c.certainty > 0 and HELD_STATE in c.rule.then.conclude for c in by_id.get(cid, [])
-        )
+        return any(c.certainty > 0 and fired[c.rule.id].holds_drug for c in by_id.get(cid, ()))
+
+    cited_by = plan.cited_by
 
     def references(cid: str) -> tuple[str, ...]:
-        rule_refs = (
-            ref for c in by_id.get(cid, []) if c.certainty > 0 for ref in c.rule.references
-        )
-        return _references(knowledge.conclusions[cid].references, rule_refs)
+        # The conclusion's references then its concluding rules': the same for the same rules.
+        key = (cid, because(cid))
+        refs = cited_by.get(key)
+        if refs is None:
+            found = dict.fromkeys(conclusions[cid].references)
+            for rule_id in key[1]:
+                found.update(dict.fromkeys(fired[rule_id].references))
+            refs = tuple(found)
+            if len(cited_by) < 4096:
+                cited_by[key] = refs
+        return refs
 
     def reasons(cid: str, positive: bool = True) -> str:
-        texts = [
-            render_reason(c.rule.then.reason, patient)
-            for c in by_id.get(cid, [])
-            if (c.certainty > 0) is positive and c.rule.then.reason
-        ]
-        return "; ".join(dict.fromkeys(texts))
+        texts: dict[str, None] = {}
+        for c in by_id.get(cid, ()):
+            if (c.certainty > 0) is positive:
+                reason = fired[c.rule.id].reason
+                if reason is not None:
+                    texts[reason.render(patient)] = None
+        return "; ".join(texts)
+
+    def urgency(d: ConclusionDef) -> str:
+        return urgency_of(d, concluded)
 
     red_flags: list[RedFlag] = []
     causes: list[Cause] = []
@@ -379,16 +694,18 @@ def build_result(
     recommendations: list[Recommendation] = []
     investigations: list[Investigation] = []
     for cid in sorted(concluded, key=lambda c: (-certainty[c], c)):
-        d = knowledge.conclusions[cid]
-        if d.kind == "red_flag":
+        d = conclusions[cid]
+        kind = d.kind
+        if kind == "red_flag":
+            flag_urgency = urgency(d)
             red_flags.append(
                 RedFlag(
-                    cid, d.label, urgency_of(d, concluded),
-                    d.emergency_action if urgency_of(d, concluded) != d.urgency else d.action,
+                    cid, d.label, flag_urgency,
+                    d.emergency_action if flag_urgency != d.urgency else d.action,
                     reasons(cid), d.evidence, because(cid), references(cid),
                 )
             )  # fmt: skip
-        elif d.kind == "cause":
+        elif kind == "cause":
             causes.append(
                 Cause(
                     cid, d.label, round(certainty[cid], 2),
@@ -396,20 +713,20 @@ def build_result(
                     because(cid), references(cid), held(cid),
                 )
             )  # fmt: skip
-        elif d.kind == "differential":
+        elif kind == "differential":
             differentials.append(
                 Differential(
                     cid, d.label, reasons(cid), d.action, d.evidence, because(cid), references(cid)
                 )
             )
-        elif d.kind == "recommendation":
+        elif kind == "recommendation":
             recommendations.append(
                 Recommendation(
                     cid, d.label, d.text or d.description, reasons(cid), d.evidence,
                     references(cid), because(cid),
                 )
             )  # fmt: skip
-        elif d.kind == "investigation":
+        elif kind == "investigation":
             investigations.append(
                 Investigation(
                     cid, d.label, reasons(cid) or d.text, d.text, d.evidence, references(cid),
@@ -419,20 +736,40 @@ def build_result(
     excluded = [
         Excluded(
             cid,
-            knowledge.conclusions[cid].label,
+            conclusions[cid].label,
             reasons(cid, positive=False),
             because(cid, positive=False),
         )
         for cid, cf in sorted(certainty.items())
-        if cf < 0 and knowledge.conclusions[cid].kind == "cause"
+        if cf < 0 and conclusions[cid].kind == "cause"
     ]
     red_flags.sort(key=lambda f: red_flag_order(f.urgency, f.id))
     causes.sort(key=lambda c: cause_order(c.certainty, c.evidence, c.id))
 
-    lifting = emergency_states(kb)
+    emergency = URGENCIES.index("emergency")
+    ranks: dict[str, int] = {}
 
     def priority(item: Differential | Recommendation | Investigation) -> tuple[int, int, int, str]:
-        return advice_priority(kb, by_id, concluded, item.id, item.evidence, lifting)
+        # advice_priority(), on the rules' red flags and lifting states worked out once.
+        cid = item.id
+        most = len(URGENCIES)
+        tier: int | None = None
+        for c in by_id[cid]:
+            if c.certainty > 0:
+                rule_plan = fired[c.rule.id]
+                for flag in rule_plan.flags:
+                    if flag in concluded:
+                        rank = ranks.get(flag)
+                        if rank is None:
+                            rank = ranks[flag] = URGENCIES.index(urgency(conclusions[flag]))
+                        most = min(most, rank)
+                for state in rule_plan.lifting:
+                    if state in concluded:
+                        most = min(most, emergency)
+                tier = rule_plan.tier if tier is None else max(tier, rule_plan.tier)
+        if tier is None:
+            raise ValueError(f"{cid} is listed without a rule that concluded it")
+        return (most, -tier, _grade_rank(item.evidence), cid)
 
     differentials.sort(key=priority)
     recommendations.sort(key=priority)
@@ -447,20 +784,18 @@ def build_result(
                     "rules",
                 )
             )
-    trace = tuple(_trace_entry(kb, firing, patient, asserted) for firing in firings)
-    cited = (
-        *(item.references for item in red_flags),
-        *(item.references for item in causes),
-        *(item.references for item in differentials),
-        *(item.references for item in recommendations),
-        *(item.references for item in investigations),
-        *(entry.references for entry in trace),
-    )
+    trace = _trace(plans, firings, patient, asserted)
+    cited: dict[str, None] = {}
+    for section in (red_flags, causes, differentials, recommendations, investigations):
+        for item in section:
+            cited.update(dict.fromkeys(item.references))
+    # A rule fired again cites nothing new: its references are the trace entries' in order.
+    for rule_plan in fired.values():
+        cited.update(dict.fromkeys(rule_plan.references))
+    bibliography = plan.references
     return Consultation(
         patient_id=patient.patient_id,
-        knowledge_base=KnowledgeBaseInfo(
-            kb.version, kb.digest, engine_version, len(kb.rules), threshold
-        ),
+        knowledge_base=plan.knowledge_base_info(engine_version),
         red_flags=tuple(red_flags),
         causes=tuple(causes),
         excluded=tuple(excluded),
@@ -475,36 +810,49 @@ def build_result(
         ),
         warnings=tuple(warnings),
         trace=trace,
-        references=_bibliography(kb, cited),
+        references=tuple(bibliography[key] for key in cited if key in bibliography),
     )
 
 
-def _trace_entry(
-    kb: KnowledgeBase, firing: Firing, patient: PatientFacts, asserted: Set[str]
-) -> TraceEntry:
-    rule = kb.rule(firing.rule_id)
-    assert rule is not None  # every firing names a compiled rule of this knowledge base
-    # The patient is one immutable experta fact and every conclusion a rule tests was final
-    # before it fired (strata), so the facts a condition held on are read from the rule's own
-    # conditions; `activation` is what experta itself handed to the rule.
-    return TraceEntry(
-        rule=rule.id,
-        title=rule.title,
-        facts=tuple(matched_facts(rule.when, patient, asserted)),
-        patient_fact=firing.matched_patient,
-        conclusion_facts=tuple(firing.matched_conclusions),
-        asserted=tuple(rule.then.conclude),
-        excluded=tuple(rule.then.exclude),
-        certainty=rule.then.certainty,
-        evidence=rule.evidence,
-        references=tuple(rule.references),
-    )
+def _trace(
+    plans: Mapping[str, _RulePlan],
+    firings: list[Firing],
+    patient: PatientFacts,
+    asserted: Set[str],
+) -> tuple[TraceEntry, ...]:
+    """The trace entry of every firing, in firing order.
 
-
-def _bibliography(kb: KnowledgeBase, cited: Iterable[Iterable[str]]) -> tuple[Reference, ...]:
-    references = kb.knowledge.references
-    keys = dict.fromkeys(key for group in cited for key in group)
-    return tuple(Reference(key, references[key].citation) for key in keys if key in references)
+    The patient is one immutable experta fact and every conclusion a rule tests was final
+    before it fired (strata), so the facts a condition held on are read from the rule's own
+    conditions (a rule fired again saw the same); `activation` is what experta itself handed
+    to the rule.
+    """
+    values, shown = patient.values, patient.shown
+    seen: dict[str, tuple[Match, ...]] = {}
+    trace = []
+    for firing in firings:
+        rule_plan = plans.get(firing.rule_id)
+        assert rule_plan is not None  # every firing names a compiled rule of this knowledge base
+        facts = seen.get(rule_plan.id)
+        if facts is None:
+            out: list[Match] = []
+            rule_plan.emit(values, shown, asserted, out)
+            facts = seen[rule_plan.id] = tuple(out)
+        trace.append(
+            TraceEntry(
+                rule_plan.id,
+                rule_plan.title,
+                facts,
+                firing.matched_patient,
+                tuple(firing.matched_conclusions),
+                rule_plan.asserted,
+                rule_plan.excluded,
+                rule_plan.certainty,
+                rule_plan.evidence,
+                rule_plan.references,
+            )
+        )
+    return tuple(trace)
 
 
 __all__ = [
