@@ -50,3 +50,59 @@ def test_reason_template_shows_values_as_given():
     assert render_reason("magnesium {labs.magnesium} is low; K {labs.potassium}", patient) == (
         "magnesium 1.4 mg/dL = 0.58 mmol/L is low; K unknown"
     )
+
+
+# --- The trace built by the closures compiled once per knowledge base ---------------------------
+
+
+def _reference_facts(kb, patient, concluded):
+    from cramp_expert.consultation import matched_facts
+
+    return {rule.id: tuple(matched_facts(rule.when, patient, concluded)) for rule in kb.rules}
+
+
+def _compiled_facts(kb, patient, concluded):
+    from cramp_expert.consultation import _plan
+
+    out = {}
+    for rule_id, plan in _plan(kb).rules.items():
+        entries: list = []
+        plan.emit(patient.values, patient.shown, concluded, entries)
+        out[rule_id] = tuple(entries)
+    return out
+
+
+def test_the_compiled_trace_of_every_rule_is_matched_facts(consultant):
+    # Every rule, fired or not, on generated patients: `any` items that fail, `none` groups,
+    # unknown facts, every operator; twice, so that entries shared between results are reused.
+    from cramp_expert.patient import normalise_patient
+    from cramp_expert.verify.sampler import Sampler
+
+    kb = consultant.kb
+    for data in Sampler.for_kb(kb, 3).patients(40) * 2:
+        patient = normalise_patient(data, kb.knowledge)
+        result = consultant.consult_facts(patient, with_robustness=False)
+        for concluded in (result.asserted, frozenset()):
+            assert _compiled_facts(kb, patient, concluded) == _reference_facts(
+                kb, patient, concluded
+            )
+
+
+def test_a_shared_trace_entry_never_stands_for_an_equal_value_shown_otherwise(consultant):
+    # 0.0 and -0.0 are equal (and hash alike) but show as "0" and "-0"; True equals 1.
+    kb = consultant.kb
+    numeric = next(
+        c for rule in kb.rules for c in rule.fact_conditions() if c.fact.startswith("labs.")
+    )
+    flag = next(
+        c
+        for rule in kb.rules
+        for c in rule.fact_conditions()
+        if c.op == "is" and isinstance(c.value, bool)
+    )
+    for fact, values in ((numeric.fact, (0.0, -0.0, 0.0)), (flag.fact, (True, 1, True))):
+        for value in values:
+            patient = PatientFacts(None, {fact: value})
+            assert _compiled_facts(kb, patient, frozenset()) == _reference_facts(
+                kb, patient, frozenset()
+            )
