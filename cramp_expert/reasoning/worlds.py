@@ -37,7 +37,8 @@ from cramp_expert.kb.model import ConcludedCondition, Condition, ConditionGroup,
 from cramp_expert.reasoning.partial import PartialEvaluator
 
 Masks: TypeAlias = tuple[int, int, int]
-"""(worlds where True, worlds where False, open facts on the base world's undetermined paths)."""
+"""(worlds where True, worlds where False, the open facts on the undetermined paths of the base
+world: read only where the base world is undetermined)."""
 
 Closure: TypeAlias = Callable[["WorldState"], Masks]
 
@@ -187,6 +188,14 @@ class Worlds:
             for cid in {*evaluator._concluders, *evaluator._excluders}
         }
         """Conclusion id -> (its concluders, its excluders), as positions in firing order."""
+        self._single = {
+            cid: concluders[0]
+            for cid, (concluders, excluders) in self._producers.items()
+            if len(concluders) == 1 and not excluders
+        }
+        """Conclusion id -> its one rule, for an id no other rule concludes or excludes: its
+        masks are the rule's (the open facts the same too, where it is undetermined; where it
+        is determined they are never read)."""
         self._rules = tuple(
             (self._compile(rule.when), evaluator._produced[rule.id]) for rule in evaluator.order
         )
@@ -215,8 +224,7 @@ class Worlds:
         truths = state.truths
         concluders, excluders = self._producers.get(cid, ((), ()))
         if len(concluders) == 1 and not excluders:
-            positive_t, positive_f, _ = truths[concluders[0]]
-            return (positive_t, positive_f, state.by_id.get(cid, 0))
+            return truths[concluders[0]]  # its one rule's masks (see `_single`)
         positive_t, positive_f = 0, self.all
         for i in concluders:
             t, f, _ = truths[i]
@@ -289,7 +297,9 @@ class Worlds:
             for leaf in (self._leaf(item) for item in items if isinstance(item, FactCondition))
         )
         conclusions = tuple(
-            item.conclusion for item in items if isinstance(item, ConcludedCondition)
+            (item.conclusion, self._single.get(item.conclusion, -1))
+            for item in items
+            if isinstance(item, ConcludedCondition)
         )
         parts = tuple(
             self._compile(item)
@@ -311,10 +321,12 @@ class Worlds:
                     if not (absent if value is MISSING else test(value)):
                         return false
             if conclusions:
-                known = state.concluded
-                for cid in conclusions:
-                    found = known.get(cid) or state.conclusion(cid)
-                    part_t, part_f, part_s = found
+                known, truths = state.concluded, state.truths
+                for cid, single in conclusions:
+                    if single >= 0:
+                        part_t, part_f, part_s = truths[single]
+                    else:
+                        part_t, part_f, part_s = known.get(cid) or state.conclusion(cid)
                     if part_f & 1:  # False in the base world, so in every world
                         return false
                     t &= part_t
@@ -344,10 +356,12 @@ class Worlds:
                     if absent if value is MISSING else test(value):
                         return true
             if conclusions:
-                known = state.concluded
-                for cid in conclusions:
-                    found = known.get(cid) or state.conclusion(cid)
-                    part_t, part_f, part_s = found
+                known, truths = state.concluded, state.truths
+                for cid, single in conclusions:
+                    if single >= 0:
+                        part_t, part_f, part_s = truths[single]
+                    else:
+                        part_t, part_f, part_s = known.get(cid) or state.conclusion(cid)
                     if part_t & 1:  # True in the base world, so in every world
                         return true
                     t |= part_t
