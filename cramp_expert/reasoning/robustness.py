@@ -278,13 +278,14 @@ class _Static:
     def open_id(self, worlds: Worlds, cid: str, facts: int, concluded: bool) -> _Open:
         """What the section needs of an open id that depends on the open `facts` (bits)."""
         names = worlds.fact_names(facts)
+        pairs = tuple((f, worlds.world_bits.get(f, 0)) for f in names)
         found = _Open(
             Dependence(cid, concluded, "be lost" if concluded else "be added", names),
-            tuple(
-                (f, worlds.world_bits.get(f, 0), f.startswith(NOT_NEXT_WHEN_PRESSING))
-                for f in names
-            ),
             self.weight[cid],
+            pairs,
+            tuple(pair for pair in pairs if not pair[0].startswith(NOT_NEXT_WHEN_PRESSING)),
+            dict(pairs),
+            len(names) == 1,
         )
         if len(self.open_ids) > 65536:  # bounded: one entry per id and set of facts met
             self.open_ids.clear()
@@ -296,9 +297,15 @@ class _Open(NamedTuple):
     """An open id's dependence entry, and what the search reads of it."""
 
     dependence: Dependence
-    facts: tuple[tuple[str, int, bool], ...]
-    """(fact, its worlds, a question held back beside a pressing red flag) per open fact."""
     weight: int
+    facts: tuple[tuple[str, int], ...]
+    """(fact, its worlds) for each open fact the id depends on."""
+    kept: tuple[tuple[str, int], ...]
+    """`facts` less the questions held back beside a pressing red flag."""
+    worlds: dict[str, int]
+    """`facts` as a mapping."""
+    single: bool
+    """The id depends on one open fact only: that fact surely decides it."""
 
 
 _FIELD = 1 << 20
@@ -339,16 +346,17 @@ def _most_informative(
     decides: dict[str, int] = {}
     sure: dict[str, int] = {}
     for _, covered, entry in open_ids:
-        weight, single = entry.weight, len(entry.facts) == 1
-        for fact_id, mine, held_back in entry.facts:
-            if pressing and held_back:
-                continue
-            bound[fact_id] = bound.get(fact_id, 0) + weight
-            if single:
-                # An id that depends on one open fact only is decided by it, whatever its value.
+        weight = entry.weight
+        if entry.single:
+            # An id that depends on one open fact only is decided by it, whatever its value.
+            for fact_id, _ in entry.kept if pressing else entry.facts:
+                bound[fact_id] = bound.get(fact_id, 0) + weight
                 sure[fact_id] = sure.get(fact_id, 0) + weight
                 decides[fact_id] = decides.get(fact_id, 0) + weight
-            elif covered & mine == mine:
+            continue
+        for fact_id, mine in entry.kept if pressing else entry.facts:
+            bound[fact_id] = bound.get(fact_id, 0) + weight
+            if covered & mine == mine:
                 decides[fact_id] = decides.get(fact_id, 0) + weight
     surely = max(sure.values(), default=0)  # the best score is at least what a fact surely decides
     knowledge = static.knowledge
@@ -364,12 +372,11 @@ def _most_informative(
             best, best_score = fact_id, score
     if not best:
         return None
-    decided = [
-        cid
-        for cid, covered, entry in open_ids
-        for fact_id, mine, _ in entry.facts
-        if fact_id == best and (len(entry.facts) == 1 or covered & mine == mine)
-    ]
+    decided = []
+    for cid, covered, entry in open_ids:
+        worlds = entry.worlds.get(best)
+        if worlds is not None and (entry.single or covered & worlds == worlds):
+            decided.append(cid)
     return _next_step(knowledge, best, sorted(decided, key=static.order), state.values)
 
 
