@@ -95,13 +95,11 @@ def robustness_section(
 ) -> Robustness:
     """The robustness section read from one patient's evaluation over every world."""
     static = _static(evaluator)
-    conclusion, by_id = state.conclusion, state.by_id
+    conclusion = state.conclusion
     holds = sorted((c for c in concluded if conclusion(c)[0] & 1), key=static.order)
     open_ids: list[tuple[str, int, _Open]] = []
     known = static.open_ids
     for cid in static.reported:
-        if cid not in by_id:
-            continue  # no rule of it is undetermined: it is not open
         t, f, s = conclusion(cid)
         if not (t | f) & 1:
             # Open: with the worlds it is determined in, and the open facts it depends on.

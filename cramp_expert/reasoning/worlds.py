@@ -108,7 +108,7 @@ def distinct_candidates(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]
 class WorldState:
     """One patient's evaluation over every world: rule truths, conclusions, open facts."""
 
-    __slots__ = ("by_id", "concluded", "open", "truths", "values", "worlds")
+    __slots__ = ("concluded", "open", "truths", "values", "worlds")
 
     def __init__(self, worlds: Worlds, values: Mapping[str, Any], open_facts: frozenset[str]):
         self.worlds = worlds
@@ -118,12 +118,14 @@ class WorldState:
         """The masks of each rule's condition, in firing order."""
         self.concluded: dict[str, Masks] = {}
         """Conclusion id -> its `concluded` masks (worked out when first asked)."""
-        self.by_id: dict[str, int] = {}
-        """Conclusion id -> the open facts (bits) its undetermined rules depend on, through the
-        chain: `PartialEvaluator.open_facts_by_conclusion` before its filter."""
 
     def conclusion(self, cid: str) -> Masks:
-        """Whether `cid` is concluded (some rule concludes it, none excludes it), per world."""
+        """Whether `cid` is concluded (some rule concludes it, none excludes it), per world.
+
+        With the open facts its undetermined rules depend on, through the chain (bits): what
+        `PartialEvaluator.open_facts_by_conclusion` gives for an id one of whose rules is
+        undetermined in the base world.
+        """
         found = self.concluded.get(cid)
         if found is None:
             found = self.concluded[cid] = self.worlds.conclusion(self, cid)
@@ -196,9 +198,7 @@ class Worlds:
         """Conclusion id -> its one rule, for an id no other rule concludes or excludes: its
         masks are the rule's (the open facts the same too, where it is undetermined; where it
         is determined they are never read)."""
-        self._rules = tuple(
-            (self._compile(rule.when), evaluator._produced[rule.id]) for rule in evaluator.order
-        )
+        self._rules = tuple(self._compile(rule.when) for rule in evaluator.order)
 
     def open_facts(self, values: Mapping[str, Any]) -> frozenset[str]:
         """The tested facts a finished patient file leaves open (as `file_is_open`)."""
@@ -207,16 +207,11 @@ class Worlds:
         return found.union(settled) if settled else found
 
     def evaluate(self, values: Mapping[str, Any], open_facts: frozenset[str]) -> WorldState:
-        """Every rule's truth in every world, in firing order, and the base world's open facts."""
+        """Every rule's masks, in firing order (conclusions are worked out when asked)."""
         state = WorldState(self, values, open_facts)
-        truths, by_id = state.truths, state.by_id
-        append = truths.append
-        for compiled, produced in self._rules:
-            masks = compiled(state)
-            append(masks)
-            if not (masks[0] | masks[1]) & 1:  # undetermined in the base world
-                for cid in produced:
-                    by_id[cid] = by_id.get(cid, 0) | masks[2]
+        append = state.truths.append
+        for compiled in self._rules:
+            append(compiled(state))
         return state
 
     def conclusion(self, state: WorldState, cid: str) -> Masks:
@@ -225,19 +220,24 @@ class Worlds:
         concluders, excluders = self._producers.get(cid, ((), ()))
         if len(concluders) == 1 and not excluders:
             return truths[concluders[0]]  # its one rule's masks (see `_single`)
-        positive_t, positive_f = 0, self.all
+        # The open facts: those of each rule undetermined in the base world.
+        positive_t, positive_f, facts = 0, self.all, 0
         for i in concluders:
-            t, f, _ = truths[i]
+            t, f, s = truths[i]
             positive_t |= t
             positive_f &= f
+            if not (t | f) & 1:
+                facts |= s
         if not excluders:
-            return (positive_t, positive_f, state.by_id.get(cid, 0))
+            return (positive_t, positive_f, facts)
         negative_t, negative_f = 0, self.all
         for i in excluders:
-            t, f, _ = truths[i]
+            t, f, s = truths[i]
             negative_t |= t
             negative_f &= f
-        return (positive_t & negative_f, positive_f | negative_t, state.by_id.get(cid, 0))
+            if not (t | f) & 1:
+                facts |= s
+        return (positive_t & negative_f, positive_f | negative_t, facts)
 
     def fact_names(self, bits: int) -> tuple[str, ...]:
         """The fact ids of a bit set over the tested facts, sorted."""

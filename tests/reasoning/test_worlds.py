@@ -81,7 +81,7 @@ def test_every_world_of_every_rule_is_the_three_valued_evaluation(consultant):
         # The base world's open facts of each id: what the interview's collection finds.
         facts_of = evaluator.open_facts_by_conclusion(base)
         for cid, open_of in facts_of.items():
-            assert worlds.fact_names(state.by_id[cid]) == tuple(sorted(open_of)), cid
+            assert worlds.fact_names(state.conclusion(cid)[2]) == tuple(sorted(open_of)), cid
     assert checked > 1000  # every world of every patient above, not a handful
 
 
