@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cramp_expert.numbers import shown_number
@@ -552,8 +553,13 @@ BY_ID = {d.id: d for d in REGISTRY if not d.family}
 FAMILIES = {d.family: d for d in REGISTRY if d.family}
 
 
+@lru_cache(maxsize=4096)
 def entry(fact_id: str) -> Derived | None:
-    """The registry's entry for a fact (a family member's family), or None."""
+    """The registry's entry for a fact (a family member's family), or None.
+
+    Cached (the registry is fixed): `settled_absent` asks it for every unknown fact of every
+    patient in an interview, and matching the families is a loop over patterns.
+    """
     if fact_id in BY_ID:
         return BY_ID[fact_id]
     return next((d for d in FAMILIES.values() if d.matches(fact_id)), None)
