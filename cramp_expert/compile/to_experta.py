@@ -82,6 +82,19 @@ def plain_fact(kind: type[Any], fields: dict[str, Any]) -> Any:
     return fact
 
 
+def _fact(kind: type[Any], fields: dict[str, Any]) -> Any:
+    """`plain_fact(kind, fields)` for fields known to hold texts only, without Fact.__init__.
+
+    Fact.__init__ stores its (here absent) arguments one by one and sets the per-fact cache of
+    declared fields' defaults, which these classes do not have (nothing reads it): the fact is
+    the dict of its fields and that empty cache.
+    """
+    fact = kind.__new__(kind)
+    dict.update(fact, fields)
+    fact._Fact__defaults = {}
+    return fact
+
+
 @dataclass(frozen=True)
 class CompiledKnowledgeBase:
     """A knowledge base compiled for experta: the rule objects and the specs they came from."""
@@ -190,9 +203,7 @@ def _action(spec: RuleSpec, kinds: dict[str, str]) -> Callable[..., None]:
         for (kind, fields), identity in facts:
             if identity in known and not engine.facts.duplication:
                 continue
-            fact = kind()
-            dict.update(fact, fields)
-            engine.declare(fact)
+            engine.declare(_fact(kind, fields))
 
     fire.__name__ = spec.id
     fire.__qualname__ = spec.id

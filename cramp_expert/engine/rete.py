@@ -312,9 +312,31 @@ def _passes_empty_left(matcher: Any) -> bool:
     """Whether `matcher(left, right)` holds whenever the left context is empty.
 
     experta's SameContextCheck compares each binding of the left context with the right one's:
-    with no binding on the left (no rule here binds a variable) it holds without looking right.
+    with no binding on the left it holds without looking right.
     """
     return type(matcher) is SameContextCheck
+
+
+_SAME_CONTEXT = SameContextCheck()
+
+
+def _same_context(items: frozenset[tuple[Any, Any]], right: Mapping[Any, Any]) -> bool:
+    """`SameContextCheck()(dict(items), right)` for a frozen context, without the dict.
+
+    The check fails when a name bound on the left is bound differently on the right, or to the
+    same value negated. Keys that are not plain names (a negated binding, which experta's check
+    refuses with an error, in its own order) go to experta's check itself.
+    """
+    for key, _ in items:
+        if type(key) is not str or not key:
+            return bool(_SAME_CONTEXT(dict(items), right))
+    for key, value in items:
+        if key in right and value != right[key]:
+            return False
+        negated = (False, key)
+        if negated in right and value == right[negated]:
+            return False
+    return True
 
 
 def _not_node(node: Any, touched: set[Any]) -> tuple[Callback, Callback]:
@@ -366,7 +388,11 @@ def _not_node(node: Any, touched: set[Any]) -> tuple[Callback, Callback]:
         left_memory = node.left_memory
         context = token.context
         for left in left_memory:
-            if (trivial and not left.context) or matcher(dict(left.context), context):
+            if trivial:
+                matched = _same_context(left.context, context)
+            else:
+                matched = matcher(dict(left.context), context)
+            if matched:
                 left_memory[left] += inc
                 count = left_memory[left]
                 if (count == 0 and inc == -1) or (count == 1 and inc == 1):

@@ -81,6 +81,13 @@ class DeterministicDepthStrategy(DepthStrategy):  # type: ignore[misc]
             activations.insert(bisect.bisect_right(activations, key, key=_KEY), activation)
 
 
+_FIRINGS: dict[tuple[str, bool, tuple[str, ...]], Firing] = {}
+"""Firings already made, by their contents: a Firing is immutable, so one with the same contents
+is shared rather than built again on every firing (a frozen dataclass is slow to build)."""
+_FIRINGS_KEPT = 65536
+"""At most this many are kept (a few per rule, in practice)."""
+
+
 class TracingAgenda(Agenda):  # type: ignore[misc]
     """An agenda that records every activation it hands to the engine, in firing order."""
 
@@ -102,13 +109,14 @@ class TracingAgenda(Agenda):  # type: ignore[misc]
                 patient = True
         derived.sort()
         rule = activation.rule
-        self.sink.append(
-            Firing(
-                rule_id=getattr(rule, "rule_id", rule.__name__),
-                matched_patient=patient,
-                matched_conclusions=tuple(derived),
-            )
-        )
+        rule_id = getattr(rule, "rule_id", rule.__name__)
+        key = (rule_id, patient, tuple(derived))
+        firing = _FIRINGS.get(key)
+        if firing is None:
+            firing = Firing(rule_id=rule_id, matched_patient=patient, matched_conclusions=key[2])
+            if len(_FIRINGS) < _FIRINGS_KEPT:
+                _FIRINGS[key] = firing
+        self.sink.append(firing)
         return activation
 
 
@@ -202,7 +210,11 @@ class _CrampEngine(KnowledgeEngine):  # type: ignore[misc]
         self.running = True
         changes = self.matcher.changes
         while steps > 0 and self.running:
-            added, removed = changes(*self.facts.changes)
+            # FactList.changes (the facts declared and retracted since the last call), spelt out.
+            facts = self.facts
+            declared, retracted = facts.added, facts.removed
+            facts.added, facts.removed = [], []
+            added, removed = changes(declared, retracted)
             if added or removed:
                 self.strategy.update_agenda(self.agenda, added, removed)
             activation = self.agenda.get_next()

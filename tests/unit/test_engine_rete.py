@@ -122,3 +122,11 @@ def test_a_restored_reset_leaves_the_network_as_a_full_reset_does(consultant):  
         engine._engine.reset()  # the initial fact through the network again
         assert engine._engine._initial is not None
         assert _network_state(engine._engine) == restored
+
+
+def test_a_conclusion_fact_equals_the_one_experta_builds():
+    from cramp_expert.compile.to_experta import Excluded, _fact
+
+    for kind, fields in ((Derived, {"id": "x", "kind": "cause"}), (Excluded, {"id": "y"})):
+        made, stock = _fact(kind, fields), kind(**fields)
+        assert made == stock and type(made) is kind and vars(made) == vars(stock)
