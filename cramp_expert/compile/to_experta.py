@@ -61,7 +61,8 @@ for _kind in (Patient, Derived, Excluded):
     dnf.register(_kind)(_already_normal)
 
 
-_PLAIN = (str, bool, int, float)
+_PLAIN_TYPES = frozenset({str, bool, int, float})
+_PLAIN_OR_SET = _PLAIN_TYPES | {frozenset}
 
 
 def plain_fact(kind: type[Any], fields: dict[str, Any]) -> Any:
@@ -72,9 +73,10 @@ def plain_fact(kind: type[Any], fields: dict[str, Any]) -> Any:
     nothing, and building the patient fact field by field was a tenth of a consultation.
     """
     fact = kind()
-    if all(
-        type(v) in _PLAIN or (type(v) is frozenset and all(type(i) is str for i in v))
-        for v in fields.values()
+    types = set(map(type, fields.values()))
+    if types <= _PLAIN_TYPES or (
+        types <= _PLAIN_OR_SET
+        and all(type(i) is str for v in fields.values() if type(v) is frozenset for i in v)
     ):
         dict.update(fact, fields)
     else:
@@ -89,7 +91,7 @@ def _fact(kind: type[Any], fields: dict[str, Any]) -> Any:
     declared fields' defaults, which these classes do not have (nothing reads it): the fact is
     the dict of its fields and that empty cache.
     """
-    fact = kind.__new__(kind)
+    fact: Any = dict.__new__(kind)  # Fact defines no __new__ of its own
     dict.update(fact, fields)
     fact._Fact__defaults = {}
     return fact

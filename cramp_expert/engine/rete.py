@@ -636,6 +636,7 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         """
         memo: dict[tuple[int, str], Callback] = {}
         beta: dict[int, tuple[Callback, Callback]] = {}
+        below_type: dict[int, list[Callback]] = {}
 
         def callback_of(child: Any) -> Callback:
             node, callback = child.node, child.callback
@@ -660,6 +661,7 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
                 below = fan_out(node.children)
                 if isinstance(check, TypeCheck):
                     fast = _type_test(check.fact_type, below)
+                    below_type[id(node)] = below
                 elif isinstance(check, FeatureCheck):
                     fast = _field_test(check, below)
                 else:
@@ -696,6 +698,15 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         self.root_node.children = [
             ChildNode(child.node, callback_of(child)) for child in self.root_node.children
         ]
+        # When they are all type tests this module runs, `changes` goes straight to the tests
+        # below the one for the fact's type (each fact passes exactly one).
+        self._by_type: dict[type, list[Callback]] | None = {}
+        for child in self.root_node.children:
+            below = below_type.get(id(child.node))
+            if below is None:  # not a type test run here
+                self._by_type = None
+                break
+            self._by_type[child.node.matcher.fact_type] = below
 
     def changes(self, adding: Any = None, deleting: Any = None) -> tuple[list[Any], list[Any]]:
         """Pass the changes to the network; collect activations from the nodes they reached."""
@@ -703,13 +714,19 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
             for deleted in deleting:
                 self.root_node.remove(deleted)
         if adding is not None:
+            by_type = self._by_type
             children = self.root_node.children
             for added_fact in adding:
                 # BusNode.add: a valid token of the fact, to every child (the fact was checked
                 # when it was declared).
                 token = _TUPLE_NEW(Token, (_VALID, {added_fact}, {}))
-                for child in children:
-                    child.callback(token)
+                if by_type is not None:
+                    # Every child is a type test: only the one for the fact's type passes it on.
+                    for callback in by_type.get(type(added_fact), ()):
+                        callback(token)
+                else:
+                    for child in children:
+                        child.callback(token)
         added: list[Any] = []
         removed: list[Any] = []
         dirty = self._dirty

@@ -61,7 +61,7 @@ class DeterministicDepthStrategy(DepthStrategy):  # type: ignore[misc]
     """
 
     def get_key(self, activation: Any) -> tuple[Any, ...]:
-        facts = tuple(sorted((f["__factid__"] for f in activation.facts), reverse=True))
+        facts = tuple(sorted([f["__factid__"] for f in activation.facts], reverse=True))
         return (activation.rule.salience, facts, getattr(activation.rule, "rule_id", ""))
 
     def _update_agenda(self, agenda: Any, added: Any, removed: Any) -> None:
