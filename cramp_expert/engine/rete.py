@@ -1,32 +1,44 @@
 """experta's RETE network, built by experta and driven along a shorter path.
 
-experta builds the network (alpha tests, joins, NOT nodes, one conflict-set node per sub-rule)
-and owns its memories; this module only changes how tokens travel through it, for a knowledge
-base whose patient is one fact with many fields. On the bundled rules (about 190 rules, 340
-sub-rules, 25 firings per patient), stock experta spent its time as follows; each item removes
-one cause (the engine went from 11 to 15 ms per patient to 1.5 to 2 ms, bench/README.md):
+What stays experta's: the network itself (experta builds every alpha test, join, NOT node and
+one conflict-set node per sub-rule from the rules, and keeps its shape), every node's memory
+(the same lists, dicts and sets of experta's `TokenInfo`, holding what experta's nodes would
+hold), the tokens (`Token`), the activations (experta's `Activation`; `FastActivation` only
+caches its hash, by experta's own formula), the fact list, the agenda and the rules. What this
+module does instead of experta's node methods: it runs each node's step itself, in closures
+installed as the nodes' callbacks, for a knowledge base whose patient is one fact with many
+fields. On the bundled rules (about 190 rules, 340 sub-rules, 25 firings per patient), stock
+experta spent its time as follows; each item removes one cause (bench/README.md):
 
 - `changes()` asked every conflict-set node for its activations after every declaration and every
   firing (about 8,000 calls per patient). Only nodes a token reached since the last call can have
   any: they are marked when reached and asked in the network's own order.
 - `reset()` walked the whole network recursively, a shared node once per path into it (about
   2,800 visits per patient). Only nodes with a memory that a token reached have anything to
-  forget: those are reset, once each.
+  forget: those are reset, once each; and the matches of experta's initial fact, the same after
+  every reset, are kept once (`remember`) and copied back (`restore`) instead of re-derived.
 - Every fact was offered to every alpha test below its type: the patient to about 350 field
   tests, each conclusion to every `Derived(id=...)` test. A parent with many field tests now hands
   a fact only to the tests on the fields it has (and, for a literal, on its value); each test
-  still runs.
+  still runs. The root hands a fact to the type test of its type only.
 - An alpha node copied the token before testing it (a copy re-validates every fact in it), and
   every join, NOT and conflict-set node copied it again on entry. Here a token is copied only
   when a match adds to its context; the beta nodes never change a token they receive.
 - Every field test went through experta's generic check (splitting the field name on `__` for
   nested access, two logging calls). Field names here are plain fact ids (never `__`: the
-  knowledge loader refuses them), so the test reads the field and calls the check directly.
+  knowledge loader refuses them), so the test reads the field and calls the check directly (a
+  predicate, literal or wildcard that binds nothing: its test itself).
+- Joins (`OrdinaryMatchNode`), NOT nodes and conflict-set nodes built a token or token info
+  through experta's checking constructors and compared contexts through a fresh dict each time.
+  `_join`, `_not_node` and `_conflict_set` run the same steps as experta's `_activate_left`,
+  `_activate_right` and `_activate` (same memories, same counts, same order of children), with
+  tokens and infos built directly and experta's SameContextCheck read off the frozen context.
 
-Which tokens reach which node, with which context, is exactly what experta's own nodes produce;
-joins, NOT nodes, conflict-set nodes and the agenda are experta's own.
-`tests/unit/test_engine_rete.py` holds this to a stock experta matcher, firing for firing, on
-generated patients. experta's `MATCH` and `MATCHER` debug logging is not produced on this path.
+Which tokens reach which node, with which context, and what each memory holds, is exactly what
+experta's own nodes produce. `tests/unit/test_engine_rete.py` holds this to a stock experta
+matcher (experta's own nodes, fact list, declare, run and reset), firing for firing, on the
+example vignettes and on generated patients, and a restored reset to a full one. experta's
+`MATCH` and `MATCHER` debug logging is not produced on this path.
 """
 
 from __future__ import annotations
@@ -461,6 +473,9 @@ def _dispatch(
         key=_first,
     )
 
+    field_keys = by_field.keys()
+    literal_keys = by_literal.keys()
+
     def activate(token: Any) -> None:
         for fact in token.data:
             if type(fact).__fields__:
@@ -469,11 +484,12 @@ def _dispatch(
                 chosen = everything
             else:
                 chosen = list(rest)
-                for key in fact:
-                    tests = by_field.get(key)
-                    if tests:
-                        chosen.extend(tests)
-                    literals = by_literal.get(key)
+                keys = fact.keys()
+                # The fields the fact has that some test reads (a set intersection, in C).
+                for key in keys & field_keys:
+                    chosen.extend(by_field[key])
+                for key in keys & literal_keys if literal_keys else ():
+                    literals = by_literal[key]
                     if literals:
                         value = fact[key]
                         if type(value) in _HASHED_AS_EQUAL:
