@@ -101,23 +101,100 @@ def compile_test(condition: Condition) -> Test:
     return lambda facts, concluded, excluded: not some(facts, concluded, excluded)
 
 
+Need: TypeAlias = tuple[frozenset[str], frozenset[str], frozenset[str]]
+"""What a condition cannot hold without: (facts known, facts known and not False, ids
+concluded). `needs` gives alternatives, at least one of which every patient it holds on meets."""
+_NOTHING: Need = (frozenset(), frozenset(), frozenset())
+ALTERNATIVES = 16
+"""Most alternatives kept for one condition; beyond, they are merged into what all share."""
+
+
+def needs(condition: Condition) -> tuple[Need, ...]:
+    """Alternatives, one of which holds on every patient (and run) on whom `condition` holds.
+
+    A fact test whose truth on an unknown fact is false needs its fact known, and, when its
+    test of `False` fails (`is true`, `< 3.5`), known and not False: a medication list makes
+    every class it does not name `False`, so this is what tells most rules apart. A `concluded`
+    test needs its id concluded. Only ever a necessary condition: a rule is still decided by its
+    test, the needs only skip the rules that cannot fire.
+    """
+    if isinstance(condition, FactCondition):
+        fact, test, absent = fact_test(condition)
+        if absent:  # `known: false`
+            return (_NOTHING,)
+        known = frozenset((fact,))
+        return ((known, frozenset() if test(False) else known, frozenset()),)
+    if isinstance(condition, ConcludedCondition):
+        return ((frozenset(), frozenset(), frozenset((condition.conclusion,))),)
+    if condition.kind == "none":
+        return (_NOTHING,)
+    parts = [needs(item) for item in condition.items]
+    if condition.kind == "any":
+        merged = [need for part in parts for need in part]
+    else:
+        merged = [_NOTHING]
+        for part in parts:
+            merged = [_union(a, b) for a in merged for b in part]
+            if len(merged) > ALTERNATIVES:
+                merged = [_shared(merged)]
+    if not merged:  # `any` of nothing never holds; nothing simpler to say of it
+        return (_NOTHING,)
+    # Only the weakest alternatives count: one met whenever a stronger one is, says nothing.
+    unique = list(dict.fromkeys(merged))
+    return tuple(a for a in unique if not any(b != a and _weaker(b, a) for b in unique))
+
+
+def _union(a: Need, b: Need) -> Need:
+    return (a[0] | b[0], a[1] | b[1], a[2] | b[2])
+
+
+def _shared(alternatives: list[Need]) -> Need:
+    return (
+        frozenset.intersection(*(a[0] for a in alternatives)),
+        frozenset.intersection(*(a[1] for a in alternatives)),
+        frozenset.intersection(*(a[2] for a in alternatives)),
+    )
+
+
+def _weaker(b: Need, a: Need) -> bool:
+    return b[0] <= a[0] and b[1] <= a[1] and b[2] <= a[2]
+
+
 class CompiledRules:
-    """The knowledge base's rules as closures, in firing order; one per process, stateless."""
+    """The knowledge base's rules as closures, in firing order; one per process, stateless.
+
+    Most rules test facts a given patient lacks, or has as `False` (every drug class its
+    medication list does not name): a rule is tested only when the patient meets one of its
+    `needs`, and only the rules one of whose needs names a fact the patient has (not False) are
+    looked at at all: an index from each such fact to the rules it may let fire.
+    """
 
     def __init__(self, kb: KnowledgeBase):
         order = sorted(kb.rules, key=lambda r: (kb.strata[r.id], r.id))
-        # A rule is tested only when the patient has every fact it requires: most rules test
-        # facts a given patient lacks, and the check is one comparison of key sets.
         self._rules = tuple(
             (
                 rule.id,
-                required_facts(rule.when),
+                needs(rule.when),
                 compile_test(rule.when),
                 rule.then.conclude,
                 rule.then.exclude,
             )
             for rule in order
         )
+        always: list[int] = []
+        by_fact: dict[str, list[int]] = {}
+        by_known: dict[str, list[int]] = {}
+        for index, (_, alternatives, _, _, _) in enumerate(self._rules):
+            for known, active, _ in alternatives:
+                if active:
+                    by_fact.setdefault(_anchor(active), []).append(index)
+                elif known:
+                    by_known.setdefault(_anchor(known), []).append(index)
+                else:
+                    always.append(index)
+        self._always = frozenset(always)
+        self._by_fact = {fact: tuple(rules) for fact, rules in by_fact.items()}
+        self._by_known = {fact: tuple(rules) for fact, rules in by_known.items()}
 
     def fired(self, facts: Mapping[str, Any]) -> list[str]:
         """The ids of the rules that fire on a patient's normalised facts, in firing order."""
@@ -125,12 +202,38 @@ class CompiledRules:
         excluded: set[str] = set()
         out: list[str] = []
         present = facts.keys()
-        for rule_id, required, test, conclude, exclude in self._rules:
-            if present >= required and test(facts, concluded, excluded):
+        active = {fact for fact, value in facts.items() if value is not False}
+        candidates = set(self._always)
+        by_fact, by_known = self._by_fact, self._by_known
+        for fact in active:
+            if fact in by_fact:
+                candidates.update(by_fact[fact])
+        if by_known:
+            for fact in present:
+                if fact in by_known:
+                    candidates.update(by_known[fact])
+        rules = self._rules
+        for index in sorted(candidates):
+            rule_id, alternatives, test, conclude, exclude = rules[index]
+            for known, needed, ids in alternatives:
+                if present >= known and active >= needed and concluded >= ids:
+                    break
+            else:
+                continue
+            if test(facts, concluded, excluded):
                 out.append(rule_id)
                 concluded.update(conclude)
                 excluded.update(exclude)
         return out
 
 
-__all__ = ["CompiledRules", "Test", "compile_test", "required_facts"]
+COMMON = ("age", "sex", "dialysis", "pregnant", "medications.count")
+"""Facts almost every register gives: a rule is indexed under any other fact it needs first."""
+
+
+def _anchor(facts: frozenset[str]) -> str:
+    """The fact to index a need under: one patients seldom have, as far as can be told."""
+    return min(facts, key=lambda fact: (fact in COMMON, fact))
+
+
+__all__ = ["CompiledRules", "Need", "Test", "compile_test", "needs", "required_facts"]

@@ -37,7 +37,7 @@ from cramp_expert.kb.model import (
 )
 from cramp_expert.kb.operators import FACT_TYPES, TABLE, Operator
 from cramp_expert.reasoning.partial import compile_condition
-from cramp_expert.screen.compiled import compile_test, required_facts
+from cramp_expert.screen.compiled import compile_test, needs, required_facts
 from cramp_expert.verify.implication import implies
 
 HERE = Location("t.yaml", 1, 1)
@@ -93,6 +93,12 @@ def _patients(kind: str) -> list[dict[str, Any]]:
     return [{FACTS[kind].id: value} for value in VALUES[kind]] + [{}]
 
 
+def _meets(need: Any, facts: dict[str, Any]) -> bool:
+    known, active, concluded = need
+    truthy = {fact for fact, value in facts.items() if value is not False}
+    return known <= facts.keys() and active <= truthy and not concluded
+
+
 def test_every_operator_of_the_language_is_in_the_table_with_an_example_for_each_type():
     assert tuple(TABLE) == OPERATORS
     for name, op in TABLE.items():
@@ -129,6 +135,9 @@ def test_every_evaluator_reads_the_same_meaning(kind, condition):
         assert screen(facts, set(), set()) is expected, facts
         if expected:
             assert required_facts(condition) <= facts.keys()
+            # The screening back end skips a rule none of whose needs the patient meets.
+            for group in (condition, ConditionGroup("all", (condition, condition), HERE)):
+                assert any(_meets(need, facts) for need in needs(group)), (group, facts)
         value = facts.get(condition.fact, MISSING)
         _, test, absent = fact_test(condition)
         assert (absent if value is MISSING else test(value)) is expected
