@@ -50,6 +50,7 @@ TOP_LEVEL = (
 SECTIONS = ("cramps", "findings", "lifestyle")
 MEDICATION_KEYS = ("name", "started_months_ago", "dose", "note")
 LAB_KEYS = ("value", "unit", "uln")
+_MEDICATION_KEYS = frozenset(MEDICATION_KEYS)
 MAX_ENTRIES = 100
 """Most medications, or conditions, one patient file may list. Each entry is matched against the
 dictionaries (milliseconds each), so the limit also bounds the time a consultation takes."""
@@ -114,6 +115,43 @@ def format_value(value: Any, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What the normaliser looks up for every patient, worked out once per knowledge base."""
+
+    top_level: frozenset[str]
+    section_keys: dict[str, frozenset[str]]
+    analytes: frozenset[str]
+    classes: tuple[tuple[str, str, str, str], ...]
+    """Per drug class, in the dictionary's order: id, `meds.<id>`, its start and its dose."""
+    none_taken: dict[str, bool]
+    """`meds.<id>: False` for every class, in that order: a list naming no class."""
+
+
+_PREPARED: dict[int, tuple[Knowledge, _Prepared]] = {}
+
+
+def _prepared(knowledge: Knowledge) -> _Prepared:
+    entry = _PREPARED.get(id(knowledge))
+    if entry is not None and entry[0] is knowledge:
+        return entry[1]
+    classes = tuple(
+        (cid, f"meds.{cid}", f"meds.{cid}.started_months_ago", f"meds.{cid}.dose_mg")
+        for cid in knowledge.drug_classes
+    )
+    prepared = _Prepared(
+        frozenset(TOP_LEVEL),
+        {section: frozenset(knowledge.section_keys(section)) for section in SECTIONS},
+        frozenset(knowledge.analytes),
+        classes,
+        {key: False for _, key, _, _ in classes},
+    )
+    if len(_PREPARED) >= 16:  # knowledge bases built by tests come and go
+        _PREPARED.clear()
+    _PREPARED[id(knowledge)] = (knowledge, prepared)
+    return prepared
+
+
 def read_patient(document: Document, knowledge: Knowledge) -> PatientFacts:
     """Validate and normalise a parsed patient file; raise PatientFileError listing every problem."""
     problems = ProblemCollector()
@@ -135,6 +173,7 @@ class _Normaliser:
         self.doc = document
         self.k = knowledge
         self.check = Checker(document, problems, PATIENT_SHAPE)
+        self.known = _prepared(knowledge)
         self.values: dict[str, Any] = {}
         self.shown: dict[str, str] = {}
         self.result = PatientFacts(None, self.values, self.shown)
@@ -159,8 +198,10 @@ class _Normaliser:
                 "consult the mapping under 'patient:' on its own (examples/ holds them)",
             )
             return self.result
-        self.control_characters(data, ())
-        self.check.keys(data, (), TOP_LEVEL, what="top-level key")
+        if not _printable(data):
+            self.control_characters(data, ())
+        if not data.keys() <= self.known.top_level:
+            self.check.keys(data, (), TOP_LEVEL, what="top-level key")
         if "id" in data and data["id"] is not None:
             if isinstance(data["id"], str | int | float) and not isinstance(data["id"], bool):
                 # As written: YAML would turn `012345` into 5349 and `12:30` into 750.
@@ -189,7 +230,9 @@ class _Normaliser:
 
     # --- plain facts --------------------------------------------------------------------------
     def fact(self, fact: FactDef, raw: Any, path: KeyPath) -> None:
-        value = coerce(fact, raw, self.check, path, format_path(path))
+        value = _valid(fact, raw)
+        if value is None:  # not plainly valid: checked, and every problem said
+            value = coerce(fact, raw, self.check, path, format_path(path))
         if value is not None:
             self.values[fact.id] = value
             if fact.unit and fact.type == "number":
@@ -199,7 +242,10 @@ class _Normaliser:
         mapping = self.check.mapping(raw, (section,), section)
         if mapping is None:
             return
-        self.check.keys(mapping, (section,), self.k.section_keys(section), what=f"key of {section}")
+        if not mapping.keys() <= self.known.section_keys[section]:
+            self.check.keys(
+                mapping, (section,), self.k.section_keys(section), what=f"key of {section}"
+            )
         for key, value in mapping.items():
             fact = self.k.facts.get(f"{section}.{key}")
             if fact is not None and value is not None:
@@ -210,7 +256,8 @@ class _Normaliser:
         mapping = self.check.mapping(raw, ("labs",), "labs")
         if mapping is None:
             return
-        self.check.keys(mapping, ("labs",), list(self.k.analytes), what="lab")
+        if not mapping.keys() <= self.known.analytes:
+            self.check.keys(mapping, ("labs",), list(self.k.analytes), what="lab")
         for name, value in mapping.items():
             analyte = self.k.analytes.get(name)
             if analyte is None or value is None:
@@ -342,7 +389,10 @@ class _Normaliser:
             path: KeyPath = ("medications", index)
             started: float | None = None
             if isinstance(entry, dict):
-                self.check.keys(entry, path, MEDICATION_KEYS, ["name"], what="key of a medication")
+                if not (entry.keys() <= _MEDICATION_KEYS and "name" in entry):
+                    self.check.keys(
+                        entry, path, MEDICATION_KEYS, ["name"], what="key of a medication"
+                    )
                 name = (  # a missing name is reported once, by keys() above
                     self.check.string(entry["name"], (*path, "name"), "medication name")
                     if "name" in entry
@@ -369,7 +419,6 @@ class _Normaliser:
                 )
                 continue
             match = match_medication(name, self.k)
-            where = format_path(path)
             item: dict[str, Any] = {
                 "input": name,
                 "drug": (match.matched_name and " + ".join(match.drugs)) or None,
@@ -381,9 +430,10 @@ class _Normaliser:
             if started is not None:
                 item["started_months_ago"] = started
             self.result.medications.append(item)
-            warning = _medication_warning(match, where)
-            if warning is not None:
-                self.result.warnings.append(warning)
+            if match.matched != "exact":  # the one reading that needs no word to the clinician
+                warning = _medication_warning(match, format_path(path))
+                if warning is not None:
+                    self.result.warnings.append(warning)
             if match.matched == "not_taken":
                 for class_id in match.classes:
                     stopped.setdefault(class_id, []).append(name)
@@ -395,17 +445,20 @@ class _Normaliser:
                 unrecognised = True
             if match.matched == "unknown":
                 continue
-            # The strength of each drug of the entry: one drug takes the entry's one "N mg" (or
-            # its mapping's dose); several take what the entry says for each (Inegy 10/40).
-            strength = {
-                drug: (_strength_mg(name, entry) if len(match.drugs) == 1 else None)
-                for drug in match.drugs
-            }
-            strength.update(match.strengths)
+            strength: dict[str, float | None] | None = None
             for class_id in match.classes:
                 found.setdefault(class_id, []).append(started)
                 typed.setdefault(class_id, []).append(name)
                 if self.k.drug_classes[class_id].dose:
+                    if strength is None:
+                        # The strength of each drug of the entry: one drug takes the entry's one
+                        # "N mg" (or its mapping's dose); several take what the entry says for
+                        # each (Inegy 10/40). Read only for a class whose dose rules test.
+                        strength = {
+                            drug: (_strength_mg(name, entry) if len(match.drugs) == 1 else None)
+                            for drug in match.drugs
+                        }
+                        strength.update(match.strengths)
                     written = [
                         strength[drug]
                         for drug in match.drugs
@@ -420,22 +473,26 @@ class _Normaliser:
             self.values[f"meds.{class_id}.stopped"] = True
             # Sorted: the report must not depend on the order the list was written in.
             self.shown[f"meds.{class_id}.stopped"] = "; ".join(sorted(entries))
-        for class_id in self.k.drug_classes:
+        if not found and not unrecognised:
+            # A medication list is read as complete: a class not on it is absent.
+            self.values.update(self.known.none_taken)
+            return
+        for class_id, key, started_key, dose_key in self.known.classes:
             if class_id in found:
-                self.values[f"meds.{class_id}"] = True
-                self.shown[f"meds.{class_id}"] = "; ".join(sorted(typed[class_id]))
+                self.values[key] = True
+                self.shown[key] = "; ".join(sorted(typed[class_id]))
                 months = [m for m in found[class_id] if m is not None]
                 # NOTE: the start of a class is only known when every medicine of it gives one;
                 # otherwise a recent start could hide behind an undated entry.
                 if months and len(months) == len(found[class_id]):
-                    self.values[f"meds.{class_id}.started_months_ago"] = min(months)
+                    self.values[started_key] = min(months)
                 if class_id in doses and len(doses[class_id]) == len(found[class_id]):
                     # The highest written strength: a dose limit is about the largest one.
-                    self.values[f"meds.{class_id}.dose_mg"] = max(doses[class_id])
+                    self.values[dose_key] = max(doses[class_id])
             elif not unrecognised:
                 # A medication list is read as complete: a class not on it is absent. With an
                 # unrecognised entry the class stays unknown (the entry may belong to it).
-                self.values[f"meds.{class_id}"] = False
+                self.values[key] = False
 
     # --- conditions ---------------------------------------------------------------------------
     def conditions(self, raw: Any) -> None:
@@ -545,6 +602,44 @@ class _Normaliser:
         # as given but said back: pregnancy at 72 is more likely a slip than a fact.
         for fact_id, message in self.k.interview.file_remarks(self.values):
             self.result.warnings.append(InputWarning("W008", message, fact_id))
+
+
+def _printable(value: Any) -> bool:
+    """Whether every text in `value` is printable (no control, bidi or separator character).
+
+    What `control_characters` refuses is never printable: a file whose texts all are has
+    nothing to refuse and is not walked again with every key's path.
+    """
+    if isinstance(value, str):
+        return value.isprintable()
+    if isinstance(value, dict):
+        return all(_printable(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_printable(item) for item in value)
+    return True
+
+
+def _valid(fact: FactDef, raw: Any) -> Any:
+    """`raw` as `coerce` normalises it when it is plainly valid for `fact`, else None.
+
+    None sends the value through `coerce`, which checks it again and says what is wrong: this
+    only spares a valid value the checker's messages' making (its path, its wording).
+    """
+    kind = fact.type
+    if kind == "number":
+        if type(raw) is float or type(raw) is int:
+            bounds = fact.range
+            # Within bounds of its exact value, a number is within them as a float too.
+            if bounds is not None and bounds[0] <= raw <= bounds[1]:
+                return float(raw)
+        return None
+    if kind == "bool":
+        return raw if raw is True or raw is False else None
+    if kind == "choice":
+        return raw if type(raw) is str and raw in fact.values else None
+    if type(raw) is list and all(type(item) is str and item in fact.values for item in raw):
+        return frozenset(raw)
+    return None
 
 
 def _medication_warning(match: MedicationMatch, where: str) -> InputWarning | None:
