@@ -115,6 +115,30 @@ def _plain(value: Any, depth: int) -> bool:
     return True
 
 
+def _escape_free(text: str) -> bool:
+    """Whether the texts and depth json reads from `text` are bound to be plain (`_plain`).
+
+    ASCII without a backslash holds no escape, so no unpaired surrogate (json refuses raw
+    control characters), and fewer brackets than `MAX_DEPTH` cannot nest deeper: only the
+    numbers are left to look at (`_finite`).
+    """
+    return text.isascii() and "\\" not in text and text.count("{") + text.count("[") < MAX_DEPTH
+
+
+def _finite(value: Any) -> bool:
+    """Whether every number in `value` is finite (json reads `1e999` as infinity)."""
+    kind = type(value)
+    if kind is dict or kind is list:
+        # A loop, not all() of a generator: it runs on every value of every record.
+        for item in value.values() if kind is dict else value:  # noqa: SIM110
+            if not _finite(item):
+                return False
+        return True
+    if kind is float:
+        return value - value == 0.0  # type: ignore[no-any-return]
+    return True
+
+
 def _encodable(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -135,7 +159,9 @@ def jsonl_document(record: Record, name: str) -> Document:
             data = json.loads(
                 record.text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant
             )
-            if isinstance(data, dict) and _plain(data, MAX_DEPTH - 1):
+            if isinstance(data, dict) and (
+                _finite(data) if _escape_free(record.text) else _plain(data, MAX_DEPTH - 1)
+            ):
                 return Document(name, data, {})
         except (ValueError, RecursionError):
             pass

@@ -285,3 +285,25 @@ def test_orphaned_workers_exit_quietly(tmp_path):
     assert wait_for(lambda: not any(alive(w) for w in workers), 60)
     text = errors.read_text()
     assert "Traceback" not in text and "BrokenPipeError" not in text
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        # Escape-free ASCII lines: read by json alone unless a number reads as infinity.
+        ('{"age": 70, "medications": [{"name": "x", "note": 1e999}]}', "E105 1e999"),
+        ('{"labs": {"ck": {"value": ' + "9" * 400 + ".0}}}", "(it reads as inf) [labs.ck.value]"),
+        ('{"a":' * 33 + "1" + "}" * 33, "E104 nesting deeper than 32 levels"),
+        ('{"id": "\\ud800", "age": 60}', "unpaired UTF-16 surrogate"),
+        ('{"age": 70, "age": 71}', "age"),
+    ],
+)
+def test_a_record_json_alone_cannot_read_plainly_is_located_by_the_full_parser(text, said):
+    from cramp_expert.batch.records import jsonl_document
+    from cramp_expert.errors import InputError
+
+    plain = jsonl_document(screening.Record("jsonl", 3, 3, text=json.dumps(PATIENT)), "in.jsonl")
+    assert plain.positions == {} and plain.data == PATIENT
+    with pytest.raises(InputError) as caught:
+        jsonl_document(screening.Record("jsonl", 3, 3, text=text), "in.jsonl")
+    assert str(caught.value).startswith("in.jsonl:3:") and said in str(caught.value)
