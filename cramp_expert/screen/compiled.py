@@ -19,6 +19,7 @@ experta stays the engine of every consultation, interview and explanation: this 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from heapq import heappop, heappush
 from typing import Any, TypeAlias
 
 from cramp_expert.compile.predicates import MISSING as _MISSING
@@ -164,34 +165,54 @@ class CompiledRules:
     """The knowledge base's rules as closures, in firing order; one per process, stateless.
 
     Most rules test facts a given patient lacks, or has as `False` (every drug class its
-    medication list does not name): a rule is tested only when the patient meets one of its
-    `needs`, and only the rules one of whose needs names a fact the patient has (not False) are
-    looked at at all: an index from each such fact to the rules it may let fire.
+    medication list does not name), or build on a conclusion no rule reached: a rule is looked
+    at only when something it needs is there. Each of its `needs` is indexed under one fact or
+    one concluded id (`_anchor`); a patient's run starts from the rules indexed under the facts
+    it has (not False), and a rule that fires adds the later rules indexed under what it
+    concludes. A rule looked at is tested only when the patient meets one of its needs in full.
     """
 
     def __init__(self, kb: KnowledgeBase):
         order = sorted(kb.rules, key=lambda r: (kb.strata[r.id], r.id))
-        self._rules = tuple(
-            (
-                rule.id,
-                needs(rule.when),
-                compile_test(rule.when),
-                rule.then.conclude,
-                rule.then.exclude,
-            )
-            for rule in order
-        )
+        alternatives = [needs(rule.when) for rule in order]
         always: list[int] = []
         by_fact: dict[str, list[int]] = {}
         by_known: dict[str, list[int]] = {}
-        for index, (_, alternatives, _, _, _) in enumerate(self._rules):
-            for known, active, _ in alternatives:
-                if active:
-                    by_fact.setdefault(_anchor(active), []).append(index)
-                elif known:
-                    by_known.setdefault(_anchor(known), []).append(index)
+        by_conclusion: dict[str, list[int]] = {}
+        for index, options in enumerate(alternatives):
+            for need in options:
+                kind, key = _anchor(need)
+                if kind == "fact":
+                    by_fact.setdefault(key, []).append(index)
+                elif kind == "present":
+                    by_known.setdefault(key, []).append(index)
+                elif kind == "concluded":
+                    by_conclusion.setdefault(key, []).append(index)
                 else:
                     always.append(index)
+        self._rules = tuple(
+            (
+                rule.id,
+                alternatives[index],
+                compile_test(rule.when),
+                rule.then.conclude,
+                rule.then.exclude,
+                # The later rules that a conclusion of this one may let fire. (A rule testing
+                # `concluded: X` comes after every rule concluding X, in its stratum; an earlier
+                # one could not have seen X anyway.)
+                tuple(
+                    sorted(
+                        {
+                            later
+                            for cid in rule.then.conclude
+                            for later in by_conclusion.get(cid, ())
+                            if later > index
+                        }
+                    )
+                ),
+            )
+            for index, rule in enumerate(order)
+        )
         self._always = frozenset(always)
         self._by_fact = {fact: tuple(rules) for fact, rules in by_fact.items()}
         self._by_known = {fact: tuple(rules) for fact, rules in by_known.items()}
@@ -203,18 +224,19 @@ class CompiledRules:
         out: list[str] = []
         present = facts.keys()
         active = {fact for fact, value in facts.items() if value is not False}
-        candidates = set(self._always)
+        seen = set(self._always)
         by_fact, by_known = self._by_fact, self._by_known
         for fact in active:
             if fact in by_fact:
-                candidates.update(by_fact[fact])
+                seen.update(by_fact[fact])
         if by_known:
             for fact in present:
                 if fact in by_known:
-                    candidates.update(by_known[fact])
+                    seen.update(by_known[fact])
+        queue = sorted(seen)  # a sorted list is a heap: rules come out in firing order
         rules = self._rules
-        for index in sorted(candidates):
-            rule_id, alternatives, test, conclude, exclude = rules[index]
+        while queue:
+            rule_id, alternatives, test, conclude, exclude, wakes = rules[heappop(queue)]
             for known, needed, ids in alternatives:
                 if present >= known and active >= needed and concluded >= ids:
                     break
@@ -224,16 +246,34 @@ class CompiledRules:
                 out.append(rule_id)
                 concluded.update(conclude)
                 excluded.update(exclude)
+                for later in wakes:
+                    if later not in seen:
+                        seen.add(later)
+                        heappush(queue, later)
         return out
 
 
-COMMON = ("age", "sex", "dialysis", "pregnant", "medications.count")
-"""Facts almost every register gives: a rule is indexed under any other fact it needs first."""
+COMMON = frozenset(("age", "sex", "dialysis", "pregnant", "medications.count"))
+"""Facts almost every register gives: a need is indexed under anything else it names first."""
 
 
-def _anchor(facts: frozenset[str]) -> str:
-    """The fact to index a need under: one patients seldom have, as far as can be told."""
-    return min(facts, key=lambda fact: (fact in COMMON, fact))
+def _anchor(need: Need) -> tuple[str, str]:
+    """What to index a need under: `fact` (known, not False), `concluded`, `present`, or none.
+
+    The one of its facts or concluded ids a patient seldom has, as far as can be told: a fact
+    other than the few every register gives, then an id some rule must conclude, then those.
+    """
+    known, active, ids = need
+    rare = sorted(active - COMMON)
+    if rare:
+        return "fact", rare[0]
+    if ids:
+        return "concluded", min(ids)
+    if active:
+        return "fact", min(active)
+    if known:
+        return "present", min(known, key=lambda fact: (fact in COMMON, fact))
+    return "always", ""
 
 
 __all__ = ["CompiledRules", "Need", "Test", "compile_test", "needs", "required_facts"]
