@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 from weakref import WeakKeyDictionary
 
 from cramp_expert.compile.predicates import MISSING, fact_test, predicate
@@ -57,12 +56,9 @@ def candidate_values(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
     if fact.type == "list":
         return [frozenset(), *(frozenset({v}) for v in fact.values), frozenset(fact.values)]
     edges: set[float] = set()
-    for rule in evaluator.rules_testing(fact.id):
-        for condition in rule.fact_conditions():
-            if condition.fact != fact.id:
-                continue
-            refs = condition.value if condition.op == "between" else (condition.value,)
-            edges.update(float(v) for v in refs if isinstance(v, int | float))
+    for condition in _conditions_on(evaluator).get(fact.id, ()):
+        refs = condition.value if condition.op == "between" else (condition.value,)
+        edges.update(float(v) for v in refs if isinstance(v, int | float))
     low, high = fact.range or (min(edges, default=0.0), max(edges, default=1.0))
     ordered = sorted(edges)
     # Every outcome of `<`, `<=`, `>`, `>=` and `between` on these edges is reached by an edge
@@ -76,6 +72,24 @@ def candidate_values(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
 
 
 _DISTINCT: WeakKeyDictionary[PartialEvaluator, dict[str, list[Any]]] = WeakKeyDictionary()
+_CONDITIONS: WeakKeyDictionary[PartialEvaluator, dict[str, list[FactCondition]]] = (
+    WeakKeyDictionary()
+)
+
+
+def _conditions_on(evaluator: PartialEvaluator) -> dict[str, list[FactCondition]]:
+    """Fact id -> every condition on it, rule by rule in firing order.
+
+    One walk of the rules for every fact: the worlds need the candidates of each tested fact,
+    and a single consultation pays for that walk.
+    """
+    found = _CONDITIONS.get(evaluator)
+    if found is None:
+        found = _CONDITIONS[evaluator] = {}
+        for rule in evaluator.order:
+            for condition in rule.fact_conditions():
+                found.setdefault(condition.fact, []).append(condition)
+    return found
 
 
 def distinct_candidates(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]:
@@ -90,9 +104,8 @@ def distinct_candidates(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]
     if fact.id not in known:
         tests = [
             predicate(condition)
-            for rule in evaluator.rules_testing(fact.id)
-            for condition in rule.fact_conditions()
-            if condition.fact == fact.id and condition.op != "known"
+            for condition in _conditions_on(evaluator).get(fact.id, ())
+            if condition.op != "known"
         ]
         seen: set[tuple[bool, ...]] = set()
         distinct = []
@@ -132,8 +145,7 @@ class WorldState:
         return found
 
 
-@dataclass(frozen=True)
-class _Leaf:
+class _Leaf(NamedTuple):
     """A fact leaf compiled: its test, and its masks when the fact is open."""
 
     fact: str
@@ -292,10 +304,7 @@ class Worlds:
             return self._compile(items[0])  # `all` or `any` of one condition: that condition
         # A group's fact tests and `concluded` tests are made inline, the other parts through
         # their closures: a call less per leaf.
-        leaves = tuple(
-            (leaf.fact, leaf.test, leaf.absent, leaf.true, leaf.false, leaf.bit)
-            for leaf in (self._leaf(item) for item in items if isinstance(item, FactCondition))
-        )
+        leaves = tuple(self._leaf(item) for item in items if isinstance(item, FactCondition))
         conclusions = tuple(
             (item.conclusion, self._single.get(item.conclusion, -1))
             for item in items
