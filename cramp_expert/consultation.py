@@ -330,11 +330,13 @@ _Emit: TypeAlias = Callable[[Mapping[str, Any], Mapping[str, str], Set[str], lis
 """Appends the entries of one condition of a fired rule: (values, shown, concluded, out)."""
 _Test: TypeAlias = Callable[[Mapping[str, Any], Set[str]], bool]
 
-_SHARED_CLASSES = frozenset((bool, int, str, frozenset))
-"""Value types whose equal values show alike (a float's -0.0 equals 0.0 but shows as -0): a
-fact entry of such a value is made once per (value, shown) and shared by every result."""
-SHARED_PER_CONDITION = 512
-"""At most this many shared fact entries per condition (a free-text fact has many values)."""
+_SHARED_CLASSES = frozenset((bool, int, float, str, frozenset))
+"""Value types whose equal values show alike (but a float's 0.0 and -0.0, keyed apart): a fact
+entry of such a value is made once per (value, shown) and shared by every result."""
+SHARED_PER_CONDITION = 256
+"""At most this many shared fact entries per condition (a lab has many values)."""
+SHARED_PER_RULE = 256
+"""At most this many shared trace entries per rule."""
 
 
 def _compile_test(condition: Condition) -> _Test:
@@ -411,10 +413,15 @@ def _fact_emitter(condition: FactCondition, negated: bool) -> _Emit:
     ) -> None:
         value = values.get(fact, MISSING)
         given = shown.get(fact, MISSING)
-        if value is not MISSING and value.__class__ not in _SHARED_CLASSES:
+        kind = value.__class__
+        if kind is float:
+            # 0.0 == -0.0 (one key) but they show as 0 and -0: zero is keyed by its text.
+            key = (kind, value if value else str(value), given)
+        elif value is MISSING or kind in _SHARED_CLASSES:
+            key = (kind, value, given)
+        else:
             out.append(make(value, given))
             return
-        key = (value.__class__, value, given)
         entry = shared.get(key)
         if entry is None:
             entry = make(value, given)
@@ -522,6 +529,7 @@ class _RulePlan:
         "certainty",
         "contributions",
         "emit",
+        "entries",
         "evidence",
         "excluded",
         "flags",
@@ -561,6 +569,8 @@ class _RulePlan:
         )
         self.lifting = tuple(state for state in rule.consumed_ids if state in lifting)
         self.emit = _compile_trace(rule.when)
+        self.entries: dict[tuple[tuple[int, ...], bool, tuple[str, ...]], TraceEntry] = {}
+        """Trace entries shared by equal firings (see `_trace`)."""
 
 
 class _Plan:
@@ -828,30 +838,38 @@ def _trace(
     to the rule.
     """
     values, shown = patient.values, patient.shown
-    seen: dict[str, tuple[Match, ...]] = {}
+    seen: dict[str, tuple[tuple[Match, ...], tuple[int, ...]]] = {}
     trace = []
     for firing in firings:
         rule_plan = plans.get(firing.rule_id)
         assert rule_plan is not None  # every firing names a compiled rule of this knowledge base
-        facts = seen.get(rule_plan.id)
-        if facts is None:
+        matched = seen.get(rule_plan.id)
+        if matched is None:
             out: list[Match] = []
             rule_plan.emit(values, shown, asserted, out)
-            facts = seen[rule_plan.id] = tuple(out)
-        trace.append(
-            TraceEntry(
+            matched = seen[rule_plan.id] = (tuple(out), tuple(map(id, out)))
+        facts, identities = matched
+        conclusion_facts = tuple(firing.matched_conclusions)
+        # Equal firings share one entry. Keyed by the identities of its fact entries: a shared
+        # entry holds them, so while it is kept no other object can take their identities.
+        key = (identities, firing.matched_patient, conclusion_facts)
+        entry = rule_plan.entries.get(key)
+        if entry is None:
+            entry = TraceEntry(
                 rule_plan.id,
                 rule_plan.title,
                 facts,
                 firing.matched_patient,
-                tuple(firing.matched_conclusions),
+                conclusion_facts,
                 rule_plan.asserted,
                 rule_plan.excluded,
                 rule_plan.certainty,
                 rule_plan.evidence,
                 rule_plan.references,
             )
-        )
+            if len(rule_plan.entries) < SHARED_PER_RULE:
+                rule_plan.entries[key] = entry
+        trace.append(entry)
     return tuple(trace)
 
 

@@ -106,3 +106,21 @@ def test_a_shared_trace_entry_never_stands_for_an_equal_value_shown_otherwise(co
             assert _compiled_facts(kb, patient, frozenset()) == _reference_facts(
                 kb, patient, frozenset()
             )
+
+
+def test_results_sharing_trace_entries_are_those_made_afresh(consultant):
+    # Each result computed twice, the second time after the other patients (their entries
+    # shared by then), equals the first; and each firing's facts are still matched_facts'.
+    from cramp_expert.consultation import matched_facts
+    from cramp_expert.patient import normalise_patient
+    from cramp_expert.verify.sampler import Sampler
+
+    kb = consultant.kb
+    patients = [normalise_patient(d, kb.knowledge) for d in Sampler.for_kb(kb, 5).patients(30)]
+    first = [consultant.consult_facts(p, with_robustness=False).to_dict() for p in patients]
+    for patient, expected in zip(reversed(patients), reversed(first), strict=True):
+        result = consultant.consult_facts(patient, with_robustness=False)
+        assert result.to_dict() == expected
+        for entry in result.trace:
+            rule = kb.rule(entry.rule)
+            assert entry.facts == tuple(matched_facts(rule.when, patient, result.asserted))
