@@ -44,9 +44,13 @@ def freeze(value: Any) -> Any:
 
 def thaw(value: Any) -> Any:
     """What `freeze` made, as plain dicts and lists again (a fresh copy)."""
-    if type(value) in _SCALARS:
+    kind = type(value)
+    if kind in _SCALARS:
         return value
-    if isinstance(value, Mapping):
+    # What freeze made, by exact type first (isinstance with an abstract class is slow).
+    if kind is tuple:
+        return [thaw(item) for item in value]
+    if kind is MappingProxyType or isinstance(value, Mapping):
         return {key: thaw(item) for key, item in value.items()}
     if isinstance(value, tuple):
         return [thaw(item) for item in value]
@@ -337,7 +341,7 @@ class TraceEntry:
         return {
             "rule": self.rule,
             "title": self.title,
-            "matched": self.matched,
+            "matched": [entry.text for entry in self.facts],  # self.matched, without a call
             "facts": [entry.to_dict() for entry in self.facts],
             "activation": {
                 "patient_fact": self.patient_fact,
