@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, TypeAlias
 
 from cramp_expert.compile.predicates import MISSING, evaluate, fact_test, holds
@@ -785,7 +786,8 @@ def build_result(
     recommendations.sort(key=priority)
     investigations.sort(key=priority)
     warnings = [Warning(w.code, w.message, w.where) for w in patient.warnings]
-    for cid, contribs in sorted(by_id.items()):
+    # Only an id with two contributions or more can be both concluded and excluded.
+    for cid, contribs in sorted(item for item in by_id.items() if len(item[1]) > 1):
         if any(c.certainty > 0 for c in contribs) and any(c.certainty < 0 for c in contribs):
             warnings.append(
                 Warning(
@@ -795,13 +797,19 @@ def build_result(
                 )
             )
     trace = _trace(plans, firings, patient, asserted)
-    cited: dict[str, None] = {}
-    for section in (red_flags, causes, differentials, recommendations, investigations):
-        for item in section:
-            cited.update(dict.fromkeys(item.references))
     # A rule fired again cites nothing new: its references are the trace entries' in order.
-    for rule_plan in fired.values():
-        cited.update(dict.fromkeys(rule_plan.references))
+    cited = dict.fromkeys(
+        chain.from_iterable(
+            [
+                *(item.references for item in red_flags),
+                *(item.references for item in causes),
+                *(item.references for item in differentials),
+                *(item.references for item in recommendations),
+                *(item.references for item in investigations),
+                *(rule_plan.references for rule_plan in fired.values()),
+            ]
+        )
+    )
     bibliography = plan.references
     return Consultation(
         patient_id=patient.patient_id,
