@@ -98,9 +98,10 @@ def robustness_section(
     conclusion = state.conclusion
     holds = sorted((c for c in concluded if conclusion(c)[0] & 1), key=static.order)
     open_ids: list[tuple[str, int, _Open]] = []
-    known = static.open_ids
-    for cid in static.reported:
-        t, f, s = conclusion(cid)
+    known, truths = static.open_ids, state.truths
+    for cid, single in static.reported_rules:
+        # An id with one rule has that rule's masks (`Worlds.single`): read without a call.
+        t, f, s = truths[single] if single >= 0 else conclusion(cid)
         if not (t | f) & 1:
             # Open: with the worlds it is determined in, and the open facts it depends on.
             key = (cid, s, cid in concluded)
@@ -259,6 +260,9 @@ class _Static:
         self.rank = {cid: _kind_rank(knowledge, cid) for cid in knowledge.conclusions}
         self.reported = tuple(sorted(evaluator.reported, key=self.order))
         """The reported ids in the order a result lists them."""
+        single = worlds_of(evaluator).single
+        self.reported_rules = tuple((cid, single.get(cid, -1)) for cid in self.reported)
+        """`reported`, each with its one rule's position (-1: several rules)."""
         self.weight = {cid: _WEIGHT.get(c.kind, 1) for cid, c in knowledge.conclusions.items()}
         """Conclusion id -> its part of a score (see `_WEIGHT`)."""
         self.flags = tuple(

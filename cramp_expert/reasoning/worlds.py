@@ -202,7 +202,7 @@ class Worlds:
             for cid in {*evaluator._concluders, *evaluator._excluders}
         }
         """Conclusion id -> (its concluders, its excluders), as positions in firing order."""
-        self._single = {
+        self.single = {
             cid: concluders[0]
             for cid, (concluders, excluders) in self._producers.items()
             if len(concluders) == 1 and not excluders
@@ -231,7 +231,7 @@ class Worlds:
         truths = state.truths
         concluders, excluders = self._producers.get(cid, ((), ()))
         if len(concluders) == 1 and not excluders:
-            return truths[concluders[0]]  # its one rule's masks (see `_single`)
+            return truths[concluders[0]]  # its one rule's masks (see `single`)
         # The open facts: those of each rule undetermined in the base world.
         positive_t, positive_f, facts = 0, self.all, 0
         for i in concluders:
@@ -306,7 +306,7 @@ class Worlds:
         # their closures: a call less per leaf.
         leaves = tuple(self._leaf(item) for item in items if isinstance(item, FactCondition))
         conclusions = tuple(
-            (item.conclusion, self._single.get(item.conclusion, -1))
+            (item.conclusion, self.single.get(item.conclusion, -1))
             for item in items
             if isinstance(item, ConcludedCondition)
         )
