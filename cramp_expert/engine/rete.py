@@ -247,9 +247,26 @@ def _touching(node: Any, callback: Callback, touched: set[Any]) -> Callback:
     return activate
 
 
-def _info(token: Any) -> Any:
-    """`token.to_info()` without its checks: the token's facts and context, frozen."""
-    return _TUPLE_NEW(TokenInfo, (frozenset(token.data), frozenset(token.context.items())))
+def _info_of() -> Callable[[Any], Any]:
+    """`token.to_info()` without its checks, remembering the last token's frozen facts and context.
+
+    A token goes on unchanged down a chain of NOT nodes (a rule with several `none` items) and
+    on to its conflict-set node, each of which keeps its info: it is frozen once. No node
+    changes a token once made (alpha nodes copy before they bind), and the token is held while
+    remembered, so no other token can take its identity. One per matcher: an engine belongs
+    to one thread.
+    """
+    last: list[Any] = [None, None]
+
+    def info_of(token: Any) -> Any:
+        if token is last[0]:
+            return last[1]
+        info = _TUPLE_NEW(TokenInfo, (frozenset(token.data), frozenset(token.context.items())))
+        last[0] = token
+        last[1] = info
+        return info
+
+    return info_of
 
 
 class FastActivation(Activation):  # type: ignore[misc]
@@ -280,17 +297,18 @@ class FastActivation(Activation):  # type: ignore[misc]
         return self._hash
 
 
-def _conflict_set(node: Any, marked: set[Any], touched: set[Any]) -> Callback:
+def _conflict_set(
+    node: Any, marked: set[Any], touched: set[Any], info_of: Callable[[Any], Any]
+) -> Callback:
     """`ConflictSetNode._activate`, as experta runs it, less the token's copy and checks."""
     rule = node.rule
 
     def activate(token: Any) -> None:
         marked.add(node)
         touched.add(node)
-        data = frozenset(token.data)
+        info = info_of(token)
+        data, items = info
         context = token.context
-        items = frozenset(context.items())
-        info = _TUPLE_NEW(TokenInfo, (data, items))
         bindings = {k: v for k, v in context.items() if isinstance(k, str)}
         # The activation's context is the token's less negated bindings: the same items when
         # there are none.
@@ -351,7 +369,9 @@ def _same_context(items: frozenset[tuple[Any, Any]], right: Mapping[Any, Any]) -
     return True
 
 
-def _not_node(node: Any, touched: set[Any]) -> tuple[Callback, Callback]:
+def _not_node(
+    node: Any, touched: set[Any], info_of: Callable[[Any], Any]
+) -> tuple[Callback, Callback]:
     """A NotNode's left and right inputs, as experta's `_activate_left/_right` run them.
 
     Tokens are built without experta's checks (their facts were checked when first made).
@@ -364,9 +384,9 @@ def _not_node(node: Any, touched: set[Any]) -> tuple[Callback, Callback]:
         right_memory = node.right_memory
         if not right_memory:
             if token.tag is _VALID:
-                node.left_memory[_info(token)] = 0
+                node.left_memory[info_of(token)] = 0
             else:
-                del node.left_memory[_info(token)]
+                del node.left_memory[info_of(token)]
             for child in node.children:
                 child.callback(token)
             return
@@ -385,18 +405,18 @@ def _not_node(node: Any, touched: set[Any]) -> tuple[Callback, Callback]:
             for child in node.children:
                 child.callback(token)
         if valid:
-            node.left_memory[_info(token)] = count
+            node.left_memory[info_of(token)] = count
         else:
-            del node.left_memory[_info(token)]
+            del node.left_memory[info_of(token)]
 
     def activate_right(token: Any) -> None:
         touched.add(node)
         if token.tag is _VALID:
-            node.right_memory.append(_info(token))
+            node.right_memory.append(info_of(token))
             inc = 1
         else:
             inc = -1
-            node.right_memory.remove(_info(token))
+            node.right_memory.remove(info_of(token))
         left_memory = node.left_memory
         context = token.context
         for left in left_memory:
@@ -416,17 +436,17 @@ def _not_node(node: Any, touched: set[Any]) -> tuple[Callback, Callback]:
     return activate_left, activate_right
 
 
-def _join(node: Any, touched: set[Any]) -> tuple[Callback, Callback]:
+def _join(node: Any, touched: set[Any], info_of: Callable[[Any], Any]) -> tuple[Callback, Callback]:
     """An OrdinaryMatchNode's left and right inputs, as experta's `__activation` runs them."""
     matcher = node.matcher
     trivial = _passes_empty_left(matcher)
 
     def activation(token: Any, branch: list[Any], other: list[Any], is_left: bool) -> None:
         if token.tag is _VALID:
-            branch.append(_info(token))
+            branch.append(info_of(token))
         else:
             with contextlib.suppress(ValueError):
-                branch.remove(_info(token))
+                branch.remove(info_of(token))
         context = token.context
         for other_data, other_items in other:
             other_context = dict(other_items)
@@ -548,7 +568,9 @@ _MEMORIES: dict[type, tuple[str, ...]] = {
 infos, counts) are immutable, so a shallow copy is a copy."""
 
 
-_TWO_INPUTS: dict[type, Callable[[Any, set[Any]], tuple[Callback, Callback]]] = {
+_TWO_INPUTS: dict[
+    type, Callable[[Any, set[Any], Callable[[Any], Any]], tuple[Callback, Callback]]
+] = {
     NotNode: _not_node,
     OrdinaryMatchNode: _join,
 }
@@ -653,6 +675,7 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
         memo: dict[tuple[int, str], Callback] = {}
         beta: dict[int, tuple[Callback, Callback]] = {}
         below_type: dict[int, list[Callback]] = {}
+        info_of = _info_of()
 
         def callback_of(child: Any) -> Callback:
             node, callback = child.node, child.callback
@@ -662,11 +685,11 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
             fast: Callback = callback
             entry = _own_entry(node, callback)
             if entry == "activate" and type(node) is ConflictSetNode:
-                fast = _conflict_set(node, self._dirty, self._touched)
+                fast = _conflict_set(node, self._dirty, self._touched, info_of)
             elif entry in ("activate_left", "activate_right") and type(node) in _TWO_INPUTS:
                 pair = beta.get(id(node))
                 if pair is None:
-                    pair = beta[id(node)] = _TWO_INPUTS[type(node)](node, self._touched)
+                    pair = beta[id(node)] = _TWO_INPUTS[type(node)](node, self._touched, info_of)
                 fast = pair[0] if entry == "activate_left" else pair[1]
             elif isinstance(node, ConflictSetNode):
                 fast = _marking(node, _uncopied(node, callback), self._dirty, self._touched)
@@ -791,20 +814,19 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
             raise RuntimeError("restore() without a successful remember()")
         kept = self._saved_nodes
         touched = self._touched
-        for node in touched:
-            if node not in kept:
-                # The node's own _reset, spelt out for experta's three kinds of memory node.
-                kind = type(node)
-                if kind is NotNode:
-                    node.left_memory = {}
-                    node.right_memory = []
-                elif kind is OrdinaryMatchNode:
-                    node.left_memory = []
-                    node.right_memory = []
-                elif kind is ConflictSetNode:
-                    node.memory = set()
-                else:
-                    node._reset()
+        for node in touched - kept:
+            # The node's own _reset, spelt out for experta's three kinds of memory node.
+            kind = type(node)
+            if kind is NotNode:
+                node.left_memory = {}
+                node.right_memory = []
+            elif kind is OrdinaryMatchNode:
+                node.left_memory = []
+                node.right_memory = []
+            elif kind is ConflictSetNode:
+                node.memory = set()
+            else:
+                node._reset()
         for node, memories in saved:
             for name, memory in memories:
                 setattr(node, name, memory.copy())
