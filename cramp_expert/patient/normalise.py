@@ -126,6 +126,15 @@ class _Prepared:
     """Per drug class, in the dictionary's order: id, `meds.<id>`, its start and its dose."""
     none_taken: dict[str, bool]
     """`meds.<id>: False` for every class, in that order: a list naming no class."""
+    order: dict[str, int]
+    """Drug class id -> its place in the dictionary."""
+    lab_readings: dict[tuple[str, str], tuple[LabReading, str]] = field(default_factory=dict)
+    """(analyte, lab value as written) -> its reading and how it is shown: a register repeats
+    the same values (`4.1 mmol/L`) again and again, and reading one is a pure function of it."""
+
+
+LABS_KEPT = 8192
+"""Lab values as written whose readings a knowledge base keeps (`_Prepared.lab_readings`)."""
 
 
 _PREPARED: dict[int, tuple[Knowledge, _Prepared]] = {}
@@ -145,6 +154,7 @@ def _prepared(knowledge: Knowledge) -> _Prepared:
         frozenset(knowledge.analytes),
         classes,
         {key: False for _, key, _, _ in classes},
+        {cid: index for index, (cid, _, _, _) in enumerate(classes)},
     )
     if len(_PREPARED) >= 16:  # knowledge bases built by tests come and go
         _PREPARED.clear()
@@ -265,13 +275,9 @@ class _Normaliser:
             path: KeyPath = ("labs", name)
             uln = None
             if isinstance(value, dict):
-                self.check.keys(
-                    value,
-                    path,
-                    LAB_KEYS if name == "ck" else LAB_KEYS[:2],
-                    ["value"],
-                    what=f"key of labs.{name}",
-                )
+                known = LAB_KEYS if name == "ck" else LAB_KEYS[:2]
+                if not ("value" in value and all(key in known for key in value)):
+                    self.check.keys(value, path, known, ["value"], what=f"key of labs.{name}")
                 if "uln" in value and name == "ck":
                     uln = self.check.number(value["uln"], (*path, "uln"), "uln", (1, 100000))
                 if "value" not in value:
@@ -283,11 +289,22 @@ class _Normaliser:
                 raw_value: Any = f"{number} {value['unit']}" if value.get("unit") else number
             else:
                 raw_value = value
-            try:
-                reading = read_lab(analyte, raw_value, self.k)
-            except LabError as exc:
-                self.check.fail("P205", f"labs.{name}: {exc}", path, exc.hint)
-                continue
+            # Text only: a bare number's reading shows it as written (`-0` is not `0`).
+            key = (name, raw_value) if type(raw_value) is str else None
+            readings = self.known.lab_readings
+            known_reading = readings.get(key) if key is not None else None
+            if known_reading is None:
+                try:
+                    reading = read_lab(analyte, raw_value, self.k)
+                except LabError as exc:
+                    self.check.fail("P205", f"labs.{name}: {exc}", path, exc.hint)
+                    continue
+                known_reading = (reading, reading.show())
+                if key is not None:
+                    if len(readings) >= LABS_KEPT:
+                        readings.clear()
+                    readings[key] = known_reading
+            reading, shown = known_reading
             fact = self.k.facts.get(f"labs.{name}")
             if fact and fact.range and not fact.range[0] <= reading.value <= fact.range[1]:
                 self.check.fail(
@@ -297,17 +314,17 @@ class _Normaliser:
                     f"allowed: {fact.range[0]:g} to {fact.range[1]:g} {fact.unit}",
                 )
                 continue
-            self.store_lab(reading, value)
+            self.store_lab(reading, value, shown)
             if name == "ck" and uln is not None:
                 # The lab's own limit; without one, apply_derived uses the default ULN.
                 self.values["labs.ck_xuln"], self.shown["labs.ck_xuln"] = ck_times_uln(
                     reading.value, uln
                 )
 
-    def store_lab(self, reading: LabReading, raw: Any) -> None:
+    def store_lab(self, reading: LabReading, raw: Any, shown: str) -> None:
         fact_id = f"labs.{reading.analyte}"
         self.values[fact_id] = reading.value
-        self.shown[fact_id] = reading.show()
+        self.shown[fact_id] = shown
         shown_input = (
             raw
             if isinstance(raw, str)
@@ -473,26 +490,49 @@ class _Normaliser:
             self.values[f"meds.{class_id}.stopped"] = True
             # Sorted: the report must not depend on the order the list was written in.
             self.shown[f"meds.{class_id}.stopped"] = "; ".join(sorted(entries))
+        known = self.known
+        values = self.values
         if not found and not unrecognised:
             # A medication list is read as complete: a class not on it is absent.
-            self.values.update(self.known.none_taken)
+            values.update(known.none_taken)
             return
-        for class_id, key, started_key, dose_key in self.known.classes:
-            if class_id in found:
-                self.values[key] = True
-                self.shown[key] = "; ".join(sorted(typed[class_id]))
-                months = [m for m in found[class_id] if m is not None]
-                # NOTE: the start of a class is only known when every medicine of it gives one;
-                # otherwise a recent start could hide behind an undated entry.
-                if months and len(months) == len(found[class_id]):
-                    self.values[started_key] = min(months)
-                if class_id in doses and len(doses[class_id]) == len(found[class_id]):
-                    # The highest written strength: a dose limit is about the largest one.
-                    self.values[dose_key] = max(doses[class_id])
-            elif not unrecognised:
-                # A medication list is read as complete: a class not on it is absent. With an
-                # unrecognised entry the class stays unknown (the entry may belong to it).
-                self.values[key] = False
+        # The classes listed, in the dictionary's order, each with the start and the dose known
+        # of it. NOTE: the start of a class is only known when every medicine of it gives one;
+        # otherwise a recent start could hide behind an undated entry. The dose is the highest
+        # written strength: a dose limit is about the largest one.
+        listed: dict[str, tuple[str, list[tuple[str, float]]]] = {}
+        for index in sorted(known.order[class_id] for class_id in found):
+            class_id, key, started_key, dose_key = known.classes[index]
+            given = found[class_id]
+            extra: list[tuple[str, float]] = []
+            months = [m for m in given if m is not None]
+            if months and len(months) == len(given):
+                extra.append((started_key, min(months)))
+            if class_id in doses and len(doses[class_id]) == len(given):
+                extra.append((dose_key, max(doses[class_id])))
+            listed[key] = (class_id, extra)
+        if not unrecognised:
+            # A class not on the list is absent: every class in the dictionary's order, those
+            # listed True (with their start and dose right after them).
+            if any(extra for _, extra in listed.values()):
+                for _, key, _, _ in known.classes:
+                    if key in listed:
+                        self.listed_class(key, *listed[key], typed)
+                    else:
+                        values[key] = False
+                return
+            values.update(known.none_taken)  # those listed become True in their places
+        # With an unrecognised entry a class not listed stays unknown (the entry may be of it).
+        for key, (class_id, extra) in listed.items():
+            self.listed_class(key, class_id, extra, typed)
+
+    def listed_class(
+        self, key: str, class_id: str, extra: list[tuple[str, float]], typed: dict[str, list[str]]
+    ) -> None:
+        """A drug class the medication list names: `meds.<class>`, as typed, start and dose."""
+        self.values[key] = True
+        self.shown[key] = "; ".join(sorted(typed[class_id]))
+        self.values.update(extra)
 
     # --- conditions ---------------------------------------------------------------------------
     def conditions(self, raw: Any) -> None:
@@ -612,10 +652,11 @@ def _printable(value: Any) -> bool:
     """
     if isinstance(value, str):
         return value.isprintable()
-    if isinstance(value, dict):
-        return all(_printable(item) for item in value.values())
-    if isinstance(value, list):
-        return all(_printable(item) for item in value)
+    if isinstance(value, dict | list):
+        # A loop, not all() of a generator: it runs on every value of every patient file.
+        for item in value.values() if isinstance(value, dict) else value:
+            if not _printable(item):
+                return False
     return True
 
 

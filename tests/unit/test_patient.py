@@ -214,6 +214,29 @@ def test_recent_start_is_the_most_recent_of_the_class(knowledge):
     assert patient.values["meds.med_diuretic_loop.started_months_ago"] == 3
 
 
+@pytest.mark.parametrize("unknown", ["", "  - zzqxy 10 mg\n"])
+@pytest.mark.parametrize(
+    "dated", ["  - simvastatin 40 mg\n", "  - {name: simvastatin 40 mg, started_months_ago: 4}\n"]
+)
+def test_drug_class_facts_come_in_the_dictionarys_order(knowledge, unknown, dated):
+    # Every class (or, beside an unrecognised entry, every class listed) in the dictionary's
+    # order, with a class's start and dose right after it, however the list is written.
+    text = f"medications:\n  - furosemide 40 mg\n{unknown}{dated}  - amlodipine 5 mg\n"
+    patient = _read(knowledge, text)
+    keys = [key for key in patient.values if key.startswith("meds.")]
+    listed = {f"meds.{c}" for entry in patient.medications for c in entry["classes"]}
+    assert {"meds.med_diuretic_loop", "meds.med_statin"} <= listed
+    classes = [f"meds.{class_id}" for class_id in knowledge.drug_classes]
+    assert [key for key in keys if key.count(".") == 1] == [
+        key for key in classes if key in listed or not unknown
+    ]
+    for statin in ("meds.med_simvastatin", "meds.med_statin"):
+        after = keys[keys.index(statin) + 1 :]
+        facts = [k for k in after if k.startswith(statin + ".")]
+        assert after[: len(facts)] == facts  # right after the class itself
+        assert (statin + ".started_months_ago" in keys) == ("started" in dated)
+
+
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
