@@ -74,6 +74,7 @@ class Summariser:
         self.kb = kb
         self.threshold = kb.knowledge.certainty_threshold
         self.conclusions = kb.knowledge.conclusions
+        self.lifting = emergency_states(kb)
         self._decided: dict[frozenset[str], _Decided] = {}
 
     def summary(self, patient: PatientFacts, fired: Iterable[str]) -> dict[str, Any]:
@@ -123,7 +124,7 @@ class Summariser:
             "recommendation": [],
             "investigation": [],
         }
-        lifting = emergency_states(kb)
+        lifting = self.lifting
         for cid in concluded:
             definition = self.conclusions[cid]
             kind = definition.kind
@@ -137,9 +138,12 @@ class Summariser:
             elif kind in advice:
                 priority = advice_priority(kb, by_id, concluded, cid, definition.evidence, lifting)
                 advice[kind].append((priority, cid))
-        # build_result's W100: an id both concluded and excluded by the rules that fired.
+        # build_result's W100: an id both concluded and excluded by the rules that fired (which
+        # takes two contributions at least).
         w100 = any(
-            any(c.certainty > 0 for c in contribs) and any(c.certainty < 0 for c in contribs)
+            len(contribs) > 1
+            and any(c.certainty > 0 for c in contribs)
+            and any(c.certainty < 0 for c in contribs)
             for contribs in by_id.values()
         )
         return (
