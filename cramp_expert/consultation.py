@@ -533,6 +533,7 @@ class _RulePlan:
         "entries",
         "evidence",
         "excluded",
+        "fired_before",
         "flags",
         "holds_drug",
         "id",
@@ -569,9 +570,29 @@ class _RulePlan:
             if flag in conclusions and conclusions[flag].kind == "red_flag"
         )
         self.lifting = tuple(state for state in rule.consumed_ids if state in lifting)
-        self.emit = _compile_trace(rule.when)
+        self.emit: _Emit | None = None
+        self.fired_before = False
         self.entries: dict[tuple[tuple[int, ...], bool, tuple[str, ...]], TraceEntry] = {}
         """Trace entries shared by equal firings (see `_trace`)."""
+
+    def compiled(self) -> _Emit:
+        """The rule's trace builder, compiled from its condition tree."""
+        if self.emit is None:
+            self.emit = _compile_trace(self.rule.when)
+        return self.emit
+
+    def trace(self, patient: PatientFacts, concluded: Set[str]) -> list[Match]:
+        """The entries of a firing of this rule: `matched_facts`, compiled from the second on.
+
+        A rule's first firing in a process walks its tree: a single consultation (a plain
+        consult) does not pay for compiling what it uses once.
+        """
+        if self.emit is None and not self.fired_before:
+            self.fired_before = True
+            return matched_facts(self.rule.when, patient, concluded)
+        out: list[Match] = []
+        self.compiled()(patient.values, patient.shown, concluded, out)
+        return out
 
 
 class _Plan:
@@ -583,13 +604,25 @@ class _Plan:
         self.umbrellas = frozenset(
             cid for cid, d in kb.knowledge.conclusions.items() if d.combine == "strongest"
         )
-        self.rules = {rule.id: _RulePlan(rule, kb, self.lifting) for rule in kb.rules}
+        self.rules: dict[str, _RulePlan] = {}
+        """Rule id -> its plan, made when the rule first fires (a single consultation compiles
+        only the rules that fired: a plain consult must not pay for the whole rule base)."""
         self.references = {
             key: Reference(key, ref.citation) for key, ref in kb.knowledge.references.items()
         }
         self.info: dict[str, KnowledgeBaseInfo] = {}
         self.cited_by: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
         """(id, the rules that concluded it) -> the references its item lists."""
+
+    def rule(self, rule_id: str) -> _RulePlan | None:
+        """The plan of a rule of this knowledge base (None: no such rule)."""
+        rule_plan = self.rules.get(rule_id)
+        if rule_plan is None:
+            rule = self.kb.rule(rule_id)
+            if rule is None:
+                return None
+            rule_plan = self.rules[rule_id] = _RulePlan(rule, self.kb, self.lifting)
+        return rule_plan
 
     def knowledge_base_info(self, engine_version: str) -> KnowledgeBaseInfo:
         info = self.info.get(engine_version)
@@ -633,7 +666,7 @@ def build_result(
     for firing in firings:
         rule_id = firing.rule_id
         if rule_id not in fired:
-            rule_plan = plans.get(rule_id)
+            rule_plan = plans.get(rule_id) or plan.rule(rule_id)
             if rule_plan is not None:
                 fired[rule_id] = rule_plan
     # contributions(): conclusion id -> the contribution of every rule that concluded it.
@@ -796,7 +829,7 @@ def build_result(
                     "rules",
                 )
             )
-    trace = _trace(plans, firings, patient, asserted)
+    trace = _trace(fired, firings, patient, asserted)
     # A rule fired again cites nothing new: its references are the trace entries' in order.
     cited = dict.fromkeys(
         chain.from_iterable(
@@ -845,7 +878,6 @@ def _trace(
     conditions (a rule fired again saw the same); `activation` is what experta itself handed
     to the rule.
     """
-    values, shown = patient.values, patient.shown
     seen: dict[str, tuple[tuple[Match, ...], tuple[int, ...]]] = {}
     trace = []
     for firing in firings:
@@ -853,8 +885,7 @@ def _trace(
         assert rule_plan is not None  # every firing names a compiled rule of this knowledge base
         matched = seen.get(rule_plan.id)
         if matched is None:
-            out: list[Match] = []
-            rule_plan.emit(values, shown, asserted, out)
+            out = rule_plan.trace(patient, asserted)
             matched = seen[rule_plan.id] = (tuple(out), tuple(map(id, out)))
         facts, identities = matched
         conclusion_facts = tuple(firing.matched_conclusions)

@@ -65,10 +65,11 @@ def _compiled_facts(kb, patient, concluded):
     from cramp_expert.consultation import _plan
 
     out = {}
-    for rule_id, plan in _plan(kb).rules.items():
+    for rule in kb.rules:
+        plan = _plan(kb).rule(rule.id)
         entries: list = []
-        plan.emit(patient.values, patient.shown, concluded, entries)
-        out[rule_id] = tuple(entries)
+        plan.compiled()(patient.values, patient.shown, concluded, entries)
+        out[rule.id] = tuple(entries)
     return out
 
 
