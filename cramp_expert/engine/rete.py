@@ -155,6 +155,8 @@ def _plain_field_test(what: str, test: Callable[[Any], Any], children: list[Call
                     child(token)
             return
 
+    # What a dispatching parent needs to run this test in its own loop (`_dispatch`).
+    activate.plain = (what, test, children)  # type: ignore[attr-defined]
     return activate
 
 
@@ -471,7 +473,9 @@ def _join(node: Any, touched: set[Any], info_of: Callable[[Any], Any]) -> tuple[
     return activate_left, activate_right
 
 
-Entry = tuple[int, Callback]
+Entry = tuple[int, Callback, Any]
+"""A dispatched child: its index among its parent's children, its callback, and what
+`_dispatch` needs to run it in place when it is a plain field test (else None)."""
 
 
 def _dispatch(
@@ -520,10 +524,22 @@ def _dispatch(
                             tests = [e for entries in literals.values() for e in entries]
                         if tests:
                             chosen.extend(tests)
-                # By index: entries are (index, callback) with distinct indexes, so the tuples'
-                # own order is the index order (callbacks are never compared).
+                # By index: entries begin with distinct indexes, so the tuples' own order is
+                # the index order (nothing after the index is ever compared).
                 chosen.sort()
-            for _, callback in chosen:
+                # Each plain test in this loop rather than through its closure: the fact has
+                # the field (it was chosen by it), so the test reads it and, when it holds,
+                # hands the token on as the closure would.
+                for _, callback, plain in chosen:
+                    if plain is None:
+                        callback(token)
+                        continue
+                    what, test, below = plain
+                    if test(fact[what]):
+                        for child in below:
+                            child(token)
+                return
+            for _, callback, _ in chosen:
                 callback(token)
             return
 
@@ -717,13 +733,14 @@ class FastReteMatcher(ReteMatcher):  # type: ignore[misc]
             rest: list[Entry] = []
             for index, (child, callback) in enumerate(zip(children, callbacks, strict=True)):
                 check = child.node.matcher if _fast_field_node(child) else None
+                entry = (index, callback, getattr(callback, "plain", None))
                 if not isinstance(check, FeatureCheck):
-                    rest.append((index, callback))
+                    rest.append(entry)
                 elif _literal(check):
                     literals = by_literal.setdefault(check.what, {})
-                    literals.setdefault(check.how.value, []).append((index, callback))
+                    literals.setdefault(check.how.value, []).append(entry)
                 else:
-                    by_field.setdefault(check.what, []).append((index, callback))
+                    by_field.setdefault(check.what, []).append(entry)
             return [_dispatch(by_field, by_literal, rest)]
 
         # Computed from the network as experta built it, then installed.
