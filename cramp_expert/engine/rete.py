@@ -155,8 +155,10 @@ def _plain_field_test(what: str, test: Callable[[Any], Any], children: list[Call
                     child(token)
             return
 
-    # What a dispatching parent needs to run this test in its own loop (`_dispatch`).
-    activate.plain = (what, test, children)  # type: ignore[attr-defined]
+    # What a dispatching parent needs to run this test in its own loop (`_dispatch`), and the
+    # capture that follows it when that is its only child.
+    capture = getattr(children[0], "capture", None) if len(children) == 1 else None
+    activate.plain = (what, test, children, capture)  # type: ignore[attr-defined]
     return activate
 
 
@@ -216,6 +218,8 @@ def _capture(check: Any, children: list[Callback]) -> Callback:
                 child(new)
             return
 
+    # What `_dispatch` needs to capture a fact itself, for a token with no bindings yet.
+    activate.capture = (bind, children)  # type: ignore[attr-defined]
     return activate
 
 
@@ -534,10 +538,18 @@ def _dispatch(
                     if plain is None:
                         callback(token)
                         continue
-                    what, test, below = plain
+                    what, test, below, capture = plain
                     if test(fact[what]):
-                        for child in below:
-                            child(token)
+                        if capture is not None and not token.context:
+                            # The capture below, as `_capture` runs it on a token with no
+                            # bindings: a new token binding the fact.
+                            bind, after = capture
+                            new = _TUPLE_NEW(Token, (token.tag, set(token.data), {bind: fact}))
+                            for child in after:
+                                child(new)
+                        else:
+                            for child in below:
+                                child(token)
                 return
             for _, callback, _ in chosen:
                 callback(token)
