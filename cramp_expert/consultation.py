@@ -689,6 +689,11 @@ def build_result(
     def because(cid: str, positive: bool = True) -> tuple[str, ...]:
         return tuple(c.rule.id for c in by_id.get(cid, ()) if (c.certainty > 0) is positive)
 
+    def holds_drug(cid: str) -> bool:
+        return any(c.certainty > 0 and fired[c.rule.id].holds_drug for c in by_id.get(cid, ()))
+
+    # Not recursive on purpose: a closure that calls itself is a reference cycle, which keeps
+    # this call's lists alive until the collector runs (a cost on every batch patient).
     def held(cid: str) -> bool:
         # A drug line says "held" when a rule that concluded it holds the drug (state_drug_held):
         # the reports then say so instead of the routine "never stop it" footnote (brief 8.2).
@@ -702,8 +707,8 @@ def build_result(
                 and conclusions[m].combine != "strongest"
                 and rules_behind & set(because(m))
             ]
-            return bool(members) and all(held(m) for m in members)
-        return any(c.certainty > 0 and fired[c.rule.id].holds_drug for c in by_id.get(cid, ()))
+            return bool(members) and all(holds_drug(m) for m in members)
+        return holds_drug(cid)
 
     cited_by = plan.cited_by
 

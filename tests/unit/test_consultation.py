@@ -125,3 +125,27 @@ def test_results_sharing_trace_entries_are_those_made_afresh(consultant):
         for entry in result.trace:
             rule = kb.rule(entry.rule)
             assert entry.facts == tuple(matched_facts(rule.when, patient, result.asserted))
+
+
+def test_a_full_consultation_leaves_no_reference_cycles(consultant):
+    # Batch and screening consult patient after patient: garbage in reference cycles waits for
+    # the collector, whose passes then cost every patient (a recursive closure in build_result
+    # once kept each result's lists alive that way). Everything a consultation makes and drops
+    # must be freed by reference counting alone.
+    import gc
+
+    from cramp_expert.patient import normalise_patient
+    from cramp_expert.verify.sampler import Sampler
+
+    kb = consultant.kb
+    patients = [normalise_patient(d, kb.knowledge) for d in Sampler.for_kb(kb, 7).patients(60)]
+    for patient in patients:  # lazily built caches are not garbage: build them first
+        consultant.consult_facts(patient).to_dict()
+    gc.collect()
+    gc.disable()
+    try:
+        for patient in patients:
+            consultant.consult_facts(patient).to_json(indent=None)  # the line batch writes
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
