@@ -175,21 +175,26 @@ def process_environment(cache: Path, pycache: Path) -> dict[str, str]:
     return env
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds used so far by a running process and its descendants (Linux /proc)."""
-    total = 0.0
+def process_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds used so far by a running process and each of its descendants (Linux /proc)."""
+    found: dict[int, float] = {}
     ticks = os.sysconf("SC_CLK_TCK")
     pending = [pid]
     while pending:
         current = pending.pop()
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
+            found[current] = (int(fields[11]) + int(fields[12])) / ticks
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
-    return total
+    return found
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a running process and its descendants (Linux /proc)."""
+    return sum(process_cpu(pid).values())
 
 
 def children_cpu() -> float:
@@ -754,6 +759,10 @@ def screening_population(kb: Any, kind: str, count: int, seed: int) -> list[str]
 
 
 OWN_CPU = "Dask's own CPU per patient, ms (1 worker, over batch in process)"
+CEILING = "speed-up 2 workers / 1 that the measured CPU allows on 2 free cores"
+QUIET = "the same with each process's time-based CPU scaled to a quiet machine's wall"
+IDLE_SECONDS = 2.0
+"""How long an idle warm cluster is watched for its time-based CPU before each timed run."""
 SEVERE_SHARE = 0.01
 """The share of a realistic register with an emergency or urgent finding: a design assumption
 (see bench/README.md, "Population screening"), far below the generator's 15-20 %."""
@@ -978,15 +987,65 @@ def _timed_batch(source: Path, out: Path, **options: Any) -> dict[str, float]:
     from cramp_expert.kb import load_knowledge_base
 
     knowledge = load_knowledge_base().knowledge
-    cpu, own = tree_cpu(os.getpid()), time.process_time()
+    me = os.getpid()
+    before, own = process_cpu(me), time.process_time()
     start = time.perf_counter()
     run_batch(source, out, knowledge=knowledge, input_name="register", **options)
     wall = time.perf_counter() - start
+    after, own = process_cpu(me), time.process_time() - own
+    # Each other process's CPU over the run (a Dask worker; the resource tracker shows as ~0).
+    others = [cpu - before.get(pid, 0.0) for pid, cpu in after.items() if pid != me]
     return {
         "wall s": wall,
-        "CPU s": tree_cpu(os.getpid()) - cpu,
-        "client CPU s": time.process_time() - own,
+        "CPU s": sum(after.values()) - sum(before.values()),
+        "client CPU s": own,
+        "processes CPU s": sorted((c for c in others if c > 0), reverse=True),
     }
+
+
+def idle_cpu(seconds: float) -> dict[str, Any]:
+    """CPU per second of wall of this process and each descendant while nothing is asked of them.
+
+    On a Dask cluster that is its time-based cost (heartbeats, the event loops, the workers'
+    profilers): paid for every second a run lasts, whatever the run does.
+    """
+    me = os.getpid()
+    before = process_cpu(me)
+    start = time.perf_counter()
+    time.sleep(seconds)
+    wall = time.perf_counter() - start
+    after = process_cpu(me)
+    others = [cpu - before.get(pid, 0.0) for pid, cpu in after.items() if pid != me]
+    return {
+        "client process": (after[me] - before[me]) / wall,
+        "workers": sorted((c / wall for c in others if c > 0), reverse=True),
+    }
+
+
+def cpu_ceiling(client_s: float, workers_s: list[float], cores: int = 2) -> float:
+    """The shortest wall a run's measured CPU allows on `cores` free cores.
+
+    The busiest process's CPU, or all of the CPU spread evenly, whichever is longer.
+    """
+    return max([client_s, *workers_s, (client_s + sum(workers_s)) / cores])
+
+
+def quiet_wall(
+    client_s: float, workers_s: list[float], wall: float, idle: dict[str, Any], cores: int = 2
+) -> float:
+    """`cpu_ceiling` with each process's time-based CPU (`idle_cpu`) scaled to a quiet wall.
+
+    A loaded machine stretches the wall, and with it that part of the CPU. Each process's work is its CPU less its idle rate times the measured wall; on free cores a
+    run then lasts T = work / (1 - rate) for the busiest process, or all the work over the
+    cores left by every process's rate, whichever is longer.
+    """
+    rate_c, rates = idle["client process"], idle["workers"][: len(workers_s)]
+    rates = rates + [0.0] * (len(workers_s) - len(rates))
+    work_c = max(0.0, client_s - rate_c * wall)
+    works = [max(0.0, w - r * wall) for w, r in zip(workers_s, rates, strict=True)]
+    bounds = [work_c / (1 - rate_c), *(w / (1 - r) for w, r in zip(works, rates, strict=True))]
+    bounds.append((work_c + sum(works)) / (cores - rate_c - sum(rates)))
+    return max(bounds)
 
 
 def dask_runs(lines: list[str], engine: str, work: Path) -> dict[str, Any]:
@@ -1020,26 +1079,50 @@ def dask_runs(lines: list[str], engine: str, work: Path) -> dict[str, Any]:
             "patients per CPU s": round(count / max(here["CPU s"], 1e-9), 1),
         },
     }
+    tasks = -(-count // PARTITION)
+    ceilings: dict[int, float] = {}
+    quiet: dict[int, float] = {}
     for workers in (1, 2):
         outcomes = DaskOutcomes(None, workers)
         started = time.perf_counter()
         with outcomes:
             start_s = time.perf_counter() - started
             outcomes.warm("register", None, mode)  # every worker builds its consultant now
+            idle = idle_cpu(IDLE_SECONDS)
             out = work / f"dask-{engine}-{workers}.jsonl"
             timed = _timed_batch(source, out, mode=mode, consult_with=outcomes)
+        wall, client = timed["wall s"], timed["client CPU s"]
+        busy = timed["processes CPU s"][:workers]
+        ceilings[workers] = cpu_ceiling(client, busy)
+        quiet[workers] = quiet_wall(client, busy, wall, idle)
+        # What the run's work cost the client process (client, scheduler, nannies): its CPU
+        # less what it spends per second of wall whatever the run does (measured just before).
+        client_work = client - idle["client process"] * wall
         figures[f"Dask, {workers} local worker{'s' if workers > 1 else ''}"] = {
             "cluster start s": round(start_s, 2),
-            "wall s": round(timed["wall s"], 2),
-            "patients/s (wall)": round(count / max(timed["wall s"], 1e-9), 1),
+            "wall s": round(wall, 2),
+            "patients/s (wall)": round(count / max(wall, 1e-9), 1),
             "CPU s (all processes)": round(timed["CPU s"], 2),
-            "of which client and scheduler CPU s": round(timed["client CPU s"], 2),
+            "of which client and scheduler CPU s": round(client, 2),
             "patients per CPU s": round(count / max(timed["CPU s"], 1e-9), 1),
             "output identical to batch": out.read_bytes() == reference,
+            "client and scheduler CPU ms per patient": round(1000 * client / count, 4),
+            "worker CPU ms per patient (each)": [round(1000 * c / count, 4) for c in busy],
+            "idle CPU ms per wall s: client process / each worker": [
+                round(1000 * idle["client process"], 1),
+                [round(1000 * w, 1) for w in idle["workers"][:workers]],
+            ],
+            "client and scheduler CPU for the work, ms per patient / per task": [
+                round(1000 * client_work / count, 4),
+                round(1000 * client_work / tasks, 2),
+            ],
         }
     one, two = figures["Dask, 1 local worker"], figures["Dask, 2 local workers"]
     figures["speed-up, 2 workers / 1 (wall)"] = round(one["wall s"] / max(two["wall s"], 1e-9), 2)
+    figures[CEILING] = round(ceilings[1] / max(ceilings[2], 1e-9), 2)
+    figures[QUIET] = round(quiet[1] / max(quiet[2], 1e-9), 2)
     figures[OWN_CPU] = round(1000 * (one["CPU s (all processes)"] - here["CPU s"]) / count, 4)
+    figures["tasks"] = tasks
     figures["partition (records per task)"] = PARTITION
     figures["partitions in flight per worker"] = IN_FLIGHT
     return figures
@@ -1657,12 +1740,29 @@ def screening_report(s: dict[str, Any]) -> list[str]:
     )
     for name, d in s["dask"].items():
         out.append(
-            f"  {name}: speed-up 2 workers / 1 (wall) {d['speed-up, 2 workers / 1 (wall)']}; "
+            f"  {name}: speed-up 2 workers / 1 (wall) {d['speed-up, 2 workers / 1 (wall)']}, "
+            f"allowed by the CPU on 2 free cores {d.get(CEILING)} as measured, "
+            f"{d.get(QUIET)} with the time-based CPU of a quiet machine's wall; "
             "Dask's own CPU per patient "
             f"{d[OWN_CPU]}"
             f" ms; partition {d['partition (records per task)']} records, "
             f"{d['partitions in flight per worker']} in flight per worker"
         )
+        for label in ("Dask, 1 local worker", "Dask, 2 local workers"):
+            f = d[label]
+            if "worker CPU ms per patient (each)" not in f:
+                continue  # a results file from before these figures
+            idle_client, idle_workers = f["idle CPU ms per wall s: client process / each worker"]
+            work_patient, work_task = f[
+                "client and scheduler CPU for the work, ms per patient / per task"
+            ]
+            out.append(
+                f"    {label}: CPU ms per patient: client and scheduler "
+                f"{f['client and scheduler CPU ms per patient']}, each worker "
+                f"{f['worker CPU ms per patient (each)']}; idle, ms per wall s: client process "
+                f"{idle_client}, each worker {idle_workers}; client and scheduler for the work "
+                f"{work_patient} ms per patient, {work_task} ms per task ({d.get('tasks')} tasks)"
+            )
     runs = s["runs"]
     out.append(
         table(
