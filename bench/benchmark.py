@@ -761,6 +761,7 @@ def screening_population(kb: Any, kind: str, count: int, seed: int) -> list[str]
 OWN_CPU = "Dask's own CPU per patient, ms (1 worker, over batch in process)"
 CEILING = "speed-up 2 workers / 1 that the measured CPU allows on 2 free cores"
 QUIET = "the same with each process's time-based CPU scaled to a quiet machine's wall"
+DASK_ONLY = "the same with the 1-worker run's work shared evenly (Dask's own costs only)"
 IDLE_SECONDS = 2.0
 """How long an idle warm cluster is watched for its time-based CPU before each timed run."""
 SEVERE_SHARE = 0.01
@@ -1082,6 +1083,7 @@ def dask_runs(lines: list[str], engine: str, work: Path) -> dict[str, Any]:
     tasks = -(-count // PARTITION)
     ceilings: dict[int, float] = {}
     quiet: dict[int, float] = {}
+    runs: dict[int, dict[str, Any]] = {}
     for workers in (1, 2):
         outcomes = DaskOutcomes(None, workers)
         started = time.perf_counter()
@@ -1095,6 +1097,7 @@ def dask_runs(lines: list[str], engine: str, work: Path) -> dict[str, Any]:
         busy = timed["processes CPU s"][:workers]
         ceilings[workers] = cpu_ceiling(client, busy)
         quiet[workers] = quiet_wall(client, busy, wall, idle)
+        runs[workers] = {"client": client, "workers": busy, "wall": wall, "idle": idle}
         # What the run's work cost the client process (client, scheduler, nannies): its CPU
         # less what it spends per second of wall whatever the run does (measured just before).
         client_work = client - idle["client process"] * wall
@@ -1121,6 +1124,24 @@ def dask_runs(lines: list[str], engine: str, work: Path) -> dict[str, Any]:
     figures["speed-up, 2 workers / 1 (wall)"] = round(one["wall s"] / max(two["wall s"], 1e-9), 2)
     figures[CEILING] = round(ceilings[1] / max(ceilings[2], 1e-9), 2)
     figures[QUIET] = round(quiet[1] / max(quiet[2], 1e-9), 2)
+    # The CPU a patient's work costs varies by 20 % and more with what else the host runs, so
+    # two workers' CPU measured in one run and one worker's in another do not compare well.
+    # Dask's own costs alone: the 1-worker run's work shared evenly by 2 workers, with the
+    # 2-worker run's client and scheduler CPU and every process's time-based rate.
+    one_run, two_run = runs[1], runs[2]
+    rate_one = one_run["idle"]["workers"][:1] or [0.0]
+    work = (
+        max(0.0, one_run["workers"][0] - rate_one[0] * one_run["wall"])
+        if one_run["workers"]
+        else 0.0
+    )
+    shared = quiet_wall(
+        two_run["client"] - two_run["idle"]["client process"] * two_run["wall"],
+        [work / 2, work / 2],
+        0.0,
+        two_run["idle"],
+    )
+    figures[DASK_ONLY] = round(quiet[1] / max(shared, 1e-9), 2)
     figures[OWN_CPU] = round(1000 * (one["CPU s (all processes)"] - here["CPU s"]) / count, 4)
     figures["tasks"] = tasks
     figures["partition (records per task)"] = PARTITION
@@ -1742,7 +1763,8 @@ def screening_report(s: dict[str, Any]) -> list[str]:
         out.append(
             f"  {name}: speed-up 2 workers / 1 (wall) {d['speed-up, 2 workers / 1 (wall)']}, "
             f"allowed by the CPU on 2 free cores {d.get(CEILING)} as measured, "
-            f"{d.get(QUIET)} with the time-based CPU of a quiet machine's wall; "
+            f"{d.get(QUIET)} with the time-based CPU of a quiet machine's wall, "
+            f"{d.get(DASK_ONLY)} with one worker's work shared evenly (Dask's own costs only); "
             "Dask's own CPU per patient "
             f"{d[OWN_CPU]}"
             f" ms; partition {d['partition (records per task)']} records, "
