@@ -12,11 +12,11 @@ known names, never an error. An entry that says the medicine is not taken ("stop
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 
 from cramp_expert.kb.knowledge import Knowledge, normalise_name
+from cramp_expert.patient.fuzzy import close_matches
 
 _SPLIT = re.compile(r"\s*(?:/|\+|&|\band\b|\bwith\b)\s*")
 _NOT_TAKEN = re.compile(
@@ -62,7 +62,7 @@ def _fuzzy(words: list[str], names: Names) -> tuple[str, tuple[str, ...]] | None
         candidate = " ".join(words[:end])
         if len(candidate) < 5:
             continue
-        close = difflib.get_close_matches(candidate, names, n=1, cutoff=0.84)
+        close = close_matches(candidate, names, n=1, cutoff=0.84)
         if close:
             return close[0], names[close[0]]
     return None
@@ -154,7 +154,7 @@ def _match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
                 found.append(hit)
     if not found and not not_taken:
         guess = parts[0] if parts else folded
-        suggestions = tuple(difflib.get_close_matches(guess, names, n=3, cutoff=0.6))
+        suggestions = tuple(close_matches(guess, names, n=3, cutoff=0.6))
         return MedicationMatch(text, (), (), "unknown", "", suggestions, tuple(missing))
     drugs = tuple(dict.fromkeys(d for _, components in found for d in components))
     classes = tuple(dict.fromkeys(c for d in drugs for c in knowledge.drugs[d].classes))
@@ -210,10 +210,10 @@ def match_condition(
         return tuple(dict.fromkeys(found)), "partial", ()
     if doubted or _DOUBT.search(folded):
         return (), "unknown", ()
-    close = difflib.get_close_matches(folded, synonyms, n=1, cutoff=0.85)
+    close = close_matches(folded, synonyms, n=1, cutoff=0.85)
     if close:
         return (synonyms[close[0]],), "fuzzy", (close[0],)
-    return (), "unknown", tuple(difflib.get_close_matches(folded, synonyms, n=3, cutoff=0.5))
+    return (), "unknown", tuple(close_matches(folded, synonyms, n=3, cutoff=0.5))
 
 
 # "PD" and "HD" are left out: in a problem list they as often mean Parkinson's or Huntington's.
