@@ -316,6 +316,9 @@ class Worlds:
             if not isinstance(item, FactCondition | ConcludedCondition)
         )
         everything = self.all
+        # `any_of` is `all_of` with True and False swapped (De Morgan), written out twice on
+        # purpose: one shared body would swap the masks of every part on every call, and these
+        # two closures are the inner loop of every robustness section.
 
         def all_of(state: WorldState) -> Masks:
             is_open, values = state.open, state.values
