@@ -16,7 +16,6 @@ from cramp_expert.batch.readers import Record
 from cramp_expert.errors import InputError, Location, Problem
 from cramp_expert.kb.knowledge import Knowledge
 from cramp_expert.numbers import plain_number
-from cramp_expert.patient import read_patient
 from cramp_expert.screen.records import LineFormat, Mode
 from cramp_expert.source import MAX_DEPTH, Document, parse
 
@@ -191,11 +190,6 @@ class RecordConsultant:
         self.name = input_name
         self.mode = mode or Mode()
         self.format: LineFormat = self.mode.line_format()
-        from cramp_expert.fhir.read import facts_from_fhir, is_fhir
-
-        # `Consultant.read`, without the import it makes on every call (a plain consultation
-        # never loads the FHIR reader; a batch run reads many records).
-        self._fhir = (is_fhir, facts_from_fhir)
         self.screener: Any = None
         if self.mode.summary:
             from cramp_expert.screen.backend import Screener
@@ -221,25 +215,19 @@ class RecordConsultant:
         if record.kind == "file":
             return consultant.read_path(record.path)
         if record.kind == "fhir":
+            from cramp_expert.fhir.read import facts_from_fhir
+
             name = f"{record.path}:{record.line}"
-            return self._fhir[1](json.loads(record.text), consultant.kb.knowledge, name)
+            return facts_from_fhir(json.loads(record.text), consultant.kb.knowledge, name)
         if record.kind == "csv":
-            return self.read(csv_document(record, consultant.kb.knowledge, self.name))
+            return consultant.read(csv_document(record, consultant.kb.knowledge, self.name))
         document = jsonl_document(record, self.name)
         try:
-            return self.read(document)
+            return consultant.read(document)
         except InputError:
             if document.positions:
                 raise
-            return self.read(located_jsonl_document(record, self.name))
-
-    def read(self, document: Document) -> Any:
-        """`Consultant.read`: a parsed patient file or FHIR JSON, validated and normalised."""
-        is_fhir, facts_from_fhir = self._fhir
-        knowledge = self.consultant.kb.knowledge
-        if is_fhir(document.data):
-            return facts_from_fhir(document.data, knowledge, document.path)
-        return read_patient(document, knowledge)
+            return consultant.read(located_jsonl_document(record, self.name))
 
     def consult(self, record: Record) -> Outcome:
         """One record's output line and what the summary counts of it (never raises)."""
