@@ -8,12 +8,17 @@ concluded, what the rules saw as asserted, the rules fired) is computed here, on
 
 Adding a key to the contract is adding a field here and one line to its `to_dict()`; nothing
 else writes a section's name or an item's keys.
+
+Results share their immutable parts (equal trace entries and fact entries, references,
+dependences are one object across results: `consultation.py`, `reasoning.robustness`).
+`to_dict(shared=...)` lets a writer put its own value in place of such a part's dict (batch: the
+part's JSON, encoded once per object and spliced into each line; `screen.records`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
@@ -313,6 +318,10 @@ class GroupMatch:
 
 Match = FactMatch | ConclusionMatch | GroupMatch
 
+Shared = Callable[[Any], Any]
+"""What `to_dict(shared=...)` writes in place of a shared part's dict: called with the part (a
+TraceEntry, a trace's fact entry, a Reference or a Dependence), whose `to_dict()` it stands for."""
+
 
 @dataclass(frozen=True)
 class TraceEntry:
@@ -336,13 +345,17 @@ class TraceEntry:
         """The matched facts as one line each."""
         return [entry.text for entry in self.facts]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The contract's trace entry."""
+    def to_dict(self, shared: Shared | None = None) -> dict[str, Any]:
+        """The contract's trace entry (`shared`: see `Shared`; its fact entries through it)."""
         return {
             "rule": self.rule,
             "title": self.title,
             "matched": [entry.text for entry in self.facts],  # self.matched, without a call
-            "facts": [entry.to_dict() for entry in self.facts],
+            "facts": (
+                [entry.to_dict() for entry in self.facts]
+                if shared is None
+                else [shared(entry) for entry in self.facts]
+            ),
             "activation": {
                 "patient_fact": self.patient_fact,
                 "conclusion_facts": list(self.conclusion_facts),
@@ -436,12 +449,16 @@ class Robustness:
     depends_on_unknowns: tuple[Dependence, ...]
     most_informative: NextStep | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The contract's `robustness` object."""
+    def to_dict(self, shared: Shared | None = None) -> dict[str, Any]:
+        """The contract's `robustness` object (`shared`: see `Shared`; the dependences)."""
         return {
             "unknown_facts": self.unknown_facts,
             "holds_regardless": list(self.holds_regardless),
-            "depends_on_unknowns": [d.to_dict() for d in self.depends_on_unknowns],
+            "depends_on_unknowns": (
+                [d.to_dict() for d in self.depends_on_unknowns]
+                if shared is None
+                else [shared(d) for d in self.depends_on_unknowns]
+            ),
             "most_informative": (
                 self.most_informative.to_dict() if self.most_informative is not None else None
             ),
@@ -518,8 +535,18 @@ class Consultation:
         """This result with its robustness section."""
         return replace(self, robustness=robustness)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The contract's JSON result, as plain dicts and lists in the contract's key order."""
+    def to_dict(self, shared: Shared | None = None) -> dict[str, Any]:
+        """The contract's JSON result, as plain dicts and lists in the contract's key order.
+
+        `shared` (see `Shared`) stands for the dicts of the parts results share: trace entries
+        and their fact entries, references, dependences; None (the contract): their `to_dict()`.
+        """
+        if shared is None:
+            trace = [entry.to_dict() for entry in self.trace]
+            references = [ref.to_dict() for ref in self.references]
+        else:
+            trace = [shared(entry) for entry in self.trace]
+            references = [shared(ref) for ref in self.references]
         result: dict[str, Any] = {
             "patient_id": self.patient_id,
             "knowledge_base": self.knowledge_base.to_dict(),
@@ -531,11 +558,11 @@ class Consultation:
             "investigations": [item.to_dict() for item in self.investigations],
             "interpreted": self.interpreted.to_dict(),
             "warnings": [item.to_dict() for item in self.warnings],
-            "trace": [entry.to_dict() for entry in self.trace],
-            "references": [ref.to_dict() for ref in self.references],
+            "trace": trace,
+            "references": references,
         }
         if self.robustness is not None:
-            result["robustness"] = self.robustness.to_dict()
+            result["robustness"] = self.robustness.to_dict(shared)
         return result
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -565,6 +592,7 @@ __all__ = [
     "RedFlag",
     "Reference",
     "Robustness",
+    "Shared",
     "TraceEntry",
     "Warning",
     "freeze",

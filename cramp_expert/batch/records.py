@@ -237,9 +237,14 @@ class RecordConsultant:
             patient = self.patient(record)
             if self.screener is not None:
                 result = self.screener.screen(patient, record.number)
+                line = lines.result_line(source, result)
+                causes = tuple([item["id"] for item in result["causes"]])
+                red_flags = tuple([item["id"] for item in result["red_flags"]])
             else:
-                result = self.consultant.consult_facts(patient).to_dict()
-            line = lines.result_line(source, result)
+                consultation = self.consultant.consult_facts(patient)
+                line = lines.consultation_line(source, consultation)
+                causes = tuple([item.id for item in consultation.causes])
+                red_flags = tuple([item.id for item in consultation.red_flags])
         except InputError as exc:
             return error_outcome(source, exc.problems, lines)
         except (MemoryError, RecursionError) as exc:
@@ -254,11 +259,7 @@ class RecordConsultant:
                 audit = {"codes": ["audit"], "problems": [str(exc)]}
                 return Outcome(lines.error_line(source, audit), errors=("audit",))
             return internal_outcome(source, exc, lines)
-        return Outcome(
-            line,
-            causes=tuple([item["id"] for item in result["causes"]]),
-            red_flags=tuple([item["id"] for item in result["red_flags"]]),
-        )
+        return Outcome(line, causes=causes, red_flags=red_flags)
 
 
 def error_outcome(

@@ -11,6 +11,13 @@ JSON is encoded with msgspec (several times faster than `json.dumps` on a full r
 here only, on batch's path), falling back to `json` for what msgspec refuses (a lone surrogate in
 an input string). Both give compact JSON with non-ASCII characters as they are.
 
+A full result's line is written from the typed result (`LineFormat.consultation_line`): the
+parts results share (trace entries and their fact entries, references, dependences: most of a
+line's bytes and of its containers) are encoded once per object, the JSON kept on the object
+(immutable, like a `cached_property`) and spliced into every line that holds it
+(`msgspec.Raw`). The line is byte for byte `result_line(source, result.to_dict())`: the same
+encoder, and JSON has one compact text for a value wherever it sits.
+
 CSV cells are written through `render.visible`: an input string's control characters and line
 breaks appear as escapes, so every record is one physical line (which `--resume` relies on) and
 a spreadsheet shows no control character from a patient file.
@@ -26,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cramp_expert.render import visible
+from cramp_expert.result import Consultation, TraceEntry
 
 CSV_COLUMNS = (
     "input",
@@ -61,6 +69,33 @@ def _json_encoder() -> Callable[[Any], str]:
     return encode
 
 
+_ENCODED = "_encoded_json"
+"""The instance attribute that keeps a shared part's encoded JSON (see the module's docstring)."""
+
+
+def _shared_json() -> tuple[Callable[[Any], Any], Callable[[Any], bytes]]:
+    """(the `shared` of `Consultation.to_dict` that gives a part's JSON, the encoder to use).
+
+    A part's JSON is encoded once and kept in its instance dict, as `functools.cached_property`
+    keeps a value (the parts are frozen dataclasses; their fields, equality and hash are
+    untouched). msgspec refusing a part raises, and the line is then written the plain way.
+    """
+    import msgspec
+
+    encode = msgspec.json.Encoder().encode
+    raw = msgspec.Raw
+
+    def shared(part: Any) -> Any:
+        memo = part.__dict__
+        found = memo.get(_ENCODED)
+        if found is None:
+            made = part.to_dict(shared) if type(part) is TraceEntry else part.to_dict()
+            found = memo[_ENCODED] = raw(encode(made))
+        return found
+
+    return shared, encode
+
+
 @dataclass(frozen=True)
 class Counted:
     """What the run's summary counts of one output line."""
@@ -79,10 +114,21 @@ class LineFormat:
 
     def __init__(self) -> None:
         self.encode = _json_encoder()
+        self._shared: tuple[Callable[[Any], Any], Callable[[Any], bytes]] | None = None
 
     def result_line(self, source: Mapping[str, Any], result: Mapping[str, Any]) -> str:
         """The line of a record consulted."""
         return self.encode({"source": source, **result})
+
+    def consultation_line(self, source: Mapping[str, Any], result: Consultation) -> str:
+        """`result_line(source, result.to_dict())`, byte for byte, the shared parts spliced in."""
+        if self._shared is None:
+            self._shared = _shared_json()
+        shared, encode = self._shared
+        try:
+            return encode({"source": source, **result.to_dict(shared)}).decode("utf-8")
+        except (TypeError, ValueError):  # what msgspec refuses: the plain way decides
+            return self.result_line(source, result.to_dict())
 
     def error_line(self, source: Mapping[str, Any], error: Mapping[str, Any]) -> str:
         """The line of a record that could not be consulted (`error`: codes, problems)."""
