@@ -17,7 +17,9 @@ is the first version, one trial evaluation per value, kept to test it against.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Set
+from itertools import chain
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
@@ -281,13 +283,16 @@ class _Static:
         """What the section needs of an open id that depends on the open `facts` (bits)."""
         names = worlds.fact_names(facts)
         pairs = tuple((f, worlds.world_bits.get(f, 0)) for f in names)
+        kept = tuple(pair for pair in pairs if not pair[0].startswith(NOT_NEXT_WHEN_PRESSING))
         found = _Open(
             Dependence(cid, concluded, "be lost" if concluded else "be added", names),
             self.weight[cid],
             pairs,
-            tuple(pair for pair in pairs if not pair[0].startswith(NOT_NEXT_WHEN_PRESSING)),
+            kept,
             dict(pairs),
             len(names) == 1,
+            (names, tuple(f for f, _ in kept)),
+            {},
         )
         if len(self.open_ids) > 65536:  # bounded: one entry per id and set of facts met
             self.open_ids.clear()
@@ -308,6 +313,27 @@ class _Open(NamedTuple):
     """`facts` as a mapping."""
     single: bool
     """The id depends on one open fact only: that fact surely decides it."""
+    names: tuple[tuple[str, ...], tuple[str, ...]]
+    """The names of `facts`, then of `kept` (indexed by whether a red flag is pressing)."""
+    decided: dict[int, tuple[tuple[str, ...], tuple[str, ...]]]
+    """The worlds the id is determined in -> `names` less the facts that do not decide it
+    (see `_decided`): the same worlds come back patient after patient."""
+
+
+def _decided(entry: _Open, covered: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The open facts that decide `entry`'s id, among `facts` and among `kept`; kept on it.
+
+    A fact decides the id when the id is determined (the worlds `covered`) in each of its worlds.
+    """
+    found = entry.decided.get(covered)
+    if found is None:
+        found = (
+            tuple(f for f, mine in entry.facts if covered & mine == mine),
+            tuple(f for f, mine in entry.kept if covered & mine == mine),
+        )
+        if len(entry.decided) < 64:  # bounded: one per set of worlds met
+            entry.decided[covered] = found
+    return found
 
 
 _FIELD = 1 << 20
@@ -344,27 +370,48 @@ def _most_informative(
         conclusion(flag)[0] & 1 and (urgent or bool(also and conclusion(also)[0] & 1))
         for flag, urgent, also in static.flags
     )
-    bound: dict[str, int] = {}
+    # A fact's bound: the weights of the ids that depend on it, summed; the facts are counted
+    # per weight (an id's kind), by Counter over their names, and weighed below.
+    by_weight: dict[int, list[tuple[str, ...]]] = {}
     decides: dict[str, int] = {}
     sure: dict[str, int] = {}
     for _, covered, entry in open_ids:
         weight = entry.weight
+        names = entry.names[pressing]
+        group = by_weight.get(weight)
+        if group is None:
+            by_weight[weight] = [names]
+        else:
+            group.append(names)
         if entry.single:
             # An id that depends on one open fact only is decided by it, whatever its value.
-            for fact_id, _ in entry.kept if pressing else entry.facts:
-                bound[fact_id] = bound.get(fact_id, 0) + weight
+            for fact_id in names:
                 sure[fact_id] = sure.get(fact_id, 0) + weight
                 decides[fact_id] = decides.get(fact_id, 0) + weight
             continue
-        for fact_id, mine in entry.kept if pressing else entry.facts:
-            bound[fact_id] = bound.get(fact_id, 0) + weight
-            if covered & mine == mine:
-                decides[fact_id] = decides.get(fact_id, 0) + weight
+        # A fact decides the id when the id is determined in each of the fact's worlds.
+        found = entry.decided.get(covered) or _decided(entry, covered)
+        for fact_id in found[pressing]:
+            decides[fact_id] = decides.get(fact_id, 0) + weight
+    # Only a fact that decides something can be the best, and the facts are looked at by
+    # bound, greatest first: a fact that decides nothing would only have stopped the search
+    # where the next fact that decides something stops it (bounds only fall, the best only
+    # grows), so only those are ranked, and only their bounds are weighed.
+    counted = [
+        (weight, Counter(chain.from_iterable(groups))) for weight, groups in by_weight.items()
+    ]
+    ranked = []
+    for fact_id in decides:
+        most = 0
+        for weight, counts in counted:
+            most += weight * counts.get(fact_id, 0)
+        ranked.append((-most, fact_id))
+    ranked.sort()  # by bound, greatest first, then fact id
     surely = max(sure.values(), default=0)  # the best score is at least what a fact surely decides
     knowledge = static.knowledge
     best, best_score = "", 0
-    for fact_id in sorted(bound, key=lambda f: (-bound[f], f)):
-        most = bound[fact_id]
+    for negative, fact_id in ranked:
+        most = -negative
         if most <= best_score or most < surely:
             break  # a fact decides at most its bound: none left can beat the best
         if knowledge.fact(fact_id) is None:
