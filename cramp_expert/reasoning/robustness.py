@@ -271,6 +271,8 @@ class _Static:
             (flag.id, flag.urgency in ("emergency", "urgent"), flag.emergency_if)
             for flag in knowledge.conclusions_of("red_flag")
         )
+        self.held_back: dict[Worlds, int] = {}
+        """The bits of the facts never asked beside a pressing red flag (NOT_NEXT_WHEN_PRESSING)."""
         self.open_ids: dict[tuple[str, int, bool], _Open] = {}
         """(id, its open facts, concluded) -> `open_id`: the same sets come back patient after
         patient (9 times in 10 on generated patients), and a dependence entry is immutable."""
@@ -282,16 +284,17 @@ class _Static:
     def open_id(self, worlds: Worlds, cid: str, facts: int, concluded: bool) -> _Open:
         """What the section needs of an open id that depends on the open `facts` (bits)."""
         names = worlds.fact_names(facts)
-        pairs = tuple((f, worlds.world_bits.get(f, 0)) for f in names)
-        kept = tuple(pair for pair in pairs if not pair[0].startswith(NOT_NEXT_WHEN_PRESSING))
+        held = self.held_back.get(worlds)
+        if held is None:
+            held = self.held_back[worlds] = sum(
+                worlds.fact_bit[f] for f in worlds.facts if f.startswith(NOT_NEXT_WHEN_PRESSING)
+            )
         found = _Open(
             Dependence(cid, concluded, "be lost" if concluded else "be added", names),
             self.weight[cid],
-            pairs,
-            kept,
-            dict(pairs),
+            facts,
             len(names) == 1,
-            (names, tuple(f for f, _ in kept)),
+            (names, worlds.fact_names(facts & ~held) if facts & held else names),
             {},
         )
         if len(self.open_ids) > 65536:  # bounded: one entry per id and set of facts met
@@ -305,32 +308,31 @@ class _Open(NamedTuple):
 
     dependence: Dependence
     weight: int
-    facts: tuple[tuple[str, int], ...]
-    """(fact, its worlds) for each open fact the id depends on."""
-    kept: tuple[tuple[str, int], ...]
-    """`facts` less the questions held back beside a pressing red flag."""
-    worlds: dict[str, int]
-    """`facts` as a mapping."""
+    facts: int
+    """The open facts the id depends on (bits over the tested facts)."""
     single: bool
     """The id depends on one open fact only: that fact surely decides it."""
     names: tuple[tuple[str, ...], tuple[str, ...]]
-    """The names of `facts`, then of `kept` (indexed by whether a red flag is pressing)."""
+    """The names of `facts`, then of those asked beside a pressing red flag (indexed by whether
+    one is pressing: NOT_NEXT_WHEN_PRESSING)."""
     decided: dict[int, tuple[tuple[str, ...], tuple[str, ...]]]
     """The worlds the id is determined in -> `names` less the facts that do not decide it
     (see `_decided`): the same worlds come back patient after patient."""
 
 
-def _decided(entry: _Open, covered: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The open facts that decide `entry`'s id, among `facts` and among `kept`; kept on it.
+def _decided(
+    entry: _Open, covered: int, world_bits: Mapping[str, int]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The open facts that decide `entry`'s id, among its names (both, see `_Open.names`).
 
-    A fact decides the id when the id is determined (the worlds `covered`) in each of its worlds.
+    A fact decides the id when the id is determined (the worlds `covered`) in each of the
+    fact's worlds. Kept on the entry: the same worlds come back patient after patient.
     """
     found = entry.decided.get(covered)
     if found is None:
-        found = (
-            tuple(f for f, mine in entry.facts if covered & mine == mine),
-            tuple(f for f, mine in entry.kept if covered & mine == mine),
-        )
+        names, kept = entry.names
+        decide = tuple(f for f in names if covered & (mine := world_bits.get(f, 0)) == mine)
+        found = (decide, decide if kept is names else tuple(f for f in decide if f in kept))
         if len(entry.decided) < 64:  # bounded: one per set of worlds met
             entry.decided[covered] = found
     return found
@@ -364,6 +366,7 @@ def _most_informative(
     with the best score.
     """
     conclusion = state.conclusion
+    world_bits = state.worlds.world_bits
     # While an emergency or urgent red flag stands, the next step is never a lifestyle or
     # cramp-history question (clinical brief 8.7): the flag is the plan.
     pressing = any(
@@ -390,7 +393,7 @@ def _most_informative(
                 decides[fact_id] = decides.get(fact_id, 0) + weight
             continue
         # A fact decides the id when the id is determined in each of the fact's worlds.
-        found = entry.decided.get(covered) or _decided(entry, covered)
+        found = entry.decided.get(covered) or _decided(entry, covered, world_bits)
         for fact_id in found[pressing]:
             decides[fact_id] = decides.get(fact_id, 0) + weight
     # Only a fact that decides something can be the best, and the facts are looked at by
@@ -422,9 +425,9 @@ def _most_informative(
     if not best:
         return None
     decided = []
+    bit, worlds = state.worlds.fact_bit[best], world_bits.get(best, 0)
     for cid, covered, entry in open_ids:
-        worlds = entry.worlds.get(best)
-        if worlds is not None and (entry.single or covered & worlds == worlds):
+        if entry.facts & bit and (entry.single or covered & worlds == worlds):
             decided.append(cid)
     return _next_step(knowledge, best, sorted(decided, key=static.order), state.values)
 
