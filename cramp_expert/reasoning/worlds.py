@@ -157,6 +157,10 @@ class _Leaf(NamedTuple):
     """The fact's bit among the tested facts."""
 
 
+_BITS = bytes.maketrans(b"01", b"\x00\x01")
+"""`bin()`'s digits as bytes 0 and 1 (see `Worlds.fact_names`)."""
+
+
 class Worlds:
     """The worlds of a knowledge base and its rules compiled over them; one per evaluator."""
 
@@ -255,13 +259,11 @@ class Worlds:
         """The fact ids of a bit set over the tested facts, sorted."""
         names = self._names.get(bits)
         if names is None:
-            facts, found = self.facts, []
-            rest = bits
-            while rest:
-                low = rest & -rest
-                found.append(facts[low.bit_length() - 1])
-                rest ^= low
-            names = tuple(found)
+            # The bits as bytes 0/1, lowest first, select the facts (all in C: a first pass
+            # over new patients meets thousands of sets, two dozen facts each).
+            names = tuple(
+                itertools.compress(self.facts, bin(bits)[:1:-1].encode().translate(_BITS))
+            )
             if len(self._names) > 16384:  # bounded: one entry per set met
                 self._names.clear()
             self._names[bits] = names

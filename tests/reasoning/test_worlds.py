@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hypothesis import given
+from hypothesis import strategies as st
 
 from cramp_expert.kb import load_knowledge_base
 from cramp_expert.patient import normalise_patient
@@ -134,3 +135,13 @@ def test_robustness_equals_the_reference_search_on_vignettes_and_examples(consul
 @given(PATIENTS)
 def test_robustness_equals_the_reference_search_on_any_patient(consultant, patient):
     _same_section(consultant, normalise_patient(patient, KB.knowledge))
+
+
+@given(st.integers(min_value=0, max_value=2**200))
+def test_the_names_of_a_set_of_facts_are_its_bits_in_order(consultant, bits):
+    worlds = worlds_of(consultant.evaluator)
+    bits &= (1 << len(worlds.facts)) - 1
+    expected = tuple(f for i, f in enumerate(worlds.facts) if bits >> i & 1)
+    assert worlds.fact_names(bits) == expected
+    assert worlds.fact_names(bits) == expected  # kept, the same
+    assert worlds.fact_names(sum(worlds.fact_bit[f] for f in expected)) == expected
