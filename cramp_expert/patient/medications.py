@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from cramp_expert.kb.knowledge import Knowledge, normalise_name
-from cramp_expert.patient.fuzzy import close_matches
+from cramp_expert.patient.fuzzy import Names, close_matches
 
 _SPLIT = re.compile(r"\s*(?:/|\+|&|\band\b|\bwith\b)\s*")
 _NOT_TAKEN = re.compile(
@@ -24,7 +24,7 @@ _NOT_TAKEN = re.compile(
     r"not taking|not taken|held|withheld|declined|refused)\b"
 )
 
-Names = dict[str, tuple[str, ...]]
+DrugNames = dict[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class MedicationMatch:
     of a combination's components in the dictionary), "simvastatin 40 mg and amlodipine 5 mg"."""
 
 
-def _longest_prefix(words: list[str], names: Names) -> tuple[str, tuple[str, ...]] | None:
+def _longest_prefix(words: list[str], names: DrugNames) -> tuple[str, tuple[str, ...]] | None:
     for end in range(len(words), 0, -1):
         candidate = " ".join(words[:end])
         if candidate in names:
@@ -57,12 +57,14 @@ def _longest_prefix(words: list[str], names: Names) -> tuple[str, tuple[str, ...
     return None
 
 
-def _fuzzy(words: list[str], names: Names) -> tuple[str, tuple[str, ...]] | None:
+def _fuzzy(
+    words: list[str], names: DrugNames, searched: Names
+) -> tuple[str, tuple[str, ...]] | None:
     for end in range(min(len(words), 3), 0, -1):
         candidate = " ".join(words[:end])
         if len(candidate) < 5:
             continue
-        close = close_matches(candidate, names, n=1, cutoff=0.84)
+        close = close_matches(candidate, searched, n=1, cutoff=0.84)
         if close:
             return close[0], names[close[0]]
     return None
@@ -128,6 +130,23 @@ def match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
     return found
 
 
+_SEARCHED: dict[int, tuple[Knowledge, Names, Names]] = {}
+
+
+def _searched(knowledge: Knowledge) -> tuple[Names, Names]:
+    """The drug names and condition synonyms of a knowledge base, grouped for close matches."""
+    entry = _SEARCHED.get(id(knowledge))
+    if entry is None or entry[0] is not knowledge:
+        if len(_SEARCHED) >= 16:  # knowledge bases built by tests come and go
+            _SEARCHED.clear()
+        entry = _SEARCHED[id(knowledge)] = (
+            knowledge,
+            Names(knowledge.drug_names),
+            Names(knowledge.condition_synonyms),
+        )
+    return entry[1], entry[2]
+
+
 def _match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
     not_taken = bool(_NOT_TAKEN.search(text.lower()))
     names = knowledge.drug_names
@@ -146,7 +165,7 @@ def _match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
             words = part.split()
             hit = _longest_prefix(words, names)
             if hit is None:
-                hit = _fuzzy(words, names)
+                hit = _fuzzy(words, names, _searched(knowledge)[0])
                 fuzzy_used = fuzzy_used or hit is not None
             if hit is None:
                 missing.append(part)
@@ -154,7 +173,7 @@ def _match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
                 found.append(hit)
     if not found and not not_taken:
         guess = parts[0] if parts else folded
-        suggestions = tuple(close_matches(guess, names, n=3, cutoff=0.6))
+        suggestions = tuple(close_matches(guess, _searched(knowledge)[0], n=3, cutoff=0.6))
         return MedicationMatch(text, (), (), "unknown", "", suggestions, tuple(missing))
     drugs = tuple(dict.fromkeys(d for _, components in found for d in components))
     classes = tuple(dict.fromkeys(c for d in drugs for c in knowledge.drugs[d].classes))
@@ -210,10 +229,11 @@ def match_condition(
         return tuple(dict.fromkeys(found)), "partial", ()
     if doubted or _DOUBT.search(folded):
         return (), "unknown", ()
-    close = close_matches(folded, synonyms, n=1, cutoff=0.85)
+    searched = _searched(knowledge)[1]
+    close = close_matches(folded, searched, n=1, cutoff=0.85)
     if close:
         return (synonyms[close[0]],), "fuzzy", (close[0],)
-    return (), "unknown", tuple(close_matches(folded, synonyms, n=3, cutoff=0.5))
+    return (), "unknown", tuple(close_matches(folded, searched, n=3, cutoff=0.5))
 
 
 # "PD" and "HD" are left out: in a problem list they as often mean Parkinson's or Huntington's.

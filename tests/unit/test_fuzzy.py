@@ -7,7 +7,7 @@ import difflib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cramp_expert.patient.fuzzy import close_matches
+from cramp_expert.patient.fuzzy import Names, close_matches
 
 CUTOFFS = (0.5, 0.6, 0.84, 0.85)
 """Every cutoff the medication and condition readers use."""
@@ -42,13 +42,15 @@ def typed_names(draw, names: list[str]) -> str:
 def test_every_name_of_the_dictionary_and_its_slips_match_as_difflib_says(knowledge):
     names = list(knowledge.drug_names)
     synonyms = list(knowledge.condition_synonyms)
+    grouped = {id(names): Names(names), id(synonyms): Names(synonyms)}
 
     @given(typed_names(names + synonyms), st.sampled_from(CUTOFFS), st.integers(1, 3))
     def check(word: str, cutoff: float, n: int) -> None:
         for pool in (names, synonyms):
-            assert close_matches(word, pool, n, cutoff) == difflib.get_close_matches(
-                word, pool, n, cutoff
-            )
+            expected = difflib.get_close_matches(word, pool, n, cutoff)
+            assert close_matches(word, pool, n, cutoff) == expected
+            # Grouped by length (searched again and again, the windows kept): the same.
+            assert close_matches(word, grouped[id(pool)], n, cutoff) == expected
 
     check()
 
@@ -62,3 +64,68 @@ def test_a_dictionary_is_read_as_its_names_and_ties_break_as_in_difflib():
             "amlodipinx", list(names), 3, 0.6
         )
     assert close_matches("amlodipinx", names, 3, 0.6)  # not a vacuous comparison
+
+
+def test_names_of_every_length_are_compared_where_difflib_compares_them():
+    # Lengths 0 to 12 against words of lengths 0 to 12: every name difflib's first bound lets
+    # through is in the window, in the order given, and none it skips.
+    pool = ["x" * length for length in range(13)] + ["ab", "abcdefghij"]
+    grouped = Names(pool)
+    for cutoff in (*CUTOFFS, 0.0, 1.0):
+        for length in range(13):
+            word = "y" * length
+            let_through = [
+                name
+                for name in pool
+                if difflib.SequenceMatcher(None, name, word).real_quick_ratio() >= cutoff
+            ]
+            assert grouped.within(length, cutoff) == let_through
+            assert close_matches(word, grouped, 3, cutoff) == difflib.get_close_matches(
+                word, pool, 3, cutoff
+            )
+    # 2 * 8 / 18 = 0.89 and 2 * 10 / 22 = 0.91 pass 0.84; 2 * 7 / 17 = 0.82 does not.
+    assert grouped.within(10, 0.84) == ["x" * n for n in range(8, 13)] + ["abcdefghij"]
+
+
+def test_a_misspelt_medication_reads_as_before_the_names_were_grouped(knowledge):
+    # Through the reader: the windowed search finds the drug a plain difflib search finds.
+    from cramp_expert.patient.medications import _match_medication
+
+    for typed, drug in (("furosemdie 40 mg", "furosemide"), ("amlodipnie", "amlodipine")):
+        match = _match_medication(typed, knowledge)
+        assert (match.matched, match.drugs) == ("fuzzy", (drug,))
+    unknown = _match_medication("zzqxw 5 mg", knowledge)
+    assert unknown.matched == "unknown"
+    assert unknown.suggestions == tuple(
+        difflib.get_close_matches("zzqxw 5 mg", list(knowledge.drug_names), 3, 0.6)
+    )
+
+
+def test_typed_medications_and_conditions_read_as_with_difflib_over_every_name(
+    knowledge, monkeypatch
+):
+    # The reference: the readers with difflib.get_close_matches over the whole dictionary.
+    from cramp_expert.patient import medications
+
+    names = list(knowledge.drug_names)
+    synonyms = list(knowledge.condition_synonyms)
+
+    def reference(word, possibilities, n=3, cutoff=0.6):
+        pool = possibilities.names if isinstance(possibilities, Names) else list(possibilities)
+        return difflib.get_close_matches(word, pool, n, cutoff)
+
+    @given(
+        st.one_of(typed_names(names), typed_names(synonyms)),
+        st.sampled_from(("", "stopped ", " and ", "/")),
+        st.one_of(st.just(""), typed_names(names)),
+    )
+    def check(first: str, joint: str, second: str) -> None:
+        text = f"{joint}{first}" if joint == "stopped " else f"{first}{joint}{second}"
+        medicine = medications._match_medication(text, knowledge)
+        condition = medications.match_condition(text, knowledge)
+        with monkeypatch.context() as patched:
+            patched.setattr(medications, "close_matches", reference)
+            assert medications._match_medication(text, knowledge) == medicine
+            assert medications.match_condition(text, knowledge) == condition
+
+    check()
