@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeAlias
 
 from cramp_expert.consultation import (
+    Contribution,
     advice_priority,
     cause_order,
     certainties,
@@ -44,6 +45,9 @@ _Decided: TypeAlias = tuple[
 """What a set of fired rules decides: red flags (id, urgency), causes (id, certainty),
 recommendation ids, investigation ids, and whether W100 is raised."""
 """Red-flag urgencies whose patients the screening audit always re-runs through experta."""
+_Own: TypeAlias = tuple[tuple[tuple[str, list[Contribution]], ...], frozenset[str], frozenset[str]]
+"""One rule's contributions (`consultation.contributions` of it alone), the ids it gives a
+positive certainty and the ids it gives a negative one."""
 
 
 def summary_of(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,6 +80,7 @@ class Summariser:
         self.conclusions = kb.knowledge.conclusions
         self.lifting = emergency_states(kb)
         self._decided: dict[frozenset[str], _Decided] = {}
+        self._own: dict[str, _Own | None] = {}
 
     def summary(self, patient: PatientFacts, fired: Iterable[str]) -> dict[str, Any]:
         """The screening record of a patient on whom the rules `fired` fired (any order).
@@ -111,11 +116,42 @@ class Summariser:
             "warnings": list(dict.fromkeys(warnings)),
         }
 
+    def _contributed(self, rule_id: str) -> _Own | None:
+        """What one rule contributes (None for an id that names no rule), worked out once."""
+        if rule_id in self._own:
+            return self._own[rule_id]
+        rule = self.kb.rule(rule_id)
+        own: _Own | None = None
+        if rule is not None:
+            alone = contributions([rule])
+            own = (
+                tuple(alone.items()),
+                frozenset(cid for cid, cs in alone.items() if any(c.certainty > 0 for c in cs)),
+                frozenset(cid for cid, cs in alone.items() if any(c.certainty < 0 for c in cs)),
+            )
+        self._own[rule_id] = own
+        return own
+
     def _decide(self, fired: Iterable[str]) -> _Decided:
         """What the rules `fired` decide, in the result's order (no patient data in it)."""
         kb = self.kb
-        rules = [rule for rule_id in dict.fromkeys(fired) if (rule := kb.rule(rule_id)) is not None]
-        by_id = contributions(rules)
+        # consultation.contributions of the rules in firing order, from each rule's own: the
+        # same ids in the same order, each with the same contributions in the same order.
+        by_id: dict[str, list[Contribution]] = {}
+        positive: set[str] = set()
+        negative: set[str] = set()
+        for rule_id in dict.fromkeys(fired):
+            own = self._own[rule_id] if rule_id in self._own else self._contributed(rule_id)
+            if own is None:
+                continue
+            for cid, contribs in own[0]:
+                known = by_id.get(cid)
+                if known is None:
+                    by_id[cid] = list(contribs)
+                else:
+                    known.extend(contribs)
+            positive |= own[1]
+            negative |= own[2]
         certainty = certainties(kb, by_id)
         concluded = {cid for cid, cf in certainty.items() if cf >= self.threshold}
         red_flags: list[tuple[tuple[int, str], str]] = []
@@ -138,14 +174,8 @@ class Summariser:
             elif kind in advice:
                 priority = advice_priority(kb, by_id, concluded, cid, definition.evidence, lifting)
                 advice[kind].append((priority, cid))
-        # build_result's W100: an id both concluded and excluded by the rules that fired (which
-        # takes two contributions at least).
-        w100 = any(
-            len(contribs) > 1
-            and any(c.certainty > 0 for c in contribs)
-            and any(c.certainty < 0 for c in contribs)
-            for contribs in by_id.values()
-        )
+        # build_result's W100: an id both concluded and excluded by the rules that fired.
+        w100 = not positive.isdisjoint(negative)
         return (
             tuple((order[1], urgency) for order, urgency in sorted(red_flags)),
             tuple((order[2], shown) for order, shown in sorted(causes)),

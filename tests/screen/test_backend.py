@@ -12,13 +12,16 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
+from cramp_expert.api import Consultant
 from cramp_expert.kb import load_knowledge_base
 from cramp_expert.patient import normalise_patient
 from cramp_expert.screen.backend import AuditDisagreement, Screener
 from cramp_expert.screen.compiled import CompiledRules
 from cramp_expert.screen.summary import Summariser, severe, summary_of
+from cramp_expert.source import Document
 from cramp_expert.testing import patient_files
 from cramp_expert.verify.sampler import Sampler
+from tests.unit.test_rule_loader import make_kb, rule
 
 KB = load_knowledge_base()
 PATIENTS = patient_files(KB)
@@ -96,3 +99,25 @@ def test_the_compiled_back_end_is_always_audited(consultant):
         Screener(consultant, "compiled", audit_every=0)
     with pytest.raises(ValueError, match="engine must be one of"):
         Screener(consultant, "fast")
+
+
+def test_an_id_both_concluded_and_excluded_is_warned_as_in_the_full_result(tmp_path):
+    # The bundled rules never conclude and exclude one id together (their exclusions are
+    # guarded), so a knowledge base of three rules does: W100 in the full result and the record.
+    exclude = rule("exclude-k", "all:\n  - {fact: age, ge: 70}").replace(
+        "conclude: [older_age]", "exclude: [hypokalemia]\n  reason: only for tests"
+    )
+    rules = {
+        "conclude-k": rule("conclude-k", "all:\n  - {fact: age, ge: 60}", "hypokalemia"),
+        "exclude-k": exclude,
+        "use-k": rule("use-k", "all:\n  - {concluded: hypokalemia}", "test_potassium", "workup"),
+    }
+    consultant = Consultant(make_kb(tmp_path, rules))
+    screener = Screener(consultant, "compiled")
+    for age, warned in ((75, True), (65, False)):
+        facts = consultant.read(Document("<test>", {"id": "k", "age": age}, {}))
+        full = consultant.consult_facts(facts, with_robustness=False).to_dict()
+        record = screener.screen(facts, 1)  # record 1: audited, experta's record compared
+        assert record.pop("audited") is True
+        assert record == summary_of(full)
+        assert ("W100" in record["warnings"]) is warned
