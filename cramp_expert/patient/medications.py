@@ -130,21 +130,18 @@ def match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
     return found
 
 
-_SEARCHED: dict[int, tuple[Knowledge, Names, Names]] = {}
+_SEARCHED: dict[tuple[int, str], tuple[Knowledge, Names]] = {}
 
 
-def _searched(knowledge: Knowledge) -> tuple[Names, Names]:
-    """The drug names and condition synonyms of a knowledge base, grouped for close matches."""
-    entry = _SEARCHED.get(id(knowledge))
+def _searched(knowledge: Knowledge, table: str) -> Names:
+    """A knowledge base's `drug_names` or `condition_synonyms`, indexed for close matches once."""
+    entry = _SEARCHED.get((id(knowledge), table))
     if entry is None or entry[0] is not knowledge:
-        if len(_SEARCHED) >= 16:  # knowledge bases built by tests come and go
+        if len(_SEARCHED) >= 32:  # knowledge bases built by tests come and go
             _SEARCHED.clear()
-        entry = _SEARCHED[id(knowledge)] = (
-            knowledge,
-            Names(knowledge.drug_names),
-            Names(knowledge.condition_synonyms),
-        )
-    return entry[1], entry[2]
+        names = knowledge.drug_names if table == "drugs" else knowledge.condition_synonyms
+        entry = _SEARCHED[(id(knowledge), table)] = (knowledge, Names(names))
+    return entry[1]
 
 
 def _match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
@@ -165,7 +162,7 @@ def _match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
             words = part.split()
             hit = _longest_prefix(words, names)
             if hit is None:
-                hit = _fuzzy(words, names, _searched(knowledge)[0])
+                hit = _fuzzy(words, names, _searched(knowledge, "drugs"))
                 fuzzy_used = fuzzy_used or hit is not None
             if hit is None:
                 missing.append(part)
@@ -173,7 +170,7 @@ def _match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
                 found.append(hit)
     if not found and not not_taken:
         guess = parts[0] if parts else folded
-        suggestions = tuple(close_matches(guess, _searched(knowledge)[0], n=3, cutoff=0.6))
+        suggestions = tuple(close_matches(guess, _searched(knowledge, "drugs"), n=3, cutoff=0.6))
         return MedicationMatch(text, (), (), "unknown", "", suggestions, tuple(missing))
     drugs = tuple(dict.fromkeys(d for _, components in found for d in components))
     classes = tuple(dict.fromkeys(c for d in drugs for c in knowledge.drugs[d].classes))
@@ -229,7 +226,7 @@ def match_condition(
         return tuple(dict.fromkeys(found)), "partial", ()
     if doubted or _DOUBT.search(folded):
         return (), "unknown", ()
-    searched = _searched(knowledge)[1]
+    searched = _searched(knowledge, "conditions")
     close = close_matches(folded, searched, n=1, cutoff=0.85)
     if close:
         return (synonyms[close[0]],), "fuzzy", (close[0],)

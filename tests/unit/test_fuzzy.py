@@ -66,25 +66,44 @@ def test_a_dictionary_is_read_as_its_names_and_ties_break_as_in_difflib():
     assert close_matches("amlodipinx", names, 3, 0.6)  # not a vacuous comparison
 
 
-def test_names_of_every_length_are_compared_where_difflib_compares_them():
-    # Lengths 0 to 12 against words of lengths 0 to 12: every name difflib's first bound lets
-    # through is in the window, in the order given, and none it skips.
-    pool = ["x" * length for length in range(13)] + ["ab", "abcdefghij"]
+def _scored_by_difflib(word: str, pool: list[str], cutoff: float) -> list[str]:
+    # The names difflib.get_close_matches goes on to score: both quick bounds reach the cutoff.
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(word)
+    kept = []
+    for name in pool:
+        matcher.set_seq1(name)
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+            kept.append(name)
+    return kept
+
+
+def test_the_names_left_are_those_difflib_scores_for_every_length_and_repeat():
+    # Lengths 0 to 12, repeated letters, and words of every length up to 12 sharing some.
+    pool = ["a" * length for length in range(13)] + ["ab", "ba", "abcdefghij", "aab", "", "ab"]
     grouped = Names(pool)
-    for cutoff in (*CUTOFFS, 0.0, 1.0):
-        for length in range(13):
-            word = "y" * length
-            let_through = [
-                name
-                for name in pool
-                if difflib.SequenceMatcher(None, name, word).real_quick_ratio() >= cutoff
-            ]
-            assert grouped.within(length, cutoff) == let_through
+    words = ["", "a", "b", "aa", "ab", "aab", "abb", "bbbb", "aaaaaab", "abcdefghik", "a" * 12]
+    for cutoff in (*CUTOFFS, 0.0, 0.3, 1.0):
+        for word in words:
+            assert grouped.candidates(word, cutoff) == _scored_by_difflib(word, pool, cutoff)
             assert close_matches(word, grouped, 3, cutoff) == difflib.get_close_matches(
                 word, pool, 3, cutoff
             )
-    # 2 * 8 / 18 = 0.89 and 2 * 10 / 22 = 0.91 pass 0.84; 2 * 7 / 17 = 0.82 does not.
-    assert grouped.within(10, 0.84) == ["x" * n for n in range(8, 13)] + ["abcdefghij"]
+    # Of "abcdefghij" only the `a` is in a run of `a`s. "aaaaaaaaab" shares its 9 `a`s at most:
+    # 2 * 8 / 18 = 0.89 and 2 * 9 / 21 = 0.86 pass 0.84; 2 * 7 / 17 and 2 * 9 / 22 = 0.82 do not.
+    assert grouped.candidates("abcdefghij", 0.84) == ["abcdefghij"]
+    assert grouped.candidates("aaaaaaaaab", 0.84) == ["a" * n for n in range(8, 12)]
+
+
+@given(st.text(alphabet="abcdeilmnoprstuxyz -/0123456789é", max_size=30), st.sampled_from(CUTOFFS))
+def test_the_names_left_are_those_difflib_scores(knowledge, word, cutoff):
+    names = list(knowledge.drug_names)
+    assert _DRUGS.setdefault(id(knowledge), Names(names)).candidates(
+        word, cutoff
+    ) == _scored_by_difflib(word, names, cutoff)
+
+
+_DRUGS: dict[int, Names] = {}
 
 
 def test_a_misspelt_medication_reads_as_before_the_names_were_grouped(knowledge):
