@@ -1101,7 +1101,7 @@ def dask_runs(lines: list[str], engine: str, work: Path) -> dict[str, Any]:
             "patients per CPU s": round(count / max(here["CPU s"], 1e-9), 1),
         },
     }
-    tasks = -(-count // PARTITION)
+    tasks: dict[int, int] = {}
     ceilings: dict[int, float] = {}
     quiet: dict[int, float] = {}
     runs: dict[int, dict[str, Any]] = {}
@@ -1114,6 +1114,7 @@ def dask_runs(lines: list[str], engine: str, work: Path) -> dict[str, Any]:
             idle = idle_cpu(IDLE_SECONDS)
             out = work / f"dask-{engine}-{workers}.jsonl"
             timed = _timed_batch(source, out, mode=mode, consult_with=outcomes)
+        tasks[workers] = max(1, outcomes.tasks)
         wall, client = timed["wall s"], timed["client CPU s"]
         busy = timed["processes CPU s"][:workers]
         ceilings[workers] = cpu_ceiling(client, busy)
@@ -1138,8 +1139,9 @@ def dask_runs(lines: list[str], engine: str, work: Path) -> dict[str, Any]:
             ],
             "client and scheduler CPU for the work, ms per patient / per task": [
                 round(1000 * client_work / count, 4),
-                round(1000 * client_work / tasks, 2),
+                round(1000 * client_work / tasks[workers], 2),
             ],
+            "tasks": tasks[workers],
         }
     one, two = figures["Dask, 1 local worker"], figures["Dask, 2 local workers"]
     figures["speed-up, 2 workers / 1 (wall)"] = round(one["wall s"] / max(two["wall s"], 1e-9), 2)
@@ -1164,7 +1166,7 @@ def dask_runs(lines: list[str], engine: str, work: Path) -> dict[str, Any]:
     )
     figures[DASK_ONLY] = round(quiet[1] / max(shared, 1e-9), 2)
     figures[OWN_CPU] = round(1000 * (one["CPU s (all processes)"] - here["CPU s"]) / count, 4)
-    figures["tasks"] = tasks
+    figures["tasks"] = tasks[2]
     figures["partition (records per task)"] = PARTITION
     figures["partitions in flight per worker"] = IN_FLIGHT
     return figures
@@ -1879,7 +1881,8 @@ def screening_report(s: dict[str, Any]) -> list[str]:
                 f"{f['client and scheduler CPU ms per patient']}, each worker "
                 f"{f['worker CPU ms per patient (each)']}; idle, ms per wall s: client process "
                 f"{idle_client}, each worker {idle_workers}; client and scheduler for the work "
-                f"{work_patient} ms per patient, {work_task} ms per task ({d.get('tasks')} tasks)"
+                f"{work_patient} ms per patient, {work_task} ms per task "
+                f"({f.get('tasks', d.get('tasks'))} tasks)"
             )
     runs = s["runs"]
     out.append(

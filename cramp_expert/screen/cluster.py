@@ -1,41 +1,79 @@
 """`batch --cluster dask`: the records of one input consulted on a Dask cluster, in input order.
 
-The client (the `cramp-expert batch` process) reads the input, cuts it into partitions of
-`PARTITION` records and submits each to the cluster; each Dask worker builds one consultant the
-first time it gets a partition of a run (kept per worker thread: experta engines are not
-thread-safe) and turns the partition's records into output lines exactly as `batch` does in a
-process of its own. The client takes the partitions back in input order and hands them to
-`batch.run_batch`'s writer, so progress, error records, the hidden partial file replaced at the
-end and `--resume` are those of any batch run, and the output is byte for byte that of `batch`
-with one worker.
+The client (the `cramp-expert batch` process) reads the input and cuts it into partitions
+(`partitions`): at most `PARTITION` records or about `PARTITION_BYTES` of record text each, and,
+once the input's end is among the records read ahead, the rest cut into equal partitions, a
+multiple of the number of workers, so that the workers finish together. Each partition crosses
+to a worker as one opaque value, the records pickled once (`encode`), and comes back as one, its
+outcomes pickled once: Dask then handles one bytes frame per task, never a Python object per
+record (measured: Dask serialised a returned list element by element, one frame and one socket
+read per record, and its client and scheduler cost about 15 ms of CPU per 256-record task).
+
+Each Dask worker builds one consultant the first time it gets a partition of a run (kept per
+worker thread: experta engines are not thread-safe) and turns the partition's records into
+output lines exactly as `batch` does in a process of its own. The client takes the partitions
+back in input order and hands them to `batch.run_batch`'s writer, so progress, error records,
+the hidden partial file replaced at the end and `--resume` are those of any batch run, and the
+output is byte for byte that of `batch` with one worker.
 
 Without a scheduler address, a `LocalCluster` of `workers` processes (one thread each) is started
-on this machine and closed at the end. With one (`--scheduler tcp://host:8786`), the run uses
-that cluster: its workers must be able to import this package (the same version) and, for a
-knowledge base other than the bundled one or a folder of patient files, read the same paths.
-At most `IN_FLIGHT` partitions per worker are outstanding at a time, so an input of any size
-streams through in bounded memory.
+on this machine and closed at the end, with `LOCAL_CONFIG`: its periodic housekeeping slowed or
+off, because on a machine of few cores the client process (client, scheduler, nannies) shares
+the cores with the workers and every idle millisecond it spends is taken from them. With an
+address (`--scheduler tcp://host:8786`), the run uses that cluster as its owner configured it:
+its workers must be able to import this package (the same version) and, for a knowledge base
+other than the bundled one or a folder of patient files, read the same paths. At most
+`IN_FLIGHT` partitions per worker are outstanding at a time, and at most a round of
+partitions (one per worker) is read ahead, so an input of any size streams through in bounded memory.
 
 `dask.distributed` is imported here only, when a run asks for Dask.
 """
 
 from __future__ import annotations
 
+import math
+import pickle
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from cramp_expert.batch import CHUNK, Outcome, Record, RecordConsultant, WorkerFailed
-from cramp_expert.batch.pool import chunks
 from cramp_expert.screen.records import Mode
 
-PARTITION = 8 * CHUNK
-"""Records per Dask task: large enough that the scheduler's cost per task (a few ms) is small
-beside the records' own, small enough to keep the progress bar moving and the workers even."""
+PARTITION = 32 * CHUNK
+"""Most records per Dask task (1,024). Dask's client and scheduler cost about 5-7 ms of CPU per
+task, whatever its size (measured on the benchmark's register); a compiled screening record
+costs a worker 0.2-0.4 ms, so 1,024 records make that cost under 3 % of the work. Big enough to
+matter only on a large input: a smaller one is cut evenly over the workers (`partitions`)."""
+PARTITION_BYTES = 2 * 1024 * 1024
+"""About the most record text per task (at least one record: a record's own limit is 2 MiB), so
+that a partition of large records (FHIR patients, long CSV rows) stays small in memory."""
 IN_FLIGHT = 3
-"""Partitions submitted ahead per worker."""
+"""Partitions submitted ahead per worker: one being consulted, one waiting on the worker, one in
+the scheduler's queue for whichever worker frees up first."""
+LOCAL_CONFIG: dict[str, object] = {
+    # The statistical profiler (a stack sample every 10 ms in each worker) feeds only the
+    # dashboard, which is off: 20 ms of CPU per second per idle worker, measured.
+    "distributed.worker.profile.enabled": False,
+    # The event-loop health check (every 20 ms in the scheduler, each worker and each nanny)
+    # only warns of a blocked loop, after 3 s (`admin.tick.limit`); once a second still does.
+    # Measured idle on 2 workers: the client process 48-52 -> 20-26 ms CPU per second of wall,
+    # each worker 18-28 -> 8-10.
+    "distributed.admin.tick.interval": "1s",
+    # Resource figures (psutil, every 500 ms in each server) feed the dashboard and heartbeats.
+    "distributed.admin.system-monitor.interval": "5s",
+    # Memory checks (every 100 ms in each worker and nanny): a run holds a few partitions per
+    # worker, so a check a second still pauses or restarts a runaway worker in time.
+    "distributed.worker.memory.monitor-interval": "1s",
+    # Work stealing (every 100 ms) evens out uneven tasks; these are even by construction, and
+    # the scheduler's queue hands each worker its next one as it frees up.
+    "distributed.scheduler.work-stealing": False,
+}
+"""Dask configuration of a local cluster started here (not of a `--scheduler` cluster): with all
+four slowed or off, an idle 2-worker cluster cost the client process 6-12 ms of CPU per second
+of wall instead of 48-58, and each worker 2-6 instead of 18-28 (measured)."""
 QUIET_HTTP = "127.0.0.1:0"
 """Where a local cluster's scheduler serves its HTTP routes (any free port, this machine only)."""
 START_SECONDS = 120
@@ -63,12 +101,84 @@ def _consultant_for(kb_root: str | None, input_name: str, mode: Mode) -> RecordC
     return consultant
 
 
-def consult_partition(
-    records: list[Record], kb_root: str | None, input_name: str, mode: Mode
-) -> list[Outcome]:
-    """One partition's outcomes, in order (runs on a Dask worker)."""
+def encode(values: Sequence[Record] | Sequence[Outcome]) -> bytes:
+    """A partition's records, or its outcomes, as the one value that crosses to or from a worker.
+
+    Pickled once, as Dask itself would pickle them one by one: the workers are this package's
+    own processes, or a cluster the user runs it on.
+    """
+    return pickle.dumps(list(values), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode(payload: bytes) -> list[Any]:
+    """The records or outcomes `encode` gave, equal and in order."""
+    values: list[Any] = pickle.loads(payload)
+    return values
+
+
+def consult_partition(payload: bytes, kb_root: str | None, input_name: str, mode: Mode) -> bytes:
+    """One partition's outcomes, in order (runs on a Dask worker): `encode`d records in and out."""
     consultant = _consultant_for(kb_root, input_name, mode)
-    return [consultant.consult(record) for record in records]
+    return encode([consultant.consult(record) for record in decode(payload)])
+
+
+def _size(record: Record) -> int:
+    """About how many bytes a record holds (its text, cells and path)."""
+    return len(record.text) + len(record.path) + sum(len(c) + len(v) for c, v in record.cells)
+
+
+def partitions(
+    records: Iterator[Record],
+    workers: int,
+    most: int = PARTITION,
+    most_bytes: int = PARTITION_BYTES,
+) -> Iterator[list[Record]]:
+    """`records`, in order, in partitions for `workers` workers, handed out in rounds.
+
+    A round is one partition per worker. While more than a round of full partitions (`most`
+    records each, or fewer whose text reaches `most_bytes`) lies ahead, a round of full ones
+    goes; the records left then, every one read ahead so their number is known, are cut into
+    equal partitions, a round or a few, none longer than `most`. Whole rounds of equal
+    partitions end the workers' work together: one partition more than a round would leave
+    every worker but one idle while it is consulted.
+    """
+    workers = max(1, workers)
+    ahead: deque[Record] = deque()
+    held = 0  # bytes of the records in `ahead`
+    while True:
+        while len(ahead) <= workers * most and held <= workers * most_bytes:
+            record = next(records, None)
+            if record is None:
+                yield from _even(list(ahead), workers, most, held / most_bytes)
+                return
+            ahead.append(record)
+            held += _size(record)
+        for _ in range(workers):
+            partition: list[Record] = []
+            size = 0
+            while ahead and len(partition) < most and (not partition or size < most_bytes):
+                record = ahead.popleft()
+                partition.append(record)
+                size += _size(record)
+            held -= size
+            yield partition
+
+
+def _even(left: list[Record], workers: int, most: int, full: float) -> Iterator[list[Record]]:
+    """`left` in equal contiguous partitions, whole rounds of `workers`, each at most `most` long.
+
+    `full`: how many partitions of `PARTITION_BYTES` the records' text would fill.
+    """
+    if not left:
+        return
+    rounds = max(-(-len(left) // (workers * most)), math.ceil(full / workers), 1)
+    count = min(len(left), workers * rounds)
+    base, extra = divmod(len(left), count)
+    start = 0
+    for index in range(count):
+        end = start + base + (1 if index < extra else 0)
+        yield left[start:end]
+        start = end
 
 
 class DaskOutcomes:
@@ -84,6 +194,8 @@ class DaskOutcomes:
         self.workers = workers
         self.client: Any = None
         self.cluster: Any = None
+        self.tasks = 0
+        """Partitions submitted by the last run (the benchmark reports Dask's cost per task)."""
 
     def __enter__(self) -> DaskOutcomes:
         import dask
@@ -92,26 +204,27 @@ class DaskOutcomes:
         # A loaded machine starts processes slowly: Dask's defaults (seconds) would fail a run
         # that only needed to wait.
         dask.config.set({"distributed.comm.timeouts.connect": f"{START_SECONDS}s"})
-        # A local cluster's workers take their configuration from this process. Their
-        # statistical profiler (a stack sample every 10 ms) feeds only the dashboard, which is
-        # off; it cost each idle worker about 20 ms of CPU per second of wall, measured.
-        dask.config.set({"distributed.worker.profile.enabled": False})
         try:
             if self.scheduler:
                 self.client = Client(self.scheduler, timeout=START_SECONDS)  # type: ignore[no-untyped-call]
             else:
-                self.cluster = LocalCluster(  # type: ignore[no-untyped-call]
-                    n_workers=self.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    # No dashboard, and the scheduler's HTTP routes on a free port of 127.0.0.1:
-                    # its default, 8787, is taken by any other cluster on the machine, and the
-                    # warning that says so fails runs that treat warnings as errors.
-                    scheduler_kwargs={"dashboard_address": QUIET_HTTP},
-                    host="127.0.0.1",
-                    timeout=START_SECONDS,
-                )
+                # The scheduler, nannies and workers read their configuration as they start (the
+                # workers get it from their nanny), so it holds for this cluster only and not
+                # for anything else this process runs afterwards.
+                with dask.config.set(LOCAL_CONFIG):
+                    self.cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                        n_workers=self.workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        # No dashboard, and the scheduler's HTTP routes on a free port of
+                        # 127.0.0.1: its default, 8787, is taken by any other cluster on the
+                        # machine, and the warning that says so fails runs that treat warnings
+                        # as errors.
+                        scheduler_kwargs={"dashboard_address": QUIET_HTTP},
+                        host="127.0.0.1",
+                        timeout=START_SECONDS,
+                    )
                 self.client = Client(self.cluster)  # type: ignore[no-untyped-call]
         except (OSError, RuntimeError) as exc:  # TimeoutError is an OSError
             self.__exit__()
@@ -136,7 +249,7 @@ class DaskOutcomes:
         root = str(kb_root) if kb_root is not None else None
         futures = [
             self.client.submit(
-                consult_partition, [], root, input_name, mode, workers=[address], pure=False
+                consult_partition, encode([]), root, input_name, mode, workers=[address], pure=False
             )
             for address in self.client.scheduler_info().get("workers", {})
         ]
@@ -152,15 +265,15 @@ class DaskOutcomes:
         """Every record's outcome, a partition at a time, in input order."""
         root = str(kb_root) if kb_root is not None else None
         pending: deque[Any] = deque()
-        partitions = chunks(records, PARTITION)
         # A cluster opened by the caller (`with DaskOutcomes(...) as outcomes:`, several runs on
         # warm workers, as the benchmark does) stays open; otherwise it is this run's own.
         own = self.client is None
         if own:
             self.__enter__()
         try:
-            ahead = IN_FLIGHT * self.width()
-            yield from self._in_order(partitions, pending, ahead, root, input_name, mode)
+            width = self.width()
+            cut = partitions(records, width, PARTITION, PARTITION_BYTES)
+            yield from self._in_order(cut, pending, IN_FLIGHT * width, root, input_name, mode)
         finally:
             if own:
                 self.__exit__()
@@ -174,17 +287,19 @@ class DaskOutcomes:
         input_name: str,
         mode: Mode,
     ) -> Iterator[list[Outcome]]:
+        self.tasks = 0
         try:
             for partition in partitions:
                 pending.append(
                     self.client.submit(
-                        consult_partition, partition, root, input_name, mode, pure=False
+                        consult_partition, encode(partition), root, input_name, mode, pure=False
                     )
                 )
+                self.tasks += 1
                 if len(pending) >= ahead:
-                    yield from _in_chunks(pending.popleft().result())
+                    yield from _in_chunks(decode(pending.popleft().result()))
             while pending:
-                yield from _in_chunks(pending.popleft().result())
+                yield from _in_chunks(decode(pending.popleft().result()))
         finally:
             for future in pending:
                 future.cancel()
@@ -196,4 +311,15 @@ def _in_chunks(outcomes: list[Outcome]) -> Iterator[list[Outcome]]:
         yield outcomes[start : start + CHUNK]
 
 
-__all__ = ["IN_FLIGHT", "PARTITION", "QUIET_HTTP", "DaskOutcomes", "consult_partition"]
+__all__ = [
+    "IN_FLIGHT",
+    "LOCAL_CONFIG",
+    "PARTITION",
+    "PARTITION_BYTES",
+    "QUIET_HTTP",
+    "DaskOutcomes",
+    "consult_partition",
+    "decode",
+    "encode",
+    "partitions",
+]
