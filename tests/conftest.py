@@ -84,6 +84,7 @@ SLOW = (
     "tests/cli/test_interview.py::test_the_examples_driven_through_a_real_terminal",
     "tests/screen/test_batch_screening.py::test_dask_writes_what_one_local_worker_writes",
     "tests/screen/test_batch_screening.py::test_dask_reads_fhir_bulk_data_joined_per_patient_as_one_worker_does",
+    "tests/screen/test_cluster.py::test_a_local_cluster_runs_with_its_own_configuration_and_writes_what_batch_writes",
     "tests/screen/test_backend.py::test_compiled_and_experta_agree_on_a_thousand_seeded_patients",
     "tests/unit/test_engine.py::test_firing_order_is_the_same_whatever_the_hash_seed",
     "tests/unit/test_audit.py::test_two_runs_give_byte_identical_results_whatever_the_hash_seed",

@@ -146,28 +146,47 @@ def partitions(
     ahead: deque[Record] = deque()
     held = 0  # bytes of the records in `ahead`
     while True:
-        while len(ahead) <= workers * most and held <= workers * most_bytes:
+        sizes: list[int] = []
+        if len(ahead) > workers * most or held > workers * most_bytes:
+            sizes = _round(ahead, workers, most, most_bytes)
+        if not sizes:  # no more than a round's worth ahead: read on
             record = next(records, None)
             if record is None:
                 yield from _even(list(ahead), workers, most, held / most_bytes)
                 return
             ahead.append(record)
             held += _size(record)
-        for _ in range(workers):
-            partition: list[Record] = []
-            size = 0
-            while ahead and len(partition) < most and (not partition or size < most_bytes):
-                record = ahead.popleft()
-                partition.append(record)
-                size += _size(record)
-            held -= size
+            continue
+        for count in sizes:
+            partition = [ahead.popleft() for _ in range(count)]
+            held -= sum(map(_size, partition))
             yield partition
+
+
+def _round(ahead: deque[Record], workers: int, most: int, most_bytes: int) -> list[int]:
+    """The lengths of a round of full partitions at the front of `ahead` ([]: no more than that).
+
+    A partition closes with its `most`-th record or with the record that takes its text to
+    `most_bytes`.
+    """
+    sizes: list[int] = []
+    records = iter(ahead)
+    for _ in range(workers):
+        count = size = 0
+        while count < most and (not count or size < most_bytes):
+            record = next(records, None)
+            if record is None:
+                return []
+            count += 1
+            size += _size(record)
+        sizes.append(count)
+    return sizes if next(records, None) is not None else []
 
 
 def _even(left: list[Record], workers: int, most: int, full: float) -> Iterator[list[Record]]:
     """`left` in equal contiguous partitions, whole rounds of `workers`, each at most `most` long.
 
-    `full`: how many partitions of `PARTITION_BYTES` the records' text would fill.
+    `full`: how many partitions the records' text would fill at the byte bound.
     """
     if not left:
         return

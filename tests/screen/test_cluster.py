@@ -1,0 +1,215 @@
+"""Dask's side of `batch --cluster dask`: what crosses to a worker, how the input is cut, and the
+local cluster's own configuration.
+
+- A partition crosses to a worker and back as one value; the records and outcomes that come out
+  are the ones that went in, of every kind (JSON Lines, CSV cells with undecodable bytes, files,
+  FHIR, records that carry problems).
+- `partitions` keeps every record, in order, none longer than the bound; it hands the partitions
+  out in rounds, one per worker, and cuts the records left at the end into equal partitions,
+  whole rounds; it reads at most a round ahead.
+- A local cluster started for a run gets `LOCAL_CONFIG` (this process keeps its own); with the
+  partitions made small, runs on it (JSON Lines and CSV summaries, full results, a resumed run)
+  write byte for byte what batch writes in one process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cramp_expert import batch
+from cramp_expert.batch import Outcome, Record
+from cramp_expert.errors import Location, Problem
+from cramp_expert.kb import load_knowledge_base
+from cramp_expert.screen import cluster
+from cramp_expert.screen.cluster import decode, encode, partitions
+from cramp_expert.screen.records import Mode
+from cramp_expert.verify.sampler import Sampler
+
+KB = load_knowledge_base()
+
+RECORDS = [
+    Record("jsonl", 1, 1, text='{"id": "P1", "age": 70}'),
+    Record("csv", 2, 3, cells=(("id", "P2"), ("age", "7\udcff0"), ("medications", "a;b"))),
+    Record("file", 3, 0, path="/data/patients/p3.yaml"),
+    Record("fhir", 4, 9, text='[{"resourceType": "Patient"}]', path="/x/Patient.ndjson"),
+    Record(
+        "jsonl",
+        5,
+        12,
+        problems=(Problem("E100", "the record is not UTF-8 text", Location("in", 12, 3), "hint"),),
+    ),
+]
+
+
+def test_a_partition_of_every_kind_of_record_round_trips_exactly():
+    back = decode(encode(RECORDS))
+    assert back == RECORDS
+    assert [type(r) for r in back] == [Record] * len(RECORDS)
+    assert back[1].cells[1][1] == "7\udcff0"  # an undecodable byte, kept as its escape
+
+
+@given(
+    st.lists(
+        st.builds(
+            Outcome,
+            st.text(),
+            st.lists(st.text(max_size=8), max_size=3).map(tuple),
+            st.lists(st.text(max_size=8), max_size=3).map(tuple),
+            st.lists(st.text(max_size=8), max_size=2).map(tuple),
+        ),
+        max_size=20,
+    )
+)
+def test_outcomes_round_trip_exactly(outcomes):
+    assert decode(encode(outcomes)) == outcomes
+    assert isinstance(encode(outcomes), bytes)
+
+
+class Counted:
+    """Records handed out one at a time, counting how many were taken."""
+
+    def __init__(self, records: list[Record]):
+        self.records = iter(records)
+        self.taken = 0
+
+    def __iter__(self) -> Iterator[Record]:
+        return self
+
+    def __next__(self) -> Record:
+        record = next(self.records)
+        self.taken += 1
+        return record
+
+
+def register(count: int, size: int = 10) -> list[Record]:
+    return [Record("jsonl", n, n, text="x" * size) for n in range(1, count + 1)]
+
+
+@given(
+    count=st.integers(0, 400),
+    workers=st.integers(1, 5),
+    most=st.integers(1, 40),
+    sizes=st.lists(st.integers(0, 300), min_size=1, max_size=7),
+)
+def test_partitions_keep_every_record_in_order_in_rounds_ending_evenly(count, workers, most, sizes):
+    records = [Record("jsonl", n, n, text="x" * sizes[n % len(sizes)]) for n in range(1, count + 1)]
+    most_bytes = 500
+    source = Counted(records)
+    cut: list[list[Record]] = []
+    for partition in partitions(source, workers, most, most_bytes):
+        cut.append(partition)
+        # Read ahead: at most one round more than has been handed out.
+        handed = sum(len(p) for p in cut)
+        assert source.taken - handed <= workers * most + 1
+    assert [r for p in cut for r in p] == records
+    assert all(p for p in cut)
+    for partition in cut:
+        assert len(partition) <= most
+        assert len(partition) == 1 or sum(len(r.text) for r in partition[:-1]) < most_bytes
+    # The last partitions: equal (within one record) and whole rounds, unless fewer records
+    # are left than there are workers.
+    if (
+        count
+        and count <= workers * most
+        and sum(map(len, (r.text for r in records))) <= workers * most_bytes
+    ):
+        assert len(cut) == min(workers, count)
+        assert max(map(len, cut)) - min(map(len, cut)) <= 1
+
+
+def test_an_input_is_cut_in_full_rounds_then_an_even_last_round():
+    sizes = [len(p) for p in partitions(iter(register(5000)), 2, 1024, 1 << 20)]
+    assert sizes == [1024, 1024, 1024, 1024, 452, 452]
+    sizes = [len(p) for p in partitions(iter(register(5000)), 1, 1024, 1 << 20)]
+    assert sizes == [1024, 1024, 1024, 1024, 904]
+    assert [len(p) for p in partitions(iter(register(120)), 2, 1024, 1 << 20)] == [60, 60]
+    assert [len(p) for p in partitions(iter(register(1)), 2)] == [1]
+    assert list(partitions(iter([]), 2)) == []
+
+
+def test_large_records_make_small_partitions():
+    # 100 records of 100 kB: a partition closes once its text reaches 1 MB.
+    sizes = [len(p) for p in partitions(iter(register(100, 100_000)), 2, 1024, 1_000_000)]
+    assert sum(sizes) == 100
+    assert max(sizes) <= 10
+    assert sizes[-2] == sizes[-1]
+
+
+# --- on a real local cluster (slow: starts worker processes) -----------------------------------
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    """90 generated patients, one invalid and one line that is not JSON, a blank line."""
+    path = tmp_path_factory.mktemp("cluster") / "register.jsonl"
+    patients = [{"id": f"P{n}", **p} for n, p in enumerate(Sampler.for_kb(KB, 5).patients(90))]
+    lines = [json.dumps(p) for p in patients]
+    lines.insert(3, '{"age": "seventy"}')
+    lines.insert(30, "{not json")
+    lines.insert(50, "")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def in_process(source: Path, out: Path, mode: Mode) -> bytes:
+    batch.run_batch(source, out, knowledge=KB.knowledge, mode=mode, kb_digest=KB.digest)
+    return out.read_bytes()
+
+
+def test_a_local_cluster_runs_with_its_own_configuration_and_writes_what_batch_writes(
+    source, tmp_path, monkeypatch
+):
+    pytest.importorskip("dask.distributed")
+    import dask
+
+    # Small partitions: several full rounds, then an even last one, on 2 workers.
+    monkeypatch.setattr(cluster, "PARTITION", 16)
+    here_tick = dask.config.get("distributed.admin.tick.interval")
+    with cluster.DaskOutcomes(None, 2) as outcomes:
+        client = outcomes.client
+        on_workers = client.run(lambda: dask.config.get("distributed.admin.tick.interval"))
+        assert set(on_workers.values()) == {"1s"}
+        scheduler = outcomes.cluster.scheduler  # in this process
+        assert scheduler.periodic_callbacks["tick"].callback_time == 1000
+        assert "stealing" not in scheduler.extensions
+        assert client.run(lambda: dask.config.get("distributed.worker.profile.enabled")) == {
+            address: False for address in on_workers
+        }
+        # This process's configuration is its own again once the cluster has started.
+        assert dask.config.get("distributed.admin.tick.interval") == here_tick
+        for name, mode in (
+            ("summary.jsonl", Mode(True, "compiled")),
+            ("summary.csv", Mode(True, "compiled", True)),
+            ("full.jsonl", Mode()),
+        ):
+            expected = in_process(source, tmp_path / f"alone-{name}", mode)
+            out = tmp_path / name
+            batch.run_batch(
+                source,
+                out,
+                knowledge=KB.knowledge,
+                mode=mode,
+                kb_digest=KB.digest,
+                consult_with=outcomes,
+            )
+            assert out.read_bytes() == expected, name
+            assert outcomes.tasks == 2 * 3  # 92 records: 2 rounds of 16, then 2 of 14
+        # Resumed from a partial file cut inside a line: the rest consulted on the cluster.
+        lines = expected.splitlines(keepends=True)
+        out = tmp_path / "resumed.jsonl"
+        batch.partial_path(out).write_bytes(b"".join(lines[:37]) + lines[37][:11])
+        batch.key_path(out).write_text(batch.RunKey.of(source, KB.digest, {}).text())
+        batch.run_batch(
+            source,
+            out,
+            knowledge=KB.knowledge,
+            kb_digest=KB.digest,
+            resume=True,
+            consult_with=outcomes,
+        )
+        assert out.read_bytes() == expected
+        assert not batch.partial_path(out).exists()
