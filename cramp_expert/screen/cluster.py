@@ -124,7 +124,10 @@ def consult_partition(payload: bytes, kb_root: str | None, input_name: str, mode
 
 def _size(record: Record) -> int:
     """About how many bytes a record holds (its text, cells and path)."""
-    return len(record.text) + len(record.path) + sum(len(c) + len(v) for c, v in record.cells)
+    size = len(record.text) + len(record.path)
+    if record.cells:
+        size += sum(len(column) + len(cell) for column, cell in record.cells)
+    return size
 
 
 def partitions(
@@ -144,43 +147,45 @@ def partitions(
     """
     workers = max(1, workers)
     ahead: deque[Record] = deque()
-    held = 0  # bytes of the records in `ahead`
+    sizes: deque[int] = deque()  # each record's `_size`, beside it
+    held = 0  # their sum
     while True:
-        sizes: list[int] = []
+        lengths: list[int] = []
         if len(ahead) > workers * most or held > workers * most_bytes:
-            sizes = _round(ahead, workers, most, most_bytes)
-        if not sizes:  # no more than a round's worth ahead: read on
+            lengths = _round(sizes, workers, most, most_bytes)
+        if not lengths:  # no more than a round's worth ahead: read on
             record = next(records, None)
             if record is None:
                 yield from _even(list(ahead), workers, most, held / most_bytes)
                 return
             ahead.append(record)
-            held += _size(record)
+            sizes.append(_size(record))
+            held += sizes[-1]
             continue
-        for count in sizes:
-            partition = [ahead.popleft() for _ in range(count)]
-            held -= sum(map(_size, partition))
+        for length in lengths:
+            partition = [ahead.popleft() for _ in range(length)]
+            held -= sum(sizes.popleft() for _ in range(length))
             yield partition
 
 
-def _round(ahead: deque[Record], workers: int, most: int, most_bytes: int) -> list[int]:
-    """The lengths of a round of full partitions at the front of `ahead` ([]: no more than that).
+def _round(sizes: deque[int], workers: int, most: int, most_bytes: int) -> list[int]:
+    """The lengths of a round of full partitions at the front of `sizes` ([]: no more than that).
 
     A partition closes with its `most`-th record or with the record that takes its text to
     `most_bytes`.
     """
-    sizes: list[int] = []
-    records = iter(ahead)
+    lengths: list[int] = []
+    ahead = iter(sizes)
     for _ in range(workers):
-        count = size = 0
-        while count < most and (not count or size < most_bytes):
-            record = next(records, None)
-            if record is None:
+        length = held = 0
+        while length < most and (not length or held < most_bytes):
+            size = next(ahead, None)
+            if size is None:
                 return []
-            count += 1
-            size += _size(record)
-        sizes.append(count)
-    return sizes if next(records, None) is not None else []
+            length += 1
+            held += size
+        lengths.append(length)
+    return lengths if next(ahead, None) is not None else []
 
 
 def _even(left: list[Record], workers: int, most: int, full: float) -> Iterator[list[Record]]:
