@@ -4,10 +4,11 @@ The client (the `cramp-expert batch` process) reads the input and cuts it into p
 (`partitions`): at most `PARTITION` records or about `PARTITION_BYTES` of record text each, and,
 once the input's end is among the records read ahead, the rest cut into equal partitions, a
 multiple of the number of workers, so that the workers finish together. Each partition crosses
-to a worker as one opaque value, the records pickled once (`encode`), and comes back as one, its
-outcomes pickled once: Dask then handles one bytes frame per task, never a Python object per
-record (measured: Dask serialised a returned list element by element, one frame and one socket
-read per record, and its client and scheduler cost about 15 ms of CPU per 256-record task).
+to a worker as one value and its outcomes come back as one (`pack`: MessagePack bytes, which
+Dask passes on as they are): one frame per task, never an object per record (measured: Dask
+serialised a returned list element by element, one frame and one socket read per record, and
+the scheduler read and rewrote every record on its way to a worker; its client and scheduler
+cost about 15 ms of CPU per 256-record task).
 
 Each Dask worker builds one consultant the first time it gets a partition of a run (kept per
 worker thread: experta engines are not thread-safe) and turns the partition's records into
@@ -23,8 +24,8 @@ the cores with the workers and every idle millisecond it spends is taken from th
 address (`--scheduler tcp://host:8786`), the run uses that cluster as its owner configured it:
 its workers must be able to import this package (the same version) and, for a knowledge base
 other than the bundled one or a folder of patient files, read the same paths. At most
-`IN_FLIGHT` partitions per worker are outstanding at a time, and at most a round of
-partitions (one per worker) is read ahead, so an input of any size streams through in bounded memory.
+`IN_FLIGHT` partitions per worker are outstanding at a time, and at most a round of partitions
+(one per worker) is read ahead, so an input of any size streams through in bounded memory.
 
 `dask.distributed` is imported here only, when a run asks for Dask.
 """
@@ -32,12 +33,14 @@ partitions (one per worker) is read ahead, so an input of any size streams throu
 from __future__ import annotations
 
 import math
-import pickle
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cramp_expert.batch import CHUNK, Outcome, Record, RecordConsultant, WorkerFailed
 from cramp_expert.screen.records import Mode
@@ -101,25 +104,55 @@ def _consultant_for(kb_root: str | None, input_name: str, mode: Mode) -> RecordC
     return consultant
 
 
-def encode(values: Sequence[Record] | Sequence[Outcome]) -> bytes:
-    """A partition's records, or its outcomes, as the one value that crosses to or from a worker.
+@dataclass(frozen=True)
+class Partition:
+    """A partition's records or outcomes as one object, for those MessagePack cannot carry.
 
-    Pickled once, as Dask itself would pickle them one by one: the workers are this package's
-    own processes, or a cluster the user runs it on.
+    Its strings must be UTF-8: a lone surrogate (an undecodable byte of a file name, kept as
+    Python keeps it) cannot be. Dask then serialises this object as a whole, once (a list or
+    tuple it is handed would be serialised element by element).
     """
-    return pickle.dumps(list(values), protocol=pickle.HIGHEST_PROTOCOL)
+
+    values: tuple[Any, ...]
 
 
-def decode(payload: bytes) -> list[Any]:
-    """The records or outcomes `encode` gave, equal and in order."""
-    values: list[Any] = pickle.loads(payload)
-    return values
+_ENCODER = msgspec.msgpack.Encoder()
+_RECORDS = msgspec.msgpack.Decoder(list[Record])
+_OUTCOMES = msgspec.msgpack.Decoder(list[Outcome])
 
 
-def consult_partition(payload: bytes, kb_root: str | None, input_name: str, mode: Mode) -> bytes:
-    """One partition's outcomes, in order (runs on a Dask worker): `encode`d records in and out."""
+def pack(values: list[Record] | list[Outcome]) -> bytes | Partition:
+    """A partition's records, or their outcomes, as the one value that crosses to or from a worker.
+
+    MessagePack bytes (data only, read back into the same dataclasses, their checks run), or a
+    `Partition` if a string is not UTF-8.
+    """
+    try:
+        return _ENCODER.encode(values)
+    except UnicodeEncodeError:
+        return Partition(tuple(values))
+
+
+def unpack_records(payload: bytes | Partition) -> list[Record]:
+    """The records `pack` was given, equal and in order."""
+    if isinstance(payload, Partition):
+        return list(payload.values)
+    return _RECORDS.decode(payload)
+
+
+def unpack_outcomes(payload: bytes | Partition) -> list[Outcome]:
+    """The outcomes `pack` was given, equal and in order."""
+    if isinstance(payload, Partition):
+        return list(payload.values)
+    return _OUTCOMES.decode(payload)
+
+
+def consult_partition(
+    payload: bytes | Partition, kb_root: str | None, input_name: str, mode: Mode
+) -> bytes | Partition:
+    """One partition's outcomes, in order (runs on a Dask worker): `pack`ed records in and out."""
     consultant = _consultant_for(kb_root, input_name, mode)
-    return encode([consultant.consult(record) for record in decode(payload)])
+    return pack([consultant.consult(record) for record in unpack_records(payload)])
 
 
 def _size(record: Record) -> int:
@@ -273,7 +306,13 @@ class DaskOutcomes:
         root = str(kb_root) if kb_root is not None else None
         futures = [
             self.client.submit(
-                consult_partition, encode([]), root, input_name, mode, workers=[address], pure=False
+                consult_partition,
+                Partition(()),
+                root,
+                input_name,
+                mode,
+                workers=[address],
+                pure=False,
             )
             for address in self.client.scheduler_info().get("workers", {})
         ]
@@ -316,14 +355,19 @@ class DaskOutcomes:
             for partition in partitions:
                 pending.append(
                     self.client.submit(
-                        consult_partition, encode(partition), root, input_name, mode, pure=False
+                        consult_partition,
+                        Partition(tuple(partition)),
+                        root,
+                        input_name,
+                        mode,
+                        pure=False,
                     )
                 )
                 self.tasks += 1
                 if len(pending) >= ahead:
-                    yield from _in_chunks(decode(pending.popleft().result()))
+                    yield from _in_chunks(unpack_outcomes(pending.popleft().result()))
             while pending:
-                yield from _in_chunks(decode(pending.popleft().result()))
+                yield from _in_chunks(unpack_outcomes(pending.popleft().result()))
         finally:
             for future in pending:
                 future.cancel()
@@ -342,8 +386,10 @@ __all__ = [
     "PARTITION_BYTES",
     "QUIET_HTTP",
     "DaskOutcomes",
+    "Partition",
     "consult_partition",
-    "decode",
-    "encode",
+    "pack",
     "partitions",
+    "unpack_outcomes",
+    "unpack_records",
 ]
