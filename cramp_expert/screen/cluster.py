@@ -32,7 +32,6 @@ other than the bundled one or a folder of patient files, read the same paths. At
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -189,7 +188,7 @@ def partitions(
         if not lengths:  # no more than a round's worth ahead: read on
             record = next(records, None)
             if record is None:
-                yield from _even(list(ahead), workers, most, held / most_bytes)
+                yield from _even(list(ahead), list(sizes), workers, most, most_bytes)
                 return
             ahead.append(record)
             sizes.append(_size(record))
@@ -221,21 +220,30 @@ def _round(sizes: deque[int], workers: int, most: int, most_bytes: int) -> list[
     return lengths if next(ahead, None) is not None else []
 
 
-def _even(left: list[Record], workers: int, most: int, full: float) -> Iterator[list[Record]]:
-    """`left` in equal contiguous partitions, whole rounds of `workers`, each at most `most` long.
+def _even(
+    left: list[Record], sizes: list[int], workers: int, most: int, most_bytes: int
+) -> Iterator[list[Record]]:
+    """`left` in equal contiguous partitions, whole rounds of `workers`.
 
-    `full`: how many partitions the records' text would fill at the byte bound.
+    As few rounds as keep every partition within the bounds of a full one: at most `most`
+    records, and text below `most_bytes` before its last record.
     """
     if not left:
         return
-    rounds = max(-(-len(left) // (workers * most)), math.ceil(full / workers), 1)
-    count = min(len(left), workers * rounds)
-    base, extra = divmod(len(left), count)
-    start = 0
-    for index in range(count):
-        end = start + base + (1 if index < extra else 0)
+    rounds = max(-(-len(left) // (workers * most)), 1)
+    while True:
+        count = min(len(left), workers * rounds)
+        base, extra = divmod(len(left), count)
+        ends = [(index + 1) * base + min(index + 1, extra) for index in range(count)]
+        starts = [0, *ends[:-1]]
+        if count == len(left) or all(
+            sum(sizes[start : end - 1]) < most_bytes
+            for start, end in zip(starts, ends, strict=True)
+        ):
+            break
+        rounds += 1
+    for start, end in zip(starts, ends, strict=True):
         yield left[start:end]
-        start = end
 
 
 class DaskOutcomes:
