@@ -316,6 +316,45 @@ def advice_priority(
     return (min(urgencies, default=len(URGENCIES)), -tier, _grade_rank(evidence), cid)
 
 
+_EMERGENCY = URGENCIES.index("emergency")
+
+
+def planned_priority(
+    plans: Mapping[str, _RulePlan],
+    contribs: Iterable[Contribution],
+    concluded: Set[str],
+    conclusions: Mapping[str, ConclusionDef],
+    cid: str,
+    evidence: str,
+    ranks: dict[str, int],
+) -> tuple[int, int, int, str]:
+    """`advice_priority`, on the plans of the rules that fired (`plan_of_rule`).
+
+    Their red flags, lifting states and tiers are worked out once per rule. `contribs` are `cid`'s contributions; `ranks` keeps each red flag's urgency rank for one
+    result (one set of `concluded` ids).
+    """
+    most = len(URGENCIES)
+    tier: int | None = None
+    for c in contribs:
+        if c.certainty > 0:
+            rule_plan = plans[c.rule.id]
+            for flag in rule_plan.flags:
+                if flag in concluded:
+                    rank = ranks.get(flag)
+                    if rank is None:
+                        rank = ranks[flag] = URGENCIES.index(
+                            urgency_of(conclusions[flag], concluded)
+                        )
+                    most = min(most, rank)
+            for state in rule_plan.lifting:
+                if state in concluded:
+                    most = min(most, _EMERGENCY)
+            tier = rule_plan.tier if tier is None else max(tier, rule_plan.tier)
+    if tier is None:
+        raise ValueError(f"{cid} is listed without a rule that concluded it")
+    return (most, -tier, _grade_rank(evidence), cid)
+
+
 def _grade_rank(grade: str) -> int:
     return EVIDENCE_GRADES.index(grade) if grade in EVIDENCE_GRADES else len(EVIDENCE_GRADES)
 
@@ -653,6 +692,11 @@ def _plan(kb: KnowledgeBase) -> _Plan:
     return plan
 
 
+def plan_of_rule(kb: KnowledgeBase, rule_id: str) -> _RulePlan | None:
+    """What build_result reads of one rule of `kb`, made once (None: no such rule)."""
+    return _plan(kb).rule(rule_id)
+
+
 def build_result(
     kb: KnowledgeBase, patient: PatientFacts, firings: list[Firing], engine_version: str
 ) -> Consultation:
@@ -795,30 +839,12 @@ def build_result(
     red_flags.sort(key=lambda f: red_flag_order(f.urgency, f.id))
     causes.sort(key=lambda c: cause_order(c.certainty, c.evidence, c.id))
 
-    emergency = URGENCIES.index("emergency")
     ranks: dict[str, int] = {}
 
     def priority(item: Differential | Recommendation | Investigation) -> tuple[int, int, int, str]:
-        # advice_priority(), on the rules' red flags and lifting states worked out once.
-        cid = item.id
-        most = len(URGENCIES)
-        tier: int | None = None
-        for c in by_id[cid]:
-            if c.certainty > 0:
-                rule_plan = fired[c.rule.id]
-                for flag in rule_plan.flags:
-                    if flag in concluded:
-                        rank = ranks.get(flag)
-                        if rank is None:
-                            rank = ranks[flag] = URGENCIES.index(urgency(conclusions[flag]))
-                        most = min(most, rank)
-                for state in rule_plan.lifting:
-                    if state in concluded:
-                        most = min(most, emergency)
-                tier = rule_plan.tier if tier is None else max(tier, rule_plan.tier)
-        if tier is None:
-            raise ValueError(f"{cid} is listed without a rule that concluded it")
-        return (most, -tier, _grade_rank(item.evidence), cid)
+        return planned_priority(
+            fired, by_id[item.id], concluded, conclusions, item.id, item.evidence, ranks
+        )
 
     differentials.sort(key=priority)
     recommendations.sort(key=priority)
@@ -928,6 +954,8 @@ __all__ = [
     "emergency_states",
     "fired_rules",
     "matched_facts",
+    "plan_of_rule",
+    "planned_priority",
     "red_flag_order",
     "render_reason",
     "umbrella_grade",

@@ -17,11 +17,10 @@ from typing import Any, TypeAlias
 
 from cramp_expert.consultation import (
     Contribution,
-    advice_priority,
     cause_order,
     certainties,
-    contributions,
-    emergency_states,
+    plan_of_rule,
+    planned_priority,
     red_flag_order,
     umbrella_grade,
     urgency_of,
@@ -45,9 +44,9 @@ _Decided: TypeAlias = tuple[
 """What a set of fired rules decides: red flags (id, urgency), causes (id, certainty),
 recommendation ids, investigation ids, and whether W100 is raised."""
 """Red-flag urgencies whose patients the screening audit always re-runs through experta."""
-_Own: TypeAlias = tuple[tuple[tuple[str, list[Contribution]], ...], frozenset[str], frozenset[str]]
-"""One rule's contributions (`consultation.contributions` of it alone), the ids it gives a
-positive certainty and the ids it gives a negative one."""
+_Own: TypeAlias = tuple[Any, frozenset[str], frozenset[str]]
+"""One rule's plan (`consultation.plan_of_rule`: its contributions, red flags, lifting states and
+tier, as build_result reads them), the ids it gives a positive certainty and a negative one."""
 
 
 def summary_of(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,7 +77,6 @@ class Summariser:
         self.kb = kb
         self.threshold = kb.knowledge.certainty_threshold
         self.conclusions = kb.knowledge.conclusions
-        self.lifting = emergency_states(kb)
         self._decided: dict[frozenset[str], _Decided] = {}
         self._own: dict[str, _Own | None] = {}
 
@@ -120,14 +118,13 @@ class Summariser:
         """What one rule contributes (None for an id that names no rule), worked out once."""
         if rule_id in self._own:
             return self._own[rule_id]
-        rule = self.kb.rule(rule_id)
+        plan = plan_of_rule(self.kb, rule_id)
         own: _Own | None = None
-        if rule is not None:
-            alone = contributions([rule])
+        if plan is not None:
             own = (
-                tuple(alone.items()),
-                frozenset(cid for cid, cs in alone.items() if any(c.certainty > 0 for c in cs)),
-                frozenset(cid for cid, cs in alone.items() if any(c.certainty < 0 for c in cs)),
+                plan,
+                frozenset(cid for cid, c in plan.contributions if c.certainty > 0),
+                frozenset(cid for cid, c in plan.contributions if c.certainty < 0),
             )
         self._own[rule_id] = own
         return own
@@ -135,8 +132,9 @@ class Summariser:
     def _decide(self, fired: Iterable[str]) -> _Decided:
         """What the rules `fired` decide, in the result's order (no patient data in it)."""
         kb = self.kb
-        # consultation.contributions of the rules in firing order, from each rule's own: the
-        # same ids in the same order, each with the same contributions in the same order.
+        # As build_result reads the rules that fired: contributions() of the rules in firing
+        # order from each rule's plan, and each advice item ranked on the plans.
+        plans: dict[str, Any] = {}
         by_id: dict[str, list[Contribution]] = {}
         positive: set[str] = set()
         negative: set[str] = set()
@@ -144,12 +142,13 @@ class Summariser:
             own = self._own[rule_id] if rule_id in self._own else self._contributed(rule_id)
             if own is None:
                 continue
-            for cid, contribs in own[0]:
+            plan = plans[rule_id] = own[0]
+            for cid, contribution in plan.contributions:
                 known = by_id.get(cid)
                 if known is None:
-                    by_id[cid] = list(contribs)
+                    by_id[cid] = [contribution]
                 else:
-                    known.extend(contribs)
+                    known.append(contribution)
             positive |= own[1]
             negative |= own[2]
         certainty = certainties(kb, by_id)
@@ -160,9 +159,10 @@ class Summariser:
             "recommendation": [],
             "investigation": [],
         }
-        lifting = self.lifting
+        conclusions = self.conclusions
+        ranks: dict[str, int] = {}
         for cid in concluded:
-            definition = self.conclusions[cid]
+            definition = conclusions[cid]
             kind = definition.kind
             if kind == "red_flag":
                 urgency = urgency_of(definition, concluded)
@@ -172,7 +172,9 @@ class Summariser:
                 grade = umbrella_grade(kb, cid, by_id, concluded)
                 causes.append((cause_order(shown, grade, cid), shown))
             elif kind in advice:
-                priority = advice_priority(kb, by_id, concluded, cid, definition.evidence, lifting)
+                priority = planned_priority(
+                    plans, by_id[cid], concluded, conclusions, cid, definition.evidence, ranks
+                )
                 advice[kind].append((priority, cid))
         # build_result's W100: an id both concluded and excluded by the rules that fired.
         w100 = not positive.isdisjoint(negative)
