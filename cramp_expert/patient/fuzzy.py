@@ -140,6 +140,8 @@ def close_matches(
     names: Iterable[str]
     if isinstance(possibilities, Names):
         left = possibilities.candidates(word, cutoff)
+        if not left and n > 0 and 0.0 <= cutoff <= 1.0:
+            return []  # what difflib answers for no names (it refuses a bad n or cutoff)
         if len(left) <= DIFFLIB_ALONE:
             return difflib.get_close_matches(word, left, n=n, cutoff=cutoff)
         names = left

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -148,3 +149,14 @@ def test_typed_medications_and_conditions_read_as_with_difflib_over_every_name(
             assert medications.match_condition(text, knowledge) == condition
 
     check()
+
+
+def test_a_bad_count_or_cutoff_is_refused_as_difflib_refuses_it():
+    grouped = Names(["amlodipine"])
+    for n, cutoff in ((0, 0.6), (3, 1.5), (3, -0.1)):
+        for word in ("zzzzzz", "amlodipine"):  # no name left, and one
+            with pytest.raises(ValueError) as expected:
+                difflib.get_close_matches(word, ["amlodipine"], n, cutoff)
+            with pytest.raises(ValueError) as raised:
+                close_matches(word, grouped, n, cutoff)
+            assert str(raised.value) == str(expected.value)
