@@ -241,12 +241,21 @@ class Knowledge:
         return [c for c in self.conclusions.values() if c.kind == kind]
 
 
+_APOSTROPHES = re.compile("[\u2019'`]")
+_NOT_IN_NAMES = re.compile(r"[^a-z0-9%+/.-]+")
+
+
 @lru_cache(maxsize=8192)
 def normalise_name(text: str) -> str:
     """Fold a typed name for lookup: lower case, no accents, punctuation and spaces collapsed."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    folded = re.sub("[\u2019'`]", "", folded)  # apostrophes: "Parkinson's" == "Parkinsons"
-    return re.sub(r"[^a-z0-9%+/.-]+", " ", folded).strip()
+    # ASCII text is its own NFKD form and keeps every character through the ASCII encoding.
+    folded = (
+        text
+        if text.isascii()
+        else unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    ).lower()
+    folded = _APOSTROPHES.sub("", folded)  # apostrophes: "Parkinson's" == "Parkinsons"
+    return _NOT_IN_NAMES.sub(" ", folded).strip()
 
 
 @lru_cache(maxsize=1024)

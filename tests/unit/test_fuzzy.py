@@ -160,3 +160,18 @@ def test_a_bad_count_or_cutoff_is_refused_as_difflib_refuses_it():
             with pytest.raises(ValueError) as raised:
                 close_matches(word, grouped, n, cutoff)
             assert str(raised.value) == str(expected.value)
+
+
+@given(st.one_of(st.text(), st.text(alphabet=st.characters(max_codepoint=127))))
+def test_a_typed_name_folds_as_its_nfkd_ascii_form_does(text):
+    # ASCII text skips the Unicode folding: the same key as through it.
+    import re
+    import unicodedata
+
+    from cramp_expert.kb.knowledge import normalise_name
+
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    folded = re.sub(r"[^a-z0-9%+/.-]+", " ", re.sub("[\u2019'`]", "", folded)).strip()
+    assert normalise_name(text) == folded
+    assert normalise_name("Parkinson\u2019s  Disease") == normalise_name("parkinsons disease")
+    assert normalise_name("Ézétimibe/Simvastatine") == "ezetimibe/simvastatine"
