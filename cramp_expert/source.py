@@ -88,6 +88,9 @@ class Document:
     problems: list[Problem] = field(default_factory=list)
     """Problems that did not stop the reading (duplicate keys, the first value kept), found
     only when the caller asked to keep going; otherwise they are raised."""
+    printable: bool = False
+    """Every text in `data` is known printable (its reader saw no character that is not), so
+    the patient reader need not look for control characters again."""
 
     def location(self, path: KeyPath) -> Location:
         """Return the location of the value at `path`, or of its nearest ancestor."""

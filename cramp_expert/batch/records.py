@@ -125,6 +125,15 @@ def _escape_free(text: str) -> bool:
     return text.isascii() and "\\" not in text and text.count("{") + text.count("[") < MAX_DEPTH
 
 
+def _all_printable(text: str) -> bool:
+    """Whether every text json reads from the line `text` is printable (`str.isprintable`).
+
+    ASCII without a backslash holds no escape, json refuses raw control characters in a
+    string, and of the rest of ASCII only DEL is not printable.
+    """
+    return text.isascii() and "\\" not in text and "\x7f" not in text
+
+
 def _finite(value: Any) -> bool:
     """Whether every number in `value` is finite (json reads `1e999` as infinity)."""
     kind = type(value)
@@ -162,7 +171,7 @@ def jsonl_document(record: Record, name: str) -> Document:
             if isinstance(data, dict) and (
                 _finite(data) if _escape_free(record.text) else _plain(data, MAX_DEPTH - 1)
             ):
-                return Document(name, data, {})
+                return Document(name, data, {}, printable=_all_printable(record.text))
         except (ValueError, RecursionError):
             pass
     return located_jsonl_document(record, name)

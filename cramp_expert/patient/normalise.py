@@ -208,7 +208,7 @@ class _Normaliser:
                 "consult the mapping under 'patient:' on its own (examples/ holds them)",
             )
             return self.result
-        if not _printable(data):
+        if not (self.doc.printable or _printable(data)):
             self.control_characters(data, ())
         if not data.keys() <= self.known.top_level:
             self.check.keys(data, (), TOP_LEVEL, what="top-level key")

@@ -307,3 +307,30 @@ def test_a_record_json_alone_cannot_read_plainly_is_located_by_the_full_parser(t
     with pytest.raises(InputError) as caught:
         jsonl_document(screening.Record("jsonl", 3, 3, text=text), "in.jsonl")
     assert str(caught.value).startswith("in.jsonl:3:") and said in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "printable"),
+    [
+        ('{"id": "p1", "medications": ["furosemide 40 mg"]}', True),
+        ('{"id": "p1", "medications": ["furosemide\x7f 40 mg"]}', False),  # DEL, raw
+        ('{"id": "p1", "medications": ["furosemide\\u0007 40 mg"]}', False),  # BEL, escaped
+        ('{"id": "p1", "medications": ["furosemide\\t40 mg"]}', False),  # a tab, escaped
+        ('{"id": "p1", "medications": ["furos\\u00e9mide"]}', False),  # printable, escaped
+        ('{"id": "p1", "medications": ["furosémide"]}', False),  # printable, not ASCII
+    ],
+)
+def test_a_line_is_known_printable_only_when_no_text_can_hold_a_control_character(text, printable):
+    from cramp_expert.batch.records import RecordConsultant, jsonl_document
+    from cramp_expert.patient.normalise import _printable
+
+    record = screening.Record("jsonl", 3, 3, text=text)
+    document = jsonl_document(record, "in.jsonl")
+    assert document.printable is printable
+    if printable:
+        assert _printable(document.data)
+    # Read either way, a control character is refused and named with its line.
+    outcome = RecordConsultant(Consultant(), "in.jsonl").consult(record)
+    refused = "P207" in outcome.errors
+    assert refused is (not _printable(document.data))
+    assert refused is ("\x7f" in text or "u0007" in text or "\\t" in text)
