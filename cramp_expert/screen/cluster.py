@@ -44,11 +44,12 @@ import msgspec
 from cramp_expert.batch import CHUNK, Outcome, Record, RecordConsultant, WorkerFailed
 from cramp_expert.screen.records import Mode
 
-PARTITION = 32 * CHUNK
-"""Most records per Dask task (1,024). Dask's client and scheduler cost about 5-7 ms of CPU per
-task, whatever its size (measured on the benchmark's register); a compiled screening record
-costs a worker 0.2-0.4 ms, so 1,024 records make that cost under 3 % of the work. Big enough to
-matter only on a large input: a smaller one is cut evenly over the workers (`partitions`)."""
+PARTITION = 64 * CHUNK
+"""Most records per Dask task (2,048). Dask's client and scheduler cost about 5-7 ms of CPU per
+task, whatever its size (measured on the benchmark's register, 2 local workers: 0.036-0.044 ms
+per patient with tasks of 256 records, 0.019-0.026 with 1,024, 0.017-0.021 with 2,048), against a
+worker's 0.1-0.3 ms per compiled screening record. Big enough to matter only on a large
+input: a smaller one is cut evenly over the workers (`partitions`)."""
 PARTITION_BYTES = 2 * 1024 * 1024
 """About the most record text per task (at least one record: a record's own limit is 2 MiB), so
 that a partition of large records (FHIR patients, long CSV rows) stays small in memory."""
