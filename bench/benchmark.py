@@ -1228,14 +1228,24 @@ def projection(
 ) -> dict[str, Any]:
     """One million patients: CPU hours, hours on N cores and on N machines, output size.
 
-    Per-patient CPU from the in-process figures of each population; on a cluster, the larger of
-    the scheduler's measured cost per task spread over a partition and Dask's own CPU per patient
-    measured on one local worker (serialisation, the client's reading and writing).
+    Per-patient CPU from the in-process figures of each population; on a cluster, the largest of
+    the scheduler's measured cost per task spread over a partition, Dask's own CPU per patient
+    measured on one local worker (serialisation, the client's reading and writing) and the
+    client and scheduler's CPU for the work per patient.
     """
     from cramp_expert.screen.cluster import PARTITION
 
     per_task_ms = overhead["task, pipelined, ms"] / PARTITION
     measured = [max(0.0, d.get(OWN_CPU, 0.0)) for d in dask.values()]
+    # The client and scheduler's CPU for the work, per patient: one process serves the whole
+    # cluster, so this bounds its rate whatever the machines (absent from older results).
+    key = "client and scheduler CPU for the work, ms per patient / per task"
+    measured += [
+        max(0.0, d[label][key][0])
+        for d in dask.values()
+        for label in ("Dask, 1 local worker", "Dask, 2 local workers")
+        if key in d.get(label, {})
+    ]
     cluster_ms = max([per_task_ms, *measured])
     rows: dict[str, Any] = {}
     for population, figures in in_process.items():
