@@ -15,6 +15,7 @@ local cluster's own configuration.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -262,6 +263,12 @@ def test_a_local_cluster_runs_with_its_own_configuration_and_writes_what_batch_w
             )
             assert out.read_bytes() == expected, name
             assert outcomes.tasks == 2 * 3  # 92 records: 2 rounds of 16, then 2 of 14
+        # The client's long-lived objects are out of the collector's sight while it runs.
+        gc.unfreeze()
+        batch.run_batch(
+            source, tmp_path / "again.jsonl", knowledge=KB.knowledge, consult_with=outcomes
+        )
+        assert gc.get_freeze_count() > 0
         # Resumed from a partial file cut inside a line: the rest consulted on the cluster.
         lines = expected.splitlines(keepends=True)
         out = tmp_path / "resumed.jsonl"
