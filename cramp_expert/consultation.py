@@ -121,6 +121,19 @@ def contributions(rules: list[Rule]) -> dict[str, list[Contribution]]:
     return out
 
 
+def planned_contributions(plans: Iterable[_RulePlan]) -> dict[str, list[Contribution]]:
+    """`contributions()` of the rules these plans are of (each rule once, in firing order)."""
+    by_id: dict[str, list[Contribution]] = {}
+    for rule_plan in plans:
+        for cid, contribution in rule_plan.contributions:
+            contribs = by_id.get(cid)
+            if contribs is None:
+                by_id[cid] = [contribution]
+            else:
+                contribs.append(contribution)
+    return by_id
+
+
 def counted(contribs: Iterable[Contribution], strongest: bool = False) -> list[float]:
     """The certainties that count: one per rule family (its strongest member), exclusions all.
 
@@ -713,15 +726,7 @@ def build_result(
             rule_plan = plans.get(rule_id) or plan.rule(rule_id)
             if rule_plan is not None:
                 fired[rule_id] = rule_plan
-    # contributions(): conclusion id -> the contribution of every rule that concluded it.
-    by_id: dict[str, list[Contribution]] = {}
-    for rule_plan in fired.values():
-        for cid, contribution in rule_plan.contributions:
-            contribs = by_id.get(cid)
-            if contribs is None:
-                by_id[cid] = [contribution]
-            else:
-                contribs.append(contribution)
+    by_id = planned_contributions(fired.values())
     certainty = certainties(kb, by_id)
     threshold = knowledge.certainty_threshold
     concluded = {cid for cid, cf in certainty.items() if cf >= threshold}
@@ -955,6 +960,7 @@ __all__ = [
     "fired_rules",
     "matched_facts",
     "plan_of_rule",
+    "planned_contributions",
     "planned_priority",
     "red_flag_order",
     "render_reason",

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeAlias
 
 from cramp_expert.consultation import (
-    Contribution,
     cause_order,
     certainties,
     plan_of_rule,
+    planned_contributions,
     planned_priority,
     red_flag_order,
     umbrella_grade,
@@ -135,22 +135,16 @@ class Summariser:
         # As build_result reads the rules that fired: contributions() of the rules in firing
         # order from each rule's plan, and each advice item ranked on the plans.
         plans: dict[str, Any] = {}
-        by_id: dict[str, list[Contribution]] = {}
         positive: set[str] = set()
         negative: set[str] = set()
         for rule_id in dict.fromkeys(fired):
             own = self._own[rule_id] if rule_id in self._own else self._contributed(rule_id)
             if own is None:
                 continue
-            plan = plans[rule_id] = own[0]
-            for cid, contribution in plan.contributions:
-                known = by_id.get(cid)
-                if known is None:
-                    by_id[cid] = [contribution]
-                else:
-                    known.append(contribution)
+            plans[rule_id] = own[0]
             positive |= own[1]
             negative |= own[2]
+        by_id = planned_contributions(plans.values())
         certainty = certainties(kb, by_id)
         concluded = {cid for cid, cf in certainty.items() if cf >= self.threshold}
         red_flags: list[tuple[tuple[int, str], str]] = []
