@@ -369,7 +369,7 @@ class DaskOutcomes:
                 pending.append(
                     self.client.submit(
                         consult_partition,
-                        Partition(tuple(partition)),
+                        pack(partition),
                         root,
                         input_name,
                         mode,

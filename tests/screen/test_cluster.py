@@ -25,6 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cramp_expert import batch
+from cramp_expert.api import Consultant
 from cramp_expert.batch import Outcome, Record
 from cramp_expert.errors import Location, Problem
 from cramp_expert.kb import load_knowledge_base
@@ -186,6 +187,49 @@ def test_partitions_keep_every_record_in_order_in_rounds_ending_evenly(count, wo
     # A small input is one round.
     if count and count <= workers * most and count * max(sizes) < most_bytes:
         assert len(cut) == min(workers, count)
+
+
+class _Done:
+    def __init__(self, value: object):
+        self.value = value
+
+    def result(self) -> object:
+        return self.value
+
+    def cancel(self) -> None:
+        pass
+
+
+class _Client:
+    """Runs each submitted task at once, here, and keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.payloads: list[object] = []
+
+    def submit(self, function, payload, *args, **kwargs):
+        self.payloads.append(payload)
+        return _Done(function(payload, *args))
+
+    def scheduler_info(self) -> dict[str, object]:
+        return {"workers": {"tcp://127.0.0.1:1": {}, "tcp://127.0.0.1:2": {}}}
+
+
+def test_each_partition_goes_to_the_cluster_as_one_bytes_value_and_comes_back_in_order():
+    # What a run hands Dask: one MessagePack value per partition (a record object each would be
+    # serialised, and on the scheduler read and rewritten, one by one).
+    records = [
+        Record("jsonl", n, n, text=json.dumps({"id": f"P{n}", "age": 40 + n % 50}))
+        for n in range(1, 301)
+    ]
+    outcomes = cluster.DaskOutcomes(None, 2)
+    outcomes.client = client = _Client()
+    mode = Mode(True, "compiled")
+    got = [o for chunk in outcomes(iter(records), "in", None, mode) for o in chunk]
+    assert client.payloads and all(isinstance(p, bytes) for p in client.payloads)
+    assert [len(unpack_records(p)) for p in client.payloads] == [150, 150]
+    assert outcomes.tasks == 2
+    here = batch.RecordConsultant(Consultant(), "in", mode)
+    assert got == [here.consult(record) for record in records]
 
 
 def test_an_input_is_cut_in_full_rounds_then_an_even_last_round():
