@@ -343,8 +343,9 @@ def planned_priority(
 ) -> tuple[int, int, int, str]:
     """`advice_priority`, on the plans of the rules that fired (`plan_of_rule`).
 
-    Their red flags, lifting states and tiers are worked out once per rule. `contribs` are `cid`'s contributions; `ranks` keeps each red flag's urgency rank for one
-    result (one set of `concluded` ids).
+    Their red flags, lifting states and tiers are worked out once per rule. `contribs` are
+    `cid`'s contributions; `ranks` keeps each red flag's urgency rank for one result (one set of
+    `concluded` ids).
     """
     most = len(URGENCIES)
     tier: int | None = None

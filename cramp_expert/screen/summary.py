@@ -31,6 +31,7 @@ from cramp_expert.patient import PatientFacts
 FIELDS = ("red_flags", "causes", "recommendations", "investigations", "warnings")
 """The record's keys after `source` and `patient_id`, in order."""
 SEVERE = frozenset({"emergency", "urgent"})
+"""Red-flag urgencies whose patients the screening audit always re-runs through experta."""
 CACHE = 4096
 """Sets of fired rules whose decisions a `Summariser` keeps (a few hundred bytes each)."""
 
@@ -43,7 +44,6 @@ _Decided: TypeAlias = tuple[
 ]
 """What a set of fired rules decides: red flags (id, urgency), causes (id, certainty),
 recommendation ids, investigation ids, and whether W100 is raised."""
-"""Red-flag urgencies whose patients the screening audit always re-runs through experta."""
 _Own: TypeAlias = tuple[Any, frozenset[str], frozenset[str]]
 """One rule's plan (`consultation.plan_of_rule`: its contributions, red flags, lifting states and
 tier, as build_result reads them), the ids it gives a positive certainty and a negative one."""
