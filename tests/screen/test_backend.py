@@ -21,7 +21,7 @@ from cramp_expert.screen.summary import Summariser, severe, summary_of
 from cramp_expert.source import Document
 from cramp_expert.testing import patient_files
 from cramp_expert.verify.sampler import Sampler
-from tests.unit.test_rule_loader import make_kb, rule
+from tests.unit.test_rule_loader import concluded_and_excluded_kb
 
 KB = load_knowledge_base()
 PATIENTS = patient_files(KB)
@@ -102,17 +102,8 @@ def test_the_compiled_back_end_is_always_audited(consultant):
 
 
 def test_an_id_both_concluded_and_excluded_is_warned_as_in_the_full_result(tmp_path):
-    # The bundled rules never conclude and exclude one id together (their exclusions are
-    # guarded), so a knowledge base of three rules does: W100 in the full result and the record.
-    exclude = rule("exclude-k", "all:\n  - {fact: age, ge: 70}").replace(
-        "conclude: [older_age]", "exclude: [hypokalemia]\n  reason: only for tests"
-    )
-    rules = {
-        "conclude-k": rule("conclude-k", "all:\n  - {fact: age, ge: 60}", "hypokalemia"),
-        "exclude-k": exclude,
-        "use-k": rule("use-k", "all:\n  - {concluded: hypokalemia}", "test_potassium", "workup"),
-    }
-    consultant = Consultant(make_kb(tmp_path, rules))
+    # W100 in the full result and the record (the bundled rules never raise it).
+    consultant = Consultant(concluded_and_excluded_kb(tmp_path))
     screener = Screener(consultant, "compiled")
     for age, warned in ((75, True), (65, False)):
         facts = consultant.read(Document("<test>", {"id": "k", "age": age}, {}))

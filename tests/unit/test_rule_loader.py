@@ -49,6 +49,20 @@ def rule(rule_id: str, when: str, conclude: str = "older_age", tier: str = "caus
     )
 
 
+def concluded_and_excluded_kb(tmp_path: Path) -> Path:
+    """Three rules: hypokalemia concluded from 60, excluded from 70, and tested by a third (the
+    bundled rules never conclude and exclude one id together: their exclusions are guarded)."""
+    exclude = rule("exclude-k", "all:\n  - {fact: age, ge: 70}").replace(
+        "conclude: [older_age]", "exclude: [hypokalemia]\n  reason: only for tests"
+    )
+    rules = {
+        "conclude-k": rule("conclude-k", "all:\n  - {fact: age, ge: 60}", "hypokalemia"),
+        "exclude-k": exclude,
+        "use-k": rule("use-k", "all:\n  - {concluded: hypokalemia}", "test_potassium", "workup"),
+    }
+    return make_kb(tmp_path, rules)
+
+
 def problems(tmp_path: Path, rules: dict[str, str]):
     with pytest.raises(KnowledgeBaseError) as info:
         load_knowledge_base(make_kb(tmp_path, rules))
@@ -225,15 +239,7 @@ def test_duplicate_rule_ids_name_both_files(tmp_path):
 
 
 def test_an_excluded_conclusion_does_not_hold_for_the_rules_that_test_it(tmp_path):
-    exclude = rule("exclude-k", "all:\n  - {fact: age, ge: 70}").replace(
-        "conclude: [older_age]", "exclude: [hypokalemia]\n  reason: only for tests"
-    )
-    rules = {
-        "conclude-k": rule("conclude-k", "all:\n  - {fact: age, ge: 60}", "hypokalemia"),
-        "exclude-k": exclude,
-        "use-k": rule("use-k", "all:\n  - {concluded: hypokalemia}", "test_potassium", "workup"),
-    }
-    consultant = Consultant(make_kb(tmp_path, rules))
+    consultant = Consultant(concluded_and_excluded_kb(tmp_path))
     both = consultant.consult_data({"age": 75})
     assert [e.id for e in both.excluded] == ["hypokalemia"]
     assert both.investigations == () and "use-k" not in both.rules_fired
