@@ -501,6 +501,9 @@ def _dispatch(
         key=_first,
     )
 
+    if not rest and not by_field and len(by_literal) == 1:
+        ((what, literals),) = by_literal.items()
+        return _dispatch_literal(what, literals, everything)
     field_keys = by_field.keys()
     literal_keys = by_literal.keys()
 
@@ -531,28 +534,65 @@ def _dispatch(
                 # By index: entries begin with distinct indexes, so the tuples' own order is
                 # the index order (nothing after the index is ever compared).
                 chosen.sort()
-                # Each plain test in this loop rather than through its closure: the fact has
-                # the field (it was chosen by it), so the test reads it and, when it holds,
-                # hands the token on as the closure would.
-                for _, callback, plain in chosen:
-                    if plain is None:
-                        callback(token)
-                        continue
-                    what, test, below, capture = plain
-                    if test(fact[what]):
-                        if capture is not None and not token.context:
-                            # The capture below, as `_capture` runs it on a token with no
-                            # bindings: a new token binding the fact.
-                            bind, after = capture
-                            new = _TUPLE_NEW(Token, (token.tag, set(token.data), {bind: fact}))
-                            for child in after:
-                                child(new)
-                        else:
-                            for child in below:
-                                child(token)
+                _run_chosen(chosen, token, fact)
                 return
             for _, callback, _ in chosen:
                 callback(token)
+            return
+
+    return activate
+
+
+def _run_chosen(chosen: list[Entry], token: Any, fact: Any) -> None:
+    """Run the children chosen for `fact` (it has each one's field), in their order.
+
+    Each plain test here rather than through its closure: the fact has the field (it was
+    chosen by it), so the test reads it and, when it holds, hands the token on as the closure
+    would.
+    """
+    for _, callback, plain in chosen:
+        if plain is None:
+            callback(token)
+            continue
+        what, test, below, capture = plain
+        if test(fact[what]):
+            if capture is not None and not token.context:
+                # The capture below, as `_capture` runs it on a token with no bindings: a new
+                # token binding the fact.
+                bind, after = capture
+                new = _TUPLE_NEW(Token, (token.tag, set(token.data), {bind: fact}))
+                for child in after:
+                    child(new)
+            else:
+                for child in below:
+                    child(token)
+
+
+def _dispatch_literal(
+    what: str, literals: dict[Any, list[Entry]], everything: list[Entry]
+) -> Callback:
+    """`_dispatch` for children that all test one field for a literal (`Derived(id=...)`).
+
+    A conclusion fact meets only the tests of its own id: its value picks them, already in
+    their order, without `_dispatch`'s key sets and sort (a fact per firing).
+    """
+
+    def activate(token: Any) -> None:
+        for fact in token.data:
+            if type(fact).__fields__:
+                for _, callback, _ in everything:  # declared defaults: as `_dispatch` does
+                    callback(token)
+                return
+            value = dict.get(fact, what, _MISSING)
+            if value is _MISSING:
+                return
+            if type(value) in _HASHED_AS_EQUAL:
+                chosen = literals.get(value)
+            else:
+                # As in `_dispatch`: every literal test on the field sees it.
+                chosen = sorted(e for entries in literals.values() for e in entries)
+            if chosen:
+                _run_chosen(chosen, token, fact)
             return
 
     return activate
