@@ -149,3 +149,23 @@ def test_a_full_consultation_leaves_no_reference_cycles(consultant):
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_consultant_spaces_the_collectors_young_passes(consultant):
+    # What a consultation drops is freed by reference counting alone (above), so a process that
+    # consults raises the young generation's threshold: the collector stops walking every
+    # patient's containers several times over. A larger threshold already set is kept.
+    import gc
+
+    from cramp_expert.api import YOUNG_COLLECTION, Consultant
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, *saved[1:])
+        Consultant(kb=consultant.kb)
+        assert gc.get_threshold() == (YOUNG_COLLECTION, *saved[1:])
+        gc.set_threshold(YOUNG_COLLECTION * 2, *saved[1:])
+        Consultant(kb=consultant.kb)
+        assert gc.get_threshold() == (YOUNG_COLLECTION * 2, *saved[1:])
+    finally:
+        gc.set_threshold(*saved)
