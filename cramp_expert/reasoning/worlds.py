@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Any, NamedTuple, TypeAlias
 from weakref import WeakKeyDictionary
 
@@ -118,15 +119,21 @@ def distinct_candidates(fact: FactDef, evaluator: PartialEvaluator) -> list[Any]
     return known[fact.id]
 
 
+COMBINATIONS_KEPT = 4096
+"""At most this many sets of rule masks kept per conclusion id (see `Worlds.conclusion`)."""
+
+
 class WorldState:
     """One patient's evaluation over every world: rule truths, conclusions, open facts."""
 
-    __slots__ = ("concluded", "open", "truths", "values", "worlds")
+    __slots__ = ("concluded", "open", "open_bits", "truths", "values", "worlds")
 
     def __init__(self, worlds: Worlds, values: Mapping[str, Any], open_facts: frozenset[str]):
         self.worlds = worlds
         self.values = values
         self.open = open_facts
+        self.open_bits = sum(map(worlds.fact_bit.__getitem__, open_facts))
+        """The open facts as bits over the tested facts (`Worlds.fact_bit`)."""
         self.truths: list[Masks] = []
         """The masks of each rule's condition, in firing order."""
         self.concluded: dict[str, Masks] = {}
@@ -155,6 +162,61 @@ class _Leaf(NamedTuple):
     false: int
     bit: int
     """The fact's bit among the tested facts."""
+
+
+class _LeafPlan(NamedTuple):
+    """A group's fact leaves for one set of open facts among them."""
+
+    true: int
+    false: int
+    facts: int
+    """The open leaves' masks, combined as the group combines them, and their facts' bits."""
+    known: tuple[tuple[str, Callable[[Any], bool], bool], ...]
+    """The other leaves (fact, test, absent), in order: tested on the patient's values."""
+
+
+class _LeafPlans(dict[int, _LeafPlan]):
+    """One group's `_LeafPlan` per set of open facts among its leaves (bits), made when first met.
+
+    An open leaf's masks are fixed per knowledge base, so what the open leaves of a group give
+    depends only on which of its facts are open: the same few sets come back patient after
+    patient. Combining them (AND or OR is order-free) is done once per set; a known leaf that
+    decides the group still decides it, tested in the leaves' order.
+    """
+
+    LIMIT = 1024
+    """At most this many sets kept per group (one per set met; a group has a few leaves)."""
+
+    def __init__(self, leaves: tuple[_Leaf, ...], conjunction: bool, everything: int):
+        super().__init__()
+        self.leaves = leaves
+        self.conjunction = conjunction
+        self.everything = everything
+
+    def make(self, open_facts: int) -> _LeafPlan:
+        """The plan for `open_facts` (the group's open leaf facts, as bits), kept for later."""
+        if self.conjunction:  # `all`: True where every open leaf is, False where any is
+            t, f = self.everything, 0
+        else:  # `any`: True where any open leaf is, False where every one is
+            t, f = 0, self.everything
+        s = 0
+        known = []
+        for leaf in self.leaves:
+            if leaf.bit & open_facts:
+                if self.conjunction:
+                    t &= leaf.true
+                    f |= leaf.false
+                else:
+                    t |= leaf.true
+                    f &= leaf.false
+                s |= leaf.bit
+            else:
+                known.append((leaf.fact, leaf.test, leaf.absent))
+        plan = _LeafPlan(t, f, s, tuple(known))
+        if len(self) >= self.LIMIT:
+            self.clear()
+        self[open_facts] = plan
+        return plan
 
 
 _BITS = bytes.maketrans(b"01", b"\x00\x01")
@@ -206,6 +268,16 @@ class Worlds:
             for cid in {*evaluator._concluders, *evaluator._excluders}
         }
         """Conclusion id -> (its concluders, its excluders), as positions in firing order."""
+        self._rows = {
+            cid: itemgetter(*concluders, *excluders)
+            for cid, (concluders, excluders) in self._producers.items()
+            if len(concluders) + len(excluders) > 1
+        }
+        """Conclusion id -> its rules' masks as one tuple (for an id with two rules or more)."""
+        self._combinations: dict[str, dict[tuple[Masks, ...], Masks]] = {
+            cid: {} for cid in self._rows
+        }
+        """Conclusion id -> its rules' masks -> what `conclusion` answers for them."""
         self.single = {
             cid: concluders[0]
             for cid, (concluders, excluders) in self._producers.items()
@@ -236,6 +308,26 @@ class Worlds:
         concluders, excluders = self._producers.get(cid, ((), ()))
         if len(concluders) == 1 and not excluders:
             return truths[concluders[0]]  # its one rule's masks (see `single`)
+        rows = self._rows.get(cid)
+        if rows is None:
+            return self._combined(truths, concluders, excluders)
+        # The id's rules' masks, picked in C: the same masks come back patient after patient
+        # (a rule's masks depend on which of its facts are open and how its known ones test),
+        # and what they combine to is kept per id.
+        masks = rows(truths)
+        known = self._combinations[cid]
+        found = known.get(masks)
+        if found is None:
+            found = self._combined(truths, concluders, excluders)
+            if len(known) >= COMBINATIONS_KEPT:  # bounded: one per set of masks met
+                known.clear()
+            known[masks] = found
+        return found
+
+    def _combined(
+        self, truths: list[Masks], concluders: tuple[int, ...], excluders: tuple[int, ...]
+    ) -> Masks:
+        """What `conclusion` answers, worked out from the rules' masks."""
         # The open facts: those of each rule undetermined in the base world.
         positive_t, positive_f, facts = 0, self.all, 0
         for i in concluders:
@@ -318,19 +410,22 @@ class Worlds:
             if not isinstance(item, FactCondition | ConcludedCondition)
         )
         everything = self.all
+        # Every leaf tests a tested fact, so each has its bit (which `_LeafPlans` reads).
+        assert all(leaf.bit for leaf in leaves)
+        leaf_bits = sum({leaf.bit for leaf in leaves})
+        plans = _LeafPlans(leaves, condition.kind == "all", everything)
         # `any_of` is `all_of` with True and False swapped (De Morgan), written out twice on
         # purpose: one shared body would swap the masks of every part on every call, and these
         # two closures are the inner loop of every robustness section.
 
         def all_of(state: WorldState) -> Masks:
-            is_open, values = state.open, state.values
-            t, f, s = everything, 0, 0
-            for fact, test, absent, leaf_t, leaf_f, bit in leaves:
-                if fact in is_open:
-                    t &= leaf_t
-                    f |= leaf_f
-                    s |= bit
-                else:
+            # The open leaves' masks, combined once per set of open facts among them (a
+            # patient leaves most tested facts open); the known leaves are tested, in order.
+            here = leaf_bits & state.open_bits
+            t, f, s, tested = plans.get(here) or plans.make(here)
+            if tested:
+                values = state.values
+                for fact, test, absent in tested:
                     value = values.get(fact, MISSING)
                     if not (absent if value is MISSING else test(value)):
                         return false
@@ -358,14 +453,11 @@ class Worlds:
             return (t, f, s)
 
         def any_of(state: WorldState) -> Masks:
-            is_open, values = state.open, state.values
-            t, f, s = 0, everything, 0
-            for fact, test, absent, leaf_t, leaf_f, bit in leaves:
-                if fact in is_open:
-                    t |= leaf_t
-                    f &= leaf_f
-                    s |= bit
-                else:
+            here = leaf_bits & state.open_bits
+            t, f, s, tested = plans.get(here) or plans.make(here)
+            if tested:
+                values = state.values
+                for fact, test, absent in tested:
                     value = values.get(fact, MISSING)
                     if absent if value is MISSING else test(value):
                         return true

@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 
 from cramp_expert.kb import load_knowledge_base
 from cramp_expert.patient import normalise_patient
+from cramp_expert.reasoning import worlds as worlds_module
 from cramp_expert.reasoning.robustness import (
     NOT_NEXT_WHEN_PRESSING,
     file_is_open,
     robustness,
     robustness_reference,
 )
-from cramp_expert.reasoning.worlds import worlds_of
+from cramp_expert.reasoning.worlds import Worlds, worlds_of
 from cramp_expert.result import Robustness
 from cramp_expert.testing import patient_files
 from cramp_expert.verify.sampler import Sampler
@@ -145,3 +146,27 @@ def test_the_names_of_a_set_of_facts_are_its_bits_in_order(consultant, bits):
     assert worlds.fact_names(bits) == expected
     assert worlds.fact_names(bits) == expected  # kept, the same
     assert worlds.fact_names(sum(worlds.fact_bit[f] for f in expected)) == expected
+
+
+def test_what_worlds_keep_between_patients_changes_no_mask(consultant, monkeypatch):
+    # A group's open leaves are combined once per set of open facts among them, and an id's
+    # rules' masks once per set of masks (`_LeafPlans`, `Worlds.conclusion`). Patients met
+    # after others, from what was kept, get every mask a fresh Worlds (nothing kept) gives;
+    # so do they when a tiny bound empties what is kept all the time.
+    evaluator = consultant.evaluator
+    patients = [*_generated(5, 30), *_generated(5, 30)]  # each patient twice: kept the 2nd time
+    ids = list(KB.knowledge.conclusions)
+
+    def masks(worlds: Worlds, values) -> tuple:
+        state = worlds.evaluate(values, worlds.open_facts(values))
+        return tuple(state.truths), tuple(state.conclusion(cid) for cid in ids)
+
+    kept = Worlds(evaluator)
+    expected = [masks(Worlds(evaluator), p.values) for p in patients[:30]] * 2
+    assert [masks(kept, p.values) for p in patients] == expected
+    assert any(kept._combinations.values()), "the ids' combinations were kept"
+    monkeypatch.setattr(worlds_module, "COMBINATIONS_KEPT", 1)
+    monkeypatch.setattr(worlds_module._LeafPlans, "LIMIT", 1)
+    tiny = Worlds(evaluator)
+    assert [masks(tiny, p.values) for p in patients] == expected
+    assert max(map(len, tiny._combinations.values())) <= 1
