@@ -47,9 +47,10 @@ YOUNG_COLLECTION = 10_000
 process that consults; Python's default is 700. A consultation holds a few thousand containers
 (the engine's tokens, the result's parts) until it ends, and reference counting frees nearly all
 of them: at 700 the collector walked them several times per patient looking for cycles they do
-not form (a tenth of a millisecond per patient on a first pass over new patients, whose new
-shared parts also survive into the older generations). A process that asked for a larger value
-keeps it."""
+not form (tests/unit/test_consultation.py). The collector's own time over 990 new generated
+patients (a first pass, whose new shared parts also survive into the older generations) was
+0.14 ms per patient at 700 and 0.05 at 10,000; over the same patients again 0.02 and 0.002.
+A process that asked for a larger value keeps it."""
 
 
 class Consultant:
