@@ -12,7 +12,7 @@ import inspect
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from experta import DefFacts, KnowledgeEngine, watchers
@@ -48,6 +48,7 @@ class Firing:
 
 
 _KEY = attrgetter("key")
+_FACT_ID = itemgetter("__factid__")
 
 
 class DeterministicDepthStrategy(DepthStrategy):  # type: ignore[misc]
@@ -61,7 +62,7 @@ class DeterministicDepthStrategy(DepthStrategy):  # type: ignore[misc]
     """
 
     def get_key(self, activation: Any) -> tuple[Any, ...]:
-        facts = tuple(sorted([f["__factid__"] for f in activation.facts], reverse=True))
+        facts = tuple(sorted(map(_FACT_ID, activation.facts), reverse=True))
         return (activation.rule.salience, facts, getattr(activation.rule, "rule_id", ""))
 
     def _update_agenda(self, agenda: Any, added: Any, removed: Any) -> None:
