@@ -65,20 +65,26 @@ def compile_test(condition: Condition) -> Test:
         cid = condition.conclusion
         return lambda facts, concluded, excluded: cid in concluded and cid not in excluded
     assert isinstance(condition, ConditionGroup)
-    # A group's fact tests are run here, inline, rather than through their own closures: a
-    # call less per test, on the hottest path of a screening run.
+    # A group's fact tests and `concluded` tests are run here, inline, rather than through their
+    # own closures: a call less per test, on the hottest path of a screening run.
     tests = tuple(fact_test(item) for item in condition.items if isinstance(item, FactCondition))
+    ids = tuple(item.conclusion for item in condition.items if isinstance(item, ConcludedCondition))
     parts = tuple(
-        compile_test(item) for item in condition.items if not isinstance(item, FactCondition)
+        compile_test(item)
+        for item in condition.items
+        if not isinstance(item, FactCondition | ConcludedCondition)
     )
     if condition.kind == "all":
-        if not tests and len(parts) == 1:
+        if not tests and not ids and len(parts) == 1:
             return parts[0]
 
         def every(facts: Mapping[str, Any], concluded: set[str], excluded: set[str]) -> bool:
             for fact, test, absent in tests:
                 value = facts.get(fact, _MISSING)
                 if not (absent if value is _MISSING else test(value)):
+                    return False
+            for cid in ids:
+                if cid not in concluded or cid in excluded:
                     return False
             for part in parts:  # noqa: SIM110 - a loop: all() of a generator is slower here
                 if not part(facts, concluded, excluded):
@@ -91,6 +97,9 @@ def compile_test(condition: Condition) -> Test:
         for fact, test, absent in tests:
             value = facts.get(fact, _MISSING)
             if absent if value is _MISSING else test(value):
+                return True
+        for cid in ids:
+            if cid in concluded and cid not in excluded:
                 return True
         for part in parts:  # noqa: SIM110 - a loop: any() of a generator is slower here
             if part(facts, concluded, excluded):
@@ -169,7 +178,7 @@ class CompiledRules:
     at only when something it needs is there. Each of its `needs` is indexed under one fact or
     one concluded id (`_anchor`); a patient's run starts from the rules indexed under the facts
     it has (not False), and a rule that fires adds the later rules indexed under what it
-    concludes. A rule looked at is tested only when the patient meets one of its needs in full.
+    concludes.
     """
 
     def __init__(self, kb: KnowledgeBase):
@@ -193,7 +202,6 @@ class CompiledRules:
         self._rules = tuple(
             (
                 rule.id,
-                alternatives[index],
                 compile_test(rule.when),
                 rule.then.conclude,
                 rule.then.exclude,
@@ -222,26 +230,21 @@ class CompiledRules:
         concluded: set[str] = set()
         excluded: set[str] = set()
         out: list[str] = []
-        present = facts.keys()
-        active = {fact for fact, value in facts.items() if value is not False}
         seen = set(self._always)
-        by_fact, by_known = self._by_fact, self._by_known
-        for fact in active:
-            if fact in by_fact:
+        by_fact = self._by_fact
+        for fact, value in facts.items():
+            if value is not False and fact in by_fact:
                 seen.update(by_fact[fact])
-        if by_known:
-            for fact in present:
-                if fact in by_known:
-                    seen.update(by_known[fact])
+        for fact, indexed in self._by_known.items():  # a few facts: fewer than the patient's
+            if fact in facts:
+                seen.update(indexed)
         queue = sorted(seen)  # a sorted list is a heap: rules come out in firing order
         rules = self._rules
         while queue:
-            rule_id, alternatives, test, conclude, exclude, wakes = rules[heappop(queue)]
-            for known, needed, ids in alternatives:
-                if present >= known and active >= needed and concluded >= ids:
-                    break
-            else:
-                continue
+            # NOTE: a rule looked at is tested at once. Checking its other needs first (every
+            # fact and id of one alternative) cost more than the tests it spared: most rules
+            # looked at meet them, and a test that cannot hold fails on its first fact.
+            rule_id, test, conclude, exclude, wakes = rules[heappop(queue)]
             if test(facts, concluded, excluded):
                 out.append(rule_id)
                 concluded.update(conclude)
