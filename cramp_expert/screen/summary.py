@@ -44,6 +44,14 @@ _Decided: TypeAlias = tuple[
 ]
 """What a set of fired rules decides: red flags (id, urgency), causes (id, certainty),
 recommendation ids, investigation ids, and whether W100 is raised."""
+_Keyed: TypeAlias = tuple[
+    list[tuple[tuple[int, str], str]],
+    list[tuple[tuple[float, int, str], float]],
+    list[tuple[tuple[int, int, int, str], str]],
+    list[tuple[tuple[int, int, int, str], str]],
+    bool,
+]
+"""The same, each item beside its place in the result (build_result's sort key), unsorted."""
 _Own: TypeAlias = tuple[Any, frozenset[str], frozenset[str]]
 """One rule's plan (`consultation.plan_of_rule`: its contributions, red flags, lifting states and
 tier, as build_result reads them), the ids it gives a positive certainty and a negative one."""
@@ -78,26 +86,76 @@ class Summariser:
         self.threshold = kb.knowledge.certainty_threshold
         self.conclusions = kb.knowledge.conclusions
         self._decided: dict[frozenset[str], _Decided] = {}
+        self._parts: dict[frozenset[str], _Keyed] = {}
         self._own: dict[str, _Own | None] = {}
+        self._linked = linked_rules(kb)
+        self._alone = {rule_id: frozenset((rule_id,)) for rule_id in self._linked}
 
     def summary(self, patient: PatientFacts, fired: Iterable[str]) -> dict[str, Any]:
         """The screening record of a patient on whom the rules `fired` fired (any order).
 
         What the rules decide (red flags, causes, advice, W100) depends only on which rules
         fired, and a register repeats the same few sets of fired rules again and again: it is
-        worked out once per set (`CACHE` sets kept) and copied into each record.
+        worked out once per set (`CACHE` sets kept) and copied into each record. A set not seen
+        before is put together from its independent parts (`linked_rules`), each worked out
+        once: a register's first patients bring many new sets made of few parts.
         """
         key = frozenset(fired)
         decided = self._decided.get(key)
         if decided is None:
             if len(self._decided) >= CACHE:
                 self._decided.clear()  # a bound, not an LRU: a register's sets are few
-            decided = self._decided[key] = self._decide(key)
+            decided = self._decided[key] = self._assembled(key)
         return self._record(patient, decided)
 
     def fresh_summary(self, patient: PatientFacts, fired: Iterable[str]) -> dict[str, Any]:
-        """`summary` worked out afresh, without the cache (what the audit compares against)."""
+        """`summary` worked out afresh from the whole set: what the audit compares against."""
         return self._record(patient, self._decide(fired))
+
+    def _assembled(self, fired: frozenset[str]) -> _Decided:
+        """`_decide(fired)`, from the decisions of the parts of `fired` (`parts`), each made once."""
+        red_flags: list[tuple[tuple[int, str], str]] = []
+        causes: list[tuple[tuple[float, int, str], float]] = []
+        recommendations: list[tuple[tuple[int, int, int, str], str]] = []
+        investigations: list[tuple[tuple[int, int, int, str], str]] = []
+        w100 = False
+        known = self._parts
+        for part in self.parts(fired):
+            keyed = known.get(part)
+            if keyed is None:
+                if len(known) >= CACHE:
+                    known.clear()
+                keyed = known[part] = self._keyed(part)
+            red_flags += keyed[0]
+            causes += keyed[1]
+            recommendations += keyed[2]
+            investigations += keyed[3]
+            w100 = w100 or keyed[4]
+        # Each id is decided in one part (its rules are linked), and each sort key ends in the
+        # id: sorting the parts' items together gives the order of the whole.
+        return _in_order((red_flags, causes, recommendations, investigations, w100))
+
+    def parts(self, fired: Iterable[str]) -> list[frozenset[str]]:
+        """The rules of `fired` in groups that decide independently (`linked_rules`).
+
+        An id that names no rule decides nothing and is in no group.
+        """
+        linked = self._linked
+        left = {rule_id for rule_id in fired if rule_id in linked}
+        groups = []
+        while left:
+            first = left.pop()
+            if linked[first].isdisjoint(left):  # most rules: alone
+                groups.append(self._alone[first])
+                continue
+            group = [first]
+            for rule_id in group:  # grows as it is walked
+                near = left & linked[rule_id]
+                if near:
+                    left -= near
+                    group.extend(near)
+            groups.append(frozenset(group))
+        return groups
 
     @staticmethod
     def _record(patient: PatientFacts, decided: _Decided) -> dict[str, Any]:
@@ -131,6 +189,10 @@ class Summariser:
 
     def _decide(self, fired: Iterable[str]) -> _Decided:
         """What the rules `fired` decide, in the result's order (no patient data in it)."""
+        return _in_order(self._keyed(fired))
+
+    def _keyed(self, fired: Iterable[str]) -> _Keyed:
+        """What the rules `fired` decide, each item with its place in the result."""
         kb = self.kb
         # As build_result reads the rules that fired: contributions() of the rules in firing
         # order from each rule's plan, and each advice item ranked on the plans.
@@ -172,13 +234,61 @@ class Summariser:
                 advice[kind].append((priority, cid))
         # build_result's W100: an id both concluded and excluded by the rules that fired.
         w100 = not positive.isdisjoint(negative)
-        return (
-            tuple((order[1], urgency) for order, urgency in sorted(red_flags)),
-            tuple((order[2], shown) for order, shown in sorted(causes)),
-            tuple(cid for _, cid in sorted(advice["recommendation"])),
-            tuple(cid for _, cid in sorted(advice["investigation"])),
-            w100,
+        return red_flags, causes, advice["recommendation"], advice["investigation"], w100
+
+
+def _in_order(keyed: _Keyed) -> _Decided:
+    red_flags, causes, recommendations, investigations, w100 = keyed
+    return (
+        tuple((order[1], urgency) for order, urgency in sorted(red_flags)),
+        tuple((order[2], shown) for order, shown in sorted(causes)),
+        tuple(cid for _, cid in sorted(recommendations)),
+        tuple(cid for _, cid in sorted(investigations)),
+        w100,
+    )
+
+
+def linked_rules(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
+    """Rule id -> the other rules whose decisions in a record may depend on it, and it on them.
+
+    A rule writes the ids it concludes or excludes. What `_keyed` reads of an id it writes (its
+    certainty, whether it is concluded, W100) comes from every rule writing that id; an umbrella
+    cause reads its members, which the same rule concludes; a red flag reads the state that
+    lifts it (`emergency_if`); an action reads the red flags its rule acts on and the states
+    that lift them (the rule's plan: `flags`, `lifting`). Two rules are linked when one writes
+    what the other reads: rules not linked, even through others, decide apart, and what a set
+    of them decides is what its groups decide, put together.
+    """
+    conclusions = kb.knowledge.conclusions
+    writes: dict[str, frozenset[str]] = {}
+    reads: dict[str, set[str]] = {}
+    for rule in kb.rules:
+        plan = plan_of_rule(kb, rule.id)
+        written = frozenset((*rule.then.conclude, *rule.then.exclude))
+        read = set(written)
+        if plan is not None:
+            read.update(plan.flags, plan.lifting)
+        read.update(
+            lifts
+            for cid in tuple(read)
+            if cid in conclusions and (lifts := conclusions[cid].emergency_if)
         )
+        writes[rule.id], reads[rule.id] = written, read
+    writers: dict[str, set[str]] = {}
+    readers: dict[str, set[str]] = {}
+    for rule_id, written in writes.items():
+        for cid in written:
+            writers.setdefault(cid, set()).add(rule_id)
+        for cid in reads[rule_id]:
+            readers.setdefault(cid, set()).add(rule_id)
+    return {
+        rule_id: frozenset(
+            {other for cid in reads[rule_id] for other in writers.get(cid, ())}
+            | {other for cid in written for other in readers.get(cid, ())}
+        )
+        - {rule_id}
+        for rule_id, written in writes.items()
+    }
 
 
-__all__ = ["CACHE", "FIELDS", "SEVERE", "Summariser", "severe", "summary_of"]
+__all__ = ["CACHE", "FIELDS", "SEVERE", "Summariser", "linked_rules", "severe", "summary_of"]
