@@ -68,9 +68,13 @@ def find_unit(analyte: Analyte, text: str, knowledge: Knowledge) -> UnitDef | No
     return None
 
 
+def _accepted(analyte: Analyte) -> str:
+    """The units an analyte is accepted in, for a message (worked out only for one)."""
+    return ", ".join(u.name for u in analyte.units)
+
+
 def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
     """Parse and convert one lab value; raise LabError with a hint on anything doubtful."""
-    accepted = ", ".join(u.name for u in analyte.units)
     if isinstance(raw, bool) or raw is None:
         raise LabError(
             "must be a number with its unit", f"e.g. '{analyte.plausible[0]:g} {analyte.unit}'"
@@ -87,12 +91,12 @@ def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
         try:
             split = split_number(raw)
         except NumberForm as exc:
-            hint = f"write it as '<number> <unit>'; accepted units: {accepted}"
+            hint = f"write it as '<number> <unit>'; accepted units: {_accepted(analyte)}"
             raise LabError(str(exc), hint) from None
         if split is None:
             raise LabError(
                 f"cannot read '{raw}' as a number with a unit",
-                f"write it as '<number> <unit>'; accepted units: {accepted}",
+                f"write it as '<number> <unit>'; accepted units: {_accepted(analyte)}",
             )
         number, unit_text, shown = float(split[0]), split[1], raw.strip()
     else:
@@ -109,7 +113,7 @@ def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
             hint = (
                 f"give the unit: '{number:g} {other[0]}'?"
                 if other
-                else f"give the unit; accepted units: {accepted}"
+                else f"give the unit; accepted units: {_accepted(analyte)}"
             )
             raise LabError(f"a bare {number:g} is not plausible in {analyte.unit}", hint)
         unit = next(u for u in analyte.units if u.name == analyte.unit)
@@ -127,10 +131,11 @@ def read_lab(analyte: Analyte, raw: Any, knowledge: Knowledge) -> LabReading:
                 named = ", ".join(owners[:3]) + (", ..." if len(owners) > 3 else "")
                 raise LabError(
                     f"'{unit_text}' is a unit of {named}, not of {analyte.name}",
-                    f"is the value under the right name? accepted units: {accepted}",
+                    f"is the value under the right name? accepted units: {_accepted(analyte)}",
                 )
             raise LabError(
-                f"unknown unit '{unit_text}' for {analyte.name}", f"accepted units: {accepted}"
+                f"unknown unit '{unit_text}' for {analyte.name}",
+                f"accepted units: {_accepted(analyte)}",
             )
         unit = found
     value = number

@@ -19,6 +19,19 @@ from cramp_expert.kb.knowledge import Knowledge, normalise_name
 from cramp_expert.patient.fuzzy import Names, close_matches
 
 _SPLIT = re.compile(r"\s*(?:/|\+|&|\band\b|\bwith\b)\s*")
+
+
+def split_parts(text: str) -> list[str]:
+    """`_SPLIT.split(text)`: the regex runs only on a text holding one of its separators.
+
+    It tries its pattern at every character, the dearest step of reading a typed medication,
+    and most entries name one medicine.
+    """
+    if "/" in text or "+" in text or "&" in text or "and" in text or "with" in text:
+        return _SPLIT.split(text)
+    return [text]
+
+
 _NOT_TAKEN = re.compile(
     r"\b(stopped|discontinued|ceased|previously|formerly|allerg\w*|intoleran\w*|never|"
     r"not taking|not taken|held|withheld|declined|refused)\b"
@@ -102,12 +115,10 @@ def _strengths(
             return tuple(zip(drugs, numbers, strict=True))
         return ()
     result: list[tuple[str, float]] = []
-    names = {name for name, _ in found}
-    for part in _SPLIT.split(text.lower()):
-        hit = next(
-            (n for n in sorted(names, key=len, reverse=True) if normalise_name(part).startswith(n)),
-            None,
-        )
+    names = sorted({name for name, _ in found}, key=len, reverse=True)
+    for part in split_parts(text.lower()):
+        folded = normalise_name(part)
+        hit = next((n for n in names if folded.startswith(n)), None)
         mg = {float(m.group(1)) for m in _MG.finditer(part)}
         components = dict(found).get(hit, ()) if hit else ()
         if len(components) == 1 and len(mg) == 1:
@@ -149,7 +160,7 @@ def _match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
     names = knowledge.drug_names
     folded = normalise_name(text)
     whole = _longest_prefix(folded.split(), names)
-    parts = [p for p in _SPLIT.split(folded) if p and not _is_dose(p)]
+    parts = [p for p in split_parts(folded) if p and not _is_dose(p)]
     # A known name that spans a separator ("co-codamol 30/500" has none, but a combination
     # written "fluticasone/salmeterol" may be a dictionary name itself) is taken whole.
     found: list[tuple[str, tuple[str, ...]]] = []
@@ -172,12 +183,23 @@ def _match_medication(text: str, knowledge: Knowledge) -> MedicationMatch:
         guess = parts[0] if parts else folded
         suggestions = tuple(close_matches(guess, _searched(knowledge, "drugs"), n=3, cutoff=0.6))
         return MedicationMatch(text, (), (), "unknown", "", suggestions, tuple(missing))
-    drugs = tuple(dict.fromkeys(d for _, components in found for d in components))
-    classes = tuple(dict.fromkeys(c for d in drugs for c in knowledge.drugs[d].classes))
+    # Most entries name one medicine of one drug: read without a generator, the same tuples.
+    drugs = tuple(
+        dict.fromkeys(
+            found[0][1] if len(found) == 1 else (d for _, components in found for d in components)
+        )
+    )
+    classes = tuple(
+        dict.fromkeys(
+            knowledge.drugs[drugs[0]].classes
+            if len(drugs) == 1
+            else (c for d in drugs for c in knowledge.drugs[d].classes)
+        )
+    )
     how = "partial" if missing else ("fuzzy" if fuzzy_used else "exact")
     if not_taken:
         how = "not_taken"
-    shown = " + ".join(name for name, _ in found)
+    shown = found[0][0] if len(found) == 1 else " + ".join(name for name, _ in found)
     strengths = _strengths(text, found) if len(drugs) > 1 else ()
     return MedicationMatch(text, drugs, classes, how, shown, (), tuple(missing), strengths)
 

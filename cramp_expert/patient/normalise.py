@@ -51,6 +51,9 @@ SECTIONS = ("cramps", "findings", "lifestyle")
 MEDICATION_KEYS = ("name", "started_months_ago", "dose", "note")
 LAB_KEYS = ("value", "unit", "uln")
 _MEDICATION_KEYS = frozenset(MEDICATION_KEYS)
+_VIGNETTE_KEYS = frozenset(("patient", "expect"))
+_ID_TYPES = (str, int, float)
+"""What an id may be written as (a tuple: `str | int | float` makes a union on every patient)."""
 MAX_ENTRIES = 100
 """Most medications, or conditions, one patient file may list. Each entry is matched against the
 dictionaries (milliseconds each), so the limit also bounds the time a consultation takes."""
@@ -126,6 +129,8 @@ class _Prepared:
     """Per drug class, in the dictionary's order: id, `meds.<id>`, its start and its dose."""
     none_taken: dict[str, bool]
     """`meds.<id>: False` for every class, in that order: a list naming no class."""
+    absent: tuple[tuple[str, bool], ...]
+    """The same as pairs, to be sliced: the classes between two that a list names."""
     order: dict[str, int]
     """Drug class id -> its place in the dictionary."""
     lab_readings: dict[tuple[str, str], tuple[LabReading, str]] = field(default_factory=dict)
@@ -154,6 +159,7 @@ def _prepared(knowledge: Knowledge) -> _Prepared:
         frozenset(knowledge.analytes),
         classes,
         {key: False for _, key, _, _ in classes},
+        tuple((key, False) for _, key, _, _ in classes),
         {cid: index for index, (cid, _, _, _) in enumerate(classes)},
     )
     if len(_PREPARED) >= 16:  # knowledge bases built by tests come and go
@@ -200,7 +206,7 @@ class _Normaliser:
         data = self.check.mapping(data, (), "the top level of a patient file")
         if data is None:
             return self.result
-        if set(data) == {"patient", "expect"}:
+        if data.keys() == _VIGNETTE_KEYS:
             self.check.fail(
                 "P201",
                 "this is a vignette (patient: and expect:), not a patient file",
@@ -213,7 +219,7 @@ class _Normaliser:
         if not data.keys() <= self.known.top_level:
             self.check.keys(data, (), TOP_LEVEL, what="top-level key")
         if "id" in data and data["id"] is not None:
-            if isinstance(data["id"], str | int | float) and not isinstance(data["id"], bool):
+            if isinstance(data["id"], _ID_TYPES) and not isinstance(data["id"], bool):
                 # As written: YAML would turn `012345` into 5349 and `12:30` into 750.
                 patient_id = self.doc.raw.get(("id",), str(data["id"]))
                 if self.short_text(patient_id, ("id",), "id"):
@@ -515,11 +521,13 @@ class _Normaliser:
             # A class not on the list is absent: every class in the dictionary's order, those
             # listed True (with their start and dose right after them).
             if any(extra for _, extra in listed.values()):
-                for _, key, _, _ in known.classes:
-                    if key in listed:
-                        self.listed_class(key, *listed[key], typed)
-                    else:
-                        values[key] = False
+                done = 0
+                for key, (class_id, extra) in listed.items():  # in the dictionary's order
+                    place = known.order[class_id]
+                    values.update(known.absent[done:place])  # one C call for the run of them
+                    self.listed_class(key, class_id, extra, typed)
+                    done = place + 1
+                values.update(known.absent[done:])
                 return
             values.update(known.none_taken)  # those listed become True in their places
         # With an unrecognised entry a class not listed stays unknown (the entry may be of it).

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cramp_expert.errors import PatientFileError
 from cramp_expert.patient import read_patient
-from cramp_expert.patient.medications import match_medication
+from cramp_expert.patient.medications import _SPLIT, match_medication, split_parts
 from cramp_expert.source import parse
 
 
@@ -212,6 +214,16 @@ def test_recent_start_is_the_most_recent_of_the_class(knowledge):
         "medications:\n  - {name: furosemide, started_months_ago: 30}\n  - {name: bumetanide, started_months_ago: 3}\n",
     )
     assert patient.values["meds.med_diuretic_loop.started_months_ago"] == 3
+
+
+@given(st.text(alphabet="andwith/+& .1x", max_size=24))
+def test_an_entry_splits_into_its_parts_as_the_separators_pattern_splits_it(text):
+    assert split_parts(text) == _SPLIT.split(text)
+
+
+@pytest.mark.parametrize("text", ["a/b", "a + b", "a&b", "x and y", "x with y", "sand", "x"])
+def test_an_entry_is_split_only_where_a_separator_is(text):
+    assert split_parts(text) == _SPLIT.split(text)
 
 
 @pytest.mark.parametrize("unknown", ["", "  - zzqxy 10 mg\n"])
