@@ -7,7 +7,9 @@ compiled knowledge base and one experta engine: use one per thread or process.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,17 @@ from cramp_expert.patient import PatientFacts, facts_from_given, normalise_patie
 from cramp_expert.reasoning import PartialEvaluator, how, robustness, why_not
 from cramp_expert.result import Consultation
 from cramp_expert.source import Document, load_bytes, load_file, open_regular
+
+
+@cache
+def _fhir_reader() -> tuple[Callable[[Any], bool], Callable[[Any, Any, str], PatientFacts]]:
+    """The FHIR reader's `is_fhir` and `facts_from_fhir`, imported on first use (it is large).
+
+    Not an import statement in `Consultant.read`: that costs a microsecond on every record.
+    """
+    from cramp_expert.fhir.read import facts_from_fhir, is_fhir
+
+    return is_fhir, facts_from_fhir
 
 
 def about(root: Path | None = None) -> dict[str, Any]:
@@ -73,8 +86,7 @@ class Consultant:
 
     def read(self, document: Document) -> PatientFacts:
         """Validate and normalise a parsed patient file or FHIR JSON (raises PatientFileError)."""
-        from cramp_expert.fhir.read import facts_from_fhir, is_fhir
-
+        is_fhir, facts_from_fhir = _fhir_reader()
         if is_fhir(document.data):
             return facts_from_fhir(document.data, self.kb.knowledge, document.path)
         return read_patient(document, self.kb.knowledge)

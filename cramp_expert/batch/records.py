@@ -91,6 +91,10 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return mapping
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+"""json's reader with duplicate keys and NaN refused, made once: `json.loads` with these hooks
+makes a decoder (and its scanner) for every line. Shared like json's own default decoder."""
+
 FAST_LINE = 64 * 1024
 """Lines up to this size are read with json alone (a patient is a few hundred bytes): too few
 values to reach the parser's node limit. Longer lines go through the full parser's limits."""
@@ -165,9 +169,7 @@ def jsonl_document(record: Record, name: str) -> Document:
     """
     if len(record.text) <= FAST_LINE:
         try:
-            data = json.loads(
-                record.text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant
-            )
+            data = _DECODER.decode(record.text)
             if isinstance(data, dict) and (
                 _finite(data) if _escape_free(record.text) else _plain(data, MAX_DEPTH - 1)
             ):
