@@ -19,11 +19,14 @@ they are opened for reading: opening a FIFO blocks until a writer comes, forever
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,6 +42,8 @@ MAX_RECORD = MAX_BYTES
 _SNIFF = 64 * 1024
 """Bytes looked at to decide an input's kind: a CSV header or the start of a JSON object."""
 _KEY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
+BOM = b"\xef\xbb\xbf"
+"""UTF-8's byte order mark, allowed at the start of an input."""
 _UNDECODED = re.compile("[\udc80-\udcff]")
 """Bytes that are not UTF-8, as `surrogateescape` decoding keeps them."""
 
@@ -128,23 +133,29 @@ def input_kind(path: Path, name: str | None = None) -> str:
     raise BatchInputError([Problem("B200", f"the input is {what}", Location(name, 1, 1), hint)])
 
 
-def _lines(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes, bool]]:
+def _lines(stream: BinaryIO, limit: int, first: int = 1) -> Iterator[tuple[int, bytes, bool]]:
     """(line number, line without its newline, whether it was longer than `limit` bytes).
 
-    A line longer than the limit is read past in pieces, never held whole.
+    Numbered from `first` (the stream's first line). A line longer than the limit is read past
+    in pieces, never held whole.
     """
-    number = 0
+    number = first - 1
     while True:
         line = stream.readline(limit + 1)
         if not line:
             return
         number += 1
         if len(line) > limit and not line.endswith(b"\n"):
-            while (rest := stream.readline(1 << 20)) and not rest.endswith(b"\n"):
-                pass
+            _read_past(stream)
             yield number, b"", True
             continue
         yield number, line.rstrip(b"\n").rstrip(b"\r"), False
+
+
+def _read_past(stream: BinaryIO) -> None:
+    """Read the rest of an over-long line, through its newline, in pieces."""
+    while (rest := stream.readline(1 << 20)) and not rest.endswith(b"\n"):
+        pass
 
 
 def _too_long(name: str, line: int) -> Problem:
@@ -163,7 +174,9 @@ def _not_utf8(name: str, line: int, raw: bytes, start: int) -> Problem:
     )
 
 
-def read_records(path: Path, knowledge: Knowledge, name: str | None = None) -> Iterator[Record]:
+def read_records(
+    path: Path, knowledge: Knowledge, name: str | None = None
+) -> Generator[Record, None, None]:
     """The input's records in order (raises BatchInputError if the input cannot be read)."""
     name = name or str(path)
     kind = input_kind(path, name)
@@ -183,7 +196,7 @@ def read_records(path: Path, knowledge: Knowledge, name: str | None = None) -> I
         return
     with _open_binary(path, name) as stream:
         if kind == "jsonl":
-            yield from _jsonl_records(stream, name)
+            yield from _jsonl_records(_lines(stream, MAX_RECORD), name)
         else:
             yield from _csv_records(stream, name, knowledge)
 
@@ -214,11 +227,17 @@ def _bulk_records(path: Path) -> Iterator[Record]:
         yield Record("fhir", number, where.line, path=where.path, problems=(problem,))
 
 
-def _jsonl_records(stream: BinaryIO, name: str) -> Iterator[Record]:
-    number = 0
-    for line_number, raw, too_long in _lines(stream, MAX_RECORD):
+def _jsonl_records(
+    lines: Iterable[tuple[int, bytes, bool]], name: str, number: int = 0
+) -> Iterator[Record]:
+    """The records of JSON Lines (`_lines`), numbered on from `number` (the records before).
+
+    Line 1 may start with a byte order mark; blank lines are no record; a line longer than
+    `MAX_RECORD` or not UTF-8 is one that carries its problem.
+    """
+    for line_number, raw, too_long in lines:
         if line_number == 1:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
+            raw = raw.removeprefix(BOM)
         if not too_long and not raw.strip():
             continue
         number += 1
@@ -232,6 +251,117 @@ def _jsonl_records(stream: BinaryIO, name: str) -> Iterator[Record]:
             yield Record("jsonl", number, line_number, problems=(problem,))
             continue
         yield Record("jsonl", number, line_number, text=text)
+
+
+# --- JSON Lines in blocks (`batch --cluster dask`) ---------------------------------------------
+@dataclass(frozen=True)
+class Block:
+    """Whole lines of a JSON Lines input, as read, and where they stand in it.
+
+    `block_records` turns it into the very records `read_records` gives for those lines.
+    """
+
+    data: bytes
+    """Whole lines (the input's last may lack its newline), each at most `MAX_RECORD` bytes."""
+    line: int
+    """The first line's number in the input."""
+    number: int
+    """The number of the block's first record (the records before it, plus one)."""
+    records: int
+    """How many records its lines hold (blank lines hold none)."""
+    long: bool = False
+    """A line longer than `MAX_RECORD` follows `data` (read past, not held): one more record,
+    its error."""
+
+
+def block_records(block: Block, name: str) -> Iterator[Record]:
+    """The records of a block's lines, numbered as `read_records` numbers them in the input."""
+    lines: Iterable[tuple[int, bytes, bool]] = _lines(
+        io.BytesIO(block.data), MAX_RECORD, block.line
+    )
+    if block.long:
+        after = block.line + _line_count(block.data)
+        lines = chain(lines, [(after, b"", True)])
+    return _jsonl_records(lines, name, block.number - 1)
+
+
+def _line_count(data: bytes) -> int:
+    return data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))
+
+
+_BLANK = re.compile(rb"\n(?=[ \t\r\x0b\x0c]*\n)")
+"""A newline followed by a blank line (only the whitespace `bytes.strip` strips) and its newline:
+one match per such line, found from each newline, never by a loop per line."""
+
+
+class JsonlBlocks:
+    """A JSON Lines input read in blocks of whole lines (`Block`), each numbered as it goes.
+
+    Each block's first line and first record are worked out from the block's bytes as a whole
+    (newlines counted, blank lines found by `_BLANK`, a byte order mark on line 1): the lines
+    are read one at a time only by `block_records`, wherever the block is consulted.
+    """
+
+    def __init__(self, stream: BinaryIO, name: str):
+        self.stream = stream
+        self.name = name
+        self.line = 1
+        """The next block's first line."""
+        self.number = 1
+        """The next block's first record."""
+
+    def skip(self, count: int) -> None:
+        """Read past the first `count` records (those an interrupted run finished), line by line."""
+        if count <= 0:
+            return
+        lines = _lines(self.stream, MAX_RECORD, self.line)
+        for record in _jsonl_records(lines, self.name, self.number - 1):
+            self.line, self.number = record.line + 1, record.number + 1
+            if record.number >= count:
+                return
+
+    def left(self) -> int:
+        """About how many bytes are left to read (the file's size now, less what was read)."""
+        return max(0, os.fstat(self.stream.fileno()).st_size - self.stream.tell())
+
+    def next(self, size: int) -> Block | None:
+        """The next block: `size` bytes (at most `MAX_RECORD`) and the rest of their last line.
+
+        None at the input's end. A last line longer than `MAX_RECORD` is read past (`Block.long`).
+        """
+        stream = self.stream
+        data = stream.read(max(1, min(size, MAX_RECORD)))
+        if not data:
+            return None
+        long = False
+        cut = data.rfind(b"\n") + 1
+        if cut < len(data):
+            # The last line goes on: read to its end as `_lines` reads a line, to at most
+            # MAX_RECORD + 1 bytes from its start.
+            tail = len(data) - cut
+            rest = stream.readline(MAX_RECORD + 1 - tail)
+            if tail + len(rest) > MAX_RECORD and not rest.endswith(b"\n"):
+                _read_past(stream)
+                data, long = data[:cut], True
+            else:
+                data += rest
+        lines = _line_count(data)
+        body = data.removeprefix(BOM) if self.line == 1 else data
+        blank = len(_BLANK.findall(b"\n" + body))
+        if lines and not data.endswith(b"\n") and not body[body.rfind(b"\n") + 1 :].strip():
+            blank += 1  # the input's last line, blank, without its newline
+        block = Block(data, self.line, self.number, lines - blank + long, long)
+        self.line += lines + long
+        self.number += block.records
+        return block
+
+
+@contextmanager
+def jsonl_blocks(path: Path, name: str | None = None) -> Iterator[JsonlBlocks]:
+    """A JSON Lines input, open to be read in blocks (raises BatchInputError if it cannot be)."""
+    name = name or str(path)
+    with _open_binary(path, name) as stream:
+        yield JsonlBlocks(stream, name)
 
 
 class _RowTooLong(Exception):
@@ -254,7 +384,7 @@ class _CsvLines:
     def __next__(self) -> str:
         number, raw, too_long = next(self._lines)
         if number == 1:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
+            raw = raw.removeprefix(BOM)
         self.number = number
         self.row_bytes += len(raw) + 1
         if too_long or self.row_bytes > MAX_RECORD:
@@ -366,10 +496,14 @@ __all__ = [
     "MAX_RECORD",
     "PATIENT_SUFFIXES",
     "BatchInputError",
+    "Block",
+    "JsonlBlocks",
     "Record",
+    "block_records",
     "check_columns",
     "count_records",
     "csv_columns",
     "input_kind",
+    "jsonl_blocks",
     "read_records",
 ]

@@ -14,13 +14,18 @@ from cramp_expert.api import Consultant
 from cramp_expert.batch.pool import consult_here, consult_in_processes
 from cramp_expert.batch.readers import Record, read_records
 from cramp_expert.batch.records import Outcome
-from cramp_expert.batch.summary import Summary
+from cramp_expert.batch.summary import Joined, Summary
 from cramp_expert.batch.writer import PartialWriter, RunKey, locked_partial
 from cramp_expert.kb.knowledge import Knowledge
 from cramp_expert.screen.records import Mode
 
 ConsultWith = Callable[[Iterator[Record], str, Path | None, Mode], Iterator[list[Outcome]]]
-"""Consults records elsewhere (records left, input name, kb_root, mode -> chunks in order)."""
+"""Consults records elsewhere (records left, input name, kb_root, mode -> chunks in order).
+
+If it also has a `blocks` method (`screen.cluster.DaskOutcomes.blocks`: input path, input name,
+kb_root, mode, records done -> `Joined` or chunks, in order), a JSON Lines input goes to it
+instead, to be read where it is consulted: the records' lines come back joined, with their
+counts, and are written as they come."""
 
 
 @contextmanager
@@ -73,10 +78,11 @@ def run_batch(
     the records instead of this machine's workers (`screen.cluster.DaskOutcomes`: on Dask).
     """
     name = input_name or str(input_path)  # `<stdin>` for standard input spooled to a file
-    records = read_records(input_path, knowledge, name)
-    first = next(records, None)  # an unreadable input fails here, before any output exists
-    if first is not None:
-        records = chain([first], records)
+    reader = read_records(input_path, knowledge, name)
+    first = next(reader, None)  # an unreadable input fails here, before any output exists
+    records: Iterator[Record] = reader if first is None else chain([first], reader)
+    jsonl = first is not None and first.kind == "jsonl"
+    blocks = getattr(consult_with, "blocks", None) if jsonl else None
     if not kb_digest and consultant is not None:
         kb_digest = consultant.kb.digest
     mode = mode or Mode()
@@ -95,7 +101,11 @@ def run_batch(
         if progress is not None and done:
             progress(len(done))
         records = islice(records, len(done), None)
-        if consult_with is not None:
+        batches: Iterator[list[Outcome] | Joined]
+        if blocks is not None:
+            reader.close()  # the input is read again, in blocks
+            batches = blocks(input_path, name, kb_root, mode, len(done))
+        elif consult_with is not None:
             batches = consult_with(records, name, kb_root, mode)
         elif workers <= 1:
             batches = consult_here(records, name, consultant or Consultant(kb_root), mode)
@@ -103,11 +113,17 @@ def run_batch(
             batches = consult_in_processes(records, name, workers, kb_root, mode)
         try:
             for chunk in batches:
-                writer.write(chunk)
-                for outcome in chunk:
-                    summary.add(outcome)
+                if isinstance(chunk, Joined):
+                    writer.write_joined(chunk.data)
+                    summary.merge(chunk.summary)
+                    count = chunk.summary.records
+                else:
+                    writer.write(chunk)
+                    for outcome in chunk:
+                        summary.add(outcome)
+                    count = len(chunk)
                 if progress is not None:
-                    progress(len(chunk))
+                    progress(count)
         finally:
             close = getattr(batches, "close", None)
             if close is not None:

@@ -35,6 +35,16 @@ class Summary:
             self.causes.update(outcome.causes)
             self.red_flags.update(outcome.red_flags)
 
+    def merge(self, other: Summary) -> None:
+        """Count another part of the run's records (counted apart, e.g. on a Dask worker)."""
+        self.records += other.records
+        self.consulted += other.consulted
+        self.failed += other.failed
+        self.internal += other.internal
+        self.causes.update(other.causes)
+        self.red_flags.update(other.red_flags)
+        self.errors.update(other.errors)
+
     def render(self, output: str) -> str:
         """The summary for a person: counts, then red flags, causes and errors by frequency."""
         lines = [f"{self.records} records: {self.consulted} consulted, {self.failed} with errors"]
@@ -55,4 +65,14 @@ class Summary:
         return "\n".join(lines) + "\n"
 
 
-__all__ = ["Summary"]
+@dataclass(frozen=True)
+class Joined:
+    """Records consulted elsewhere, as their output lines already joined, and their counts."""
+
+    data: bytes
+    """Whole lines, each with its newline, encoded as `writer.joined_lines` encodes them."""
+    summary: Summary
+    """What the run's summary counts of them (`summary.records`: how many)."""
+
+
+__all__ = ["Joined", "Summary"]

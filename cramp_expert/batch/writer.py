@@ -219,6 +219,14 @@ def outcome_of_line(line: str, lines: LineFormat | None = None) -> Outcome:
     )
 
 
+def joined_lines(outcomes: Iterable[Outcome]) -> bytes:
+    """Outcomes' lines as the output holds them: each with its newline, UTF-8.
+
+    Raises UnicodeEncodeError for a line that is not UTF-8 text.
+    """
+    return "".join(outcome.line + "\n" for outcome in outcomes).encode("utf-8")
+
+
 class PartialWriter:
     """Writes one run's lines to its locked partial file and, at the end, replaces OUTPUT."""
 
@@ -273,7 +281,11 @@ class PartialWriter:
 
     def write(self, outcomes: Iterable[Outcome]) -> None:
         """Append whole lines and flush them: a resumed run can trust every line it finds."""
-        self.stream.write("".join(outcome.line + "\n" for outcome in outcomes).encode("utf-8"))
+        self.write_joined(joined_lines(outcomes))
+
+    def write_joined(self, data: bytes) -> None:
+        """Append lines already joined (`joined_lines`, made elsewhere) and flush them."""
+        self.stream.write(data)
         self.stream.flush()
 
     def finish(self) -> None:
@@ -291,6 +303,7 @@ __all__ = [
     "RunKey",
     "completed",
     "input_digest",
+    "joined_lines",
     "key_path",
     "locked_partial",
     "outcome_of_line",

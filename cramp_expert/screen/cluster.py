@@ -34,15 +34,19 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections import deque
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from cramp_expert.batch import CHUNK, Outcome, Record, RecordConsultant, WorkerFailed
+from cramp_expert.batch import CHUNK, Outcome, Record, RecordConsultant, Summary, WorkerFailed
+from cramp_expert.batch.readers import Block, JsonlBlocks, block_records, jsonl_blocks
+from cramp_expert.batch.summary import Joined
+from cramp_expert.batch.writer import joined_lines
 from cramp_expert.screen.records import Mode
 
 PARTITION = 64 * CHUNK
@@ -54,6 +58,9 @@ input: a smaller one is cut evenly over the workers (`partitions`)."""
 PARTITION_BYTES = 2 * 1024 * 1024
 """About the most record text per task (at least one record: a record's own limit is 2 MiB), so
 that a partition of large records (FHIR patients, long CSV rows) stays small in memory."""
+BLOCK_BYTES = 1024 * 1024
+"""Bytes of a JSON Lines input per Dask task (and the rest of the last line): about 2,500 of the
+benchmark's register patients."""
 IN_FLIGHT = 3
 """Partitions submitted ahead per worker: one being consulted, one waiting on the worker, one in
 the scheduler's queue for whichever worker frees up first."""
@@ -154,6 +161,64 @@ def consult_partition(
     return pack([consultant.consult(record) for record in unpack_records(payload)])
 
 
+_JOINED = msgspec.msgpack.Decoder(
+    tuple[bytes, tuple[int, int, int, int, dict[str, int], dict[str, int], dict[str, int]]]
+)
+
+
+def consult_block(
+    data: bytes,
+    where: tuple[int, int, int, bool],
+    kb_root: str | None,
+    input_name: str,
+    mode: Mode,
+) -> bytes | Partition:
+    """A block of JSON Lines consulted (runs on a Dask worker): its output lines and counts.
+
+    `data` and `where` (its first line, first record, records, and whether an over-long line
+    follows) are a `Block`'s. The answer is one value (`unpack_joined`): the lines joined as
+    the output holds them, with what the run's summary counts of them; or, if a line is not
+    UTF-8 text, the outcomes themselves (a `Partition`), for the client to write as it would.
+    """
+    consultant = _consultant_for(kb_root, input_name, mode)
+    block = Block(data, *where)
+    outcomes = [consultant.consult(record) for record in block_records(block, input_name)]
+    counts = Summary()
+    for outcome in outcomes:
+        counts.add(outcome)
+    try:
+        joined = joined_lines(outcomes)
+    except UnicodeEncodeError:
+        return Partition(tuple(outcomes))
+    return _ENCODER.encode(
+        (
+            joined,
+            (
+                counts.records,
+                counts.consulted,
+                counts.failed,
+                counts.internal,
+                counts.causes,
+                counts.red_flags,
+                counts.errors,
+            ),
+        )
+    )
+
+
+def unpack_joined(payload: bytes | Partition) -> Joined | list[Outcome]:
+    """What `consult_block` answered: the joined lines and their counts, or the outcomes."""
+    if isinstance(payload, Partition):
+        return list(payload.values)
+    data, (records, consulted, failed, internal, causes, red_flags, errors) = _JOINED.decode(
+        payload
+    )
+    counts = Summary(
+        records, consulted, failed, internal, Counter(causes), Counter(red_flags), Counter(errors)
+    )
+    return Joined(data, counts)
+
+
 def _size(record: Record) -> int:
     """About how many bytes a record holds (its text, cells and path)."""
     size = len(record.text) + len(record.path)
@@ -246,6 +311,32 @@ def _even(
         yield left[start:end]
 
 
+def blocks(reader: JsonlBlocks, workers: int, most: int = BLOCK_BYTES) -> Iterator[Block]:
+    """The blocks of a JSON Lines input for `workers` workers, in order, handed out in rounds.
+
+    As `partitions` cuts records: while more than two rounds of full blocks (`most` bytes
+    each) are left, a round of full ones goes; the rest is cut into equal blocks, a round or
+    two of them, so that the workers finish together. The bytes left are the file's size less
+    what was read, known without reading ahead.
+    """
+    workers = max(1, workers)
+    while reader.left() > 2 * workers * most:
+        for _ in range(workers):
+            block = reader.next(most)
+            if block is None:
+                return
+            yield block
+    count = workers * max(1, -(-reader.left() // (workers * most)))
+    for index in range(count):
+        # Each block its share of what is left: a block ends at a line's end, past its size.
+        block = reader.next(-(-reader.left() // (count - index)))
+        if block is None:
+            return
+        yield block
+    while (block := reader.next(most)) is not None:  # a file that grew while being read
+        yield block
+
+
 class DaskOutcomes:
     """`batch.run_batch`'s source of outcomes, consulted on a Dask cluster.
 
@@ -330,12 +421,9 @@ class DaskOutcomes:
         """How many workers the cluster has now (at least 1)."""
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
-    def __call__(
-        self, records: Iterator[Record], input_name: str, kb_root: Path | None, mode: Mode
-    ) -> Iterator[list[Outcome]]:
-        """Every record's outcome, a partition at a time, in input order."""
-        root = str(kb_root) if kb_root is not None else None
-        pending: deque[Any] = deque()
+    @contextmanager
+    def _run(self) -> Iterator[int]:
+        """A run on the cluster (opened for it, unless the caller opened it): its width."""
         # A cluster opened by the caller (`with DaskOutcomes(...) as outcomes:`, several runs on
         # warm workers, as the benchmark does) stays open; otherwise it is this run's own.
         own = self.client is None
@@ -347,40 +435,84 @@ class DaskOutcomes:
         # 0.01 ms per patient, half the client's CPU for the work, when it came).
         gc.freeze()
         try:
-            width = self.width()
-            cut = partitions(records, width, PARTITION, PARTITION_BYTES)
-            yield from self._in_order(cut, pending, IN_FLIGHT * width, root, input_name, mode)
+            yield self.width()
         finally:
             if own:
                 self.__exit__()
 
+    def __call__(
+        self, records: Iterator[Record], input_name: str, kb_root: Path | None, mode: Mode
+    ) -> Iterator[list[Outcome]]:
+        """Every record's outcome, a partition at a time, in input order."""
+        root = str(kb_root) if kb_root is not None else None
+        with self._run() as width:
+            tasks = (
+                (consult_partition, (pack(partition),))
+                for partition in partitions(records, width, PARTITION, PARTITION_BYTES)
+            )
+            for payload in self._in_order(tasks, IN_FLIGHT * width, root, input_name, mode):
+                yield from _in_chunks(unpack_outcomes(payload))
+
+    def blocks(
+        self, path: Path, input_name: str, kb_root: Path | None, mode: Mode, done: int = 0
+    ) -> Iterator[Joined | list[Outcome]]:
+        """A JSON Lines input consulted in blocks (`batch.run_batch` reads nothing else of it).
+
+        The records after the first `done` (read past here), a block per task: the block's
+        bytes go to a worker (not a path: a worker need not see this machine's files), which
+        reads them into records numbered as `read_records` numbers them, consults them and
+        answers their lines joined with their counts (`consult_block`). Here each block costs a
+        read, a count of its newlines and blank lines, and a write: nothing per record. The
+        records a worker read must be as many as counted here, or the run stops (WorkerFailed):
+        a numbering that went wrong is never written.
+        """
+        root = str(kb_root) if kb_root is not None else None
+        with self._run() as width, jsonl_blocks(path, input_name) as reader:
+            reader.skip(done)
+            sent: deque[Block] = deque()
+
+            def tasks() -> Iterator[tuple[Callable[..., Any], tuple[Any, ...]]]:
+                for block in blocks(reader, width, BLOCK_BYTES):
+                    sent.append(block)
+                    where = (block.line, block.number, block.records, block.long)
+                    yield consult_block, (block.data, where)
+
+            for payload in self._in_order(tasks(), IN_FLIGHT * width, root, input_name, mode):
+                block = sent.popleft()
+                joined = unpack_joined(payload)
+                got = joined.summary.records if isinstance(joined, Joined) else len(joined)
+                if got != block.records:
+                    raise WorkerFailed(
+                        f"Dask: the block of {input_name} from line {block.line} held {got} "
+                        f"records on its worker, {block.records} as counted here (a bug, please "
+                        "report it); the records before it are written, and --resume goes on"
+                    )
+                if isinstance(joined, Joined):
+                    yield joined
+                else:
+                    yield from _in_chunks(joined)
+
     def _in_order(
         self,
-        partitions: Iterator[list[Record]],
-        pending: deque[Any],
+        tasks: Iterator[tuple[Callable[..., Any], tuple[Any, ...]]],
         ahead: int,
-        root: str | None,
-        input_name: str,
-        mode: Mode,
-    ) -> Iterator[list[Outcome]]:
+        *common: Any,
+    ) -> Iterator[Any]:
+        """Each task's answer, in order, with at most `ahead` submitted and not yet answered.
+
+        A task is a function and its first arguments (`common` follow them): its payload goes
+        first, as one value.
+        """
         self.tasks = 0
+        pending: deque[Any] = deque()
         try:
-            for partition in partitions:
-                pending.append(
-                    self.client.submit(
-                        consult_partition,
-                        pack(partition),
-                        root,
-                        input_name,
-                        mode,
-                        pure=False,
-                    )
-                )
+            for function, args in tasks:
+                pending.append(self.client.submit(function, *args, *common, pure=False))
                 self.tasks += 1
                 if len(pending) >= ahead:
-                    yield from _in_chunks(unpack_outcomes(pending.popleft().result()))
+                    yield pending.popleft().result()
             while pending:
-                yield from _in_chunks(unpack_outcomes(pending.popleft().result()))
+                yield pending.popleft().result()
         finally:
             for future in pending:
                 future.cancel()
@@ -393,6 +525,7 @@ def _in_chunks(outcomes: list[Outcome]) -> Iterator[list[Outcome]]:
 
 
 __all__ = [
+    "BLOCK_BYTES",
     "IN_FLIGHT",
     "LOCAL_CONFIG",
     "PARTITION",
@@ -400,9 +533,12 @@ __all__ = [
     "QUIET_HTTP",
     "DaskOutcomes",
     "Partition",
+    "blocks",
+    "consult_block",
     "consult_partition",
     "pack",
     "partitions",
+    "unpack_joined",
     "unpack_outcomes",
     "unpack_records",
 ]

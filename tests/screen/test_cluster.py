@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cramp_expert import batch
 from cramp_expert.api import Consultant
-from cramp_expert.batch import Outcome, Record
+from cramp_expert.batch import Outcome, Record, readers
 from cramp_expert.errors import Location, Problem
 from cramp_expert.kb import load_knowledge_base
 from cramp_expert.screen import cluster
@@ -248,6 +248,261 @@ def test_large_records_make_small_partitions():
     assert sum(sizes) == 100
     assert max(sizes) <= 10
     assert sizes[-2] == sizes[-1]
+
+
+# --- JSON Lines in blocks: read where they are consulted --------------------------------------
+SMALL = 48
+"""MAX_RECORD in the block tests: over-long lines of a few bytes."""
+
+LINE_PIECES = st.one_of(
+    st.sampled_from(
+        [
+            b'{"id": "P1", "age": 70}',
+            b'{"age": 71, "sex": "female"}',
+            b'{"age": "seventy"}',
+            b"{not json",
+            b"",
+            b"  ",
+            b"\t\r",
+            b"\x0b\x0c ",
+            b"\xa0",  # not ASCII whitespace: a record (not UTF-8)
+            b"\x1c",  # not whitespace for bytes.strip: a record
+            b"\xff{}",
+            b'{"id": "\xc3\xa9"}',
+            b"\xef\xbb\xbf",  # a byte order mark where it is not line 1's: a record
+            b"x" * (SMALL - 1),
+            b"x" * SMALL,
+            b"x" * (SMALL + 1),
+            b"y" * (3 * SMALL),
+        ]
+    ),
+    st.binary(max_size=12),
+)
+
+
+@st.composite
+def jsonl_inputs(draw) -> bytes:
+    """JSON Lines bytes with blank lines, CRLF, a BOM, bytes that are not UTF-8, over-long
+    lines, and a last line with or without its newline (JSON Lines by its first non-blank
+    character, after blank lines or none)."""
+    blank = st.sampled_from([b"", b"  ", b"\t\r", b"\x0c"])
+    lines = [*draw(st.lists(blank, max_size=2)), b'{"age": 70}']
+    lines += draw(st.lists(LINE_PIECES, max_size=14))
+    ends = draw(st.lists(st.sampled_from([b"\n", b"\r\n", b"\r\r\n"]), min_size=len(lines)))
+    data = b"".join(line.replace(b"\n", b" ") + end for line, end in zip(lines, ends))
+    if draw(st.booleans()):
+        data = data.removesuffix(b"\n")
+    if draw(st.booleans()):
+        data = b"\xef\xbb\xbf" + data
+    return data
+
+
+def read_in_blocks(path: Path, sizes: list[int], skip: int = 0) -> list[readers.Block]:
+    """The input's blocks, each of the next size (cycled), after `skip` records."""
+    got = []
+    with readers.jsonl_blocks(path, "in") as reader:
+        reader.skip(skip)
+        index = 0
+        while (block := reader.next(sizes[index % len(sizes)])) is not None:
+            got.append(block)
+            index += 1
+    return got
+
+
+def records_of(blocks: list[readers.Block]) -> list[Record]:
+    found = []
+    for block in blocks:
+        records = list(readers.block_records(block, "in"))
+        assert len(records) == block.records
+        assert [r.number for r in records] == list(
+            range(block.number, block.number + block.records)
+        )
+        found += records
+    return found
+
+
+FIXTURES = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+"""The same MAX_RECORD (monkeypatched) for every example; each writes files of its own."""
+
+
+@FIXTURES
+@given(data=jsonl_inputs(), sizes=st.lists(st.integers(1, 3 * SMALL), min_size=1, max_size=5))
+def test_blocks_hold_the_records_read_records_gives_numbered_alike(
+    data, sizes, tmp_path_factory, monkeypatch
+):
+    monkeypatch.setattr(readers, "MAX_RECORD", SMALL)
+    path = tmp_path_factory.mktemp("blocks") / "in.jsonl"
+    path.write_bytes(data)
+    expected = list(readers.read_records(path, KB.knowledge, "in"))
+    blocks = read_in_blocks(path, sizes)
+    assert records_of(blocks) == expected
+    # Nothing is lost or read twice: the blocks are the input's bytes less over-long lines.
+    assert all(len(line) <= SMALL + 1 for b in blocks for line in b.data.split(b"\n"))
+    if not any(b.long for b in blocks):
+        assert b"".join(b.data for b in blocks) == data
+    # A resumed run's blocks start after the records already done.
+    for done in (1, len(expected) // 2, len(expected)):
+        assert records_of(read_in_blocks(path, sizes, done)) == expected[done:]
+
+
+def test_blocks_cut_at_every_place_number_the_records_alike(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "MAX_RECORD", SMALL)
+    path = tmp_path / "in.jsonl"
+    data = (
+        b"\xef\xbb\xbf  \r\n"
+        + b'{"age": 70}\r\n\n\t\n\xff\n'
+        + b"z" * (2 * SMALL)
+        + b'\n{"age": 71}\n \x0c\n'
+        + b"z" * (SMALL + 1)
+        + b'\n{"age": 72}\n{"age": 73}'
+    )
+    path.write_bytes(data)
+    expected = list(readers.read_records(path, KB.knowledge, "in"))
+    assert [r.line for r in expected] == [2, 5, 6, 7, 9, 10, 11]
+    for size in range(1, len(data) + 1):
+        assert records_of(read_in_blocks(path, [size])) == expected, size
+        # A block cut after the first `size` bytes, then the rest in one.
+        assert records_of(read_in_blocks(path, [size, len(data)])) == expected, size
+
+
+@given(
+    size=st.integers(0, 50_000),
+    line=st.integers(1, 300),
+    workers=st.integers(1, 4),
+    most=st.integers(1, 3_000),
+)
+def test_blocks_keep_the_input_in_rounds_ending_evenly(size, line, workers, most, tmp_path_factory):
+    path = tmp_path_factory.mktemp("round") / "in.jsonl"
+    row = b"x" * (line - 1) + b"\n"
+    data = (row * (-(-size // line)))[:size]
+    path.write_bytes(data)
+    with readers.jsonl_blocks(path, "in") as reader:
+        cut = list(cluster.blocks(reader, workers, most))
+    assert b"".join(b.data for b in cut) == data
+    assert all(b.data for b in cut)
+    # Each block its size and the rest of its last line; full blocks while more than two
+    # rounds are left, then a round or two of equal ones (within a line or two).
+    sizes = [len(b.data) for b in cut]
+    assert all(size < most + line for size in sizes)
+    assert all(size >= most for size in sizes[: -2 * workers])
+    if len(sizes) >= workers and size >= 2 * workers * line:
+        last = sizes[-workers:]
+        assert max(last) - min(last) <= 2 * line
+
+
+def test_summaries_counted_apart_merge_into_the_run_s():
+    outcomes = [
+        Outcome("a", causes=("c1", "c2"), red_flags=("r1",)),
+        Outcome("b", errors=("E100", "B203")),
+        Outcome("c", causes=("c1",)),
+        Outcome("d", errors=("internal",)),
+        Outcome("e", errors=("audit", "audit")),
+    ]
+    whole = batch.Summary()
+    for outcome in outcomes:
+        whole.add(outcome)
+    for cut in range(len(outcomes) + 1):
+        left, right = batch.Summary(), batch.Summary()
+        for outcome in outcomes[:cut]:
+            left.add(outcome)
+        for outcome in outcomes[cut:]:
+            right.add(outcome)
+        left.merge(right)
+        assert left == whole
+        # ... and as a block's counts cross back from a worker.
+        joined = cluster.unpack_joined(across(_joined_payload(outcomes[cut:]))[0])
+        assert joined.summary == right
+        assert joined.data == "".join(o.line + "\n" for o in outcomes[cut:]).encode()
+
+
+def _joined_payload(outcomes: list[Outcome]) -> bytes:
+    """What `consult_block` answers for these outcomes."""
+
+    class Fixed:
+        def consult(self, record: Record) -> Outcome:
+            return outcomes[record.number - 1]
+
+    lines = b"".join(b"{}\n" for _ in outcomes)
+    block = readers.Block(lines, 1, 1, len(outcomes))
+    cached = cluster._LOCAL.__dict__.setdefault("consultants", {})
+    key = (None, "in", Mode())
+    cached.clear()
+    cached[key] = Fixed()
+    try:
+        return cluster.consult_block(block.data, (1, 1, len(outcomes), False), None, "in", Mode())
+    finally:
+        cached.clear()
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=jsonl_inputs(), most=st.integers(1, 200), done=st.integers(0, 20))
+def test_a_run_in_blocks_writes_what_batch_writes_in_process(
+    data, most, done, tmp_path_factory, monkeypatch
+):
+    # The client's whole side (blocks read, sent, answered, written, counted) with each task
+    # run here (`_Client`), against batch in this process: same bytes, same summary.
+    monkeypatch.setattr(readers, "MAX_RECORD", SMALL)
+    monkeypatch.setattr(cluster, "BLOCK_BYTES", most)
+    work = tmp_path_factory.mktemp("run")
+    path = work / "in.jsonl"
+    path.write_bytes(data)
+    mode = Mode(True, "compiled")
+    alone = work / "alone.jsonl"
+    expected_summary = batch.run_batch(
+        path, alone, knowledge=KB.knowledge, mode=mode, kb_digest=KB.digest
+    )
+    expected = alone.read_bytes()
+    outcomes = cluster.DaskOutcomes(None, 2)
+    outcomes.client = client = _Client()
+    out = work / "dask.jsonl"
+    summary = batch.run_batch(
+        path, out, knowledge=KB.knowledge, mode=mode, kb_digest=KB.digest, consult_with=outcomes
+    )
+    assert out.read_bytes() == expected
+    assert summary == expected_summary
+    assert client.payloads and all(isinstance(p, bytes) for p in client.payloads)
+    assert outcomes.tasks == len(client.payloads)
+    # Resumed after `done` whole lines: the rest in blocks, the summary recounted.
+    lines = expected.splitlines(keepends=True)
+    done = min(done, len(lines))
+    resumed = work / "resumed.jsonl"
+    batch.partial_path(resumed).write_bytes(b"".join(lines[:done]))
+    batch.key_path(resumed).write_text(
+        batch.RunKey.of(path, KB.digest, {"summary": True, "engine": "compiled", "csv": False}).text()
+    )
+    summary = batch.run_batch(
+        path,
+        resumed,
+        knowledge=KB.knowledge,
+        mode=mode,
+        kb_digest=KB.digest,
+        resume=True,
+        consult_with=outcomes,
+    )
+    assert resumed.read_bytes() == expected
+    assert summary == expected_summary
+
+
+def test_a_block_whose_records_a_worker_counts_otherwise_stops_the_run(tmp_path, monkeypatch):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"age": 70}\n\n{"age": 71}\n')
+    real = readers.JsonlBlocks.next
+
+    def miscounted(self, size):
+        block = real(self, size)
+        return block and readers.Block(block.data, block.line, block.number, block.records + 1)
+
+    monkeypatch.setattr(readers.JsonlBlocks, "next", miscounted)
+    outcomes = cluster.DaskOutcomes(None, 2)
+    outcomes.client = _Client()
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(batch.WorkerFailed, match="from line 1 held 1 records on its worker, 2 as counted here"):
+        batch.run_batch(path, out, knowledge=KB.knowledge, consult_with=outcomes)
+    assert not out.exists()
 
 
 # --- on a real local cluster (slow: starts worker processes) -----------------------------------
