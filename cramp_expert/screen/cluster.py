@@ -1,21 +1,32 @@
 """`batch --cluster dask`: the records of one input consulted on a Dask cluster, in input order.
 
-The client (the `cramp-expert batch` process) reads the input and cuts it into partitions
-(`partitions`): at most `PARTITION` records or about `PARTITION_BYTES` of record text each, and,
-once the input's end is among the records read ahead, the rest cut into equal partitions, a
-multiple of the number of workers, so that the workers finish together. Each partition crosses
-to a worker as one value and its outcomes come back as one (`pack`: MessagePack bytes, which
-Dask passes on as they are): one frame per task, never an object per record (measured: Dask
-serialised a returned list element by element, one frame and one socket read per record, and
-the scheduler read and rewrote every record on its way to a worker; its client and scheduler
-cost about 15 ms of CPU per 256-record task).
+A JSON Lines input (`DaskOutcomes.blocks`) is read where it is consulted. The client reads it in
+blocks of whole lines (`BLOCK_BYTES` each, the last ones cut evenly: `blocks`) and works out each
+block's first line and first record from the block's bytes as a whole (`batch.readers
+.JsonlBlocks`); a worker turns the block into the very records `read_records` gives, numbered
+alike (`batch.readers.block_records`, the reader's own code), consults them, and answers one
+value: their output lines joined as the output holds them, with what the run's summary counts
+(`consult_block`). The client writes those bytes as they come and adds the counts: its work per
+record is nothing but a share of a copy (measured: the client and scheduler's CPU 0.014-0.017 ->
+0.004-0.006 ms per compiled patient on 2 workers). The block's bytes go to the worker, never a
+path: a `--scheduler` cluster's workers need not see this machine's files.
 
-Each Dask worker builds one consultant the first time it gets a partition of a run (kept per
-worker thread: experta engines are not thread-safe) and turns the partition's records into
-output lines exactly as `batch` does in a process of its own. The client takes the partitions
-back in input order and hands them to `batch.run_batch`'s writer, so progress, error records,
-the hidden partial file replaced at the end and `--resume` are those of any batch run, and the
-output is byte for byte that of `batch` with one worker.
+Any other input (CSV, a folder, FHIR Bulk Data) is read by the client into records, cut into
+partitions (`partitions`): at most `PARTITION` records or about `PARTITION_BYTES` of record
+text each, and, once the input's end is among the records read ahead, the rest cut into equal
+partitions, a multiple of the number of workers, so that the workers finish together. Each
+partition crosses to a worker as one value and its outcomes come back as one (`pack`:
+MessagePack bytes, which Dask passes on as they are): one frame per task, never an object per
+record (measured: Dask serialised a returned list element by element, one frame and one socket
+read per record, and the scheduler read and rewrote every record on its way to a worker; its
+client and scheduler cost about 15 ms of CPU per 256-record task).
+
+Each Dask worker builds one consultant the first time it gets a block or partition of a run
+(kept per worker thread: experta engines are not thread-safe) and turns the records into output
+lines exactly as `batch` does in a process of its own. The client takes the answers back in
+input order and hands them to `batch.run_batch`'s writer, so progress, error records, the
+hidden partial file replaced at the end and `--resume` (the records done read past, then blocks)
+are those of any batch run, and the output is byte for byte that of `batch` with one worker.
 
 Without a scheduler address, a `LocalCluster` of `workers` processes (one thread each) is started
 on this machine and closed at the end, with `LOCAL_CONFIG`: its periodic housekeeping slowed or
@@ -24,8 +35,9 @@ the cores with the workers and every idle millisecond it spends is taken from th
 address (`--scheduler tcp://host:8786`), the run uses that cluster as its owner configured it:
 its workers must be able to import this package (the same version) and, for a knowledge base
 other than the bundled one or a folder of patient files, read the same paths. At most
-`IN_FLIGHT` partitions per worker are outstanding at a time, and at most a round of partitions
-(one per worker) is read ahead, so an input of any size streams through in bounded memory.
+`IN_FLIGHT` blocks or partitions per worker are outstanding at a time, and at most a round of
+partitions (one per worker) is read ahead, so an input of any size streams through in bounded
+memory.
 
 `dask.distributed` is imported here only, when a run asks for Dask.
 """
@@ -59,8 +71,10 @@ PARTITION_BYTES = 2 * 1024 * 1024
 """About the most record text per task (at least one record: a record's own limit is 2 MiB), so
 that a partition of large records (FHIR patients, long CSV rows) stays small in memory."""
 BLOCK_BYTES = 1024 * 1024
-"""Bytes of a JSON Lines input per Dask task (and the rest of the last line): about 2,500 of the
-benchmark's register patients."""
+"""Bytes of a JSON Lines input per Dask task (and the rest of its last line; at most a record's
+own limit, 2 MiB): about 6,000 of the benchmark's register patients (175 bytes each). The
+client's cost is now Dask's per task (submitting, relaying the bytes, the answer: 10-20 ms
+measured), so tasks are large; an input of a few blocks is cut evenly over the workers."""
 IN_FLIGHT = 3
 """Partitions submitted ahead per worker: one being consulted, one waiting on the worker, one in
 the scheduler's queue for whichever worker frees up first."""

@@ -289,7 +289,9 @@ def jsonl_inputs(draw) -> bytes:
     lines = [*draw(st.lists(blank, max_size=2)), b'{"age": 70}']
     lines += draw(st.lists(LINE_PIECES, max_size=14))
     ends = draw(st.lists(st.sampled_from([b"\n", b"\r\n", b"\r\r\n"]), min_size=len(lines)))
-    data = b"".join(line.replace(b"\n", b" ") + end for line, end in zip(lines, ends))
+    data = b"".join(
+        line.replace(b"\n", b" ") + end for line, end in zip(lines, ends[: len(lines)], strict=True)
+    )
     if draw(st.booleans()):
         data = data.removesuffix(b"\n")
     if draw(st.booleans()):
@@ -472,7 +474,9 @@ def test_a_run_in_blocks_writes_what_batch_writes_in_process(
     resumed = work / "resumed.jsonl"
     batch.partial_path(resumed).write_bytes(b"".join(lines[:done]))
     batch.key_path(resumed).write_text(
-        batch.RunKey.of(path, KB.digest, {"summary": True, "engine": "compiled", "csv": False}).text()
+        batch.RunKey.of(
+            path, KB.digest, {"summary": True, "engine": "compiled", "csv": False}
+        ).text()
     )
     summary = batch.run_batch(
         path,
@@ -500,7 +504,9 @@ def test_a_block_whose_records_a_worker_counts_otherwise_stops_the_run(tmp_path,
     outcomes = cluster.DaskOutcomes(None, 2)
     outcomes.client = _Client()
     out = tmp_path / "out.jsonl"
-    with pytest.raises(batch.WorkerFailed, match="from line 1 held 1 records on its worker, 2 as counted here"):
+    with pytest.raises(
+        batch.WorkerFailed, match="from line 1 held 1 records on its worker, 2 as counted here"
+    ):
         batch.run_batch(path, out, knowledge=KB.knowledge, consult_with=outcomes)
     assert not out.exists()
 
@@ -530,8 +536,12 @@ def test_a_local_cluster_runs_with_its_own_configuration_and_writes_what_batch_w
     pytest.importorskip("dask.distributed")
     import dask
 
-    # Small partitions: several full rounds, then an even last one, on 2 workers.
+    # Small partitions and blocks: several full rounds, then an even last one, on 2 workers.
     monkeypatch.setattr(cluster, "PARTITION", 16)
+    monkeypatch.setattr(cluster, "BLOCK_BYTES", 1500)
+    with batch.readers.jsonl_blocks(source) as reader:
+        in_blocks = list(cluster.blocks(reader, 2, 1500))
+    assert len(in_blocks) > 6
     here_tick = dask.config.get("distributed.admin.tick.interval")
     with cluster.DaskOutcomes(None, 2) as outcomes:
         client = outcomes.client
@@ -550,9 +560,13 @@ def test_a_local_cluster_runs_with_its_own_configuration_and_writes_what_batch_w
             ("summary.csv", Mode(True, "compiled", True)),
             ("full.jsonl", Mode()),
         ):
-            expected = in_process(source, tmp_path / f"alone-{name}", mode)
+            alone = tmp_path / f"alone-{name}"
+            counted = batch.run_batch(
+                source, alone, knowledge=KB.knowledge, mode=mode, kb_digest=KB.digest
+            )
+            expected = alone.read_bytes()
             out = tmp_path / name
-            batch.run_batch(
+            summary = batch.run_batch(
                 source,
                 out,
                 knowledge=KB.knowledge,
@@ -561,7 +575,24 @@ def test_a_local_cluster_runs_with_its_own_configuration_and_writes_what_batch_w
                 consult_with=outcomes,
             )
             assert out.read_bytes() == expected, name
-            assert outcomes.tasks == 2 * 3  # 92 records: 2 rounds of 16, then 2 of 14
+            assert summary == counted
+            assert outcomes.tasks == len(in_blocks)  # JSON Lines: read on the workers
+        # CSV: records read here, in partitions (92 records: 2 rounds of 16, then 2 of 14).
+        table = tmp_path / "register.csv"
+        table.write_text("id,age,sex\n" + "P1,70,female\nP2,seventy,male\n" * 46)
+        mode = Mode(True, "compiled")
+        rows = in_process(table, tmp_path / "alone-table.jsonl", mode)
+        out = tmp_path / "table.jsonl"
+        batch.run_batch(
+            table,
+            out,
+            knowledge=KB.knowledge,
+            mode=mode,
+            kb_digest=KB.digest,
+            consult_with=outcomes,
+        )
+        assert out.read_bytes() == rows
+        assert outcomes.tasks == 2 * 3
         # The client's long-lived objects are out of the collector's sight while it runs.
         gc.unfreeze()
         batch.run_batch(
@@ -569,6 +600,7 @@ def test_a_local_cluster_runs_with_its_own_configuration_and_writes_what_batch_w
         )
         assert gc.get_freeze_count() > 0
         # Resumed from a partial file cut inside a line: the rest consulted on the cluster.
+        expected = in_process(source, tmp_path / "alone-full.jsonl", Mode())
         lines = expected.splitlines(keepends=True)
         out = tmp_path / "resumed.jsonl"
         batch.partial_path(out).write_bytes(b"".join(lines[:37]) + lines[37][:11])
