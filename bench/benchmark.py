@@ -1081,7 +1081,7 @@ def dask_runs(lines: list[str], engine: str, work: Path) -> dict[str, Any]:
     compared byte for byte with batch's in this process.
     """
     from cramp_expert.api import Consultant
-    from cramp_expert.screen.cluster import IN_FLIGHT, PARTITION, DaskOutcomes
+    from cramp_expert.screen.cluster import BLOCK_BYTES, IN_FLIGHT, PARTITION, DaskOutcomes
     from cramp_expert.screen.records import Mode
 
     mode = Mode(True, engine)
@@ -1167,6 +1167,7 @@ def dask_runs(lines: list[str], engine: str, work: Path) -> dict[str, Any]:
     figures[DASK_ONLY] = round(quiet[1] / max(shared, 1e-9), 2)
     figures[OWN_CPU] = round(1000 * (one["CPU s (all processes)"] - here["CPU s"]) / count, 4)
     figures["tasks"] = tasks[2]
+    figures["block (bytes of JSON Lines per task)"] = BLOCK_BYTES
     figures["partition (records per task)"] = PARTITION
     figures["partitions in flight per worker"] = IN_FLIGHT
     return figures
@@ -1875,7 +1876,8 @@ def screening_report(s: dict[str, Any]) -> list[str]:
             f"{d.get(DASK_ONLY)} with one worker's work shared evenly (Dask's own costs only); "
             "Dask's own CPU per patient "
             f"{d[OWN_CPU]}"
-            f" ms; partition {d['partition (records per task)']} records, "
+            f" ms; block {d.get('block (bytes of JSON Lines per task)', '-')} bytes of JSON Lines,"
+            f" partition {d['partition (records per task)']} records (other inputs), "
             f"{d['partitions in flight per worker']} in flight per worker"
         )
         for label in ("Dask, 1 local worker", "Dask, 2 local workers"):

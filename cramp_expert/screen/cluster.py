@@ -524,12 +524,26 @@ class DaskOutcomes:
                 pending.append(self.client.submit(function, *args, *common, pure=False))
                 self.tasks += 1
                 if len(pending) >= ahead:
-                    yield pending.popleft().result()
+                    yield _answer(pending.popleft())
             while pending:
-                yield pending.popleft().result()
+                yield _answer(pending.popleft())
         finally:
             for future in pending:
                 future.cancel()
+
+
+def _answer(future: Any) -> Any:
+    """A task's answer; a task whose workers kept dying (Dask gave up on it) is WorkerFailed."""
+    try:
+        return future.result()
+    except Exception as exc:
+        # `distributed.KilledWorker`, known by name: nothing of Dask's is imported for a run
+        # that never gets here.
+        if type(exc).__name__ != "KilledWorker":
+            raise
+        raise WorkerFailed(
+            f"Dask: {exc}; the lines before its records are written, and --resume goes on"
+        ) from None
 
 
 def _in_chunks(outcomes: list[Outcome]) -> Iterator[list[Outcome]]:

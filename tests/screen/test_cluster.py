@@ -511,6 +511,39 @@ def test_a_block_whose_records_a_worker_counts_otherwise_stops_the_run(tmp_path,
     assert not out.exists()
 
 
+class KilledWorker(Exception):
+    """Named as Dask's: what a task's result raises once its workers died too often."""
+
+
+class _Dying(_Client):
+    def submit(self, function, payload, *args, **kwargs):
+        self.payloads.append(payload)
+        if len(self.payloads) == 1:
+            return _Done(function(payload, *args))
+        return _Raising(KilledWorker("Attempted to run task 'consult_block-1' on 4 workers"))
+
+
+class _Raising(_Done):
+    def result(self) -> object:
+        raise self.value  # type: ignore[misc]
+
+
+def test_a_task_whose_workers_died_ends_the_run_with_one_message(tmp_path, monkeypatch):
+    monkeypatch.setattr(cluster, "BLOCK_BYTES", 20)
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"age": 70}\n' * 20)
+    outcomes = cluster.DaskOutcomes(None, 2)
+    outcomes.client = _Dying()
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(batch.WorkerFailed, match="on 4 workers; the lines before its records"):
+        batch.run_batch(
+            path, out, knowledge=KB.knowledge, kb_digest=KB.digest, consult_with=outcomes
+        )
+    assert not out.exists()
+    # What it wrote is whole lines, which --resume carries on from.
+    assert batch.partial_path(out).read_bytes().endswith(b"}\n")
+
+
 # --- on a real local cluster (slow: starts worker processes) -----------------------------------
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
