@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from functools import partial
+from operator import is_
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
@@ -221,11 +223,9 @@ def _between_falsify(
 
 def _is(ref: Any) -> Predicate:
     if isinstance(ref, bool):
-
-        def is_flag(value: Any) -> bool:
-            return value is ref  # only the bool itself: 1 is not true
-
-        return is_flag
+        # `ref is value`: only the bool itself (1 is not true). A C callable, no Python frame:
+        # yes/no tests are the most frequent of all (the engine, robustness and the trace).
+        return partial(is_, ref)
     if isinstance(ref, float):
 
         def is_number_equal(value: Any) -> bool:
