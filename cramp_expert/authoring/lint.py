@@ -50,7 +50,6 @@ from cramp_expert.kb.loader import KnowledgeBaseReading, default_root, read_know
 from cramp_expert.kb.model import (
     PLACEHOLDER,
     ConcludedCondition,
-    Condition,
     ConditionGroup,
     FactCondition,
     Rule,
@@ -347,7 +346,7 @@ def _contradictions(group: ConditionGroup, knowledge: Knowledge) -> list[tuple[s
                 found.extend(_contradictions(item, knowledge))
         return found
     conditions: dict[str, list[FactCondition]] = defaultdict(list)
-    for item in _flatten_all(group):
+    for item in group.conjuncts():
         if isinstance(item, FactCondition):
             conditions[item.fact].append(item)
         elif isinstance(item, ConditionGroup):
@@ -357,17 +356,6 @@ def _contradictions(group: ConditionGroup, knowledge: Knowledge) -> list[tuple[s
         if fact is not None and len(tests) > 1 and not _satisfiable(tests, fact):
             found.append(("; ".join(t.describe() for t in tests), tests[-1].location))
     return found
-
-
-def _flatten_all(group: ConditionGroup) -> list[Condition]:
-    """The items of an `all`, with nested `all`s opened (their items must hold too)."""
-    items: list[Condition] = []
-    for item in group.items:
-        if isinstance(item, ConditionGroup) and item.kind == "all":
-            items.extend(_flatten_all(item))
-        else:
-            items.append(item)
-    return items
 
 
 def _satisfiable(tests: Sequence[FactCondition], fact: FactDef) -> bool:

@@ -86,6 +86,16 @@ class ConditionGroup:
         joined = "; ".join(item.describe() for item in self.items)
         return f"{self.kind}({joined})"
 
+    def conjuncts(self) -> list[Condition]:
+        """The items of an `all`, with nested `all`s opened (their items must hold too)."""
+        items: list[Condition] = []
+        for item in self.items:
+            if isinstance(item, ConditionGroup) and item.kind == "all":
+                items.extend(item.conjuncts())
+            else:
+                items.append(item)
+        return items
+
 
 Condition: TypeAlias = FactCondition | ConcludedCondition | ConditionGroup
 

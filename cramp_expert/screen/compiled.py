@@ -68,7 +68,7 @@ def compile_test(condition: Condition) -> Test:
     # A group's fact tests and `concluded` tests are run here, inline, rather than through their
     # own closures: a call less per test, on the hottest path of a screening run. So are those of
     # an `all` inside an `all` (a rule's `all:` beside its `none:`): it holds when they all do.
-    items = _conjuncts(condition) if condition.kind == "all" else condition.items
+    items = condition.conjuncts() if condition.kind == "all" else condition.items
     tests = tuple(fact_test(item) for item in items if isinstance(item, FactCondition))
     ids = tuple(item.conclusion for item in items if isinstance(item, ConcludedCondition))
     parts = tuple(
@@ -111,17 +111,6 @@ def compile_test(condition: Condition) -> Test:
     if condition.kind == "any":
         return some
     return lambda facts, concluded, excluded: not some(facts, concluded, excluded)
-
-
-def _conjuncts(condition: ConditionGroup) -> list[Condition]:
-    """The items of an `all` group, with those of every `all` group among them in its place."""
-    items: list[Condition] = []
-    for item in condition.items:
-        if isinstance(item, ConditionGroup) and item.kind == "all":
-            items.extend(_conjuncts(item))
-        else:
-            items.append(item)
-    return items
 
 
 Need: TypeAlias = tuple[frozenset[str], frozenset[str], frozenset[str]]

@@ -84,3 +84,13 @@ def test_concluded_and_groups():
         evaluate(ConditionGroup("all", (concluded, old), HERE), {"age": 70}, {"state_on_diuretic"})
         is True
     )
+
+
+def test_an_all_groups_conjuncts_open_its_all_groups_only():
+    concluded = ConcludedCondition("state_on_diuretic", HERE)
+    old = FactCondition("age", "ge", 60.0, HERE)
+    low_k = FactCondition("labs.potassium", "lt", 3.5, HERE)
+    none = ConditionGroup("none", (low_k,), HERE)
+    inner = ConditionGroup("all", (old, ConditionGroup("all", (low_k,), HERE)), HERE)
+    group = ConditionGroup("all", (concluded, inner, none), HERE)
+    assert group.conjuncts() == [concluded, old, low_k, none]
