@@ -75,6 +75,10 @@ BLOCK_BYTES = 1024 * 1024
 own limit, 2 MiB): about 6,000 of the benchmark's register patients (175 bytes each). The
 client's cost is now Dask's per task (submitting, relaying the bytes, the answer: 10-20 ms
 measured), so tasks are large; an input of a few blocks is cut evenly over the workers."""
+FULL_BLOCK_BYTES = 128 * 1024
+"""The same for `--full`, whose lines are 100 times a screening record's (a block of 1 MiB
+would answer with hundreds of megabytes): about 750 register patients, a few seconds of a
+worker's experta, beside which Dask's cost per task is nothing."""
 IN_FLIGHT = 3
 """Partitions submitted ahead per worker: one being consulted, one waiting on the worker, one in
 the scheduler's queue for whichever worker frees up first."""
@@ -486,7 +490,8 @@ class DaskOutcomes:
             sent: deque[Block] = deque()
 
             def tasks() -> Iterator[tuple[Callable[..., Any], tuple[Any, ...]]]:
-                for block in blocks(reader, width, BLOCK_BYTES):
+                size = BLOCK_BYTES if mode.summary else FULL_BLOCK_BYTES
+                for block in blocks(reader, width, size):
                     sent.append(block)
                     where = (block.line, block.number, block.records, block.long)
                     yield consult_block, (block.data, where)
@@ -554,6 +559,7 @@ def _in_chunks(outcomes: list[Outcome]) -> Iterator[list[Outcome]]:
 
 __all__ = [
     "BLOCK_BYTES",
+    "FULL_BLOCK_BYTES",
     "IN_FLIGHT",
     "LOCAL_CONFIG",
     "PARTITION",

@@ -544,6 +544,24 @@ def test_a_task_whose_workers_died_ends_the_run_with_one_message(tmp_path, monke
     assert batch.partial_path(out).read_bytes().endswith(b"}\n")
 
 
+def test_full_results_go_in_smaller_blocks(tmp_path, monkeypatch):
+    # --full lines are a hundred times a screening record's: its blocks are smaller.
+    monkeypatch.setattr(cluster, "BLOCK_BYTES", 10_000)
+    monkeypatch.setattr(cluster, "FULL_BLOCK_BYTES", 100)
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"age": 70}\n' * 40)
+    for mode, tasks in ((Mode(True, "compiled"), 2), (Mode(), 6)):
+        expected = in_process(path, tmp_path / "alone.jsonl", mode)
+        outcomes = cluster.DaskOutcomes(None, 2)
+        outcomes.client = _Client()
+        out = tmp_path / "out.jsonl"
+        batch.run_batch(
+            path, out, knowledge=KB.knowledge, mode=mode, kb_digest=KB.digest, consult_with=outcomes
+        )
+        assert out.read_bytes() == expected
+        assert outcomes.tasks == tasks
+
+
 # --- on a real local cluster (slow: starts worker processes) -----------------------------------
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
@@ -572,6 +590,7 @@ def test_a_local_cluster_runs_with_its_own_configuration_and_writes_what_batch_w
     # Small partitions and blocks: several full rounds, then an even last one, on 2 workers.
     monkeypatch.setattr(cluster, "PARTITION", 16)
     monkeypatch.setattr(cluster, "BLOCK_BYTES", 1500)
+    monkeypatch.setattr(cluster, "FULL_BLOCK_BYTES", 1500)
     with batch.readers.jsonl_blocks(source) as reader:
         in_blocks = list(cluster.blocks(reader, 2, 1500))
     assert len(in_blocks) > 6
