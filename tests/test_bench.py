@@ -50,6 +50,10 @@ def test_the_benchmark_runs_every_section_and_writes_its_figures(tmp_path):
     for dask in figures["screening"]["dask"].values():
         assert dask["Dask, 1 local worker"]["output identical to batch"] is True
         assert dask["Dask, 2 local workers"]["output identical to batch"] is True
+        # The host's own 2-process capacity beside each ratio: two plain loops' figure.
+        host = dask["the host's own 2 processes / 1, a plain loop, just before and just after"]
+        assert len(host) == 2 and all(0.5 < figure < 2.6 for figure in host)
+    assert "the host itself, 2 processes / 1" in done.stdout
     assert "One million patients" in done.stdout
     assert "Synthetic rule sets" in done.stdout and "CLI start-up" in done.stdout
     assert "CDS Hooks patient-view" in done.stdout and "cramp-expert serve --port" in done.stdout
