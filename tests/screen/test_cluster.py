@@ -417,6 +417,16 @@ def test_summaries_counted_apart_merge_into_the_run_s():
         assert joined.data == "".join(o.line + "\n" for o in outcomes[cut:]).encode()
 
 
+def run(
+    source: Path, out: Path, mode: Mode | None = None, **options: object
+) -> tuple[bytes, batch.Summary]:
+    """`batch.run_batch` with the bundled knowledge base: the output's bytes and the run's counts."""
+    summary = batch.run_batch(
+        source, out, knowledge=KB.knowledge, mode=mode, kb_digest=KB.digest, **options
+    )
+    return out.read_bytes(), summary
+
+
 def _joined_payload(outcomes: list[Outcome]) -> bytes:
     """What `consult_block` answers for these outcomes."""
 
@@ -453,18 +463,11 @@ def test_a_run_in_blocks_writes_what_batch_writes_in_process(
     path = work / "in.jsonl"
     path.write_bytes(data)
     mode = Mode(True, "compiled")
-    alone = work / "alone.jsonl"
-    expected_summary = batch.run_batch(
-        path, alone, knowledge=KB.knowledge, mode=mode, kb_digest=KB.digest
-    )
-    expected = alone.read_bytes()
+    expected, expected_summary = run(path, work / "alone.jsonl", mode)
     outcomes = cluster.DaskOutcomes(None, 2)
     outcomes.client = client = _Client()
-    out = work / "dask.jsonl"
-    summary = batch.run_batch(
-        path, out, knowledge=KB.knowledge, mode=mode, kb_digest=KB.digest, consult_with=outcomes
-    )
-    assert out.read_bytes() == expected
+    written, summary = run(path, work / "dask.jsonl", mode, consult_with=outcomes)
+    assert written == expected
     assert summary == expected_summary
     assert client.payloads and all(isinstance(p, bytes) for p in client.payloads)
     assert outcomes.tasks == len(client.payloads)
@@ -478,16 +481,8 @@ def test_a_run_in_blocks_writes_what_batch_writes_in_process(
             path, KB.digest, {"summary": True, "engine": "compiled", "csv": False}
         ).text()
     )
-    summary = batch.run_batch(
-        path,
-        resumed,
-        knowledge=KB.knowledge,
-        mode=mode,
-        kb_digest=KB.digest,
-        resume=True,
-        consult_with=outcomes,
-    )
-    assert resumed.read_bytes() == expected
+    written, summary = run(path, resumed, mode, resume=True, consult_with=outcomes)
+    assert written == expected
     assert summary == expected_summary
 
 
@@ -551,14 +546,11 @@ def test_full_results_go_in_smaller_blocks(tmp_path, monkeypatch):
     path = tmp_path / "in.jsonl"
     path.write_text('{"age": 70}\n' * 40)
     for mode, tasks in ((Mode(True, "compiled"), 2), (Mode(), 6)):
-        expected = in_process(path, tmp_path / "alone.jsonl", mode)
+        expected, _ = run(path, tmp_path / "alone.jsonl", mode)
         outcomes = cluster.DaskOutcomes(None, 2)
         outcomes.client = _Client()
-        out = tmp_path / "out.jsonl"
-        batch.run_batch(
-            path, out, knowledge=KB.knowledge, mode=mode, kb_digest=KB.digest, consult_with=outcomes
-        )
-        assert out.read_bytes() == expected
+        written, _ = run(path, tmp_path / "out.jsonl", mode, consult_with=outcomes)
+        assert written == expected
         assert outcomes.tasks == tasks
 
 
@@ -574,11 +566,6 @@ def source(tmp_path_factory) -> Path:
     lines.insert(50, "")
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def in_process(source: Path, out: Path, mode: Mode) -> bytes:
-    batch.run_batch(source, out, knowledge=KB.knowledge, mode=mode, kb_digest=KB.digest)
-    return out.read_bytes()
 
 
 def test_a_local_cluster_runs_with_its_own_configuration_and_writes_what_batch_writes(
@@ -612,38 +599,18 @@ def test_a_local_cluster_runs_with_its_own_configuration_and_writes_what_batch_w
             ("summary.csv", Mode(True, "compiled", True)),
             ("full.jsonl", Mode()),
         ):
-            alone = tmp_path / f"alone-{name}"
-            counted = batch.run_batch(
-                source, alone, knowledge=KB.knowledge, mode=mode, kb_digest=KB.digest
-            )
-            expected = alone.read_bytes()
-            out = tmp_path / name
-            summary = batch.run_batch(
-                source,
-                out,
-                knowledge=KB.knowledge,
-                mode=mode,
-                kb_digest=KB.digest,
-                consult_with=outcomes,
-            )
-            assert out.read_bytes() == expected, name
+            expected, counted = run(source, tmp_path / f"alone-{name}", mode)
+            written, summary = run(source, tmp_path / name, mode, consult_with=outcomes)
+            assert written == expected, name
             assert summary == counted
             assert outcomes.tasks == len(in_blocks)  # JSON Lines: read on the workers
         # CSV: records read here, in partitions (92 records: 2 rounds of 16, then 2 of 14).
         table = tmp_path / "register.csv"
         table.write_text("id,age,sex\n" + "P1,70,female\nP2,seventy,male\n" * 46)
         mode = Mode(True, "compiled")
-        rows = in_process(table, tmp_path / "alone-table.jsonl", mode)
-        out = tmp_path / "table.jsonl"
-        batch.run_batch(
-            table,
-            out,
-            knowledge=KB.knowledge,
-            mode=mode,
-            kb_digest=KB.digest,
-            consult_with=outcomes,
-        )
-        assert out.read_bytes() == rows
+        rows, _ = run(table, tmp_path / "alone-table.jsonl", mode)
+        written, _ = run(table, tmp_path / "table.jsonl", mode, consult_with=outcomes)
+        assert written == rows
         assert outcomes.tasks == 2 * 3
         # The client's long-lived objects are out of the collector's sight while it runs.
         gc.unfreeze()
@@ -652,18 +619,11 @@ def test_a_local_cluster_runs_with_its_own_configuration_and_writes_what_batch_w
         )
         assert gc.get_freeze_count() > 0
         # Resumed from a partial file cut inside a line: the rest consulted on the cluster.
-        expected = in_process(source, tmp_path / "alone-full.jsonl", Mode())
+        expected, _ = run(source, tmp_path / "alone-full.jsonl")
         lines = expected.splitlines(keepends=True)
         out = tmp_path / "resumed.jsonl"
         batch.partial_path(out).write_bytes(b"".join(lines[:37]) + lines[37][:11])
         batch.key_path(out).write_text(batch.RunKey.of(source, KB.digest, {}).text())
-        batch.run_batch(
-            source,
-            out,
-            knowledge=KB.knowledge,
-            kb_digest=KB.digest,
-            resume=True,
-            consult_with=outcomes,
-        )
-        assert out.read_bytes() == expected
+        written, _ = run(source, out, resume=True, consult_with=outcomes)
+        assert written == expected
         assert not batch.partial_path(out).exists()
