@@ -102,17 +102,9 @@ def robustness_section(
     holds = sorted((c for c in concluded if conclusion(c)[0] & 1), key=static.order)
     open_ids: list[tuple[str, int, _Open]] = []
     known, truths = static.open_ids, state.truths
-    worked_out, combined = state.concluded, state.worlds.conclusion
     for cid, single in static.reported_rules:
-        # An id with one rule has that rule's masks (`Worlds.single`): read without a call;
-        # another's are `state.conclusion(cid)`, spelt out (one call less per id).
-        if single >= 0:
-            t, f, s = truths[single]
-        else:
-            masks = worked_out.get(cid)
-            if masks is None:
-                masks = worked_out[cid] = combined(state, cid)
-            t, f, s = masks
+        # An id with one rule has that rule's masks (`Worlds.single`): read without a call.
+        t, f, s = truths[single] if single >= 0 else conclusion(cid)
         if not (t | f) & 1:
             # Open: with the worlds it is determined in, and the open facts it depends on.
             key = (cid, s, cid in concluded)
